@@ -1,0 +1,258 @@
+//! The pipeline that ties the phases together, and its result.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::diagnostics::{Diagnostic, LineIndex};
+use crate::effects::EffectInfo;
+use crate::lints::{self, LintContext};
+use crate::resolve::{self, Module, ModuleId, ModuleOrigin};
+use crate::syntax::{self, ItemKind, UseTarget};
+use crate::types::{self, ApproverGroups, TypeInfo};
+use crate::FileId;
+
+/// Where sources come from. The CLI reads files; the language server reads open buffers; both
+/// serve the standard library from the copy embedded in the binary.
+pub trait ModuleLoader {
+    /// The source of `std.NAME`, if there is such a module.
+    fn std_module(&self, name: &str) -> Option<String>;
+    /// The names of all standard modules, for hints.
+    fn std_module_names(&self) -> Vec<String>;
+    /// Reads `relative` (from `use "./x.rbk"`) next to the file at `from`: its path and text.
+    fn local_module(&self, from: &Path, relative: &str) -> Result<(PathBuf, String), String>;
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct CheckOptions {
+    /// From `rbk.toml`; when `None`, group names and quorums are not checked.
+    pub approver_groups: Option<ApproverGroups>,
+}
+
+#[derive(Debug)]
+pub struct SourceFileInfo {
+    /// As given on the command line, or `std/NAME.rbk`.
+    pub path: PathBuf,
+    pub text: String,
+    pub lines: LineIndex,
+}
+
+/// Everything the compiler learned about a set of files.
+#[derive(Debug)]
+pub struct Analysis {
+    pub files: Vec<SourceFileInfo>,
+    pub modules: Vec<Module>,
+    /// Modules of the files that were asked for, in order.
+    pub roots: Vec<ModuleId>,
+    pub types: TypeInfo,
+    pub effects: EffectInfo,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Analysis {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    pub fn file(&self, id: FileId) -> &SourceFileInfo {
+        &self.files[id.0 as usize]
+    }
+
+    pub fn module(&self, id: ModuleId) -> &Module {
+        &self.modules[id.0 as usize]
+    }
+}
+
+struct Loader<'a> {
+    loader: &'a dyn ModuleLoader,
+    files: Vec<SourceFileInfo>,
+    parsed: Vec<(FileId, ModuleOrigin, syntax::SourceFile)>,
+    by_origin: HashMap<ModuleOrigin, ModuleId>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Loader<'_> {
+    fn add(&mut self, origin: ModuleOrigin, path: PathBuf, text: String) -> ModuleId {
+        if let Some(&id) = self.by_origin.get(&origin) {
+            return id;
+        }
+        let file = FileId(self.files.len() as u32);
+        let output = syntax::parse(file, &text);
+        self.diagnostics.extend(output.diagnostics);
+        self.files.push(SourceFileInfo {
+            lines: LineIndex::new(&text),
+            path,
+            text,
+        });
+        let id = ModuleId(self.parsed.len() as u32);
+        self.parsed.push((file, origin.clone(), output.file));
+        self.by_origin.insert(origin, id);
+        id
+    }
+}
+
+/// Checks the given files (path and text) and everything they `use`.
+pub fn check(
+    roots: Vec<(PathBuf, String)>,
+    loader: &dyn ModuleLoader,
+    options: &CheckOptions,
+) -> Analysis {
+    let mut state = Loader {
+        loader,
+        files: Vec::new(),
+        parsed: Vec::new(),
+        by_origin: HashMap::new(),
+        diagnostics: Vec::new(),
+    };
+    let root_ids: Vec<ModuleId> = roots
+        .into_iter()
+        .map(|(path, text)| state.add(ModuleOrigin::File(path.clone()), path, text))
+        .collect();
+
+    // Load imports breadth-first; a module's names are collected once all its imports resolve.
+    let mut names = Vec::new();
+    let mut next = 0;
+    while next < state.parsed.len() {
+        let (file, origin) = (state.parsed[next].0, state.parsed[next].1.clone());
+        let ast = std::mem::take(&mut state.parsed[next].2);
+        let mut diagnostics = Vec::new();
+        let module_names = resolve::collect_names(
+            file,
+            &ast,
+            |target| resolve_import(&mut state, &origin, file, target),
+            &mut diagnostics,
+        );
+        state.diagnostics.extend(diagnostics);
+        state.parsed[next].2 = ast;
+        names.push(module_names);
+        next += 1;
+    }
+    let modules: Vec<Module> = state
+        .parsed
+        .into_iter()
+        .zip(names)
+        .enumerate()
+        .map(|(index, ((file, origin, ast), names))| Module {
+            id: ModuleId(index as u32),
+            file,
+            origin,
+            ast,
+            names,
+        })
+        .collect();
+
+    let mut diagnostics = state.diagnostics;
+    let types = types::check_modules(&modules, &mut diagnostics);
+    let effects = EffectInfo::compute(&modules, &types);
+    let cx = LintContext {
+        modules: &modules,
+        types: &types,
+        effects: &effects,
+        approver_groups: options.approver_groups.as_ref(),
+    };
+    lints::run_all(&cx, &mut diagnostics);
+
+    diagnostics.sort_by_key(|d| (d.file, d.primary.span.start, d.code));
+    diagnostics.dedup();
+    Analysis {
+        files: state.files,
+        modules,
+        roots: root_ids,
+        types,
+        effects,
+        diagnostics,
+    }
+}
+
+fn resolve_import(
+    state: &mut Loader,
+    from: &ModuleOrigin,
+    file: FileId,
+    target: &UseTarget,
+) -> Option<ModuleId> {
+    use crate::diagnostics::Code;
+    match target {
+        UseTarget::Std { path, span } => {
+            let names: Vec<&str> = path.iter().map(|i| i.name.as_str()).collect();
+            let name = match names.as_slice() {
+                ["std", name] => *name,
+                _ => {
+                    state.diagnostics.push(
+                        Diagnostic::new(Code::UnknownModule, file, *span, format!("unknown module `{}`", names.join(".")))
+                            .label("not a standard module")
+                            .help("standard modules are written `std.NAME`; local files are written `use \"./file.rbk\" as NAME`"),
+                    );
+                    return None;
+                }
+            };
+            let origin = ModuleOrigin::Std(name.to_string());
+            if let Some(&id) = state.by_origin.get(&origin) {
+                return Some(id);
+            }
+            match state.loader.std_module(name) {
+                Some(text) => {
+                    Some(state.add(origin, PathBuf::from(format!("std/{name}.rbk")), text))
+                }
+                None => {
+                    let available = state.loader.std_module_names();
+                    let help = match resolve::suggest(name, available.iter().map(String::as_str)) {
+                        Some(s) => format!("did you mean `std.{s}`?"),
+                        None => format!("the standard modules are: {}", available.join(", ")),
+                    };
+                    state.diagnostics.push(
+                        Diagnostic::new(
+                            Code::UnknownModule,
+                            file,
+                            *span,
+                            format!("there is no standard module `{name}`"),
+                        )
+                        .label("unknown module")
+                        .help(help),
+                    );
+                    None
+                }
+            }
+        }
+        UseTarget::Local(path) => {
+            let ModuleOrigin::File(from_path) = from else {
+                state.diagnostics.push(
+                    Diagnostic::new(
+                        Code::LocalModuleUnavailable,
+                        file,
+                        path.span,
+                        "standard modules cannot use local files",
+                    )
+                    .label("local file")
+                    .help("use only `std.NAME` modules here"),
+                );
+                return None;
+            };
+            match state.loader.local_module(from_path, &path.value) {
+                Ok((resolved, text)) => {
+                    let origin = ModuleOrigin::File(resolved.clone());
+                    Some(state.add(origin, resolved, text))
+                }
+                Err(reason) => {
+                    state.diagnostics.push(
+                        Diagnostic::new(Code::LocalModuleUnavailable, file, path.span, format!("cannot load module \"{}\": {reason}", path.value))
+                            .label("this file")
+                            .help("the path is relative to the file that uses it; check the name and that the file is readable"),
+                    );
+                    None
+                }
+            }
+        }
+    }
+}
+
+/// Items of a module, for tools that list them (plan, test runner, language server).
+pub fn runbook_names(module: &Module) -> Vec<&str> {
+    module
+        .ast
+        .items
+        .iter()
+        .filter_map(|item| match &item.kind {
+            ItemKind::Runbook(r) => Some(r.name.name.as_str()),
+            _ => None,
+        })
+        .collect()
+}

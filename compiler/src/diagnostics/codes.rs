@@ -1,0 +1,75 @@
+//! The one registry of diagnostic codes. A code never changes meaning once released; its long
+//! explanation is the page in `docs/diagnostics/`, embedded so `rbk explain` works offline.
+
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+macro_rules! codes {
+    ($($variant:ident = $code:literal, $severity:ident, $title:literal;)*) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Code { $($variant,)* }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $code,)* }
+            }
+
+            pub fn severity(self) -> Severity {
+                match self { $(Code::$variant => Severity::$severity,)* }
+            }
+
+            pub fn title(self) -> &'static str {
+                match self { $(Code::$variant => $title,)* }
+            }
+
+            pub fn explanation(self) -> &'static str {
+                match self {
+                    $(Code::$variant => include_str!(concat!("../../../docs/diagnostics/", $code, ".md")),)*
+                }
+            }
+
+            pub fn parse(text: &str) -> Option<Code> {
+                let wanted = text.trim().to_ascii_uppercase();
+                Code::ALL.iter().copied().find(|code| code.as_str() == wanted)
+            }
+        }
+    };
+}
+
+codes! {
+    SyntaxError = "E0001", Error, "syntax error";
+    NestingTooDeep = "E0002", Error, "nesting too deep";
+    UnknownName = "E0101", Error, "unknown name";
+    UnknownModule = "E0102", Error, "unknown module";
+    UnknownMember = "E0103", Error, "unknown member";
+    DuplicateDefinition = "E0104", Error, "duplicate definition";
+    LocalModuleUnavailable = "E0105", Error, "local module cannot be loaded";
+    UnknownStep = "E0106", Error, "unknown step";
+    WrongArgumentCount = "E0201", Error, "wrong number of arguments";
+    BadArgumentName = "E0202", Error, "unknown or duplicate argument name";
+    MissingArgument = "E0203", Error, "missing argument";
+    TypeMismatch = "E0204", Error, "type mismatch";
+    ConditionNotBool = "E0205", Error, "condition is not a bool";
+    NotCallable = "E0206", Error, "not callable";
+    BadOperands = "E0207", Error, "operator not defined for these types";
+    NotMockable = "E0208", Error, "not a mockable action";
+    UngatedDestructiveStep = "E0301", Error, "destructive step without an approval clause";
+    UnsafeAutoApprove = "E0302", Error, "`on timeout approve` on an action that is not safe to auto-approve";
+    SecretExposed = "E0303", Error, "secret interpolated or logged";
+    QuorumTooLarge = "E0304", Error, "approval quorum larger than the approver group";
+    MissingTitle = "W0001", Warning, "missing title";
+    UnusedLet = "W0002", Warning, "unused `let`";
+    UnreachableAfterFail = "W0003", Warning, "unreachable code after `fail`";
+    UnknownApproverGroup = "W0101", Warning, "unknown approver group";
+    UnboundedBlastRadius = "W0102", Warning, "unbounded blast radius";
+    NoEscalation = "W0103", Warning, "destructive runbook without `escalate`";
+    UnlimitedAlertRuns = "W0104", Warning, "alert-triggered runbook without `concurrency` or `rate`";
+}

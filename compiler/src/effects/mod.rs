@@ -1,0 +1,188 @@
+//! What each `fn`, step and runbook can do to the world: the strongest effect of every extern
+//! action it can reach, through `fn` calls too.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::resolve::{Module, ModuleId};
+use crate::syntax::visit::{walk_expr, walk_step, walk_stmts};
+use crate::syntax::{Effect, Expr, ExprKind, ItemKind, Span, Step};
+use crate::types::{Callee, TypeInfo};
+
+/// One extern action a step can reach, and the call in the step that reaches it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActionUse {
+    pub module: ModuleId,
+    pub item: usize,
+    /// `postgres.terminate`.
+    pub name: String,
+    pub effect: Effect,
+    pub safe_to_auto_approve: bool,
+    /// The call written in the step (for actions reached through a `fn`, the call of the `fn`).
+    pub call_span: Span,
+    /// The `fn` the action is reached through, if any.
+    pub via: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct EffectInfo {
+    /// The extern actions each `fn` can reach, directly or through other `fn`s.
+    fn_reach: HashMap<(ModuleId, usize), Vec<(ModuleId, usize)>>,
+}
+
+impl EffectInfo {
+    pub fn compute(modules: &[Module], types: &TypeInfo) -> Self {
+        let mut direct: HashMap<
+            (ModuleId, usize),
+            (Vec<(ModuleId, usize)>, Vec<(ModuleId, usize)>),
+        > = HashMap::new();
+        for module in modules {
+            for (index, item) in module.ast.items.iter().enumerate() {
+                if let ItemKind::Fn(function) = &item.kind {
+                    let mut externs = Vec::new();
+                    let mut fns = Vec::new();
+                    walk_stmts(
+                        &function.body,
+                        &mut |expr| match types.callee(module.id, expr.id) {
+                            Some(Callee::Extern { module, item }) => externs.push((module, item)),
+                            Some(Callee::Fn { module, item }) => fns.push((module, item)),
+                            _ => {}
+                        },
+                    );
+                    direct.insert((module.id, index), (externs, fns));
+                }
+            }
+        }
+        let mut fn_reach = HashMap::new();
+        for &key in direct.keys() {
+            let mut reached = Vec::new();
+            let mut seen = HashSet::new();
+            let mut stack = vec![key];
+            while let Some(current) = stack.pop() {
+                if !seen.insert(current) {
+                    continue;
+                }
+                if let Some((externs, fns)) = direct.get(&current) {
+                    for e in externs {
+                        if !reached.contains(e) {
+                            reached.push(*e);
+                        }
+                    }
+                    stack.extend(fns.iter().copied());
+                }
+            }
+            reached.sort();
+            fn_reach.insert(key, reached);
+        }
+        EffectInfo { fn_reach }
+    }
+
+    /// The effect of calling a `fn`: the strongest action it can reach (`pure` if none).
+    pub fn fn_effect(&self, modules: &[Module], module: ModuleId, item: usize) -> Effect {
+        self.fn_reach
+            .get(&(module, item))
+            .into_iter()
+            .flatten()
+            .map(|&(m, i)| extern_of(modules, m, i).map_or(Effect::Pure, |e| e.effect))
+            .max()
+            .unwrap_or(Effect::Pure)
+    }
+
+    /// The actions one call expression reaches (none for builtins).
+    pub fn call_actions(
+        &self,
+        modules: &[Module],
+        types: &TypeInfo,
+        module: ModuleId,
+        call: &Expr,
+    ) -> Vec<ActionUse> {
+        let Some(callee) = types.callee(module, call.id) else {
+            return Vec::new();
+        };
+        let describe = |m: ModuleId, i: usize, via: Option<String>| {
+            let external = extern_of(modules, m, i)?;
+            Some(ActionUse {
+                module: m,
+                item: i,
+                name: format!(
+                    "{}.{}",
+                    modules[m.0 as usize].display_name(),
+                    external.name.name
+                ),
+                effect: external.effect,
+                safe_to_auto_approve: external.safe_to_auto_approve,
+                call_span: call.span,
+                via,
+            })
+        };
+        match callee {
+            Callee::Extern { module, item } => describe(module, item, None).into_iter().collect(),
+            Callee::Fn { module: m, item } => {
+                let fn_name = match &modules[m.0 as usize].ast.items[item].kind {
+                    ItemKind::Fn(function) => function.name.name.clone(),
+                    _ => String::new(),
+                };
+                self.fn_reach
+                    .get(&(m, item))
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|&(em, ei)| describe(em, ei, Some(fn_name.clone())))
+                    .collect()
+            }
+            Callee::Builtin(_) => Vec::new(),
+        }
+    }
+
+    /// Every action a step can reach, in the order the calls are written.
+    pub fn step_actions(
+        &self,
+        modules: &[Module],
+        types: &TypeInfo,
+        module: ModuleId,
+        step: &Step,
+    ) -> Vec<ActionUse> {
+        let mut actions = Vec::new();
+        walk_step(step, &mut |expr| {
+            if matches!(expr.kind, ExprKind::Call { .. }) {
+                actions.extend(self.call_actions(modules, types, module, expr));
+            }
+        });
+        actions
+    }
+
+    /// Every action an expression (a `notify` or `escalate` call) can reach.
+    pub fn expr_actions(
+        &self,
+        modules: &[Module],
+        types: &TypeInfo,
+        module: ModuleId,
+        expr: &Expr,
+    ) -> Vec<ActionUse> {
+        let mut actions = Vec::new();
+        walk_expr(expr, &mut |e| {
+            if matches!(e.kind, ExprKind::Call { .. }) {
+                actions.extend(self.call_actions(modules, types, module, e));
+            }
+        });
+        actions
+    }
+}
+
+/// The strongest effect among actions (`pure` when there are none).
+pub fn strongest(actions: &[ActionUse]) -> Effect {
+    actions
+        .iter()
+        .map(|a| a.effect)
+        .max()
+        .unwrap_or(Effect::Pure)
+}
+
+pub fn extern_of(
+    modules: &[Module],
+    module: ModuleId,
+    item: usize,
+) -> Option<&crate::syntax::ExternItem> {
+    match &modules.get(module.0 as usize)?.ast.items.get(item)?.kind {
+        ItemKind::Extern(external) => Some(external),
+        _ => None,
+    }
+}

@@ -1,0 +1,28 @@
+//! The rbk compiler: `.rbk` text in, a checked program and diagnostics out.
+//!
+//! The pipeline, one phase per module:
+//! 1. [`syntax`] parses each file (pest grammar, error recovery) into a tree with spans;
+//! 2. [`resolve`] loads `use`d modules and builds each module's table of names;
+//! 3. [`types`] resolves every name and checks every expression's type;
+//! 4. [`effects`] computes what each `fn`, step and runbook can do to the world;
+//! 5. [`lints`] applies the safety rules (approval gates, blast radius, secrets, ...);
+//! 6. [`plan`] describes each runbook's effect-level plan for reviewers.
+//!
+//! The compiler does no I/O of its own: sources come in through a [`ModuleLoader`].
+
+pub mod config;
+pub mod diagnostics;
+pub mod effects;
+pub mod lints;
+pub mod plan;
+pub mod resolve;
+pub mod syntax;
+pub mod types;
+
+mod analysis;
+
+pub use analysis::{check, Analysis, CheckOptions, ModuleLoader, SourceFileInfo};
+
+/// Identifies one source file within an [`Analysis`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileId(pub u32);

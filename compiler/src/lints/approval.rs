@@ -1,0 +1,125 @@
+use super::{Lint, LintContext, RunbookFacts};
+use crate::diagnostics::{Code, Diagnostic};
+use crate::resolve::suggest;
+use crate::syntax::{Effect, StepOptionKind, TimeoutOutcome};
+
+/// E0301, E0302, E0304, W0101: destructive steps are gated, and gates can be satisfied.
+pub struct ApprovalGates;
+
+impl Lint for ApprovalGates {
+    fn codes(&self) -> &'static [Code] {
+        &[
+            Code::UngatedDestructiveStep,
+            Code::UnsafeAutoApprove,
+            Code::QuorumTooLarge,
+            Code::UnknownApproverGroup,
+        ]
+    }
+
+    fn check(&self, cx: &LintContext, facts: &RunbookFacts, out: &mut Vec<Diagnostic>) {
+        let file = facts.module.file;
+        for (step, actions) in &facts.steps {
+            let destructive: Vec<_> = actions
+                .iter()
+                .filter(|a| a.effect == Effect::Destructive)
+                .collect();
+            let gate = step.options.iter().find(|o| {
+                matches!(
+                    o.kind,
+                    StepOptionKind::ApprovalRequired { .. } | StepOptionKind::ApprovalNone { .. }
+                )
+            });
+            if let (Some(first), None) = (destructive.first(), gate) {
+                let via = first
+                    .via
+                    .as_ref()
+                    .map(|f| format!(" (through `{f}`)"))
+                    .unwrap_or_default();
+                out.push(
+                    Diagnostic::new(
+                        Code::UngatedDestructiveStep,
+                        file,
+                        step.name.span,
+                        format!("step `{}` can take a destructive action but has no approval clause", step.name.name),
+                    )
+                    .label("no `approval` clause")
+                    .with_secondary(first.call_span, format!("`{}` is destructive{via}", first.name))
+                    .help("require a human: `approval required from \"GROUP\" timeout 5m on timeout deny`, or waive it on the record: `approval none reason \"WHY\"`"),
+                );
+            }
+            let Some(gate) = gate else { continue };
+            let StepOptionKind::ApprovalRequired {
+                quorum,
+                group,
+                on_timeout,
+                ..
+            } = &gate.kind
+            else {
+                continue;
+            };
+            if let Some((TimeoutOutcome::Approve, span)) = on_timeout {
+                if let Some(unsafe_action) = destructive.iter().find(|a| !a.safe_to_auto_approve) {
+                    out.push(
+                        Diagnostic::new(
+                            Code::UnsafeAutoApprove,
+                            file,
+                            *span,
+                            format!("`on timeout approve` would run `{}` with nobody's approval", unsafe_action.name),
+                        )
+                        .label("approves itself when nobody answers")
+                        .with_secondary(unsafe_action.call_span, format!("`{}` is not declared `safe_to_auto_approve`", unsafe_action.name))
+                        .help("use `on timeout deny` or `on timeout escalate`; only actions declared `safe_to_auto_approve` may run unanswered"),
+                    );
+                }
+            }
+            if let Some((0, span)) = quorum {
+                out.push(
+                    Diagnostic::new(Code::QuorumTooLarge, file, *span, "an approval needs at least one approver")
+                        .label("zero approvers")
+                        .help("write `approval required from \"GROUP\"` (one approver), or `approval none reason \"...\"` to waive it"),
+                );
+            }
+            let (Some(groups), Some(group)) = (cx.approver_groups, group) else {
+                continue;
+            };
+            match groups.get(&group.value) {
+                None => {
+                    let help = match suggest(&group.value, groups.keys().map(String::as_str)) {
+                        Some(s) => format!("did you mean \"{s}\"? Groups are defined under [approvers] in rbk.toml"),
+                        None => format!("define it in rbk.toml: [approvers]\n{} = [\"alice\", \"bob\"]", group.value),
+                    };
+                    out.push(
+                        Diagnostic::new(
+                            Code::UnknownApproverGroup,
+                            file,
+                            group.span,
+                            format!(
+                                "approver group \"{}\" is not defined in rbk.toml",
+                                group.value
+                            ),
+                        )
+                        .label("unknown group")
+                        .help(help),
+                    );
+                }
+                Some(members) => {
+                    let needed = quorum.map_or(1, |(n, _)| n as usize);
+                    if needed > members.len() {
+                        let span = quorum.map_or(group.span, |(_, s)| s);
+                        out.push(
+                            Diagnostic::new(
+                                Code::QuorumTooLarge,
+                                file,
+                                span,
+                                format!("{needed} approvals are required but group \"{}\" has {} member{}", group.value, members.len(), if members.len() == 1 { "" } else { "s" }),
+                            )
+                            .label("can never be satisfied")
+                            .with_secondary(group.span, "this group")
+                            .help(format!("lower the quorum to at most {} (the person who started the run cannot approve it), or add members to the group in rbk.toml", members.len())),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

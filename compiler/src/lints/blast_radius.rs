@@ -1,0 +1,151 @@
+use super::{Lint, LintContext, RunbookFacts};
+use crate::diagnostics::{Code, Diagnostic};
+use crate::resolve::ModuleId;
+use crate::syntax::visit::{stmt_blocks, stmt_exprs, walk_expr};
+use crate::syntax::{BinaryOp, Effect, Expr, ExprKind, Stmt, StmtKind};
+use crate::types::{Callee, Ty};
+
+/// W0102: a destructive action applied to a list of targets, or inside a `for`, with nothing
+/// bounding how many targets it hits.
+pub struct BlastRadius;
+
+impl Lint for BlastRadius {
+    fn codes(&self) -> &'static [Code] {
+        &[Code::UnboundedBlastRadius]
+    }
+
+    fn check(&self, cx: &LintContext, facts: &RunbookFacts, out: &mut Vec<Diagnostic>) {
+        for (step, _) in &facts.steps {
+            let mut walker = Walker {
+                cx,
+                module: facts.module.id,
+                bounded: Vec::new(),
+                out: Vec::new(),
+            };
+            walker.block(&step.body, None);
+            for (call_span, name, reason) in walker.out {
+                out.push(
+                    Diagnostic::new(Code::UnboundedBlastRadius, facts.module.file, call_span, format!("`{name}` {reason} with no bound on how many"))
+                        .label("unbounded blast radius")
+                        .help("bound it: pass `max: N` where the action takes one, or `expect len(xs) <= N` before it, so a bad query cannot take out everything"),
+                );
+            }
+        }
+    }
+}
+
+struct Walker<'a, 'c> {
+    cx: &'c LintContext<'a>,
+    module: ModuleId,
+    /// Names proven small by an earlier `expect len(NAME) <= N`.
+    bounded: Vec<String>,
+    out: Vec<(crate::syntax::Span, String, String)>,
+}
+
+impl Walker<'_, '_> {
+    fn block(&mut self, stmts: &[Stmt], loop_over: Option<&Expr>) {
+        for stmt in stmts {
+            if let StmtKind::Expect { cond, .. } = &stmt.kind {
+                if let Some(name) = bounded_name(cond) {
+                    self.bounded.push(name);
+                }
+            }
+            for expr in stmt_exprs(stmt) {
+                walk_expr(expr, &mut |e| self.call(e, loop_over));
+            }
+            match &stmt.kind {
+                StmtKind::For { iter, body, .. } => self.block(body, Some(iter)),
+                _ => {
+                    for block in stmt_blocks(stmt) {
+                        self.block(block, loop_over);
+                    }
+                }
+            }
+        }
+    }
+
+    fn call(&mut self, expr: &Expr, loop_over: Option<&Expr>) {
+        let ExprKind::Call { args, .. } = &expr.kind else {
+            return;
+        };
+        let actions =
+            self.cx
+                .effects
+                .call_actions(self.cx.modules, self.cx.types, self.module, expr);
+        let Some(action) = actions.iter().find(|a| a.effect == Effect::Destructive) else {
+            return;
+        };
+        if let Some(iter) = loop_over {
+            if !self.is_bounded(iter) {
+                self.out.push((
+                    expr.span,
+                    action.name.clone(),
+                    "runs once per element of a loop".into(),
+                ));
+                return;
+            }
+        }
+        let takes_max = match self.cx.types.callee(self.module, expr.id) {
+            Some(Callee::Extern { module, item }) | Some(Callee::Fn { module, item }) => self
+                .cx
+                .types
+                .signatures
+                .get(&(module, item))
+                .is_some_and(|s| s.params.iter().any(|p| p.name == "max")),
+            _ => false,
+        };
+        let max_given = args
+            .iter()
+            .any(|a| a.name.as_ref().is_some_and(|n| n.name == "max"));
+        if takes_max && (max_given || args.len() > 2) {
+            return;
+        }
+        for arg in args {
+            let ty = self.cx.types.type_of(self.module, arg.value.id);
+            if let Ty::List(element) = ty {
+                if element.is_target() && !self.is_bounded(&arg.value) {
+                    self.out.push((
+                        expr.span,
+                        action.name.clone(),
+                        "is applied to a list".into(),
+                    ));
+                    return;
+                }
+            }
+        }
+    }
+
+    fn is_bounded(&self, expr: &Expr) -> bool {
+        match &expr.kind {
+            ExprKind::Name(name) => self.bounded.contains(&name.name),
+            _ => false,
+        }
+    }
+}
+
+/// `len(NAME) <= N`, `len(NAME) < N`, `N >= len(NAME)`, `len(NAME) == N`.
+fn bounded_name(cond: &Expr) -> Option<String> {
+    let ExprKind::Binary(op, lhs, rhs) = &cond.kind else {
+        return None;
+    };
+    let len_arg = |e: &Expr| -> Option<String> {
+        let ExprKind::Call { callee, args } = &e.kind else {
+            return None;
+        };
+        let ExprKind::Name(f) = &callee.kind else {
+            return None;
+        };
+        if f.name != "len" || args.len() != 1 {
+            return None;
+        }
+        match &args[0].value.kind {
+            ExprKind::Name(n) => Some(n.name.clone()),
+            _ => None,
+        }
+    };
+    match op {
+        BinaryOp::Le | BinaryOp::Lt | BinaryOp::Eq => len_arg(lhs),
+        BinaryOp::Ge | BinaryOp::Gt => len_arg(rhs),
+        _ => None,
+    }
+}

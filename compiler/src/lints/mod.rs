@@ -1,0 +1,80 @@
+//! Safety lints. Each lint is a small type with a stable code; adding one is adding a file and
+//! a line to [`ALL`], not editing a god function.
+
+mod alert_limits;
+mod approval;
+mod blast_radius;
+mod escalation;
+mod title;
+mod unreachable;
+
+use crate::diagnostics::{Code, Diagnostic};
+use crate::effects::{ActionUse, EffectInfo};
+use crate::resolve::Module;
+use crate::syntax::{ClauseKind, ItemKind, Runbook, Step};
+use crate::types::{ApproverGroups, TypeInfo};
+
+/// What every lint may look at.
+pub struct LintContext<'a> {
+    pub modules: &'a [Module],
+    pub types: &'a TypeInfo,
+    pub effects: &'a EffectInfo,
+    /// From `rbk.toml`, when one was found.
+    pub approver_groups: Option<&'a ApproverGroups>,
+}
+
+/// One runbook with the actions each of its steps can reach.
+pub struct RunbookFacts<'a> {
+    pub module: &'a Module,
+    pub runbook: &'a Runbook,
+    pub steps: Vec<(&'a Step, Vec<ActionUse>)>,
+}
+
+pub trait Lint {
+    fn codes(&self) -> &'static [Code];
+    fn check(&self, cx: &LintContext, facts: &RunbookFacts, out: &mut Vec<Diagnostic>);
+}
+
+pub const ALL: &[&dyn Lint] = &[
+    &approval::ApprovalGates,
+    &blast_radius::BlastRadius,
+    &escalation::MissingEscalation,
+    &alert_limits::AlertLimits,
+    &title::MissingTitle,
+    &unreachable::AfterFail,
+];
+
+pub fn run_all(cx: &LintContext, out: &mut Vec<Diagnostic>) {
+    for module in cx.modules {
+        for item in &module.ast.items {
+            match &item.kind {
+                ItemKind::Runbook(runbook) => {
+                    let steps = runbook
+                        .clauses
+                        .iter()
+                        .filter_map(|clause| match &clause.kind {
+                            ClauseKind::Step(step) => Some((
+                                step,
+                                cx.effects
+                                    .step_actions(cx.modules, cx.types, module.id, step),
+                            )),
+                            _ => None,
+                        })
+                        .collect();
+                    let facts = RunbookFacts {
+                        module,
+                        runbook,
+                        steps,
+                    };
+                    for lint in ALL {
+                        lint.check(cx, &facts, out);
+                    }
+                }
+                ItemKind::Fn(function) => {
+                    unreachable::check_block(module.file, &function.body, out)
+                }
+                _ => {}
+            }
+        }
+    }
+}

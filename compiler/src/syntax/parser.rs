@@ -1,0 +1,1220 @@
+//! From text to [`SourceFile`]: pest does the parsing (the grammar is `grammar/rbk.pest`), this
+//! file turns pairs into the syntax tree, applies operator precedence and reports the spans the
+//! grammar recovered from.
+
+use pest::iterators::Pair;
+use pest::Parser as _;
+
+use super::ast::*;
+use super::recovery;
+use crate::diagnostics::{Code, Diagnostic};
+use crate::FileId;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../../grammar/rbk.pest"]
+pub(crate) struct RbkParser;
+
+/// Brackets nested deeper than this are refused before parsing, so no input can exhaust the stack.
+pub const MAX_NESTING: usize = 128;
+/// Prefix operators and lambdas chained deeper than this are refused while building the tree.
+const MAX_EXPR_DEPTH: usize = 256;
+
+pub struct ParseOutput {
+    pub file: SourceFile,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+pub fn parse(file: FileId, text: &str) -> ParseOutput {
+    if let Some(diagnostic) = recovery::check_nesting(file, text) {
+        return ParseOutput {
+            file: SourceFile::default(),
+            diagnostics: vec![diagnostic],
+        };
+    }
+    let mut builder = TreeBuilder {
+        file,
+        text,
+        next_id: 0,
+        diagnostics: Vec::new(),
+        depth: 0,
+    };
+    let source = match RbkParser::parse(Rule::file, text) {
+        Ok(mut pairs) => match pairs.next() {
+            Some(file_pair) => builder.file(file_pair),
+            None => SourceFile::default(),
+        },
+        // The grammar recovers from everything, so this only happens on a grammar bug; still
+        // report it rather than panic.
+        Err(error) => {
+            builder
+                .diagnostics
+                .push(recovery::pest_error_diagnostic(file, 0, &error));
+            SourceFile::default()
+        }
+    };
+    ParseOutput {
+        file: source,
+        diagnostics: builder.diagnostics,
+    }
+}
+
+/// Parses one expression (used by tests and by the interpreter's `--input` values).
+pub fn parse_expression(file: FileId, text: &str) -> Result<Expr, Diagnostic> {
+    if let Some(diagnostic) = recovery::check_nesting(file, text) {
+        return Err(diagnostic);
+    }
+    let mut builder = TreeBuilder {
+        file,
+        text,
+        next_id: 0,
+        diagnostics: Vec::new(),
+        depth: 0,
+    };
+    match RbkParser::parse(Rule::strict_expression, text) {
+        Ok(mut pairs) => {
+            let outer = pairs
+                .next()
+                .expect("strict_expression always yields its own pair");
+            let expr_pair = outer
+                .into_inner()
+                .next()
+                .expect("strict_expression holds an expr");
+            let expr = builder.expr(expr_pair);
+            match builder.diagnostics.into_iter().next() {
+                Some(diagnostic) => Err(diagnostic),
+                None => Ok(expr),
+            }
+        }
+        Err(error) => Err(recovery::pest_error_diagnostic(file, 0, &error)),
+    }
+}
+
+struct TreeBuilder<'a> {
+    file: FileId,
+    text: &'a str,
+    next_id: u32,
+    diagnostics: Vec<Diagnostic>,
+    depth: usize,
+}
+
+fn span_of(pair: &Pair<Rule>) -> Span {
+    let span = pair.as_span();
+    Span::new(span.start(), span.end())
+}
+
+/// What the grammar skipped in one place, re-parsed strictly to say what was wrong.
+#[derive(Clone, Copy)]
+enum RecoveryContext {
+    Item,
+    Clause,
+    Statement,
+    TestStatement,
+}
+
+impl<'a> TreeBuilder<'a> {
+    fn ident(&self, pair: Pair<Rule>) -> Ident {
+        Ident {
+            name: pair.as_str().to_string(),
+            span: span_of(&pair),
+        }
+    }
+
+    fn error(
+        &mut self,
+        code: Code,
+        span: Span,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        self.diagnostics
+            .push(Diagnostic::new(code, self.file, span, message).help(help));
+    }
+
+    /// Reports one recovered region, unless the region right before it was already reported
+    /// (one mistake often spoils several lines; the first error is the useful one).
+    fn recovered(&mut self, pair: Pair<Rule>, context: RecoveryContext, previous_was_bad: bool) {
+        if previous_was_bad {
+            return;
+        }
+        let rule = match context {
+            RecoveryContext::Item => Rule::strict_item,
+            RecoveryContext::Clause => Rule::strict_clause,
+            RecoveryContext::Statement => Rule::strict_statement,
+            RecoveryContext::TestStatement => Rule::strict_test_stmt,
+        };
+        let span = span_of(&pair);
+        let snippet = pair.as_str();
+        let diagnostic = match RbkParser::parse(rule, snippet) {
+            Err(error) => recovery::pest_error_diagnostic(self.file, span.start, &error),
+            Ok(_) => Diagnostic::new(Code::SyntaxError, self.file, span, "this does not belong here")
+                .label("not expected in this position")
+                .help("move it to where it belongs: items at the top level, clauses in a runbook, statements in a step"),
+        };
+        let diagnostic = recovery::refine(diagnostic, snippet, span.start, context_name(context));
+        self.diagnostics.push(diagnostic);
+    }
+
+    fn file(&mut self, pair: Pair<Rule>) -> SourceFile {
+        let mut items = Vec::new();
+        let mut previous_was_bad = false;
+        for child in pair.into_inner() {
+            match child.as_rule() {
+                Rule::item => {
+                    items.extend(self.item(child));
+                    previous_was_bad = false;
+                }
+                Rule::bad_item => {
+                    self.recovered(child, RecoveryContext::Item, previous_was_bad);
+                    previous_was_bad = true;
+                }
+                _ => {}
+            }
+        }
+        SourceFile { items }
+    }
+
+    fn doc(&self, pair: Pair<Rule>) -> String {
+        pair.into_inner()
+            .map(|line| {
+                let text = line.as_str().trim_start_matches("///");
+                text.strip_prefix(' ')
+                    .unwrap_or(text)
+                    .trim_end()
+                    .to_string()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn item(&mut self, pair: Pair<Rule>) -> Option<Item> {
+        let span = span_of(&pair);
+        let mut doc = None;
+        let mut kind = None;
+        for child in pair.into_inner() {
+            match child.as_rule() {
+                Rule::doc_comment => doc = Some(self.doc(child)),
+                Rule::use_item => kind = Some(ItemKind::Use(self.use_item(child))),
+                Rule::runbook => kind = Some(ItemKind::Runbook(self.runbook(child))),
+                Rule::fn_item => kind = Some(ItemKind::Fn(self.fn_item(child))),
+                Rule::const_item => kind = Some(ItemKind::Const(self.const_item(child))),
+                Rule::test_item => kind = Some(ItemKind::Test(self.test_item(child))),
+                Rule::extern_item => kind = Some(ItemKind::Extern(self.extern_item(child))),
+                Rule::type_item => kind = Some(ItemKind::Type(self.type_item(child))),
+                _ => {}
+            }
+        }
+        kind.map(|kind| Item { doc, kind, span })
+    }
+
+    fn use_item(&mut self, pair: Pair<Rule>) -> UseItem {
+        let mut target = None;
+        let mut alias = None;
+        for child in pair.into_inner() {
+            match child.as_rule() {
+                Rule::module_path => {
+                    let span = span_of(&child);
+                    let path = child.into_inner().map(|p| self.ident(p)).collect();
+                    target = Some(UseTarget::Std { path, span });
+                }
+                Rule::string => target = Some(UseTarget::Local(self.plain_string(child))),
+                Rule::ident => alias = Some(self.ident(child)),
+                _ => {}
+            }
+        }
+        UseItem {
+            target: target.unwrap_or(UseTarget::Std {
+                path: Vec::new(),
+                span: Span::default(),
+            }),
+            alias,
+        }
+    }
+
+    fn runbook(&mut self, pair: Pair<Rule>) -> Runbook {
+        let mut name = None;
+        let mut clauses = Vec::new();
+        let mut previous_was_bad = false;
+        for child in pair.into_inner() {
+            let is_bad = child.as_rule() == Rule::bad_line;
+            match child.as_rule() {
+                Rule::ident => name = Some(self.ident(child)),
+                Rule::bad_line => self.recovered(child, RecoveryContext::Clause, previous_was_bad),
+                _ => {
+                    if let Some(clause) = self.clause(child) {
+                        clauses.push(clause);
+                    }
+                }
+            }
+            previous_was_bad = is_bad;
+        }
+        Runbook {
+            name: name.expect("grammar: runbook has a name"),
+            clauses,
+        }
+    }
+
+    fn clause(&mut self, pair: Pair<Rule>) -> Option<Clause> {
+        let span = span_of(&pair);
+        let rule = pair.as_rule();
+        let mut inner = pair.into_inner();
+        let kind = match rule {
+            Rule::title_clause => ClauseKind::Title(self.plain_string(inner.next()?)),
+            Rule::owner_clause => ClauseKind::Owner(self.plain_string(inner.next()?)),
+            Rule::trigger_clause => {
+                let trigger = inner.next()?;
+                let trigger = match trigger.as_rule() {
+                    Rule::alert_trigger => {
+                        let mut parts = trigger.into_inner();
+                        let name = self.plain_string(parts.next()?);
+                        let filter = parts.next().map(|p| self.expr(p));
+                        Trigger::Alert { name, filter }
+                    }
+                    Rule::schedule_trigger => {
+                        Trigger::Schedule(self.plain_string(trigger.into_inner().next()?))
+                    }
+                    _ => Trigger::Manual,
+                };
+                ClauseKind::Trigger(trigger)
+            }
+            Rule::input_clause => {
+                ClauseKind::Input(inner.map(|field| self.input_field(field)).collect())
+            }
+            Rule::concurrency_clause => {
+                let limit = self.expr(inner.next()?);
+                let per = inner.next().map(|p| self.expr(p));
+                ClauseKind::Concurrency { limit, per }
+            }
+            Rule::rate_clause => {
+                let limit = self.expr(inner.next()?);
+                let window = self.expr(inner.next()?);
+                let by = inner.next().map(|p| self.expr(p));
+                ClauseKind::Rate { limit, window, by }
+            }
+            Rule::timeout_clause => ClauseKind::Timeout(self.expr(inner.next()?)),
+            Rule::escalate_clause => ClauseKind::Escalate(self.expr(inner.next()?)),
+            Rule::notify_clause => ClauseKind::Notify(self.expr(inner.next()?)),
+            Rule::step_clause | Rule::verify_clause => {
+                let kind = if rule == Rule::step_clause {
+                    StepKind::Step
+                } else {
+                    StepKind::Verify
+                };
+                ClauseKind::Step(self.step(kind, inner)?)
+            }
+            _ => return None,
+        };
+        Some(Clause { kind, span })
+    }
+
+    fn input_field(&mut self, pair: Pair<Rule>) -> InputField {
+        let span = span_of(&pair);
+        let mut doc = None;
+        let mut name = None;
+        let mut ty = None;
+        let mut default = None;
+        for child in pair.into_inner() {
+            match child.as_rule() {
+                Rule::doc_comment => doc = Some(self.doc(child)),
+                Rule::ident => name = Some(self.ident(child)),
+                Rule::type_expr => ty = Some(self.type_expr(child)),
+                _ => default = Some(self.expr(child)),
+            }
+        }
+        InputField {
+            doc,
+            name: name.expect("grammar: input field has a name"),
+            ty: ty.expect("grammar: input field has a type"),
+            default,
+            span,
+        }
+    }
+
+    fn step(&mut self, kind: StepKind, inner: pest::iterators::Pairs<Rule>) -> Option<Step> {
+        let mut doc = None;
+        let mut name = None;
+        let mut title = None;
+        let mut when = None;
+        let mut options = Vec::new();
+        let mut body = Vec::new();
+        let mut body_span = Span::default();
+        for child in inner {
+            match child.as_rule() {
+                Rule::doc_comment => doc = Some(self.doc(child)),
+                Rule::ident => name = Some(self.ident(child)),
+                Rule::string => title = Some(self.string_expr(child)),
+                Rule::when_clause => when = child.into_inner().next().map(|p| self.expr(p)),
+                Rule::step_block => {
+                    body_span = span_of(&child);
+                    let mut previous_was_bad = false;
+                    for entry in child.into_inner() {
+                        let is_bad = entry.as_rule() == Rule::bad_line;
+                        match entry.as_rule() {
+                            Rule::bad_line => {
+                                self.recovered(entry, RecoveryContext::Statement, previous_was_bad)
+                            }
+                            Rule::approval_required
+                            | Rule::approval_none
+                            | Rule::retry_option
+                            | Rule::timeout_option
+                            | Rule::failure_option => options.push(self.step_option(entry)),
+                            _ => body.extend(self.stmt(entry)),
+                        }
+                        previous_was_bad = is_bad;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Some(Step {
+            kind,
+            doc,
+            name: name?,
+            title,
+            when,
+            options,
+            body,
+            body_span,
+        })
+    }
+
+    fn step_option(&mut self, pair: Pair<Rule>) -> StepOption {
+        let span = span_of(&pair);
+        let rule = pair.as_rule();
+        let kind = match rule {
+            Rule::approval_required => {
+                let mut quorum = None;
+                let mut group = None;
+                let mut timeout = None;
+                let mut on_timeout = None;
+                let mut reason = None;
+                for child in pair.into_inner() {
+                    match child.as_rule() {
+                        Rule::int => {
+                            let span = span_of(&child);
+                            let value = self.small_int(&child);
+                            quorum = Some((value, span));
+                        }
+                        Rule::string
+                            if group.is_none()
+                                && reason.is_none()
+                                && timeout.is_none()
+                                && on_timeout.is_none() =>
+                        {
+                            group = Some(self.plain_string(child))
+                        }
+                        Rule::string => reason = Some(self.plain_string(child)),
+                        Rule::timeout_outcome => {
+                            let outcome = match child.as_str() {
+                                "approve" => TimeoutOutcome::Approve,
+                                "escalate" => TimeoutOutcome::Escalate,
+                                _ => TimeoutOutcome::Deny,
+                            };
+                            on_timeout = Some((outcome, span_of(&child)));
+                        }
+                        _ => timeout = Some(self.expr(child)),
+                    }
+                }
+                StepOptionKind::ApprovalRequired {
+                    quorum,
+                    group,
+                    timeout,
+                    on_timeout,
+                    reason,
+                }
+            }
+            Rule::approval_none => {
+                let reason = pair.into_inner().next().map(|p| self.plain_string(p));
+                StepOptionKind::ApprovalNone {
+                    reason: reason.expect("grammar: approval none has a reason"),
+                }
+            }
+            Rule::retry_option => {
+                let mut attempts = 0;
+                let mut every = None;
+                let mut exponential = false;
+                for child in pair.into_inner() {
+                    match child.as_rule() {
+                        Rule::int => attempts = self.small_int(&child),
+                        Rule::backoff => exponential = true,
+                        _ => every = Some(self.expr(child)),
+                    }
+                }
+                StepOptionKind::Retry {
+                    attempts,
+                    every,
+                    exponential,
+                }
+            }
+            Rule::timeout_option => {
+                let value = pair.into_inner().next().map(|p| self.expr(p));
+                StepOptionKind::Timeout(value.expect("grammar: timeout has a value"))
+            }
+            _ => {
+                let mode = pair
+                    .into_inner()
+                    .find(|p| p.as_rule() == Rule::failure_mode);
+                let mode = match mode.map(|m| m.as_str().to_string()).as_deref() {
+                    Some("continue") => FailureMode::Continue,
+                    _ => FailureMode::Abort,
+                };
+                StepOptionKind::OnFailure(mode)
+            }
+        };
+        StepOption { kind, span }
+    }
+
+    fn small_int(&mut self, pair: &Pair<Rule>) -> u32 {
+        match pair.as_str().parse::<u32>() {
+            Ok(value) => value,
+            Err(_) => {
+                self.error(
+                    Code::SyntaxError,
+                    span_of(pair),
+                    "this number is too large",
+                    "use a number below 4294967296",
+                );
+                u32::MAX
+            }
+        }
+    }
+
+    fn block(&mut self, pair: Pair<Rule>) -> Vec<Stmt> {
+        let mut body = Vec::new();
+        let mut previous_was_bad = false;
+        for child in pair.into_inner() {
+            let is_bad = child.as_rule() == Rule::bad_line;
+            if is_bad {
+                self.recovered(child, RecoveryContext::Statement, previous_was_bad);
+            } else {
+                body.extend(self.stmt(child));
+            }
+            previous_was_bad = is_bad;
+        }
+        body
+    }
+
+    fn stmt(&mut self, pair: Pair<Rule>) -> Option<Stmt> {
+        let span = span_of(&pair);
+        let rule = pair.as_rule();
+        let mut inner = pair.into_inner();
+        let kind = match rule {
+            Rule::let_stmt => {
+                let (name, ty, value) = self.let_parts(inner)?;
+                StmtKind::Let { name, ty, value }
+            }
+            Rule::if_stmt => {
+                let cond = self.expr(inner.next()?);
+                let then_body = self.block(inner.next()?);
+                let else_body = inner.next().map(|other| match other.as_rule() {
+                    Rule::if_stmt => self.stmt(other).into_iter().collect(),
+                    _ => self.block(other),
+                });
+                StmtKind::If {
+                    cond,
+                    then_body,
+                    else_body,
+                }
+            }
+            Rule::for_stmt => {
+                let var = self.ident(inner.next()?);
+                let iter = self.expr(inner.next()?);
+                let body = self.block(inner.next()?);
+                StmtKind::For { var, iter, body }
+            }
+            Rule::expect_stmt => self.expect_stmt(inner)?,
+            Rule::fail_stmt => StmtKind::Fail(self.expr(inner.next()?)),
+            Rule::log_stmt => StmtKind::Log(self.expr(inner.next()?)),
+            Rule::return_stmt => StmtKind::Return(self.expr(inner.next()?)),
+            Rule::expr_stmt => StmtKind::Expr(self.expr(inner.next()?)),
+            _ => return None,
+        };
+        Some(Stmt { kind, span })
+    }
+
+    fn let_parts(
+        &mut self,
+        mut inner: pest::iterators::Pairs<Rule>,
+    ) -> Option<(Ident, Option<TypeExpr>, Expr)> {
+        let name = self.ident(inner.next()?);
+        let next = inner.next()?;
+        if next.as_rule() == Rule::type_expr {
+            let ty = self.type_expr(next);
+            let value = self.expr(inner.next()?);
+            Some((name, Some(ty), value))
+        } else {
+            Some((name, None, self.expr(next)))
+        }
+    }
+
+    fn expect_stmt(&mut self, mut inner: pest::iterators::Pairs<Rule>) -> Option<StmtKind> {
+        let cond = self.expr(inner.next()?);
+        let mut within = None;
+        let mut every = None;
+        let mut message = None;
+        for child in inner {
+            match child.as_rule() {
+                Rule::expr_no_record if within.is_none() => within = Some(self.expr(child)),
+                Rule::expr_no_record => every = Some(self.expr(child)),
+                _ => message = Some(self.expr(child)),
+            }
+        }
+        Some(StmtKind::Expect {
+            cond,
+            within,
+            every,
+            message,
+        })
+    }
+
+    fn fn_item(&mut self, pair: Pair<Rule>) -> FnItem {
+        let mut name = None;
+        let mut params = Vec::new();
+        let mut ret = None;
+        let mut body = Vec::new();
+        for child in pair.into_inner() {
+            match child.as_rule() {
+                Rule::ident => name = Some(self.ident(child)),
+                Rule::param_list => params = self.params(child),
+                Rule::return_type => ret = child.into_inner().next().map(|t| self.type_expr(t)),
+                Rule::block => body = self.block(child),
+                _ => {}
+            }
+        }
+        FnItem {
+            name: name.expect("grammar: fn has a name"),
+            params,
+            ret,
+            body,
+        }
+    }
+
+    fn params(&mut self, pair: Pair<Rule>) -> Vec<Param> {
+        pair.into_inner()
+            .map(|param| {
+                let mut inner = param.into_inner();
+                let name = self.ident(inner.next().expect("grammar: param has a name"));
+                let ty = self.type_expr(inner.next().expect("grammar: param has a type"));
+                let default = inner.next().map(|p| self.expr(p));
+                Param { name, ty, default }
+            })
+            .collect()
+    }
+
+    fn const_item(&mut self, pair: Pair<Rule>) -> ConstItem {
+        let mut inner = pair.into_inner();
+        let name = self.ident(inner.next().expect("grammar: const has a name"));
+        let ty = self.type_expr(inner.next().expect("grammar: const has a type"));
+        let value = self.expr(inner.next().expect("grammar: const has a value"));
+        ConstItem { name, ty, value }
+    }
+
+    fn type_item(&mut self, pair: Pair<Rule>) -> TypeItem {
+        let mut inner = pair.into_inner();
+        let name = self.ident(inner.next().expect("grammar: type has a name"));
+        let fields = inner.next().map(|record| self.record_type_fields(record));
+        TypeItem { name, fields }
+    }
+
+    fn extern_item(&mut self, pair: Pair<Rule>) -> ExternItem {
+        let mut name = None;
+        let mut params = Vec::new();
+        let mut ret = None;
+        let mut effect = Effect::Read;
+        let mut safe_to_auto_approve = false;
+        for child in pair.into_inner() {
+            match child.as_rule() {
+                Rule::ident => name = Some(self.ident(child)),
+                Rule::param_list => params = self.params(child),
+                Rule::return_type => ret = child.into_inner().next().map(|t| self.type_expr(t)),
+                Rule::effect_name => {
+                    effect = match child.as_str() {
+                        "write" => Effect::Write,
+                        "destructive" => Effect::Destructive,
+                        _ => Effect::Read,
+                    }
+                }
+                Rule::safe_flag => safe_to_auto_approve = true,
+                _ => {}
+            }
+        }
+        ExternItem {
+            name: name.expect("grammar: extern has a name"),
+            params,
+            ret,
+            effect,
+            safe_to_auto_approve,
+        }
+    }
+
+    fn test_item(&mut self, pair: Pair<Rule>) -> TestItem {
+        let mut name = None;
+        let mut body = Vec::new();
+        let mut previous_was_bad = false;
+        for child in pair.into_inner() {
+            let is_bad = child.as_rule() == Rule::bad_line;
+            match child.as_rule() {
+                Rule::string => name = Some(self.plain_string(child)),
+                Rule::bad_line => {
+                    self.recovered(child, RecoveryContext::TestStatement, previous_was_bad)
+                }
+                _ => body.extend(self.test_stmt(child)),
+            }
+            previous_was_bad = is_bad;
+        }
+        TestItem {
+            name: name.expect("grammar: test has a name"),
+            body,
+        }
+    }
+
+    fn test_stmt(&mut self, pair: Pair<Rule>) -> Option<TestStmt> {
+        let span = span_of(&pair);
+        let rule = pair.as_rule();
+        let mut inner = pair.into_inner();
+        let kind = match rule {
+            Rule::mock_stmt => {
+                let target = self.path(inner.next()?);
+                let outcome = inner.next()?;
+                let is_returns = outcome.as_rule() == Rule::mock_returns;
+                let value = self.expr(outcome.into_inner().next()?);
+                let outcome = if is_returns {
+                    MockOutcome::Returns(value)
+                } else {
+                    MockOutcome::Fails(value)
+                };
+                TestStmtKind::Mock { target, outcome }
+            }
+            Rule::set_stmt => {
+                let kind = if inner.next()?.as_str() == "env" {
+                    SetKind::Env
+                } else {
+                    SetKind::Secret
+                };
+                let name = self.ident(inner.next()?);
+                let value = self.expr(inner.next()?);
+                TestStmtKind::Set { kind, name, value }
+            }
+            Rule::approve_stmt | Rule::deny_stmt => {
+                let step = self.ident(inner.next()?);
+                let as_user = inner.next().map(|p| self.plain_string(p));
+                if rule == Rule::approve_stmt {
+                    TestStmtKind::Approve { step, as_user }
+                } else {
+                    TestStmtKind::Deny { step, as_user }
+                }
+            }
+            Rule::run_stmt => {
+                let runbook = self.ident(inner.next()?);
+                let mut inputs = None;
+                let mut alert = None;
+                let text = self.text;
+                for child in inner {
+                    // `with {..}` and `alert {..}` are told apart by the word before the record.
+                    let before = text[..child.as_span().start()].trim_end();
+                    let record = self.expr_from_primary(child);
+                    if before.ends_with("alert") {
+                        alert = Some(record);
+                    } else {
+                        inputs = Some(record);
+                    }
+                }
+                TestStmtKind::Run {
+                    runbook,
+                    inputs,
+                    alert,
+                }
+            }
+            Rule::expect_step => {
+                let step = self.ident(inner.next()?);
+                let outcome = match inner.next()?.as_str() {
+                    "succeeded" => StepOutcome::Succeeded,
+                    "failed" => StepOutcome::Failed,
+                    "skipped" => StepOutcome::Skipped,
+                    _ => StepOutcome::Denied,
+                };
+                TestStmtKind::ExpectStep { step, outcome }
+            }
+            Rule::expect_escalated => TestStmtKind::ExpectEscalated {
+                negated: inner.next().is_some(),
+            },
+            Rule::expect_called => {
+                let mut negated = false;
+                let mut target = None;
+                let mut times = None;
+                for child in inner {
+                    match child.as_rule() {
+                        Rule::negation => negated = true,
+                        Rule::path => target = Some(self.path(child)),
+                        _ => {
+                            let span = span_of(&child);
+                            times = Some((u64::from(self.small_int(&child)), span));
+                        }
+                    }
+                }
+                TestStmtKind::ExpectCalled {
+                    negated,
+                    target: target?,
+                    times,
+                }
+            }
+            Rule::expect_stmt => match self.expect_stmt(inner)? {
+                StmtKind::Expect { cond, .. } => TestStmtKind::Expect(cond),
+                _ => return None,
+            },
+            Rule::let_stmt => {
+                let (name, ty, value) = self.let_parts(inner)?;
+                TestStmtKind::Let { name, ty, value }
+            }
+            _ => return None,
+        };
+        Some(TestStmt { kind, span })
+    }
+
+    fn path(&mut self, pair: Pair<Rule>) -> Path {
+        let span = span_of(&pair);
+        Path {
+            segments: pair.into_inner().map(|p| self.ident(p)).collect(),
+            span,
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Types
+    // ---------------------------------------------------------------------------------------
+
+    fn type_expr(&mut self, pair: Pair<Rule>) -> TypeExpr {
+        let span = span_of(&pair);
+        let mut inner = pair.into_inner();
+        let atom = inner.next().expect("grammar: a type has an atom");
+        let atom_span = span_of(&atom);
+        let kind = match atom.as_rule() {
+            Rule::list_type => {
+                let element = self.type_expr(atom.into_inner().next().expect("grammar: list<T>"));
+                TypeExprKind::List(Box::new(element))
+            }
+            Rule::map_type => {
+                let mut parts = atom.into_inner();
+                let key = self.type_expr(parts.next().expect("grammar: map<K, V>"));
+                let value = self.type_expr(parts.next().expect("grammar: map<K, V>"));
+                TypeExprKind::Map(Box::new(key), Box::new(value))
+            }
+            Rule::record_type => TypeExprKind::Record(self.record_type_fields(atom)),
+            _ => {
+                let mut parts: Vec<Ident> = atom.into_inner().map(|p| self.ident(p)).collect();
+                let name = parts.pop().expect("grammar: a named type has a name");
+                TypeExprKind::Named {
+                    module: parts.pop(),
+                    name,
+                }
+            }
+        };
+        if inner.next().is_some() {
+            TypeExpr {
+                kind: TypeExprKind::Optional(Box::new(TypeExpr {
+                    kind,
+                    span: atom_span,
+                })),
+                span,
+            }
+        } else {
+            TypeExpr { kind, span }
+        }
+    }
+
+    fn record_type_fields(&mut self, pair: Pair<Rule>) -> Vec<(Ident, TypeExpr)> {
+        pair.into_inner()
+            .map(|field| {
+                let mut inner = field.into_inner();
+                let name = self.ident(inner.next().expect("grammar: field name"));
+                let ty = self.type_expr(inner.next().expect("grammar: field type"));
+                (name, ty)
+            })
+            .collect()
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Expressions
+    // ---------------------------------------------------------------------------------------
+
+    fn mk(&mut self, kind: ExprKind, span: Span) -> Expr {
+        let id = ExprId(self.next_id);
+        self.next_id += 1;
+        Expr { id, kind, span }
+    }
+
+    fn expr(&mut self, pair: Pair<Rule>) -> Expr {
+        let span = span_of(&pair);
+        if self.depth >= MAX_EXPR_DEPTH {
+            self.error(
+                Code::NestingTooDeep,
+                span,
+                "this expression is nested too deeply",
+                format!(
+                    "split it with `let` bindings; at most {MAX_EXPR_DEPTH} levels are allowed"
+                ),
+            );
+            return self.mk(ExprKind::None, span);
+        }
+        self.depth += 1;
+        let result = match pair.as_rule() {
+            Rule::expr | Rule::expr_no_record => {
+                let mut inner = pair.into_inner().peekable();
+                if inner.peek().map(|p| p.as_rule()) == Some(Rule::lambda) {
+                    let lambda = inner.next().expect("peeked");
+                    self.lambda(lambda)
+                } else {
+                    let tokens = self.operator_tokens(inner);
+                    let mut stream = tokens.into_iter().peekable();
+                    self.pratt(&mut stream, 0, span)
+                }
+            }
+            _ => self.expr_from_primary(pair),
+        };
+        self.depth -= 1;
+        result
+    }
+
+    fn lambda(&mut self, pair: Pair<Rule>) -> Expr {
+        let span = span_of(&pair);
+        let mut inner = pair.into_inner();
+        let params = inner
+            .next()
+            .map(|p| p.into_inner().map(|i| self.ident(i)).collect())
+            .unwrap_or_default();
+        let body = match inner.next() {
+            Some(body) => self.expr(body),
+            None => self.mk(ExprKind::None, span),
+        };
+        self.mk(
+            ExprKind::Lambda {
+                params,
+                body: Box::new(body),
+            },
+            span,
+        )
+    }
+
+    /// Splits the flat operator sequence into prefix operators, operands (with their postfix
+    /// calls, fields and indexes applied) and infix operators.
+    fn operator_tokens<'p>(&mut self, pairs: impl Iterator<Item = Pair<'p, Rule>>) -> Vec<Token> {
+        let mut tokens = Vec::new();
+        for pair in pairs {
+            let span = span_of(&pair);
+            match pair.as_rule() {
+                Rule::not_op => tokens.push(Token::Prefix(UnaryOp::Not, span)),
+                Rule::neg_op => tokens.push(Token::Prefix(UnaryOp::Neg, span)),
+                Rule::or_op => tokens.push(Token::Infix(BinaryOp::Or, span)),
+                Rule::and_op => tokens.push(Token::Infix(BinaryOp::And, span)),
+                Rule::eq_op => tokens.push(Token::Infix(BinaryOp::Eq, span)),
+                Rule::ne_op => tokens.push(Token::Infix(BinaryOp::Ne, span)),
+                Rule::lt_op => tokens.push(Token::Infix(BinaryOp::Lt, span)),
+                Rule::le_op => tokens.push(Token::Infix(BinaryOp::Le, span)),
+                Rule::gt_op => tokens.push(Token::Infix(BinaryOp::Gt, span)),
+                Rule::ge_op => tokens.push(Token::Infix(BinaryOp::Ge, span)),
+                Rule::coalesce_op => tokens.push(Token::Infix(BinaryOp::Coalesce, span)),
+                Rule::add_op => tokens.push(Token::Infix(BinaryOp::Add, span)),
+                Rule::sub_op => tokens.push(Token::Infix(BinaryOp::Sub, span)),
+                Rule::mul_op => tokens.push(Token::Infix(BinaryOp::Mul, span)),
+                Rule::div_op => tokens.push(Token::Infix(BinaryOp::Div, span)),
+                Rule::call_args | Rule::field | Rule::index => {
+                    let base = match tokens.pop() {
+                        Some(Token::Operand(base)) => base,
+                        other => {
+                            tokens.extend(other);
+                            continue;
+                        }
+                    };
+                    let applied = self.postfix(base, pair);
+                    tokens.push(Token::Operand(applied));
+                }
+                _ => {
+                    let operand = self.expr_from_primary(pair);
+                    tokens.push(Token::Operand(operand));
+                }
+            }
+        }
+        tokens
+    }
+
+    fn postfix(&mut self, base: Expr, pair: Pair<Rule>) -> Expr {
+        let span = base.span.to(span_of(&pair));
+        match pair.as_rule() {
+            Rule::call_args => {
+                let args = pair
+                    .into_inner()
+                    .map(|arg| {
+                        let mut inner = arg.into_inner();
+                        let first = inner.next().expect("grammar: an argument has a value");
+                        if first.as_rule() == Rule::arg_name {
+                            let name = first.into_inner().next().map(|w| self.ident(w));
+                            let value =
+                                self.expr(inner.next().expect("grammar: named argument value"));
+                            Arg { name, value }
+                        } else {
+                            Arg {
+                                name: None,
+                                value: self.expr(first),
+                            }
+                        }
+                    })
+                    .collect();
+                self.mk(
+                    ExprKind::Call {
+                        callee: Box::new(base),
+                        args,
+                    },
+                    span,
+                )
+            }
+            Rule::field => {
+                let field = pair
+                    .into_inner()
+                    .next()
+                    .map(|w| self.ident(w))
+                    .expect("grammar: field name");
+                self.mk(ExprKind::Field(Box::new(base), field), span)
+            }
+            _ => {
+                let index = self.expr(pair.into_inner().next().expect("grammar: index expression"));
+                self.mk(ExprKind::Index(Box::new(base), Box::new(index)), span)
+            }
+        }
+    }
+
+    fn pratt(
+        &mut self,
+        tokens: &mut std::iter::Peekable<std::vec::IntoIter<Token>>,
+        min_power: u8,
+        whole: Span,
+    ) -> Expr {
+        let mut lhs = match tokens.next() {
+            Some(Token::Operand(expr)) => expr,
+            Some(Token::Prefix(op, span)) => {
+                let power = match op {
+                    UnaryOp::Not => 5,
+                    UnaryOp::Neg => 15,
+                };
+                self.depth += 1;
+                let operand = if self.depth >= MAX_EXPR_DEPTH {
+                    self.error(
+                        Code::NestingTooDeep,
+                        span,
+                        "too many prefix operators in a row",
+                        "simplify the expression",
+                    );
+                    tokens.by_ref().for_each(drop);
+                    self.mk(ExprKind::None, span)
+                } else {
+                    self.pratt(tokens, power, whole)
+                };
+                self.depth -= 1;
+                let span = span.to(operand.span);
+                self.mk(ExprKind::Unary(op, Box::new(operand)), span)
+            }
+            // The grammar always puts an operand here; stay total anyway.
+            _ => return self.mk(ExprKind::None, whole),
+        };
+        while let Some(Token::Infix(op, _)) = tokens.peek() {
+            let op = *op;
+            let (left, right) = binding_power(op);
+            if left < min_power {
+                break;
+            }
+            tokens.next();
+            let rhs = self.pratt(tokens, right, whole);
+            let span = lhs.span.to(rhs.span);
+            lhs = self.mk(ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)), span);
+        }
+        lhs
+    }
+
+    fn expr_from_primary(&mut self, pair: Pair<Rule>) -> Expr {
+        let span = span_of(&pair);
+        let kind = match pair.as_rule() {
+            Rule::expr | Rule::expr_no_record => return self.expr(pair),
+            Rule::paren => {
+                let inner = pair.into_inner().next().expect("grammar: ( expr )");
+                let mut expr = self.expr(inner);
+                expr.span = span;
+                return expr;
+            }
+            Rule::name => ExprKind::Name(self.ident(pair)),
+            Rule::int => match pair.as_str().parse::<i64>() {
+                Ok(value) => ExprKind::Int(value),
+                Err(_) => {
+                    self.error(
+                        Code::SyntaxError,
+                        span,
+                        "this integer is too large",
+                        "integers are 64-bit: use a value below 9223372036854775808",
+                    );
+                    ExprKind::Int(i64::MAX)
+                }
+            },
+            Rule::float => ExprKind::Float(pair.as_str().parse().unwrap_or(f64::MAX)),
+            Rule::bool => ExprKind::Bool(pair.as_str() == "true"),
+            Rule::none_lit => ExprKind::None,
+            Rule::percent => ExprKind::Percent(
+                pair.as_str()
+                    .trim_end_matches('%')
+                    .parse()
+                    .unwrap_or(f64::MAX),
+            ),
+            Rule::duration => ExprKind::Duration(self.duration(&pair)),
+            Rule::string | Rule::multiline_string => return self.string_expr(pair),
+            Rule::list_lit => ExprKind::List(pair.into_inner().map(|p| self.expr(p)).collect()),
+            Rule::record_lit => {
+                let fields = pair
+                    .into_inner()
+                    .map(|field| {
+                        let mut inner = field.into_inner();
+                        let key = inner.next().expect("grammar: record key");
+                        let key = if key.as_rule() == Rule::string {
+                            RecordKey::Str(self.plain_string(key))
+                        } else {
+                            RecordKey::Name(self.ident(key))
+                        };
+                        let value = self.expr(inner.next().expect("grammar: record value"));
+                        RecordField { key, value }
+                    })
+                    .collect();
+                ExprKind::Record(fields)
+            }
+            _ => ExprKind::None,
+        };
+        self.mk(kind, span)
+    }
+
+    fn duration(&mut self, pair: &Pair<Rule>) -> u64 {
+        let text = pair.as_str();
+        let mut total: Option<u64> = Some(0);
+        let mut number = String::new();
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c.is_ascii_digit() {
+                number.push(c);
+                continue;
+            }
+            let unit_ms: u64 = match c {
+                'm' if chars.peek() == Some(&'s') => {
+                    chars.next();
+                    1
+                }
+                's' => 1_000,
+                'm' => 60_000,
+                'h' => 3_600_000,
+                _ => 86_400_000,
+            };
+            let amount = number.parse::<u64>().ok();
+            total = match (total, amount) {
+                (Some(t), Some(a)) => a.checked_mul(unit_ms).and_then(|ms| t.checked_add(ms)),
+                _ => None,
+            };
+            number.clear();
+        }
+        total.unwrap_or_else(|| {
+            self.error(
+                Code::SyntaxError,
+                span_of(pair),
+                "this duration is too long",
+                "use a shorter duration",
+            );
+            u64::MAX
+        })
+    }
+
+    fn string_expr(&mut self, pair: Pair<Rule>) -> Expr {
+        let span = span_of(&pair);
+        let multiline = pair.as_rule() == Rule::multiline_string;
+        let mut parts: Vec<StrPart> = Vec::new();
+        for child in pair.into_inner() {
+            match child.as_rule() {
+                Rule::interpolation => {
+                    let inner = child.into_inner().next().expect("grammar: { expr }");
+                    parts.push(StrPart::Interpolation(self.expr(inner)));
+                }
+                Rule::escape => push_text(&mut parts, unescape(child.as_str())),
+                _ => push_text(&mut parts, child.as_str()),
+            }
+        }
+        if multiline {
+            if let Some(StrPart::Text(first)) = parts.first_mut() {
+                if let Some(rest) = first.strip_prefix('\n') {
+                    *first = rest.to_string();
+                }
+            }
+        }
+        self.mk(ExprKind::Str(parts), span)
+    }
+
+    /// A string in a place that takes no interpolation (titles, group names, reasons).
+    fn plain_string(&mut self, pair: Pair<Rule>) -> StrLit {
+        let span = span_of(&pair);
+        let expr = self.string_expr(pair);
+        match expr.as_plain_str() {
+            Some(value) => StrLit { value, span },
+            None => {
+                self.error(
+                    Code::SyntaxError,
+                    span,
+                    "interpolation is not allowed in this string",
+                    "write the text literally, or escape the brace as `\\{`",
+                );
+                StrLit {
+                    value: String::new(),
+                    span,
+                }
+            }
+        }
+    }
+}
+
+enum Token {
+    Operand(Expr),
+    Prefix(UnaryOp, Span),
+    Infix(BinaryOp, Span),
+}
+
+/// Left and right binding power; higher binds tighter. `not` (5) sits between `and` and the
+/// comparisons, unary minus (15) above `*`.
+fn binding_power(op: BinaryOp) -> (u8, u8) {
+    match op {
+        BinaryOp::Or => (1, 2),
+        BinaryOp::And => (3, 4),
+        BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
+            (7, 8)
+        }
+        BinaryOp::Coalesce => (9, 10),
+        BinaryOp::Add | BinaryOp::Sub => (11, 12),
+        BinaryOp::Mul | BinaryOp::Div => (13, 14),
+    }
+}
+
+fn push_text(parts: &mut Vec<StrPart>, text: &str) {
+    if let Some(StrPart::Text(last)) = parts.last_mut() {
+        last.push_str(text);
+    } else {
+        parts.push(StrPart::Text(text.to_string()));
+    }
+}
+
+fn unescape(escape: &str) -> &str {
+    match escape {
+        "\\n" => "\n",
+        "\\t" => "\t",
+        "\\r" => "\r",
+        "\\{" => "{",
+        "\\}" => "}",
+        "\\\"" => "\"",
+        _ => "\\",
+    }
+}
+
+fn context_name(context: RecoveryContext) -> &'static str {
+    match context {
+        RecoveryContext::Item => "item",
+        RecoveryContext::Clause => "clause",
+        RecoveryContext::Statement => "statement",
+        RecoveryContext::TestStatement => "test statement",
+    }
+}

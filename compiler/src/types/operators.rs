@@ -1,0 +1,118 @@
+//! Which operators apply to which types. `percent` compares with `percent` and `duration` with
+//! `duration`; nothing converts to a string implicitly.
+
+use super::Ty;
+use crate::syntax::{BinaryOp, UnaryOp};
+
+/// The result type of `lhs op rhs`, or `None` when the operator does not apply.
+pub fn binary(op: BinaryOp, lhs: &Ty, rhs: &Ty) -> Option<Ty> {
+    use BinaryOp::*;
+    if lhs.is_unknown() || rhs.is_unknown() {
+        return Some(match op {
+            Or | And | Eq | Ne | Lt | Le | Gt | Ge => Ty::Bool,
+            Coalesce => rhs.clone(),
+            _ => Ty::Unknown,
+        });
+    }
+    match op {
+        Or | And => (lhs == &Ty::Bool && rhs == &Ty::Bool).then_some(Ty::Bool),
+        Eq | Ne => comparable_for_equality(lhs, rhs).then_some(Ty::Bool),
+        Lt | Le | Gt | Ge => {
+            let same = lhs == rhs || (lhs.is_numeric() && rhs.is_numeric());
+            (same && lhs.is_ordered()).then_some(Ty::Bool)
+        }
+        Coalesce => match lhs {
+            Ty::Optional(inner) if super::checker::assignable(rhs, inner) => {
+                Some((**inner).clone())
+            }
+            Ty::Optional(inner) if super::checker::assignable(rhs, lhs) => {
+                Some(Ty::optional((**inner).clone()))
+            }
+            Ty::None => Some(rhs.clone()),
+            other if super::checker::assignable(rhs, other) => Some(other.clone()),
+            _ => None,
+        },
+        Add => match (lhs, rhs) {
+            (Ty::Int, Ty::Int) => Some(Ty::Int),
+            (Ty::Int | Ty::Float, Ty::Int | Ty::Float) => Some(Ty::Float),
+            (Ty::Duration, Ty::Duration) => Some(Ty::Duration),
+            (Ty::Percent, Ty::Percent) => Some(Ty::Percent),
+            (Ty::Time, Ty::Duration) | (Ty::Duration, Ty::Time) => Some(Ty::Time),
+            (Ty::Str, Ty::Str) => Some(Ty::Str),
+            (Ty::List(a), Ty::List(b)) if a == b => Some(lhs.clone()),
+            _ => None,
+        },
+        Sub => match (lhs, rhs) {
+            (Ty::Int, Ty::Int) => Some(Ty::Int),
+            (Ty::Int | Ty::Float, Ty::Int | Ty::Float) => Some(Ty::Float),
+            (Ty::Duration, Ty::Duration) => Some(Ty::Duration),
+            (Ty::Percent, Ty::Percent) => Some(Ty::Percent),
+            (Ty::Time, Ty::Duration) => Some(Ty::Time),
+            (Ty::Time, Ty::Time) => Some(Ty::Duration),
+            _ => None,
+        },
+        Mul => match (lhs, rhs) {
+            (Ty::Int, Ty::Int) => Some(Ty::Int),
+            (Ty::Int | Ty::Float, Ty::Int | Ty::Float) => Some(Ty::Float),
+            (Ty::Duration, Ty::Int | Ty::Float) | (Ty::Int | Ty::Float, Ty::Duration) => {
+                Some(Ty::Duration)
+            }
+            (Ty::Percent, Ty::Int | Ty::Float) | (Ty::Int | Ty::Float, Ty::Percent) => {
+                Some(Ty::Percent)
+            }
+            _ => None,
+        },
+        Div => match (lhs, rhs) {
+            (Ty::Int, Ty::Int) => Some(Ty::Int),
+            (Ty::Int | Ty::Float, Ty::Int | Ty::Float) => Some(Ty::Float),
+            (Ty::Duration, Ty::Int | Ty::Float) => Some(Ty::Duration),
+            (Ty::Percent, Ty::Int | Ty::Float) => Some(Ty::Percent),
+            (Ty::Duration, Ty::Duration) | (Ty::Percent, Ty::Percent) => Some(Ty::Float),
+            _ => None,
+        },
+    }
+}
+
+pub fn unary(op: UnaryOp, operand: &Ty) -> Option<Ty> {
+    match (op, operand) {
+        (_, Ty::Unknown) => Some(Ty::Unknown),
+        (UnaryOp::Not, Ty::Bool) => Some(Ty::Bool),
+        (UnaryOp::Neg, Ty::Int | Ty::Float | Ty::Duration | Ty::Percent) => Some(operand.clone()),
+        _ => None,
+    }
+}
+
+fn comparable_for_equality(lhs: &Ty, rhs: &Ty) -> bool {
+    if matches!(lhs, Ty::Secret) || matches!(rhs, Ty::Secret) {
+        return false;
+    }
+    let (l, r) = (lhs.strip_optional(), rhs.strip_optional());
+    matches!(lhs, Ty::None)
+        || matches!(rhs, Ty::None)
+        || l == r
+        || (l.is_numeric() && r.is_numeric())
+        || super::checker::assignable(l, r)
+        || super::checker::assignable(r, l)
+}
+
+/// Help for a failed operator, pointing at the usual fix.
+pub fn hint(op: BinaryOp, lhs: &Ty, rhs: &Ty) -> String {
+    match (lhs, rhs) {
+        (Ty::Percent, Ty::Int | Ty::Float) | (Ty::Int | Ty::Float, Ty::Percent) => {
+            "write the number as a percent, e.g. `90%`".to_string()
+        }
+        (Ty::Duration, Ty::Int | Ty::Float) | (Ty::Int | Ty::Float, Ty::Duration)
+            if !matches!(op, BinaryOp::Mul | BinaryOp::Div) =>
+        {
+            "write the number as a duration, e.g. `30s` or `5m`".to_string()
+        }
+        (Ty::Str, _) | (_, Ty::Str) if op == BinaryOp::Add => {
+            "there is no implicit conversion to string: use interpolation, e.g. \"{a}{b}\""
+                .to_string()
+        }
+        (Ty::Optional(_), _) | (_, Ty::Optional(_)) => {
+            "the value may be `none`: give a default with `??`, e.g. `x ?? 0`".to_string()
+        }
+        _ => format!("`{}` needs operands of matching types", op.symbol()),
+    }
+}

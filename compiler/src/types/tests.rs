@@ -1,0 +1,319 @@
+//! Checking `test` blocks: mocks against extern signatures, step names against the runbook run.
+
+use super::checker::{assignable, BindingKind, Checker, Env};
+use super::{Callee, Ty};
+use crate::diagnostics::{Code, Diagnostic};
+use crate::resolve::{suggest, Member, Module, ModuleId};
+use crate::syntax::*;
+
+impl Checker<'_> {
+    pub(super) fn check_test(&mut self, module: &Module, test: &TestItem) {
+        let mut env = Env::new(module.id, module.file);
+        let run = test.body.iter().find_map(|stmt| match &stmt.kind {
+            TestStmtKind::Run { runbook, .. } => Some(runbook),
+            _ => None,
+        });
+        let runbook = run.and_then(|name| self.runbook_for_test(module, name));
+        let step_names: Vec<String> = runbook
+            .map(|rb| {
+                rb.clauses
+                    .iter()
+                    .filter_map(|c| match &c.kind {
+                        ClauseKind::Step(step) => Some(step.name.name.clone()),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        for stmt in &test.body {
+            match &stmt.kind {
+                TestStmtKind::Mock { target, outcome } => {
+                    let ret = self.mock_target(module, target);
+                    match outcome {
+                        MockOutcome::Returns(value) => {
+                            self.check_mock_value(&mut env, value, ret.as_ref())
+                        }
+                        MockOutcome::Fails(message) => {
+                            self.expect_type(&mut env, message, &Ty::Str, "a failure message")
+                        }
+                    }
+                }
+                TestStmtKind::Set { value, .. } => {
+                    self.expect_type(&mut env, value, &Ty::Str, "`set`")
+                }
+                TestStmtKind::Approve { step, as_user } | TestStmtKind::Deny { step, as_user } => {
+                    let _ = as_user;
+                    if runbook.is_some() {
+                        self.known_step(module, step, &step_names);
+                    }
+                }
+                TestStmtKind::ExpectStep { step, .. } => {
+                    if runbook.is_some() {
+                        self.known_step(module, step, &step_names);
+                    }
+                }
+                TestStmtKind::Run {
+                    runbook: name,
+                    inputs,
+                    alert,
+                } => {
+                    let index = module.names.runbooks.get(&name.name).copied();
+                    if let Some(inputs) = inputs {
+                        self.check_test_inputs(&mut env, module.id, index, inputs);
+                    }
+                    if let Some(alert) = alert {
+                        self.check_test_alert(&mut env, alert);
+                    }
+                }
+                TestStmtKind::ExpectCalled { target, .. } => {
+                    self.mock_target(module, target);
+                }
+                TestStmtKind::ExpectEscalated { .. } => {}
+                TestStmtKind::Expect(cond) => self.expect_condition(&mut env, cond, "`expect`"),
+                TestStmtKind::Let { name, ty, value } => {
+                    let ty = match ty {
+                        Some(annotation) => {
+                            let declared = self.resolve_type(module, annotation);
+                            self.expect_type(&mut env, value, &declared, "this binding");
+                            declared
+                        }
+                        None => self.check_expr(&mut env, value, None),
+                    };
+                    env.bind(name, ty, BindingKind::Lambda);
+                }
+            }
+        }
+        if run.is_none() {
+            self.report(
+                Diagnostic::new(
+                    Code::SyntaxError,
+                    module.file,
+                    test.name.span,
+                    "this test never runs a runbook",
+                )
+                .label("no `run` statement")
+                .help("add `run RUNBOOK_NAME` after the mocks and approvals"),
+            );
+        }
+    }
+
+    fn runbook_for_test<'m>(&mut self, module: &'m Module, name: &Ident) -> Option<&'m Runbook> {
+        if let Some(&index) = module.names.runbooks.get(&name.name) {
+            if let ItemKind::Runbook(runbook) = &module.ast.items[index].kind {
+                return Some(runbook);
+            }
+        }
+        let names: Vec<&str> = module.names.runbooks.keys().map(String::as_str).collect();
+        let help = match suggest(&name.name, names) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => "a test runs a runbook defined in the same file".to_string(),
+        };
+        self.report(
+            Diagnostic::new(
+                Code::UnknownName,
+                module.file,
+                name.span,
+                format!("unknown runbook `{}`", name.name),
+            )
+            .label("no runbook of this name in this file")
+            .help(help),
+        );
+        None
+    }
+
+    fn known_step(&mut self, module: &Module, step: &Ident, names: &[String]) {
+        if names.iter().any(|n| n == &step.name) {
+            return;
+        }
+        let help = match suggest(&step.name, names.iter().map(String::as_str)) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("the runbook's steps are: {}", names.join(", ")),
+        };
+        self.report(
+            Diagnostic::new(
+                Code::UnknownStep,
+                module.file,
+                step.span,
+                format!("the runbook has no step `{}`", step.name),
+            )
+            .label("unknown step")
+            .help(help),
+        );
+    }
+
+    /// Resolves `pg.terminate` in a mock or `expect called`; returns the action's return type.
+    fn mock_target(&mut self, module: &Module, target: &Path) -> Option<Ty> {
+        let (target_module, member) = match target.segments.as_slice() {
+            [name] => (module.id, name),
+            [qualifier, name] => (self.import(module, qualifier)?, name),
+            _ => {
+                self.report(
+                    Diagnostic::new(Code::NotMockable, module.file, target.span, format!("`{target}` is not an action"))
+                        .label("not an action name")
+                        .help("mock an action by its module and name, e.g. `mock pg.pool_usage returns 50%`"),
+                );
+                return None;
+            }
+        };
+        let owner = &self.modules[target_module.0 as usize];
+        match owner.names.member(&member.name) {
+            Some(Member::Extern(item)) => {
+                let callee = Callee::Extern {
+                    module: target_module,
+                    item,
+                };
+                let _ = callee;
+                self.info
+                    .signatures
+                    .get(&(target_module, item))
+                    .map(|s| s.ret.clone())
+            }
+            Some(_) => {
+                self.report(
+                    Diagnostic::new(Code::NotMockable, module.file, target.span, format!("`{target}` is not an extern action"))
+                        .label("a `fn`, constant or type")
+                        .help("only `extern action`s reach the outside world and can be mocked; a `fn` runs for real in tests, with the actions it calls mocked"),
+                );
+                None
+            }
+            None => {
+                let names = owner.names.all_names();
+                let qualifier = target
+                    .segments
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| member.clone());
+                let help = match suggest(&member.name, names.iter().copied()) {
+                    Some(s) => format!("did you mean `{}.{s}`?", qualifier.name),
+                    None => "see docs/stdlib.md for the actions each module provides".to_string(),
+                };
+                self.report(
+                    Diagnostic::new(
+                        Code::UnknownMember,
+                        module.file,
+                        member.span,
+                        format!("`{target}` is not defined"),
+                    )
+                    .label("unknown action")
+                    .help(help),
+                );
+                None
+            }
+        }
+    }
+
+    /// `returns V` gives V on every call; `returns [V1, V2]` gives them in turn when the list's
+    /// elements (not the list) have the action's return type.
+    fn check_mock_value(&mut self, env: &mut Env, value: &Expr, ret: Option<&Ty>) {
+        let Some(ret) = ret else {
+            self.check_expr(env, value, None);
+            return;
+        };
+        // Try "one value for every call" first, then "successive values"; keep the diagnostics
+        // of whichever reading fits, or of the first when neither does.
+        let before = self.diagnostics.len();
+        let ty = self.check_expr(env, value, Some(ret));
+        if assignable(&ty, ret) && self.diagnostics.len() == before {
+            return;
+        }
+        if let ExprKind::List(elements) = &value.kind {
+            let single_value_errors = self.diagnostics.split_off(before);
+            for element in elements {
+                self.expect_type(env, element, ret, "this mocked result");
+            }
+            if self.diagnostics.len() == before {
+                return;
+            }
+            self.diagnostics.truncate(before);
+            self.diagnostics.extend(single_value_errors);
+            if !assignable(&ty, ret) {
+                self.mismatch(env.file, value.span, ret, &ty, "this mock");
+            }
+            return;
+        }
+        if !assignable(&ty, ret) {
+            self.mismatch(env.file, value.span, ret, &ty, "this mock");
+        }
+    }
+
+    fn check_test_inputs(
+        &mut self,
+        env: &mut Env,
+        module: ModuleId,
+        runbook: Option<usize>,
+        inputs: &Expr,
+    ) {
+        let declared = runbook
+            .and_then(|i| self.info.inputs.get(&(module, i)).cloned())
+            .unwrap_or_default();
+        let ExprKind::Record(fields) = &inputs.kind else {
+            self.check_expr(env, inputs, None);
+            return;
+        };
+        for field in fields {
+            let RecordKey::Name(name) = &field.key else {
+                self.check_expr(env, &field.value, None);
+                continue;
+            };
+            match declared.iter().find(|i| i.name == name.name) {
+                Some(input) => {
+                    let ty = input.ty.clone();
+                    self.expect_type(env, &field.value, &ty, &format!("input `{}`", name.name));
+                }
+                None => {
+                    self.check_expr(env, &field.value, None);
+                    if runbook.is_some() {
+                        let names: Vec<&str> = declared.iter().map(|i| i.name.as_str()).collect();
+                        let help = match suggest(&name.name, names.iter().copied()) {
+                            Some(s) => format!("did you mean `{s}`?"),
+                            None => format!("its inputs are: {}", names.join(", ")),
+                        };
+                        self.report(
+                            Diagnostic::new(
+                                Code::UnknownName,
+                                env.file,
+                                name.span,
+                                format!("the runbook has no input `{}`", name.name),
+                            )
+                            .label("unknown input")
+                            .help(help),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn check_test_alert(&mut self, env: &mut Env, alert: &Expr) {
+        let ExprKind::Record(fields) = &alert.kind else {
+            self.check_expr(env, alert, None);
+            return;
+        };
+        let string_map = Ty::Map(Box::new(Ty::Str), Box::new(Ty::Str));
+        for field in fields {
+            let RecordKey::Name(name) = &field.key else {
+                continue;
+            };
+            let expected = match name.name.as_str() {
+                "labels" | "annotations" => string_map.clone(),
+                "name" | "status" | "fingerprint" => Ty::Str,
+                "starts_at" => Ty::Time,
+                _ => {
+                    self.check_expr(env, &field.value, None);
+                    self.report(
+                        Diagnostic::new(Code::UnknownMember, env.file, name.span, format!("an alert has no field `{}`", name.name))
+                            .label("unknown alert field")
+                            .help("alert fields are: name, labels, annotations, status, starts_at, fingerprint"),
+                    );
+                    continue;
+                }
+            };
+            self.expect_type(
+                env,
+                &field.value,
+                &expected,
+                &format!("alert field `{}`", name.name),
+            );
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! The types of rbk values.
+
+use std::fmt;
+
+use crate::resolve::ModuleId;
+
+/// Where a named type is declared.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TypeKey {
+    /// `type NAME` in a module.
+    Module(ModuleId, String),
+    /// `alert.Alert`, the alert that triggered a run.
+    Alert,
+    /// The `run` value seen by `escalate` and `notify`.
+    Run,
+}
+
+#[derive(Clone, Debug)]
+pub struct NamedTy {
+    pub key: TypeKey,
+    /// How users write it: `pg.Session` shows as `postgres.Session`.
+    pub display: String,
+}
+
+/// Two named types are the same type when they are declared in the same place, however they
+/// are displayed.
+impl PartialEq for NamedTy {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Ty {
+    Int,
+    Float,
+    Bool,
+    Str,
+    Duration,
+    Percent,
+    Time,
+    Secret,
+    /// The type of `none`, and of actions that return nothing.
+    None,
+    List(Box<Ty>),
+    Map(Box<Ty>, Box<Ty>),
+    Optional(Box<Ty>),
+    /// An anonymous record `{pid: int}`.
+    Record(Vec<(String, Ty)>),
+    Named(NamedTy),
+    /// A lambda; only builtins such as `filter` take one.
+    Lambda,
+    /// Unknown because of an earlier error: compatible with everything, so one mistake is
+    /// reported once.
+    Unknown,
+}
+
+impl Ty {
+    pub fn list(element: Ty) -> Ty {
+        Ty::List(Box::new(element))
+    }
+
+    pub fn optional(inner: Ty) -> Ty {
+        match inner {
+            Ty::Optional(_) | Ty::None | Ty::Unknown => inner,
+            other => Ty::Optional(Box::new(other)),
+        }
+    }
+
+    pub fn is_unknown(&self) -> bool {
+        matches!(self, Ty::Unknown)
+    }
+
+    /// The type with any `?` removed.
+    pub fn strip_optional(&self) -> &Ty {
+        match self {
+            Ty::Optional(inner) => inner,
+            other => other,
+        }
+    }
+
+    /// True when a value of this type holds a secret anywhere inside it.
+    pub fn contains_secret(&self) -> bool {
+        match self {
+            Ty::Secret => true,
+            Ty::List(t) | Ty::Optional(t) => t.contains_secret(),
+            Ty::Map(k, v) => k.contains_secret() || v.contains_secret(),
+            Ty::Record(fields) => fields.iter().any(|(_, t)| t.contains_secret()),
+            _ => false,
+        }
+    }
+
+    /// Values that `<`, `sort_by`, `min` and `max` can order.
+    pub fn is_ordered(&self) -> bool {
+        matches!(
+            self,
+            Ty::Int | Ty::Float | Ty::Duration | Ty::Percent | Ty::Time | Ty::Str | Ty::Unknown
+        )
+    }
+
+    pub fn is_numeric(&self) -> bool {
+        matches!(self, Ty::Int | Ty::Float | Ty::Unknown)
+    }
+
+    /// A handle or record from a module (a session, a pod), as opposed to plain data.
+    pub fn is_target(&self) -> bool {
+        matches!(self, Ty::Named(_) | Ty::Record(_))
+    }
+}
+
+impl fmt::Display for Ty {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ty::Int => f.write_str("int"),
+            Ty::Float => f.write_str("float"),
+            Ty::Bool => f.write_str("bool"),
+            Ty::Str => f.write_str("string"),
+            Ty::Duration => f.write_str("duration"),
+            Ty::Percent => f.write_str("percent"),
+            Ty::Time => f.write_str("time"),
+            Ty::Secret => f.write_str("secret"),
+            Ty::None => f.write_str("none"),
+            Ty::List(t) => write!(f, "list<{t}>"),
+            Ty::Map(k, v) => write!(f, "map<{k}, {v}>"),
+            Ty::Optional(t) => write!(f, "{t}?"),
+            Ty::Record(fields) => {
+                f.write_str("{")?;
+                for (i, (name, ty)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{name}: {ty}")?;
+                }
+                f.write_str("}")
+            }
+            Ty::Named(named) => f.write_str(&named.display),
+            Ty::Lambda => f.write_str("lambda"),
+            Ty::Unknown => f.write_str("unknown"),
+        }
+    }
+}

@@ -1,0 +1,97 @@
+use std::path::PathBuf;
+
+use rbk_compiler::diagnostics::{formats, Diagnostic};
+use rbk_compiler::{check, Analysis, CheckOptions};
+
+use super::render;
+use crate::workspace::{self, FileLoader};
+use crate::{exit, Format};
+
+/// Checks every file; files are checked together per `rbk.toml`, so the standard library is
+/// parsed once per project rather than once per file.
+pub fn run(paths: &[PathBuf], format: Format, deny_warnings: bool) -> u8 {
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    };
+    let files = match workspace::collect_sources(&paths) {
+        Ok(files) => files,
+        Err(message) => return usage_error(&message),
+    };
+    let mut analyses: Vec<Analysis> = Vec::new();
+    for (config_path, group) in workspace::group_by_config(files.clone()) {
+        let options = match &config_path {
+            Some(path) => match workspace::load_config(path) {
+                Ok(config) => CheckOptions {
+                    approver_groups: Some(config.approvers),
+                },
+                Err(message) => return usage_error(&message),
+            },
+            None => CheckOptions::default(),
+        };
+        let mut sources = Vec::new();
+        for file in group {
+            match workspace::read_source(&file) {
+                Ok(text) => sources.push((file, text)),
+                Err(message) => return usage_error(&message),
+            }
+        }
+        analyses.push(check(sources, &FileLoader, &options));
+    }
+
+    let all: Vec<(&Analysis, &Diagnostic)> = analyses
+        .iter()
+        .flat_map(|a| a.diagnostics.iter().map(move |d| (a, d)))
+        .collect();
+    let errors = all.iter().filter(|(_, d)| d.is_error()).count();
+    let warnings = all.len() - errors;
+    match format {
+        Format::Human => {
+            for (analysis, diagnostic) in &all {
+                print!("{}", render::human(analysis, diagnostic));
+                println!();
+            }
+            println!("{}", summary(errors, warnings, files.len()));
+        }
+        Format::Json | Format::Sarif | Format::Github => {
+            let mut records = Vec::new();
+            for analysis in &analyses {
+                records.extend(formats::records(analysis, &analysis.diagnostics));
+            }
+            records.sort_by(|a, b| {
+                (&a.file, a.line, a.column, a.code).cmp(&(&b.file, b.line, b.column, b.code))
+            });
+            match format {
+                Format::Json => println!("{}", formats::json(&records)),
+                Format::Sarif => println!("{}", formats::sarif(&records)),
+                _ => print!("{}", formats::github(&records)),
+            }
+        }
+    }
+    if errors > 0 || (deny_warnings && warnings > 0) {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    }
+}
+
+fn summary(errors: usize, warnings: usize, files: usize) -> String {
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let checked = plural(files, "file");
+    if errors == 0 && warnings == 0 {
+        format!("ok: {checked} checked, no problems")
+    } else {
+        let verdict = if errors > 0 { "error" } else { "warning" };
+        format!(
+            "{verdict}: {}, {} in {checked}",
+            plural(errors, "error"),
+            plural(warnings, "warning")
+        )
+    }
+}
+
+pub fn usage_error(message: &str) -> u8 {
+    eprintln!("error: {message}");
+    exit::USAGE
+}

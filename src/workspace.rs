@@ -1,0 +1,124 @@
+//! The files a command works on: finding `.rbk` files and the nearest `rbk.toml`, reading them,
+//! and serving `use` imports to the compiler.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use rbk_compiler::config::ProjectConfig;
+use rbk_compiler::ModuleLoader;
+
+/// Serves `std.*` from the binary and local modules from disk.
+pub struct FileLoader;
+
+impl ModuleLoader for FileLoader {
+    fn std_module(&self, name: &str) -> Option<String> {
+        rbk_stdlib::module_source(name).map(str::to_string)
+    }
+
+    fn std_module_names(&self) -> Vec<String> {
+        rbk_stdlib::module_names().map(str::to_string).collect()
+    }
+
+    fn local_module(&self, from: &Path, relative: &str) -> Result<(PathBuf, String), String> {
+        let base = from.parent().unwrap_or(Path::new("."));
+        let path = normalize(&base.join(relative));
+        match fs::read_to_string(&path) {
+            Ok(text) => Ok((path, text)),
+            Err(error) => Err(describe_io(&error)),
+        }
+    }
+}
+
+/// `a/./b/../c` -> `a/c`, without touching the file system, so paths in messages stay readable.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir if out.file_name().is_some() => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+pub fn describe_io(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        std::io::ErrorKind::InvalidData => "not valid UTF-8 text".to_string(),
+        _ => error.to_string(),
+    }
+}
+
+/// All `.rbk` files under the given paths (files as given, directories recursively, sorted).
+pub fn collect_sources(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut files = Vec::new();
+    for path in paths {
+        let metadata =
+            fs::metadata(path).map_err(|e| format!("{}: {}", path.display(), describe_io(&e)))?;
+        if metadata.is_dir() {
+            walk(path, &mut files)
+                .map_err(|e| format!("{}: {}", path.display(), describe_io(&e)))?;
+        } else {
+            files.push(path.clone());
+        }
+    }
+    files.dedup();
+    Ok(files)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<PathBuf> = fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for entry in entries {
+        let name = entry.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with('.') || name == "target" || name == "node_modules" {
+            continue;
+        }
+        if entry.is_dir() {
+            walk(&entry, out)?;
+        } else if entry.extension().is_some_and(|e| e == "rbk") {
+            out.push(entry);
+        }
+    }
+    Ok(())
+}
+
+pub fn read_source(path: &Path) -> Result<String, String> {
+    fs::read_to_string(path).map_err(|e| format!("{}: {}", path.display(), describe_io(&e)))
+}
+
+/// The nearest `rbk.toml` at or above the file's directory.
+pub fn find_config(file: &Path) -> Option<PathBuf> {
+    let absolute = fs::canonicalize(file).ok()?;
+    let mut dir = absolute.parent();
+    while let Some(current) = dir {
+        let candidate = current.join("rbk.toml");
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        dir = current.parent();
+    }
+    None
+}
+
+pub fn load_config(path: &Path) -> Result<ProjectConfig, String> {
+    let text =
+        fs::read_to_string(path).map_err(|e| format!("{}: {}", path.display(), describe_io(&e)))?;
+    ProjectConfig::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Source files grouped by the `rbk.toml` that governs them (`None`: no project file).
+pub fn group_by_config(files: Vec<PathBuf>) -> BTreeMap<Option<PathBuf>, Vec<PathBuf>> {
+    let mut groups: BTreeMap<Option<PathBuf>, Vec<PathBuf>> = BTreeMap::new();
+    for file in files {
+        groups.entry(find_config(&file)).or_default().push(file);
+    }
+    groups
+}

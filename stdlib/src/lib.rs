@@ -1,0 +1,25 @@
+//! The rbk standard library. `std/*.rbk` declares each module's types, extern actions (with
+//! their effects) and plain `fn`s; the declarations are embedded in the binary so `rbk check`
+//! needs nothing on disk.
+
+/// Every standard module as (name, source), embedded at build time.
+pub const MODULES: &[(&str, &str)] = &[
+    ("http", include_str!("../std/http.rbk")),
+    ("k8s", include_str!("../std/k8s.rbk")),
+    ("pagerduty", include_str!("../std/pagerduty.rbk")),
+    ("postgres", include_str!("../std/postgres.rbk")),
+    ("shell", include_str!("../std/shell.rbk")),
+    ("slack", include_str!("../std/slack.rbk")),
+];
+
+/// The source of `std.NAME`.
+pub fn module_source(name: &str) -> Option<&'static str> {
+    MODULES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, source)| *source)
+}
+
+pub fn module_names() -> impl Iterator<Item = &'static str> {
+    MODULES.iter().map(|(name, _)| *name)
+}
