@@ -97,9 +97,12 @@ struct TreeBuilder<'a> {
     depth: usize,
 }
 
+/// The pair's span without the whitespace pest counts in when an optional part at the end of a
+/// rule does not match.
 fn span_of(pair: &Pair<Rule>) -> Span {
     let span = pair.as_span();
-    Span::new(span.start(), span.end())
+    let trimmed = pair.as_str().trim_end().len();
+    Span::new(span.start(), span.start() + trimmed)
 }
 
 /// What the grammar skipped in one place, re-parsed strictly to say what was wrong.
@@ -132,18 +135,28 @@ impl<'a> TreeBuilder<'a> {
 
     /// Reports one recovered region, unless the region right before it was already reported
     /// (one mistake often spoils several lines; the first error is the useful one).
-    fn recovered(&mut self, pair: Pair<Rule>, context: RecoveryContext, previous_was_bad: bool) {
+    ///
+    /// When the region starts on the line of the node parsed just before it (`previous`), the
+    /// grammar took a prefix of a broken line as a whole node (`slack.post` of
+    /// `slack.post(channel: "x"`): the line is reported as one, and `true` tells the caller to
+    /// drop that node.
+    fn recovered(&mut self, pair: Pair<Rule>, context: RecoveryContext, previous_was_bad: bool, previous: Option<Span>) -> bool {
         if previous_was_bad {
-            return;
+            return false;
         }
+        let bad = span_of(&pair);
+        let joins_previous = previous.is_some_and(|p| !self.text[p.start..bad.start].contains('\n'));
+        let span = match previous {
+            Some(p) if joins_previous => Span::new(p.start, bad.end),
+            _ => bad,
+        };
         let rule = match context {
             RecoveryContext::Item => Rule::strict_item,
             RecoveryContext::Clause => Rule::strict_clause,
             RecoveryContext::Statement => Rule::strict_statement,
             RecoveryContext::TestStatement => Rule::strict_test_stmt,
         };
-        let span = span_of(&pair);
-        let snippet = pair.as_str();
+        let snippet = &self.text[span.start..span.end];
         let diagnostic = match RbkParser::parse(rule, snippet) {
             Err(error) => recovery::pest_error_diagnostic(self.file, span.start, &error),
             Ok(_) => Diagnostic::new(Code::SyntaxError, self.file, span, "this does not belong here")
@@ -152,6 +165,7 @@ impl<'a> TreeBuilder<'a> {
         };
         let diagnostic = recovery::refine(diagnostic, snippet, span.start, context_name(context));
         self.diagnostics.push(diagnostic);
+        joins_previous
     }
 
     fn file(&mut self, pair: Pair<Rule>) -> SourceFile {
@@ -164,7 +178,7 @@ impl<'a> TreeBuilder<'a> {
                     previous_was_bad = false;
                 }
                 Rule::bad_item => {
-                    self.recovered(child, RecoveryContext::Item, previous_was_bad);
+                    self.recovered(child, RecoveryContext::Item, previous_was_bad, None);
                     previous_was_bad = true;
                 }
                 _ => {}
@@ -238,7 +252,11 @@ impl<'a> TreeBuilder<'a> {
             let is_bad = child.as_rule() == Rule::bad_line;
             match child.as_rule() {
                 Rule::ident => name = Some(self.ident(child)),
-                Rule::bad_line => self.recovered(child, RecoveryContext::Clause, previous_was_bad),
+                Rule::bad_line => {
+                    if self.recovered(child, RecoveryContext::Clause, previous_was_bad, clauses.last().map(|c: &Clause| c.span)) {
+                        clauses.pop();
+                    }
+                }
                 _ => {
                     if let Some(clause) = self.clause(child) {
                         clauses.push(clause);
@@ -350,7 +368,10 @@ impl<'a> TreeBuilder<'a> {
                         let is_bad = entry.as_rule() == Rule::bad_line;
                         match entry.as_rule() {
                             Rule::bad_line => {
-                                self.recovered(entry, RecoveryContext::Statement, previous_was_bad)
+                                let previous = body.last().map(|s: &Stmt| s.span);
+                                if self.recovered(entry, RecoveryContext::Statement, previous_was_bad, previous) {
+                                    body.pop();
+                                }
                             }
                             Rule::approval_required
                             | Rule::approval_none
@@ -484,7 +505,9 @@ impl<'a> TreeBuilder<'a> {
         for child in pair.into_inner() {
             let is_bad = child.as_rule() == Rule::bad_line;
             if is_bad {
-                self.recovered(child, RecoveryContext::Statement, previous_was_bad);
+                if self.recovered(child, RecoveryContext::Statement, previous_was_bad, body.last().map(|s: &Stmt| s.span)) {
+                    body.pop();
+                }
             } else {
                 body.extend(self.stmt(child));
             }
@@ -655,7 +678,9 @@ impl<'a> TreeBuilder<'a> {
             match child.as_rule() {
                 Rule::string => name = Some(self.plain_string(child)),
                 Rule::bad_line => {
-                    self.recovered(child, RecoveryContext::TestStatement, previous_was_bad)
+                    if self.recovered(child, RecoveryContext::TestStatement, previous_was_bad, body.last().map(|s: &TestStmt| s.span)) {
+                        body.pop();
+                    }
                 }
                 _ => body.extend(self.test_stmt(child)),
             }

@@ -96,6 +96,12 @@ pub fn refine(mut diagnostic: Diagnostic, snippet: &str, base: usize, context: &
         // Point at the end of what was there rather than at nothing.
         diagnostic.primary.span.start -= 1;
     }
+    if let Some(open) = unclosed_bracket(snippet) {
+        let (bracket, closer) = (snippet.as_bytes()[open] as char, closing(snippet.as_bytes()[open]));
+        return Diagnostic::new(Code::SyntaxError, diagnostic.file, Span::new(base + open, base + open + 1), format!("this `{bracket}` is never closed"))
+            .label("opened here")
+            .help(format!("add the missing `{closer}`"));
+    }
     let first_word: String = snippet
         .trim_start()
         .chars()
@@ -186,5 +192,49 @@ fn describe_rule(rule: Rule) -> &'static str {
         path => "an action name",
         EOI => "the end of the input",
         _ => "something else",
+    }
+}
+
+/// The offset of the first bracket in `snippet` that is never closed (strings skipped).
+fn unclosed_bracket(snippet: &str) -> Option<usize> {
+    let bytes = snippet.as_bytes();
+    let mut open: Vec<usize> = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    if bytes[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'(' | b'[' | b'{' => open.push(i),
+            b')' | b']' | b'}' => {
+                if let Some(last) = open.pop() {
+                    if closing(bytes[last]) != bytes[i] as char {
+                        return None;
+                    }
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    open.first().copied()
+}
+
+fn closing(open: u8) -> char {
+    match open {
+        b'(' => ')',
+        b'[' => ']',
+        _ => '}',
     }
 }

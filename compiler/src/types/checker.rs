@@ -1237,7 +1237,8 @@ impl<'a> Checker<'a> {
         let module = &self.modules[env.module.0 as usize];
         match &callee.kind {
             ExprKind::Name(ident) => {
-                if env.lookup(&ident.name).is_some() {
+                if let Some(binding) = env.lookup(&ident.name) {
+                    binding.used = true;
                     self.report(
                         Diagnostic::new(
                             Code::NotCallable,
