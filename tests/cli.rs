@@ -46,7 +46,11 @@ fn broken_project_file_is_a_usage_error() {
 #[test]
 fn unreadable_local_module_is_reported_not_fatal() {
     let dir = tempdir("local-module");
-    std::fs::write(dir.join("lib.rbk"), "fn double(x: int) -> int {\n  return x * 2\n}\n").unwrap();
+    std::fs::write(
+        dir.join("lib.rbk"),
+        "fn double(x: int) -> int {\n  return x * 2\n}\n",
+    )
+    .unwrap();
     std::fs::write(
         dir.join("main.rbk"),
         "use \"./lib.rbk\" as lib\n\nrunbook twice {\n  title \"Twice\"\n  step compute {\n    log \"{lib.double(21)}\"\n  }\n}\n",
@@ -62,10 +66,25 @@ fn unreadable_local_module_is_reported_not_fatal() {
 
 #[test]
 fn json_positions_are_one_based_and_cover_the_span() {
-    let run = rbk(&["check", "--format", "json", "tests/fixtures/diagnostics/E0301.rbk"]);
+    let run = rbk(&[
+        "check",
+        "--format",
+        "json",
+        "tests/fixtures/diagnostics/E0301.rbk",
+    ]);
     let records: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
     let record = records.iter().find(|r| r["code"] == "E0301").unwrap();
-    for key in ["code", "severity", "message", "file", "line", "column", "end_line", "end_column", "help"] {
+    for key in [
+        "code",
+        "severity",
+        "message",
+        "file",
+        "line",
+        "column",
+        "end_line",
+        "end_column",
+        "help",
+    ] {
         assert!(record.get(key).is_some(), "missing {key}");
     }
     assert_eq!(record["severity"], "error");
@@ -75,7 +94,13 @@ fn json_positions_are_one_based_and_cover_the_span() {
 
 #[test]
 fn sarif_output_is_sarif_2_1_0() {
-    let run = rbk(&["check", "--format", "sarif", "tests/fixtures/diagnostics/E0301.rbk", "tests/fixtures/diagnostics/W0103.rbk"]);
+    let run = rbk(&[
+        "check",
+        "--format",
+        "sarif",
+        "tests/fixtures/diagnostics/E0301.rbk",
+        "tests/fixtures/diagnostics/W0103.rbk",
+    ]);
     assert_eq!(run.status, 1);
     let log: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(log["version"], "2.1.0");
@@ -90,14 +115,21 @@ fn sarif_output_is_sarif_2_1_0() {
         assert!(["error", "warning"].contains(&result["level"].as_str().unwrap()));
         let region = &result["locations"][0]["physicalLocation"]["region"];
         assert!(region["startLine"].as_u64().unwrap() >= 1);
-        let uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap();
+        let uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap();
         assert!(uri.starts_with("tests/fixtures/"), "{uri}");
     }
 }
 
 #[test]
 fn github_format_prints_workflow_commands() {
-    let run = rbk(&["check", "--format", "github", "tests/fixtures/diagnostics/E0301.rbk"]);
+    let run = rbk(&[
+        "check",
+        "--format",
+        "github",
+        "tests/fixtures/diagnostics/E0301.rbk",
+    ]);
     assert_eq!(run.status, 1);
     insta::assert_snapshot!(run.stdout);
 }
@@ -111,7 +143,12 @@ fn plan_of_the_seed_runbook() {
 
 #[test]
 fn plan_as_json() {
-    let run = rbk(&["plan", "--format", "json", "examples/db_pool_exhaustion.rbk"]);
+    let run = rbk(&[
+        "plan",
+        "--format",
+        "json",
+        "examples/db_pool_exhaustion.rbk",
+    ]);
     assert_eq!(run.status, 0);
     let plans: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let steps = plans[0]["steps"].as_array().unwrap();
@@ -137,7 +174,10 @@ fn explain_unknown_code_is_a_usage_error() {
 }
 
 fn tempdir(name: &str) -> std::path::PathBuf {
-    let dir = repo_root().join("target").join("test-tmp").join(format!("{name}-{}", std::process::id()));
+    let dir = repo_root()
+        .join("target")
+        .join("test-tmp")
+        .join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir

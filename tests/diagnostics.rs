@@ -12,7 +12,11 @@ fn every_code_has_a_fixture_and_a_page() {
         let fixture = repo_root().join(format!("tests/fixtures/diagnostics/{}.rbk", code.as_str()));
         assert!(fixture.is_file(), "missing fixture {}", fixture.display());
         let page = code.explanation();
-        assert!(page.starts_with(&format!("# {}", code.as_str())), "docs/diagnostics/{}.md must start with its code", code.as_str());
+        assert!(
+            page.starts_with(&format!("# {}", code.as_str())),
+            "docs/diagnostics/{}.md must start with its code",
+            code.as_str()
+        );
     }
 }
 
@@ -20,17 +24,25 @@ fn every_code_has_a_fixture_and_a_page() {
 fn each_fixture_reports_its_code() {
     insta::glob!("fixtures/diagnostics/*.rbk", |path| {
         let code = path.file_stem().unwrap().to_string_lossy().into_owned();
-        let relative = path.strip_prefix(repo_root()).unwrap().to_string_lossy().replace('\\', "/");
+        let relative = path
+            .strip_prefix(repo_root())
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
         let human = rbk(&["check", &relative]);
         let json = rbk(&["check", "--format", "json", &relative]);
-        let records: Vec<serde_json::Value> = serde_json::from_str(&json.stdout).expect("valid JSON");
+        let records: Vec<serde_json::Value> =
+            serde_json::from_str(&json.stdout).expect("valid JSON");
         assert!(
             records.iter().any(|r| r["code"] == code.as_str()),
             "{relative} should report {code}, got {}",
             json.stdout
         );
         let expected_status = if code.starts_with('E') { 1 } else { 0 };
-        assert_eq!(human.status, expected_status, "exit status of rbk check {relative}");
+        assert_eq!(
+            human.status, expected_status,
+            "exit status of rbk check {relative}"
+        );
         insta::assert_snapshot!(format!("{code}_human"), human.stdout);
         insta::assert_snapshot!(format!("{code}_json"), json.stdout);
     });

@@ -7,7 +7,7 @@ use crate::diagnostics::{Diagnostic, LineIndex};
 use crate::effects::EffectInfo;
 use crate::lints::{self, LintContext};
 use crate::resolve::{self, Module, ModuleId, ModuleOrigin};
-use crate::syntax::{self, ItemKind, UseTarget};
+use crate::syntax::{self, UseTarget};
 use crate::types::{self, ApproverGroups, TypeInfo};
 use crate::FileId;
 
@@ -72,11 +72,22 @@ struct Loader<'a> {
 
 impl Loader<'_> {
     fn add(&mut self, origin: ModuleOrigin, path: PathBuf, text: String) -> ModuleId {
+        let file = FileId(self.files.len() as u32);
+        let output = syntax::parse(file, &text);
+        self.add_parsed(origin, path, text, output)
+    }
+
+    fn add_parsed(
+        &mut self,
+        origin: ModuleOrigin,
+        path: PathBuf,
+        text: String,
+        output: syntax::ParseOutput,
+    ) -> ModuleId {
         if let Some(&id) = self.by_origin.get(&origin) {
             return id;
         }
         let file = FileId(self.files.len() as u32);
-        let output = syntax::parse(file, &text);
         self.diagnostics.extend(output.diagnostics);
         self.files.push(SourceFileInfo {
             lines: LineIndex::new(&text),
@@ -103,9 +114,13 @@ pub fn check(
         by_origin: HashMap::new(),
         diagnostics: Vec::new(),
     };
+    let parsed = parse_all(&roots);
     let root_ids: Vec<ModuleId> = roots
         .into_iter()
-        .map(|(path, text)| state.add(ModuleOrigin::File(path.clone()), path, text))
+        .zip(parsed)
+        .map(|((path, text), output)| {
+            state.add_parsed(ModuleOrigin::File(path.clone()), path, text, output)
+        })
         .collect();
 
     // Load imports breadth-first; a module's names are collected once all its imports resolve.
@@ -161,6 +176,56 @@ pub fn check(
         effects,
         diagnostics,
     }
+}
+
+/// Parses the given files, in parallel when there is enough text to pay for the threads.
+/// File ids are the files' positions, as `check` assigns them.
+fn parse_all(roots: &[(PathBuf, String)]) -> Vec<syntax::ParseOutput> {
+    const PARALLEL_ABOVE_BYTES: usize = 256 * 1024;
+    let total: usize = roots.iter().map(|(_, text)| text.len()).sum();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(roots.len());
+    let parse =
+        |(index, (_, text)): (usize, &(PathBuf, String))| syntax::parse(FileId(index as u32), text);
+    if threads < 2 || total < PARALLEL_ABOVE_BYTES {
+        return roots.iter().enumerate().map(parse).collect();
+    }
+    let chunk = roots.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = roots
+            .chunks(chunk)
+            .enumerate()
+            .map(|(n, files)| {
+                std::thread::Builder::new()
+                    .stack_size(64 * 1024 * 1024)
+                    .spawn_scoped(scope, move || {
+                        files
+                            .iter()
+                            .enumerate()
+                            .map(|(i, file)| parse((n * chunk + i, file)))
+                            .collect::<Vec<_>>()
+                    })
+            })
+            .collect();
+        let mut outputs = Vec::with_capacity(roots.len());
+        for (n, handle) in handles.into_iter().enumerate() {
+            match handle.map(|h| h.join()) {
+                Ok(Ok(parsed)) => outputs.extend(parsed),
+                // A thread could not start (or panicked): parse its share here instead.
+                _ => outputs.extend(
+                    roots
+                        .chunks(chunk)
+                        .nth(n)
+                        .unwrap_or_default()
+                        .iter()
+                        .enumerate()
+                        .map(|(i, f)| parse((n * chunk + i, f))),
+                ),
+            }
+        }
+        outputs
+    })
 }
 
 fn resolve_import(
@@ -242,17 +307,4 @@ fn resolve_import(
             }
         }
     }
-}
-
-/// Items of a module, for tools that list them (plan, test runner, language server).
-pub fn runbook_names(module: &Module) -> Vec<&str> {
-    module
-        .ast
-        .items
-        .iter()
-        .filter_map(|item| match &item.kind {
-            ItemKind::Runbook(r) => Some(r.name.name.as_str()),
-            _ => None,
-        })
-        .collect()
 }

@@ -69,6 +69,8 @@ pub fn run(paths: &[PathBuf], format: Format, deny_warnings: bool) -> u8 {
             }
         }
     }
+    // The process ends here; freeing every syntax tree first would only cost time.
+    std::mem::forget(analyses);
     if errors > 0 || (deny_warnings && warnings > 0) {
         exit::FINDINGS
     } else {

@@ -23,6 +23,11 @@ pub struct ActionUse {
     pub via: Option<String>,
 }
 
+/// An item by module and index.
+type ItemRef = (ModuleId, usize);
+/// The externs and the `fn`s a `fn` body calls directly.
+type DirectCalls = (Vec<ItemRef>, Vec<ItemRef>);
+
 #[derive(Debug, Default)]
 pub struct EffectInfo {
     /// The extern actions each `fn` can reach, directly or through other `fn`s.
@@ -31,10 +36,7 @@ pub struct EffectInfo {
 
 impl EffectInfo {
     pub fn compute(modules: &[Module], types: &TypeInfo) -> Self {
-        let mut direct: HashMap<
-            (ModuleId, usize),
-            (Vec<(ModuleId, usize)>, Vec<(ModuleId, usize)>),
-        > = HashMap::new();
+        let mut direct: HashMap<ItemRef, DirectCalls> = HashMap::new();
         for module in modules {
             for (index, item) in module.ast.items.iter().enumerate() {
                 if let ItemKind::Fn(function) = &item.kind {

@@ -85,20 +85,24 @@ impl Walker<'_, '_> {
                 return;
             }
         }
-        let takes_max = match self.cx.types.callee(self.module, expr.id) {
+        // Bounded by the action itself when it takes a `max` and the call fills it.
+        let max_position = match self.cx.types.callee(self.module, expr.id) {
             Some(Callee::Extern { module, item }) | Some(Callee::Fn { module, item }) => self
                 .cx
                 .types
                 .signatures
                 .get(&(module, item))
-                .is_some_and(|s| s.params.iter().any(|p| p.name == "max")),
-            _ => false,
+                .and_then(|s| s.params.iter().position(|p| p.name == "max")),
+            _ => None,
         };
-        let max_given = args
-            .iter()
-            .any(|a| a.name.as_ref().is_some_and(|n| n.name == "max"));
-        if takes_max && (max_given || args.len() > 2) {
-            return;
+        if let Some(position) = max_position {
+            let positional = args.iter().filter(|a| a.name.is_none()).count();
+            let named = args
+                .iter()
+                .any(|a| a.name.as_ref().is_some_and(|n| n.name == "max"));
+            if named || positional > position {
+                return;
+            }
         }
         for arg in args {
             let ty = self.cx.types.type_of(self.module, arg.value.id);

@@ -23,7 +23,7 @@ impl Lint for MissingTitle {
         out.push(
             Diagnostic::new(Code::MissingTitle, facts.module.file, name.span, format!("runbook `{}` has no title", name.name))
                 .label("no `title` clause")
-                .help(format!("add `title \"...\"`: the title is what on-call engineers see in pages, approvals and logs")),
+                .help("add `title \"...\"`: the title is what on-call engineers see in pages, approvals and logs"),
         );
     }
 }

@@ -170,9 +170,7 @@ pub fn duplicate(file: FileId, name: &str, span: Span, previous: Span) -> Diagno
     )
     .label("defined again here")
     .with_secondary(previous, "first defined here")
-    .help(format!(
-        "rename one of them; every name in this scope must be unique"
-    ))
+    .help("rename one of them; every name in this scope must be unique")
 }
 
 /// The closest of `candidates` to `name`, if any is close enough to be a likely typo.

@@ -7,3 +7,6 @@ pub mod visit;
 
 pub use ast::*;
 pub use parser::{parse, parse_expression, ParseOutput, MAX_NESTING};
+
+#[cfg(test)]
+mod tests;

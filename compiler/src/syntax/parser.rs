@@ -97,12 +97,42 @@ struct TreeBuilder<'a> {
     depth: usize,
 }
 
-/// The pair's span without the whitespace pest counts in when an optional part at the end of a
-/// rule does not match.
+/// The pair's span without the whitespace and comments pest counts in when an optional part at
+/// the end of a rule does not match.
 fn span_of(pair: &Pair<Rule>) -> Span {
     let span = pair.as_span();
-    let trimmed = pair.as_str().trim_end().len();
-    Span::new(span.start(), span.start() + trimmed)
+    Span::new(
+        span.start(),
+        span.start() + without_trailing_trivia(pair.as_str()).len(),
+    )
+}
+
+fn without_trailing_trivia(mut text: &str) -> &str {
+    loop {
+        text = text.trim_end();
+        let line_start = text.rfind('\n').map_or(0, |i| i + 1);
+        match comment_start(&text[line_start..]) {
+            Some(offset) => text = &text[..line_start + offset],
+            None => return text,
+        }
+    }
+}
+
+/// Where a `//` comment starts in one line, outside string literals.
+fn comment_start(line: &str) -> Option<usize> {
+    let bytes = line.as_bytes();
+    let mut in_string = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if in_string => i += 1,
+            b'"' => in_string = !in_string,
+            b'/' if !in_string && bytes.get(i + 1) == Some(&b'/') => return Some(i),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// What the grammar skipped in one place, re-parsed strictly to say what was wrong.
@@ -140,12 +170,19 @@ impl<'a> TreeBuilder<'a> {
     /// grammar took a prefix of a broken line as a whole node (`slack.post` of
     /// `slack.post(channel: "x"`): the line is reported as one, and `true` tells the caller to
     /// drop that node.
-    fn recovered(&mut self, pair: Pair<Rule>, context: RecoveryContext, previous_was_bad: bool, previous: Option<Span>) -> bool {
+    fn recovered(
+        &mut self,
+        pair: Pair<Rule>,
+        context: RecoveryContext,
+        previous_was_bad: bool,
+        previous: Option<Span>,
+    ) -> bool {
         if previous_was_bad {
             return false;
         }
         let bad = span_of(&pair);
-        let joins_previous = previous.is_some_and(|p| !self.text[p.start..bad.start].contains('\n'));
+        let joins_previous =
+            previous.is_some_and(|p| !self.text[p.start..bad.start].contains('\n'));
         let span = match previous {
             Some(p) if joins_previous => Span::new(p.start, bad.end),
             _ => bad,
@@ -253,7 +290,12 @@ impl<'a> TreeBuilder<'a> {
             match child.as_rule() {
                 Rule::ident => name = Some(self.ident(child)),
                 Rule::bad_line => {
-                    if self.recovered(child, RecoveryContext::Clause, previous_was_bad, clauses.last().map(|c: &Clause| c.span)) {
+                    if self.recovered(
+                        child,
+                        RecoveryContext::Clause,
+                        previous_was_bad,
+                        clauses.last().map(|c: &Clause| c.span),
+                    ) {
                         clauses.pop();
                     }
                 }
@@ -369,7 +411,12 @@ impl<'a> TreeBuilder<'a> {
                         match entry.as_rule() {
                             Rule::bad_line => {
                                 let previous = body.last().map(|s: &Stmt| s.span);
-                                if self.recovered(entry, RecoveryContext::Statement, previous_was_bad, previous) {
+                                if self.recovered(
+                                    entry,
+                                    RecoveryContext::Statement,
+                                    previous_was_bad,
+                                    previous,
+                                ) {
                                     body.pop();
                                 }
                             }
@@ -505,7 +552,12 @@ impl<'a> TreeBuilder<'a> {
         for child in pair.into_inner() {
             let is_bad = child.as_rule() == Rule::bad_line;
             if is_bad {
-                if self.recovered(child, RecoveryContext::Statement, previous_was_bad, body.last().map(|s: &Stmt| s.span)) {
+                if self.recovered(
+                    child,
+                    RecoveryContext::Statement,
+                    previous_was_bad,
+                    body.last().map(|s: &Stmt| s.span),
+                ) {
                     body.pop();
                 }
             } else {
@@ -678,7 +730,12 @@ impl<'a> TreeBuilder<'a> {
             match child.as_rule() {
                 Rule::string => name = Some(self.plain_string(child)),
                 Rule::bad_line => {
-                    if self.recovered(child, RecoveryContext::TestStatement, previous_was_bad, body.last().map(|s: &TestStmt| s.span)) {
+                    if self.recovered(
+                        child,
+                        RecoveryContext::TestStatement,
+                        previous_was_bad,
+                        body.last().map(|s: &TestStmt| s.span),
+                    ) {
                         body.pop();
                     }
                 }
@@ -928,19 +985,19 @@ impl<'a> TreeBuilder<'a> {
             match pair.as_rule() {
                 Rule::not_op => tokens.push(Token::Prefix(UnaryOp::Not, span)),
                 Rule::neg_op => tokens.push(Token::Prefix(UnaryOp::Neg, span)),
-                Rule::or_op => tokens.push(Token::Infix(BinaryOp::Or, span)),
-                Rule::and_op => tokens.push(Token::Infix(BinaryOp::And, span)),
-                Rule::eq_op => tokens.push(Token::Infix(BinaryOp::Eq, span)),
-                Rule::ne_op => tokens.push(Token::Infix(BinaryOp::Ne, span)),
-                Rule::lt_op => tokens.push(Token::Infix(BinaryOp::Lt, span)),
-                Rule::le_op => tokens.push(Token::Infix(BinaryOp::Le, span)),
-                Rule::gt_op => tokens.push(Token::Infix(BinaryOp::Gt, span)),
-                Rule::ge_op => tokens.push(Token::Infix(BinaryOp::Ge, span)),
-                Rule::coalesce_op => tokens.push(Token::Infix(BinaryOp::Coalesce, span)),
-                Rule::add_op => tokens.push(Token::Infix(BinaryOp::Add, span)),
-                Rule::sub_op => tokens.push(Token::Infix(BinaryOp::Sub, span)),
-                Rule::mul_op => tokens.push(Token::Infix(BinaryOp::Mul, span)),
-                Rule::div_op => tokens.push(Token::Infix(BinaryOp::Div, span)),
+                Rule::or_op => tokens.push(Token::Infix(BinaryOp::Or)),
+                Rule::and_op => tokens.push(Token::Infix(BinaryOp::And)),
+                Rule::eq_op => tokens.push(Token::Infix(BinaryOp::Eq)),
+                Rule::ne_op => tokens.push(Token::Infix(BinaryOp::Ne)),
+                Rule::lt_op => tokens.push(Token::Infix(BinaryOp::Lt)),
+                Rule::le_op => tokens.push(Token::Infix(BinaryOp::Le)),
+                Rule::gt_op => tokens.push(Token::Infix(BinaryOp::Gt)),
+                Rule::ge_op => tokens.push(Token::Infix(BinaryOp::Ge)),
+                Rule::coalesce_op => tokens.push(Token::Infix(BinaryOp::Coalesce)),
+                Rule::add_op => tokens.push(Token::Infix(BinaryOp::Add)),
+                Rule::sub_op => tokens.push(Token::Infix(BinaryOp::Sub)),
+                Rule::mul_op => tokens.push(Token::Infix(BinaryOp::Mul)),
+                Rule::div_op => tokens.push(Token::Infix(BinaryOp::Div)),
                 Rule::call_args | Rule::field | Rule::index => {
                     let base = match tokens.pop() {
                         Some(Token::Operand(base)) => base,
@@ -1039,7 +1096,7 @@ impl<'a> TreeBuilder<'a> {
             // The grammar always puts an operand here; stay total anyway.
             _ => return self.mk(ExprKind::None, whole),
         };
-        while let Some(Token::Infix(op, _)) = tokens.peek() {
+        while let Some(Token::Infix(op)) = tokens.peek() {
             let op = *op;
             let (left, right) = binding_power(op);
             if left < min_power {
@@ -1197,7 +1254,7 @@ impl<'a> TreeBuilder<'a> {
 enum Token {
     Operand(Expr),
     Prefix(UnaryOp, Span),
-    Infix(BinaryOp, Span),
+    Infix(BinaryOp),
 }
 
 /// Left and right binding power; higher binds tighter. `not` (5) sits between `and` and the

@@ -8,45 +8,65 @@ use crate::syntax::Span;
 use crate::FileId;
 
 /// Refuses input whose brackets nest deeper than [`MAX_NESTING`], before the recursive parser
-/// sees it. Strings and comments are skipped so braces inside them do not count.
+/// sees it. String text and comments do not count; interpolations inside strings do.
 pub fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Open {
+        Bracket,
+        /// `{` of an interpolation; closing it returns to a string (`true`: a `"""` string).
+        Interpolation(bool),
+    }
     let bytes = text.as_bytes();
-    let mut depth = 0usize;
+    let mut stack: Vec<Open> = Vec::new();
+    // `Some(triple)` while inside string text.
+    let mut string: Option<bool> = None;
     let mut i = 0;
     while i < bytes.len() {
-        match bytes[i] {
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
+        let c = bytes[i];
+        if let Some(triple) = string {
+            match c {
+                b'\\' => i += 1,
+                b'"' if !triple => string = None,
+                b'"' if bytes[i..].starts_with(b"\"\"\"") => {
+                    string = None;
+                    i += 2;
                 }
+                b'{' => {
+                    stack.push(Open::Interpolation(triple));
+                    string = None;
+                }
+                _ => {}
             }
-            b'"' => {
-                // Interpolations open braces inside strings; count those as nesting too by
-                // only skipping the literal text.
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'{' {
-                    if bytes[i] == b'\\' {
+        } else {
+            match c {
+                b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                    while i < bytes.len() && bytes[i] != b'\n' {
                         i += 1;
                     }
-                    i += 1;
                 }
-                continue;
-            }
-            b'(' | b'[' | b'{' => {
-                depth += 1;
-                if depth > MAX_NESTING {
-                    let span = Span::new(i, i + 1);
-                    return Some(
-                        Diagnostic::new(Code::NestingTooDeep, file, span, "brackets are nested too deeply")
-                            .label(format!("nesting level {} starts here", MAX_NESTING + 1))
-                            .help(format!(
-                                "at most {MAX_NESTING} levels of (), [] and {{}} are allowed; name intermediate values with `let`"
-                            )),
-                    );
+                b'"' if bytes[i..].starts_with(b"\"\"\"") => {
+                    string = Some(true);
+                    i += 2;
                 }
+                b'"' => string = Some(false),
+                b'(' | b'[' | b'{' => stack.push(Open::Bracket),
+                b')' | b']' | b'}' => {
+                    if let Some(Open::Interpolation(triple)) = stack.pop() {
+                        string = Some(triple);
+                    }
+                }
+                _ => {}
             }
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
+        }
+        if stack.len() > MAX_NESTING {
+            let span = Span::new(i, i + 1);
+            return Some(
+                Diagnostic::new(Code::NestingTooDeep, file, span, "brackets are nested too deeply")
+                    .label(format!("nesting level {} starts here", MAX_NESTING + 1))
+                    .help(format!(
+                        "at most {MAX_NESTING} levels of (), [] and {{}} are allowed; name intermediate values with `let`"
+                    )),
+            );
         }
         i += 1;
     }
@@ -97,10 +117,18 @@ pub fn refine(mut diagnostic: Diagnostic, snippet: &str, base: usize, context: &
         diagnostic.primary.span.start -= 1;
     }
     if let Some(open) = unclosed_bracket(snippet) {
-        let (bracket, closer) = (snippet.as_bytes()[open] as char, closing(snippet.as_bytes()[open]));
-        return Diagnostic::new(Code::SyntaxError, diagnostic.file, Span::new(base + open, base + open + 1), format!("this `{bracket}` is never closed"))
-            .label("opened here")
-            .help(format!("add the missing `{closer}`"));
+        let (bracket, closer) = (
+            snippet.as_bytes()[open] as char,
+            closing(snippet.as_bytes()[open]),
+        );
+        return Diagnostic::new(
+            Code::SyntaxError,
+            diagnostic.file,
+            Span::new(base + open, base + open + 1),
+            format!("this `{bracket}` is never closed"),
+        )
+        .label("opened here")
+        .help(format!("add the missing `{closer}`"));
     }
     let first_word: String = snippet
         .trim_start()
