@@ -462,15 +462,12 @@ impl<'a> TreeBuilder<'a> {
                             let value = self.small_int(&child);
                             quorum = Some((value, span));
                         }
-                        Rule::string
-                            if group.is_none()
-                                && reason.is_none()
-                                && timeout.is_none()
-                                && on_timeout.is_none() =>
-                        {
-                            group = Some(self.plain_string(child))
+                        Rule::approval_group => {
+                            group = child.into_inner().next().map(|s| self.plain_string(s))
                         }
-                        Rule::string => reason = Some(self.plain_string(child)),
+                        Rule::approval_reason => {
+                            reason = child.into_inner().next().map(|s| self.plain_string(s))
+                        }
                         Rule::timeout_outcome => {
                             let outcome = match child.as_str() {
                                 "approve" => TimeoutOutcome::Approve,
@@ -789,15 +786,13 @@ impl<'a> TreeBuilder<'a> {
                 let runbook = self.ident(inner.next()?);
                 let mut inputs = None;
                 let mut alert = None;
-                let text = self.text;
                 for child in inner {
-                    // `with {..}` and `alert {..}` are told apart by the word before the record.
-                    let before = text[..child.as_span().start()].trim_end();
-                    let record = self.expr_from_primary(child);
-                    if before.ends_with("alert") {
-                        alert = Some(record);
+                    let is_alert = child.as_rule() == Rule::run_alert;
+                    let record = child.into_inner().next().map(|r| self.expr_from_primary(r));
+                    if is_alert {
+                        alert = record;
                     } else {
-                        inputs = Some(record);
+                        inputs = record;
                     }
                 }
                 TestStmtKind::Run {
