@@ -49,6 +49,14 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+    /// Run the `test` blocks: mocked actions, answered approvals, a virtual clock.
+    Test {
+        /// Files or directories (searched recursively for *.rbk). Default: the current directory.
+        paths: Vec<PathBuf>,
+        /// Also list the steps, conditions and approval outcomes no test reaches.
+        #[arg(long)]
+        coverage: bool,
+    },
     /// Print the long explanation of a diagnostic code, e.g. `rbk explain E0301`.
     Explain { code: String },
 }
@@ -76,6 +84,7 @@ fn main() -> ExitCode {
                 deny,
             } => commands::check::run(&paths, format, deny.is_some()),
             Command::Plan { file, format } => commands::plan::run(&file, format),
+            Command::Test { paths, coverage } => commands::test::run(&paths, coverage),
             Command::Explain { code } => commands::explain::run(&code),
         });
     match worker.map(|handle| handle.join()) {

@@ -1,5 +1,19 @@
-//! The rbk interpreter: runs a checked program (steps, approvals, escalation, the audit
-//! journal). It arrives with the interpreter issue; the crate exists now so the dependency
-//! direction (compiler <- interpreter <- stdlib <- CLI) is fixed from the start.
+//! The rbk interpreter: runs a checked program. Steps, conditions, approval gates, retries,
+//! timeouts, verification, notification and escalation, with every decision journaled.
+//!
+//! External systems sit behind small traits ([`Actions`], [`Approver`], [`Environment`],
+//! [`Journal`]), so real runs, dry runs and `test` blocks use the same engine.
 
-pub use rbk_compiler as compiler;
+pub mod action;
+pub mod approval;
+pub mod engine;
+pub mod journal;
+mod operators;
+pub mod testing;
+pub mod value;
+
+pub use action::{ActionCall, ActionError, Actions, BoxFuture};
+pub use approval::{ApprovalDecision, ApprovalRequest, Approver, Environment, ProcessEnvironment};
+pub use engine::{run, RunReport, RunRequest, RunStatus, Services, StepState};
+pub use journal::{Event, EventKind, Journal, MemoryJournal};
+pub use value::Value;

@@ -4,3 +4,4 @@ pub mod check;
 pub mod explain;
 pub mod plan;
 mod render;
+pub mod test;

@@ -12,6 +12,7 @@ mod ty;
 use std::collections::HashMap;
 
 pub use builtins::Builtin;
+pub use checker::assignable;
 pub use ty::{NamedTy, Ty, TypeKey};
 
 use crate::diagnostics::Diagnostic;

@@ -222,6 +222,10 @@ impl Checker<'_> {
                 self.expect_type(env, element, ret, "this mocked result");
             }
             if self.diagnostics.len() == before {
+                // Record the reading the interpreter must use: successive values.
+                self.info
+                    .expr_types
+                    .insert((env.module, value.id), Ty::list(ret.clone()));
                 return;
             }
             self.diagnostics.truncate(before);

@@ -1,0 +1,49 @@
+//! Approval gates: who is asked, and what they answered.
+
+use crate::action::BoxFuture;
+use rbk_compiler::syntax::TimeoutOutcome;
+
+#[derive(Clone, Debug)]
+pub struct ApprovalRequest {
+    pub run_id: String,
+    pub step: String,
+    pub group: Option<String>,
+    pub quorum: u32,
+    /// Milliseconds to wait; `None` waits until answered.
+    pub timeout: Option<u64>,
+    pub on_timeout: TimeoutOutcome,
+    /// The person or alert that started the run; never counts as an approver.
+    pub started_by: String,
+    /// The actions the step will take, as written.
+    pub actions: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ApprovalDecision {
+    Granted { by: Vec<String>, channel: String },
+    Denied { by: String, channel: String },
+    TimedOut,
+}
+
+pub trait Approver: Send + Sync {
+    fn request<'a>(&'a self, request: &'a ApprovalRequest) -> BoxFuture<'a, ApprovalDecision>;
+}
+
+/// Where `env("X")` and `secret("X")` read from.
+pub trait Environment: Send + Sync {
+    fn env(&self, name: &str) -> Option<String>;
+    fn secret(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment: `env` and, by default, `secret` both read environment variables.
+pub struct ProcessEnvironment;
+
+impl Environment for ProcessEnvironment {
+    fn env(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+
+    fn secret(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}

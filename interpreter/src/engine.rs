@@ -1,0 +1,1205 @@
+//! Runs one runbook of a checked program: inputs, steps in order, conditions, gates, retries,
+//! timeouts, verification polling, notifications and escalation, journaling every decision.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use rbk_compiler::resolve::{Module, ModuleId};
+use rbk_compiler::syntax::*;
+use rbk_compiler::types::{Builtin, Callee};
+use rbk_compiler::Analysis;
+
+use crate::action::{ActionCall, ActionError, Actions, BoxFuture};
+use crate::approval::{ApprovalDecision, ApprovalRequest, Approver, Environment};
+use crate::journal::{EventKind, Journal};
+use crate::value::{format_duration, Secret, Value};
+
+/// The systems a run talks to.
+pub struct Services<'a> {
+    pub actions: &'a dyn Actions,
+    pub approver: &'a dyn Approver,
+    pub journal: &'a dyn Journal,
+    pub environment: &'a dyn Environment,
+}
+
+pub struct RunRequest {
+    pub module: ModuleId,
+    pub runbook: String,
+    /// Values given by the caller, already of the declared types.
+    pub inputs: BTreeMap<String, Value>,
+    /// The triggering alert, for alert-triggered runbooks.
+    pub alert: Option<Value>,
+    pub started_by: String,
+    pub run_id: String,
+    /// Wall-clock time at the start, in milliseconds since the epoch; `now()` counts from here.
+    pub started_at: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepState {
+    Succeeded,
+    Failed,
+    Skipped,
+    Denied,
+}
+
+impl StepState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepState::Succeeded => "succeeded",
+            StepState::Failed => "failed",
+            StepState::Skipped => "skipped",
+            StepState::Denied => "denied",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunStatus {
+    Succeeded,
+    Failed,
+    Denied,
+    TimedOut,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::Denied => "denied",
+            RunStatus::TimedOut => "timed out",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct RunReport {
+    pub status: RunStatus,
+    pub steps: Vec<(String, StepState)>,
+    pub escalated: bool,
+    pub summary: String,
+    pub failed_step: Option<String>,
+    /// Set when the harness itself failed (e.g. an unmocked action in a test).
+    pub fatal: Option<String>,
+}
+
+/// Why evaluation stopped early.
+enum Flow {
+    /// The step fails with this message (its `on failure` decides what happens next).
+    Failed(String),
+    /// The run cannot go on at all.
+    Fatal(String),
+    /// `return` in a `fn`.
+    Return(Value),
+}
+
+type Eval<T> = Result<T, Flow>;
+
+fn fail<T>(message: impl Into<String>) -> Eval<T> {
+    Err(Flow::Failed(message.into()))
+}
+
+struct Frame {
+    module: ModuleId,
+    scopes: Vec<HashMap<String, Value>>,
+}
+
+struct Machine<'a> {
+    program: &'a Analysis,
+    services: Services<'a>,
+    frames: Vec<Frame>,
+    run_id: String,
+    started_by: String,
+    started_at: i64,
+    clock_origin: tokio::time::Instant,
+    step: String,
+    const_cache: HashMap<(ModuleId, usize), Value>,
+}
+
+/// Runs the runbook; an `Err` means it could not start (unknown runbook, missing input).
+pub async fn run(
+    program: &Analysis,
+    services: Services<'_>,
+    request: RunRequest,
+) -> Result<RunReport, String> {
+    let module = program.module(request.module);
+    let runbook = module
+        .ast
+        .items
+        .iter()
+        .find_map(|item| match &item.kind {
+            ItemKind::Runbook(r) if r.name.name == request.runbook => Some(r),
+            _ => None,
+        })
+        .ok_or_else(|| {
+            format!(
+                "there is no runbook `{}` in {}",
+                request.runbook,
+                program.file(module.file).path.display()
+            )
+        })?;
+    let mut machine = Machine {
+        program,
+        services,
+        frames: vec![Frame {
+            module: request.module,
+            scopes: vec![HashMap::new()],
+        }],
+        run_id: request.run_id.clone(),
+        started_by: request.started_by.clone(),
+        started_at: request.started_at,
+        clock_origin: tokio::time::Instant::now(),
+        step: String::new(),
+        const_cache: HashMap::new(),
+    };
+    machine.run_runbook(module, runbook, request).await
+}
+
+impl<'a> Machine<'a> {
+    fn now(&self) -> i64 {
+        self.started_at + self.clock_origin.elapsed().as_millis() as i64
+    }
+
+    fn journal(&self, kind: EventKind) {
+        self.services.journal.append(self.now(), kind);
+    }
+
+    fn module(&self) -> &'a Module {
+        let id = self.frames.last().map_or(ModuleId(0), |f| f.module);
+        self.program.module(id)
+    }
+
+    fn source(&self, span: Span) -> String {
+        let text = &self.program.file(self.module().file).text;
+        text.get(span.start..span.end).unwrap_or("").to_string()
+    }
+
+    fn bind(&mut self, name: &str, value: Value) {
+        if let Some(scope) = self.frames.last_mut().and_then(|f| f.scopes.last_mut()) {
+            scope.insert(name.to_string(), value);
+        }
+    }
+
+    fn lookup(&self, name: &str) -> Option<&Value> {
+        self.frames
+            .last()?
+            .scopes
+            .iter()
+            .rev()
+            .find_map(|scope| scope.get(name))
+    }
+
+    fn push_scope(&mut self) {
+        if let Some(frame) = self.frames.last_mut() {
+            frame.scopes.push(HashMap::new());
+        }
+    }
+
+    fn pop_scope(&mut self) {
+        if let Some(frame) = self.frames.last_mut() {
+            frame.scopes.pop();
+        }
+    }
+
+    async fn run_runbook(
+        &mut self,
+        module: &'a Module,
+        runbook: &'a Runbook,
+        request: RunRequest,
+    ) -> Result<RunReport, String> {
+        let inputs_json = serde_json::Value::Object(
+            request
+                .inputs
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_json()))
+                .collect(),
+        );
+        self.journal(EventKind::RunStarted {
+            runbook: runbook.name.name.clone(),
+            started_by: request.started_by.clone(),
+            inputs: inputs_json,
+        });
+        if let Some(alert) = &request.alert {
+            self.bind("alert", alert.clone());
+        }
+        // Inputs: given values first, then defaults in declaration order.
+        let mut input_names = Vec::new();
+        for clause in &runbook.clauses {
+            let ClauseKind::Input(fields) = &clause.kind else {
+                continue;
+            };
+            for field in fields {
+                input_names.push(field.name.name.clone());
+                let value = match (request.inputs.get(&field.name.name), &field.default) {
+                    (Some(value), _) => value.clone(),
+                    (None, Some(default)) => match self.eval(default).await {
+                        Ok(value) => value,
+                        Err(flow) => {
+                            let message = flow_message(flow);
+                            return Ok(self.finish_early(format!(
+                                "input `{}` could not be computed: {message}",
+                                field.name.name
+                            )));
+                        }
+                    },
+                    (None, None) => {
+                        return Err(format!(
+                            "input `{}` is required: give it with --input {}=VALUE",
+                            field.name.name, field.name.name
+                        ))
+                    }
+                };
+                self.bind(&field.name.name, value);
+            }
+        }
+
+        let run_timeout = runbook.clauses.iter().find_map(|c| match &c.kind {
+            ClauseKind::Timeout(limit) => Some(limit),
+            _ => None,
+        });
+        let run_timeout = match run_timeout {
+            Some(limit) => match self.eval(limit).await {
+                Ok(Value::Duration(ms)) => Some(ms),
+                _ => None,
+            },
+            None => None,
+        };
+
+        let mut steps = Vec::new();
+        let mut failed_step = None;
+        let mut fatal = None;
+        let body = self.run_clauses(runbook, &mut steps, &mut failed_step, &mut fatal);
+        let status = match run_timeout {
+            Some(ms) => match tokio::time::timeout(Duration::from_millis(ms), body).await {
+                Ok(status) => status,
+                Err(_) => RunStatus::TimedOut,
+            },
+            None => body.await,
+        };
+        let summary = match status {
+            RunStatus::Succeeded => {
+                format!("{} succeeded ({} steps)", runbook.name.name, steps.len())
+            }
+            RunStatus::TimedOut => format!(
+                "{} timed out after {}",
+                runbook.name.name,
+                format_duration(run_timeout.unwrap_or(0))
+            ),
+            RunStatus::Denied => format!(
+                "{}: approval for step `{}` was not given",
+                runbook.name.name,
+                failed_step.clone().unwrap_or_default()
+            ),
+            RunStatus::Failed => format!(
+                "{}: step `{}` failed",
+                runbook.name.name,
+                failed_step.clone().unwrap_or_default()
+            ),
+        };
+        let mut escalated = false;
+        if status != RunStatus::Succeeded && fatal.is_none() {
+            escalated = self
+                .escalate(
+                    module,
+                    runbook,
+                    &input_names,
+                    &summary,
+                    failed_step.as_deref(),
+                )
+                .await;
+        }
+        self.journal(EventKind::RunFinished {
+            status: status.as_str().into(),
+            summary: summary.clone(),
+        });
+        Ok(RunReport {
+            status,
+            steps,
+            escalated,
+            summary,
+            failed_step,
+            fatal,
+        })
+    }
+
+    fn finish_early(&mut self, summary: String) -> RunReport {
+        self.journal(EventKind::RunFinished {
+            status: "failed".into(),
+            summary: summary.clone(),
+        });
+        RunReport {
+            status: RunStatus::Failed,
+            steps: Vec::new(),
+            escalated: false,
+            summary,
+            failed_step: None,
+            fatal: None,
+        }
+    }
+
+    fn run_clauses<'s>(
+        &'s mut self,
+        runbook: &'a Runbook,
+        steps: &'s mut Vec<(String, StepState)>,
+        failed_step: &'s mut Option<String>,
+        fatal: &'s mut Option<String>,
+    ) -> BoxFuture<'s, RunStatus> {
+        Box::pin(async move {
+            for clause in &runbook.clauses {
+                match &clause.kind {
+                    ClauseKind::Step(step) => {
+                        let state = match self.run_step(step).await {
+                            Ok(state) => state,
+                            Err(message) => {
+                                *fatal = Some(message);
+                                steps.push((step.name.name.clone(), StepState::Failed));
+                                *failed_step = Some(step.name.name.clone());
+                                return RunStatus::Failed;
+                            }
+                        };
+                        steps.push((step.name.name.clone(), state));
+                        let continue_on_failure = step.options.iter().any(|o| {
+                            matches!(o.kind, StepOptionKind::OnFailure(FailureMode::Continue))
+                        });
+                        match state {
+                            StepState::Failed if !continue_on_failure => {
+                                *failed_step = Some(step.name.name.clone());
+                                return RunStatus::Failed;
+                            }
+                            StepState::Denied => {
+                                *failed_step = Some(step.name.name.clone());
+                                return RunStatus::Denied;
+                            }
+                            _ => {}
+                        }
+                    }
+                    ClauseKind::Notify(call) => {
+                        self.step = "notify".into();
+                        self.bind_run_value("", None, "running");
+                        match self.eval(call).await {
+                            Ok(_) => {}
+                            Err(Flow::Fatal(message)) => {
+                                *fatal = Some(message);
+                                return RunStatus::Failed;
+                            }
+                            Err(flow) => self.journal(EventKind::NotifyFailed {
+                                error: flow_message(flow),
+                            }),
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            RunStatus::Succeeded
+        })
+    }
+
+    fn bind_run_value(&mut self, summary: &str, failed_step: Option<&str>, _state: &str) {
+        let mut run = BTreeMap::new();
+        run.insert("id".to_string(), Value::str(self.run_id.clone()));
+        run.insert("summary".to_string(), Value::str(summary));
+        run.insert(
+            "failed_step".to_string(),
+            failed_step.map_or(Value::None, Value::str),
+        );
+        run.insert(
+            "log_url".to_string(),
+            Value::str(format!("rbk log {}", self.run_id)),
+        );
+        self.bind("run", Value::Record(run));
+    }
+
+    async fn escalate(
+        &mut self,
+        module: &'a Module,
+        runbook: &'a Runbook,
+        inputs: &[String],
+        summary: &str,
+        failed_step: Option<&str>,
+    ) -> bool {
+        let Some(call) = runbook.clauses.iter().find_map(|c| match &c.kind {
+            ClauseKind::Escalate(call) => Some(call),
+            _ => None,
+        }) else {
+            return false;
+        };
+        // Escalation sees what existed from the start: inputs, the alert, and `run`.
+        let mut scope = HashMap::new();
+        for name in inputs.iter().map(String::as_str).chain(["alert"]) {
+            if let Some(value) = self.lookup(name) {
+                scope.insert(name.to_string(), value.clone());
+            }
+        }
+        self.frames.push(Frame {
+            module: module.id,
+            scopes: vec![scope],
+        });
+        self.bind_run_value(summary, failed_step, "escalating");
+        self.step = "escalate".into();
+        let result = self.eval(call).await;
+        self.frames.pop();
+        match result {
+            Ok(_) => {
+                self.journal(EventKind::EscalationSent {
+                    reason: summary.to_string(),
+                });
+                true
+            }
+            Err(flow) => {
+                self.journal(EventKind::EscalationFailed {
+                    error: flow_message(flow),
+                });
+                false
+            }
+        }
+    }
+
+    /// `Err` only when the harness failed and the run must stop.
+    async fn run_step(&mut self, step: &'a Step) -> Result<StepState, String> {
+        let name = step.name.name.clone();
+        self.step = name.clone();
+        if let Some(condition) = &step.when {
+            match self.eval(condition).await {
+                Ok(Value::Bool(true)) => {}
+                Ok(value) => {
+                    self.journal(EventKind::StepSkipped {
+                        step: name,
+                        condition: format!("{} was {value}", self.source(condition.span)),
+                    });
+                    return Ok(StepState::Skipped);
+                }
+                Err(Flow::Fatal(message)) => return Err(message),
+                Err(flow) => {
+                    self.journal(EventKind::StepFailed {
+                        step: name,
+                        error: format!("condition: {}", flow_message(flow)),
+                    });
+                    return Ok(StepState::Failed);
+                }
+            }
+        }
+        for option in &step.options {
+            match &option.kind {
+                StepOptionKind::ApprovalNone { reason } => {
+                    self.journal(EventKind::ApprovalWaived {
+                        step: name.clone(),
+                        reason: reason.value.clone(),
+                    })
+                }
+                StepOptionKind::ApprovalRequired {
+                    quorum,
+                    group,
+                    timeout,
+                    on_timeout,
+                    ..
+                } => {
+                    let timeout = match timeout {
+                        Some(limit) => match self.eval(limit).await {
+                            Ok(Value::Duration(ms)) => Some(ms),
+                            _ => None,
+                        },
+                        None => None,
+                    };
+                    let outcome = on_timeout.map_or(TimeoutOutcome::Deny, |(o, _)| o);
+                    let actions = self.step_action_calls(step);
+                    let request = ApprovalRequest {
+                        run_id: self.run_id.clone(),
+                        step: name.clone(),
+                        group: group.as_ref().map(|g| g.value.clone()),
+                        quorum: quorum.map_or(1, |(n, _)| n),
+                        timeout,
+                        on_timeout: outcome,
+                        started_by: self.started_by.clone(),
+                        actions: actions.clone(),
+                    };
+                    self.journal(EventKind::ApprovalRequested {
+                        step: name.clone(),
+                        group: request.group.clone(),
+                        quorum: request.quorum,
+                        actions,
+                    });
+                    match self.services.approver.request(&request).await {
+                        ApprovalDecision::Granted { by, channel } => {
+                            self.journal(EventKind::ApprovalGranted {
+                                step: name.clone(),
+                                by,
+                                channel,
+                            })
+                        }
+                        ApprovalDecision::Denied { by, channel } => {
+                            self.journal(EventKind::ApprovalDenied {
+                                step: name.clone(),
+                                by,
+                                channel,
+                            });
+                            self.journal(EventKind::StepDenied { step: name });
+                            return Ok(StepState::Denied);
+                        }
+                        ApprovalDecision::TimedOut => {
+                            self.journal(EventKind::ApprovalTimedOut {
+                                step: name.clone(),
+                                outcome: outcome.to_string(),
+                            });
+                            if outcome != TimeoutOutcome::Approve {
+                                self.journal(EventKind::StepDenied { step: name });
+                                return Ok(StepState::Denied);
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let (retries, delay, exponential) = step
+            .options
+            .iter()
+            .find_map(|o| match &o.kind {
+                StepOptionKind::Retry {
+                    attempts,
+                    every,
+                    exponential,
+                } => Some((*attempts, every.as_ref(), *exponential)),
+                _ => None,
+            })
+            .unwrap_or((0, None, false));
+        let delay_ms = match delay {
+            Some(expr) => match self.eval(expr).await {
+                Ok(Value::Duration(ms)) => ms,
+                _ => 1_000,
+            },
+            None => 1_000,
+        };
+        let step_timeout = match step.options.iter().find_map(|o| match &o.kind {
+            StepOptionKind::Timeout(limit) => Some(limit),
+            _ => None,
+        }) {
+            Some(limit) => match self.eval(limit).await {
+                Ok(Value::Duration(ms)) => Some(ms),
+                _ => None,
+            },
+            None => None,
+        };
+        let mut wait = delay_ms;
+        for attempt in 1..=retries.saturating_add(1) {
+            self.journal(EventKind::StepStarted {
+                step: name.clone(),
+                attempt,
+            });
+            let body = self.exec_block_in_place(&step.body);
+            let result = match step_timeout {
+                Some(ms) => match tokio::time::timeout(Duration::from_millis(ms), body).await {
+                    Ok(result) => result,
+                    Err(_) => Err(Flow::Failed(format!(
+                        "step timed out after {}",
+                        format_duration(ms)
+                    ))),
+                },
+                None => body.await,
+            };
+            match result {
+                Ok(()) | Err(Flow::Return(_)) => {
+                    self.journal(EventKind::StepSucceeded { step: name });
+                    return Ok(StepState::Succeeded);
+                }
+                Err(Flow::Fatal(message)) => return Err(message),
+                Err(Flow::Failed(message)) => {
+                    if attempt <= retries {
+                        self.journal(EventKind::StepFailed {
+                            step: name.clone(),
+                            error: format!("{message} (attempt {attempt}, retrying)"),
+                        });
+                        tokio::time::sleep(Duration::from_millis(wait)).await;
+                        if exponential {
+                            wait = wait.saturating_mul(2);
+                        }
+                        continue;
+                    }
+                    self.journal(EventKind::StepFailed {
+                        step: name,
+                        error: message,
+                    });
+                    return Ok(StepState::Failed);
+                }
+            }
+        }
+        Ok(StepState::Failed)
+    }
+
+    /// The extern calls written in a step, for the approval prompt.
+    fn step_action_calls(&self, step: &Step) -> Vec<String> {
+        let module = self.module();
+        let mut calls = Vec::new();
+        rbk_compiler::syntax::visit::walk_stmts(&step.body, &mut |expr| {
+            if let Some(Callee::Extern { .. } | Callee::Fn { .. }) =
+                self.program.types.callee(module.id, expr.id)
+            {
+                calls.push(self.source(expr.span));
+            }
+        });
+        calls
+    }
+
+    /// A step body runs in the runbook's scope, so its top-level `let`s reach later steps.
+    fn exec_block_in_place<'s>(&'s mut self, stmts: &'a [Stmt]) -> BoxFuture<'s, Eval<()>> {
+        Box::pin(async move {
+            for stmt in stmts {
+                self.exec(stmt).await?;
+            }
+            Ok(())
+        })
+    }
+
+    fn exec_block<'s>(&'s mut self, stmts: &'a [Stmt]) -> BoxFuture<'s, Eval<()>> {
+        Box::pin(async move {
+            self.push_scope();
+            let result = async {
+                for stmt in stmts {
+                    self.exec(stmt).await?;
+                }
+                Ok(())
+            }
+            .await;
+            self.pop_scope();
+            result
+        })
+    }
+
+    fn exec<'s>(&'s mut self, stmt: &'a Stmt) -> BoxFuture<'s, Eval<()>> {
+        Box::pin(async move {
+            match &stmt.kind {
+                StmtKind::Let { name, value, .. } => {
+                    let value = self.eval(value).await?;
+                    self.bind(&name.name, value);
+                }
+                StmtKind::If {
+                    cond,
+                    then_body,
+                    else_body,
+                } => {
+                    if self.eval(cond).await?.as_bool() == Some(true) {
+                        self.exec_block(then_body).await?;
+                    } else if let Some(else_body) = else_body {
+                        self.exec_block(else_body).await?;
+                    }
+                }
+                StmtKind::For { var, iter, body } => {
+                    let Value::List(items) = self.eval(iter).await? else {
+                        return fail("`for` needs a list");
+                    };
+                    for item in items {
+                        self.push_scope();
+                        self.bind(&var.name, item);
+                        let result = self.exec_block(body).await;
+                        self.pop_scope();
+                        result?;
+                    }
+                }
+                StmtKind::Expect {
+                    cond,
+                    within,
+                    every,
+                    message,
+                } => {
+                    let within = match within {
+                        Some(e) => duration_of(self.eval(e).await?),
+                        None => 0,
+                    };
+                    let every = match every {
+                        Some(e) => duration_of(self.eval(e).await?).max(1),
+                        None => 1_000,
+                    };
+                    let deadline = tokio::time::Instant::now() + Duration::from_millis(within);
+                    loop {
+                        if self.eval(cond).await?.as_bool() == Some(true) {
+                            break;
+                        }
+                        if tokio::time::Instant::now() + Duration::from_millis(every) > deadline {
+                            let text = match message {
+                                Some(m) => self.eval(m).await?.to_string(),
+                                None if within > 0 => format!(
+                                    "`{}` was still false after {}",
+                                    self.source(cond.span),
+                                    format_duration(within)
+                                ),
+                                None => format!("`{}` was false", self.source(cond.span)),
+                            };
+                            return fail(text);
+                        }
+                        tokio::time::sleep(Duration::from_millis(every)).await;
+                    }
+                }
+                StmtKind::Fail(message) => {
+                    let text = self.eval(message).await?.to_string();
+                    return fail(text);
+                }
+                StmtKind::Log(message) => {
+                    let text = self.eval(message).await?.to_string();
+                    self.journal(EventKind::Log {
+                        step: self.step.clone(),
+                        message: text,
+                    });
+                }
+                StmtKind::Return(value) => {
+                    let value = self.eval(value).await?;
+                    return Err(Flow::Return(value));
+                }
+                StmtKind::Expr(expr) => {
+                    self.eval(expr).await?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn eval<'s>(&'s mut self, expr: &'a Expr) -> BoxFuture<'s, Eval<Value>> {
+        Box::pin(async move {
+            Ok(match &expr.kind {
+                ExprKind::Int(i) => Value::Int(*i),
+                ExprKind::Float(x) => Value::Float(*x),
+                ExprKind::Bool(b) => Value::Bool(*b),
+                ExprKind::None => Value::None,
+                ExprKind::Duration(ms) => Value::Duration(*ms),
+                ExprKind::Percent(p) => Value::Percent(*p),
+                ExprKind::Str(parts) => {
+                    let mut text = String::new();
+                    for part in parts {
+                        match part {
+                            StrPart::Text(t) => text.push_str(t),
+                            StrPart::Interpolation(inner) => {
+                                text.push_str(&self.eval(inner).await?.to_string())
+                            }
+                        }
+                    }
+                    Value::Str(text)
+                }
+                ExprKind::List(items) => {
+                    let mut values = Vec::with_capacity(items.len());
+                    for item in items {
+                        values.push(self.eval(item).await?);
+                    }
+                    Value::List(values)
+                }
+                ExprKind::Record(fields) => {
+                    let mut map = BTreeMap::new();
+                    let mut is_map = false;
+                    for field in fields {
+                        let key = match &field.key {
+                            RecordKey::Name(n) => n.name.clone(),
+                            RecordKey::Str(s) => {
+                                is_map = true;
+                                s.value.clone()
+                            }
+                        };
+                        map.insert(key, self.eval(&field.value).await?);
+                    }
+                    if is_map {
+                        Value::Map(map)
+                    } else {
+                        Value::Record(map)
+                    }
+                }
+                ExprKind::Name(ident) => {
+                    match self.lookup(&ident.name) {
+                        Some(value) => value.clone(),
+                        None => {
+                            let module = self.module();
+                            match module.names.consts.get(&ident.name) {
+                                Some(&index) => self.const_value(module.id, index).await?,
+                                None => return fail(format!(
+                                    "`{}` has no value here (was the step that sets it skipped?)",
+                                    ident.name
+                                )),
+                            }
+                        }
+                    }
+                }
+                ExprKind::Field(base, field) => {
+                    if let ExprKind::Name(qualifier) = &base.kind {
+                        if self.lookup(&qualifier.name).is_none() {
+                            let module = self.module();
+                            if let Some(target) = module
+                                .names
+                                .imports
+                                .get(&qualifier.name)
+                                .and_then(|i| i.module)
+                            {
+                                let target_module = self.program.module(target);
+                                if let Some(&index) = target_module.names.consts.get(&field.name) {
+                                    return self.const_value(target, index).await;
+                                }
+                            }
+                        }
+                    }
+                    match self.eval(base).await? {
+                        Value::Record(map) | Value::Map(map) => {
+                            map.get(&field.name).cloned().unwrap_or(Value::None)
+                        }
+                        Value::None => {
+                            return fail(format!(
+                                "`{}` is none, so it has no field `{}`",
+                                self.source(base.span),
+                                field.name
+                            ))
+                        }
+                        other => {
+                            return fail(format!(
+                                "a {} has no field `{}`",
+                                other.type_name(),
+                                field.name
+                            ))
+                        }
+                    }
+                }
+                ExprKind::Index(base, index) => {
+                    let base_value = self.eval(base).await?;
+                    let index_value = self.eval(index).await?;
+                    match (base_value, index_value) {
+                        (Value::List(items), Value::Int(i)) => {
+                            let len = items.len();
+                            let position = if i < 0 { len as i64 + i } else { i };
+                            match usize::try_from(position)
+                                .ok()
+                                .and_then(|p| items.into_iter().nth(p))
+                            {
+                                Some(value) => value,
+                                None => {
+                                    return fail(format!(
+                                        "index {i} is out of range for a list of {len}"
+                                    ))
+                                }
+                            }
+                        }
+                        (Value::Map(map), Value::Str(key))
+                        | (Value::Record(map), Value::Str(key)) => {
+                            map.get(&key).cloned().unwrap_or(Value::None)
+                        }
+                        (base, index) => {
+                            return fail(format!(
+                                "cannot index a {} with a {}",
+                                base.type_name(),
+                                index.type_name()
+                            ))
+                        }
+                    }
+                }
+                ExprKind::Call { args, .. } => self.call(expr, args).await?,
+                ExprKind::Unary(op, operand) => {
+                    let value = self.eval(operand).await?;
+                    match (op, value) {
+                        (UnaryOp::Not, Value::Bool(b)) => Value::Bool(!b),
+                        (UnaryOp::Neg, Value::Int(i)) => Value::Int(
+                            i.checked_neg()
+                                .ok_or_else(|| Flow::Failed("integer overflow".into()))?,
+                        ),
+                        (UnaryOp::Neg, Value::Float(x)) => Value::Float(-x),
+                        (UnaryOp::Neg, Value::Percent(p)) => Value::Percent(-p),
+                        (_, value) => {
+                            return fail(format!(
+                                "operator does not apply to a {}",
+                                value.type_name()
+                            ))
+                        }
+                    }
+                }
+                ExprKind::Binary(op, lhs, rhs) => {
+                    match op {
+                        BinaryOp::And => {
+                            if self.eval(lhs).await?.as_bool() != Some(true) {
+                                return Ok(Value::Bool(false));
+                            }
+                            return Ok(Value::Bool(self.eval(rhs).await?.as_bool() == Some(true)));
+                        }
+                        BinaryOp::Or => {
+                            if self.eval(lhs).await?.as_bool() == Some(true) {
+                                return Ok(Value::Bool(true));
+                            }
+                            return Ok(Value::Bool(self.eval(rhs).await?.as_bool() == Some(true)));
+                        }
+                        BinaryOp::Coalesce => {
+                            let left = self.eval(lhs).await?;
+                            if left != Value::None {
+                                return Ok(left);
+                            }
+                            return self.eval(rhs).await;
+                        }
+                        _ => {}
+                    }
+                    let left = self.eval(lhs).await?;
+                    let right = self.eval(rhs).await?;
+                    crate::operators::binary(*op, left, right).map_err(Flow::Failed)?
+                }
+                ExprKind::Lambda { .. } => return fail("a lambda is not a value"),
+            })
+        })
+    }
+
+    async fn const_value(&mut self, module: ModuleId, index: usize) -> Eval<Value> {
+        if let Some(value) = self.const_cache.get(&(module, index)) {
+            return Ok(value.clone());
+        }
+        let ItemKind::Const(constant) = &self.program.module(module).ast.items[index].kind else {
+            return fail("not a constant");
+        };
+        self.frames.push(Frame {
+            module,
+            scopes: vec![HashMap::new()],
+        });
+        let value = self.eval(&constant.value).await;
+        self.frames.pop();
+        let value = value?;
+        self.const_cache.insert((module, index), value.clone());
+        Ok(value)
+    }
+
+    async fn call(&mut self, expr: &'a Expr, args: &'a [Arg]) -> Eval<Value> {
+        let module = self.module().id;
+        let Some(callee) = self.program.types.callee(module, expr.id) else {
+            return Err(Flow::Fatal(format!(
+                "`{}` was not resolved by the checker",
+                self.source(expr.span)
+            )));
+        };
+        match callee {
+            Callee::Builtin(builtin) => self.builtin(builtin, args).await,
+            Callee::Extern {
+                module: target,
+                item,
+            } => {
+                let (params, ret, name, effect) = match &self.program.module(target).ast.items[item]
+                    .kind
+                {
+                    ItemKind::Extern(ext) => (&ext.params, &ext.ret, &ext.name.name, ext.effect),
+                    _ => return Err(Flow::Fatal("extern expected".into())),
+                };
+                let values = self.arguments(target, params, args).await?;
+                let target_module = self.program.module(target);
+                let returns_handle = ret.as_ref().and_then(|t| match &t.kind {
+                    TypeExprKind::Named { module: None, name } => target_module
+                        .ast
+                        .items
+                        .iter()
+                        .any(|i| matches!(&i.kind, ItemKind::Type(ty) if ty.name.name == name.name && ty.fields.is_none()))
+                        .then(|| format!("{}.{}", target_module.display_name(), name.name)),
+                    _ => None,
+                });
+                let call = ActionCall {
+                    action: format!("{}.{}", target_module.display_name(), name),
+                    effect,
+                    returns_handle,
+                    args: params
+                        .iter()
+                        .map(|p| p.name.name.clone())
+                        .zip(values)
+                        .collect(),
+                };
+                self.journal(EventKind::ActionCalled {
+                    step: self.step.clone(),
+                    call: call.describe(),
+                    effect: effect.to_string(),
+                });
+                match self.services.actions.call(&call).await {
+                    Ok(value) => Ok(value),
+                    Err(ActionError {
+                        message,
+                        fatal: true,
+                    }) => Err(Flow::Fatal(message)),
+                    Err(ActionError { message, .. }) => {
+                        fail(format!("{} failed: {message}", call.action))
+                    }
+                }
+            }
+            Callee::Fn {
+                module: target,
+                item,
+            } => {
+                let ItemKind::Fn(function) = &self.program.module(target).ast.items[item].kind
+                else {
+                    return Err(Flow::Fatal("fn expected".into()));
+                };
+                let values = self.arguments(target, &function.params, args).await?;
+                let scope = function
+                    .params
+                    .iter()
+                    .map(|p| p.name.name.clone())
+                    .zip(values)
+                    .collect();
+                self.frames.push(Frame {
+                    module: target,
+                    scopes: vec![scope],
+                });
+                let mut result = Ok(Value::None);
+                for stmt in &function.body {
+                    match self.exec(stmt).await {
+                        Ok(()) => {}
+                        Err(Flow::Return(value)) => {
+                            result = Ok(value);
+                            break;
+                        }
+                        Err(other) => {
+                            result = Err(other);
+                            break;
+                        }
+                    }
+                }
+                self.frames.pop();
+                result
+            }
+        }
+    }
+
+    /// Arguments in parameter order: positional, then named, then defaults (evaluated in the
+    /// callee's module).
+    async fn arguments(
+        &mut self,
+        callee_module: ModuleId,
+        params: &'a [Param],
+        args: &'a [Arg],
+    ) -> Eval<Vec<Value>> {
+        let mut values: Vec<Option<Value>> = vec![None; params.len()];
+        let mut positional = 0;
+        for arg in args {
+            let slot = match &arg.name {
+                Some(label) => params.iter().position(|p| p.name.name == label.name),
+                None => {
+                    positional += 1;
+                    Some(positional - 1)
+                }
+            };
+            let value = self.eval(&arg.value).await?;
+            if let Some(slot) = slot.filter(|s| *s < params.len()) {
+                values[slot] = Some(value);
+            }
+        }
+        let mut out = Vec::with_capacity(params.len());
+        for (param, value) in params.iter().zip(values) {
+            match (value, &param.default) {
+                (Some(v), _) => out.push(v),
+                (None, Some(default)) => {
+                    self.frames.push(Frame {
+                        module: callee_module,
+                        scopes: vec![HashMap::new()],
+                    });
+                    let value = self.eval(default).await;
+                    self.frames.pop();
+                    out.push(value?);
+                }
+                (None, None) => {
+                    return Err(Flow::Fatal(format!(
+                        "argument `{}` is missing",
+                        param.name.name
+                    )))
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn builtin(&mut self, builtin: Builtin, args: &'a [Arg]) -> Eval<Value> {
+        match builtin {
+            Builtin::Filter | Builtin::Map | Builtin::SortBy | Builtin::Any | Builtin::All => {
+                let Value::List(items) = self.eval(&args[0].value).await? else {
+                    return fail("expected a list");
+                };
+                let ExprKind::Lambda { params, body } = &args[1].value.kind else {
+                    return fail("expected a lambda");
+                };
+                let param = params.first().map(|p| p.name.clone()).unwrap_or_default();
+                let mut results = Vec::with_capacity(items.len());
+                for item in &items {
+                    self.push_scope();
+                    self.bind(&param, item.clone());
+                    let result = self.eval(body).await;
+                    self.pop_scope();
+                    results.push(result?);
+                }
+                Ok(match builtin {
+                    Builtin::Filter => Value::List(
+                        items
+                            .into_iter()
+                            .zip(results)
+                            .filter(|(_, keep)| keep.as_bool() == Some(true))
+                            .map(|(i, _)| i)
+                            .collect(),
+                    ),
+                    Builtin::Map => Value::List(results),
+                    Builtin::Any => Value::Bool(results.iter().any(|r| r.as_bool() == Some(true))),
+                    Builtin::All => Value::Bool(results.iter().all(|r| r.as_bool() == Some(true))),
+                    _ => {
+                        let mut pairs: Vec<(Value, Value)> =
+                            results.into_iter().zip(items).collect();
+                        pairs.sort_by(|a, b| {
+                            crate::operators::compare(&a.0, &b.0)
+                                .unwrap_or(std::cmp::Ordering::Equal)
+                        });
+                        Value::List(pairs.into_iter().map(|(_, item)| item).collect())
+                    }
+                })
+            }
+            _ => {
+                let mut values = Vec::with_capacity(args.len());
+                for arg in args {
+                    values.push(self.eval(&arg.value).await?);
+                }
+                match builtin {
+                    Builtin::Now => Ok(Value::Time(self.now())),
+                    Builtin::Env => {
+                        let name = values[0].to_string();
+                        match self.services.environment.env(&name) {
+                            Some(value) => Ok(Value::Str(value)),
+                            None => fail(format!("environment variable {name} is not set")),
+                        }
+                    }
+                    Builtin::Secret => {
+                        let name = values[0].to_string();
+                        match self.services.environment.secret(&name) {
+                            Some(value) => Ok(Value::Secret(Secret::new(name, value))),
+                            None => fail(format!("secret {name} is not set (rbk reads it from the environment variable {name})")),
+                        }
+                    }
+                    _ => crate::operators::simple_builtin(builtin, values).map_err(Flow::Failed),
+                }
+            }
+        }
+    }
+}
+
+fn duration_of(value: Value) -> u64 {
+    match value {
+        Value::Duration(ms) => ms,
+        _ => 0,
+    }
+}
+
+fn flow_message(flow: Flow) -> String {
+    match flow {
+        Flow::Failed(m) | Flow::Fatal(m) => m,
+        Flow::Return(_) => "unexpected return".into(),
+    }
+}
+
+/// Evaluates one expression of `module` with the given bindings (test blocks use this for mock
+/// values, inputs and assertions).
+pub async fn evaluate(
+    program: &Analysis,
+    services: Services<'_>,
+    module: ModuleId,
+    bindings: HashMap<String, Value>,
+    expr: &Expr,
+) -> Result<Value, String> {
+    let mut machine = Machine {
+        program,
+        services,
+        frames: vec![Frame {
+            module,
+            scopes: vec![bindings],
+        }],
+        run_id: String::new(),
+        started_by: String::new(),
+        started_at: 0,
+        clock_origin: tokio::time::Instant::now(),
+        step: "test".into(),
+        const_cache: HashMap::new(),
+    };
+    machine.eval(expr).await.map_err(flow_message)
+}

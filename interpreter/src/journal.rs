@@ -1,0 +1,187 @@
+//! The audit trail: an append-only list of events, each hash-chained to the one before so that
+//! any edit shows.
+
+use std::sync::Mutex;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    RunStarted {
+        runbook: String,
+        started_by: String,
+        inputs: serde_json::Value,
+    },
+    StepStarted {
+        step: String,
+        attempt: u32,
+    },
+    StepSucceeded {
+        step: String,
+    },
+    StepFailed {
+        step: String,
+        error: String,
+    },
+    StepSkipped {
+        step: String,
+        condition: String,
+    },
+    StepDenied {
+        step: String,
+    },
+    ApprovalRequested {
+        step: String,
+        group: Option<String>,
+        quorum: u32,
+        actions: Vec<String>,
+    },
+    ApprovalGranted {
+        step: String,
+        by: Vec<String>,
+        channel: String,
+    },
+    ApprovalDenied {
+        step: String,
+        by: String,
+        channel: String,
+    },
+    ApprovalTimedOut {
+        step: String,
+        outcome: String,
+    },
+    ApprovalWaived {
+        step: String,
+        reason: String,
+    },
+    ActionCalled {
+        step: String,
+        call: String,
+        effect: String,
+    },
+    Log {
+        step: String,
+        message: String,
+    },
+    NotifyFailed {
+        error: String,
+    },
+    EscalationSent {
+        reason: String,
+    },
+    EscalationFailed {
+        error: String,
+    },
+    RunFinished {
+        status: String,
+        summary: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Event {
+    pub seq: u64,
+    /// Milliseconds since the Unix epoch.
+    pub at: i64,
+    #[serde(flatten)]
+    pub kind: EventKind,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// Where a run's events go.
+pub trait Journal: Send + Sync {
+    fn append(&self, at: i64, kind: EventKind);
+    fn events(&self) -> Vec<Event>;
+}
+
+/// The hash of an event: SHA-256 over the previous hash and the event's JSON.
+pub fn event_hash(prev_hash: &str, seq: u64, at: i64, kind: &EventKind) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(prev_hash.as_bytes());
+    hasher.update(seq.to_le_bytes());
+    hasher.update(at.to_le_bytes());
+    hasher.update(serde_json::to_vec(kind).unwrap_or_default());
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The first event whose chain is broken, if any.
+pub fn verify_chain(events: &[Event]) -> Result<(), u64> {
+    let mut prev = String::new();
+    for event in events {
+        if event.prev_hash != prev
+            || event.hash != event_hash(&prev, event.seq, event.at, &event.kind)
+        {
+            return Err(event.seq);
+        }
+        prev = event.hash.clone();
+    }
+    Ok(())
+}
+
+/// A journal kept in memory: for tests and runs that need no persistence.
+#[derive(Default)]
+pub struct MemoryJournal {
+    events: Mutex<Vec<Event>>,
+}
+
+impl Journal for MemoryJournal {
+    fn append(&self, at: i64, kind: EventKind) {
+        let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
+        let seq = events.len() as u64;
+        let prev_hash = events.last().map(|e| e.hash.clone()).unwrap_or_default();
+        let hash = event_hash(&prev_hash, seq, at, &kind);
+        events.push(Event {
+            seq,
+            at,
+            kind,
+            prev_hash,
+            hash,
+        });
+    }
+
+    fn events(&self) -> Vec<Event> {
+        self.events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tampering_breaks_the_chain() {
+        let journal = MemoryJournal::default();
+        journal.append(
+            1,
+            EventKind::StepStarted {
+                step: "a".into(),
+                attempt: 1,
+            },
+        );
+        journal.append(2, EventKind::StepSucceeded { step: "a".into() });
+        journal.append(
+            3,
+            EventKind::RunFinished {
+                status: "succeeded".into(),
+                summary: String::new(),
+            },
+        );
+        let mut events = journal.events();
+        assert_eq!(verify_chain(&events), Ok(()));
+        events[1].kind = EventKind::StepFailed {
+            step: "a".into(),
+            error: "edited".into(),
+        };
+        assert_eq!(verify_chain(&events), Err(1));
+    }
+}

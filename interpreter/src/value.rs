@@ -1,0 +1,313 @@
+//! Run-time values.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use rbk_compiler::types::Ty;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    None,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    /// Milliseconds.
+    Duration(u64),
+    /// Percentage points: 70% is 70.0.
+    Percent(f64),
+    /// Milliseconds since the Unix epoch.
+    Time(i64),
+    Secret(Secret),
+    List(Vec<Value>),
+    Map(BTreeMap<String, Value>),
+    Record(BTreeMap<String, Value>),
+    /// An opaque handle from an action (`pg.Database`): a type name and an id the action knows.
+    Handle {
+        type_name: String,
+        id: String,
+    },
+}
+
+/// A secret's value never prints: `Display` and `Debug` show only its name.
+#[derive(Clone, PartialEq)]
+pub struct Secret {
+    pub name: String,
+    value: String,
+}
+
+impl Secret {
+    pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
+        Secret {
+            name: name.into(),
+            value: value.into(),
+        }
+    }
+
+    /// The value, for actions that need it (a connection string, a token).
+    pub fn expose(&self) -> &str {
+        &self.value
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "secret({})", self.name)
+    }
+}
+
+impl Value {
+    pub fn str(text: impl Into<String>) -> Value {
+        Value::Str(text.into())
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::None => "none",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int",
+            Value::Float(_) => "float",
+            Value::Str(_) => "string",
+            Value::Duration(_) => "duration",
+            Value::Percent(_) => "percent",
+            Value::Time(_) => "time",
+            Value::Secret(_) => "secret",
+            Value::List(_) => "list",
+            Value::Map(_) => "map",
+            Value::Record(_) => "record",
+            Value::Handle { .. } => "handle",
+        }
+    }
+
+    /// The value as JSON for the journal; secrets are replaced by their name.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            Value::None => serde_json::Value::Null,
+            Value::Bool(b) => json!(b),
+            Value::Int(i) => json!(i),
+            Value::Float(x) => json!(x),
+            Value::Str(s) => json!(s),
+            Value::Duration(_) | Value::Percent(_) | Value::Time(_) => json!(self.to_string()),
+            Value::Secret(secret) => json!(format!("<secret {}>", secret.name)),
+            Value::List(items) => {
+                serde_json::Value::Array(items.iter().map(Value::to_json).collect())
+            }
+            Value::Map(map) | Value::Record(map) => serde_json::Value::Object(
+                map.iter().map(|(k, v)| (k.clone(), v.to_json())).collect(),
+            ),
+            Value::Handle { type_name, id } => json!(format!("<{type_name} {id}>")),
+        }
+    }
+
+    /// A value for `--input NAME=TEXT`, parsed by the declared type.
+    pub fn parse_input(text: &str, ty: &Ty) -> Result<Value, String> {
+        let text = text.trim();
+        match ty {
+            Ty::Optional(inner) => {
+                if text == "none" {
+                    Ok(Value::None)
+                } else {
+                    Value::parse_input(text, inner)
+                }
+            }
+            Ty::Str => Ok(Value::str(text)),
+            Ty::Secret => Err(
+                "secrets cannot be given on the command line; use secret(\"NAME\") as the default"
+                    .into(),
+            ),
+            Ty::Bool => match text {
+                "true" => Ok(Value::Bool(true)),
+                "false" => Ok(Value::Bool(false)),
+                _ => Err(format!("`{text}` is not a bool: write true or false")),
+            },
+            Ty::Int => text
+                .parse()
+                .map(Value::Int)
+                .map_err(|_| format!("`{text}` is not a whole number")),
+            Ty::Float => text
+                .parse()
+                .map(Value::Float)
+                .map_err(|_| format!("`{text}` is not a number")),
+            Ty::Percent => text
+                .strip_suffix('%')
+                .and_then(|n| n.parse().ok())
+                .map(Value::Percent)
+                .ok_or_else(|| format!("`{text}` is not a percent: write e.g. 70%")),
+            Ty::Duration => parse_duration(text)
+                .map(Value::Duration)
+                .ok_or_else(|| format!("`{text}` is not a duration: write e.g. 30s, 5m, 1h30m")),
+            Ty::List(element) => {
+                if text.is_empty() {
+                    return Ok(Value::List(Vec::new()));
+                }
+                text.split(',')
+                    .map(|part| Value::parse_input(part, element))
+                    .collect::<Result<_, _>>()
+                    .map(Value::List)
+            }
+            other => Err(format!(
+                "inputs of type `{other}` cannot be given on the command line"
+            )),
+        }
+    }
+}
+
+/// `250ms`, `30s`, `1h30m`.
+pub fn parse_duration(text: &str) -> Option<u64> {
+    let mut total: u64 = 0;
+    let mut number = String::new();
+    let mut chars = text.chars().peekable();
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit: u64 = match c {
+            'm' if chars.peek() == Some(&'s') => {
+                chars.next();
+                1
+            }
+            's' => 1_000,
+            'm' => 60_000,
+            'h' => 3_600_000,
+            'd' => 86_400_000,
+            _ => return None,
+        };
+        total = total.checked_add(number.parse::<u64>().ok()?.checked_mul(unit)?)?;
+        number.clear();
+        any = true;
+    }
+    (any && number.is_empty()).then_some(total)
+}
+
+pub fn format_duration(ms: u64) -> String {
+    if ms == 0 {
+        return "0s".into();
+    }
+    let mut out = String::new();
+    let mut rest = ms;
+    for (unit, size) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+        ("ms", 1),
+    ] {
+        if rest >= size {
+            out.push_str(&format!("{}{unit}", rest / size));
+            rest %= size;
+        }
+    }
+    out
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::None => f.write_str("none"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => write!(f, "{x}"),
+            Value::Str(s) => f.write_str(s),
+            Value::Duration(ms) => f.write_str(&format_duration(*ms)),
+            Value::Percent(p) => {
+                if p.fract() == 0.0 && p.abs() < 1e15 {
+                    write!(f, "{}%", *p as i64)
+                } else {
+                    write!(f, "{:.1}%", p)
+                }
+            }
+            Value::Time(ms) => write!(f, "{}", format_time(*ms)),
+            Value::Secret(secret) => write!(f, "<secret {}>", secret.name),
+            Value::List(items) => {
+                f.write_str("[")?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{item}")?;
+                }
+                f.write_str("]")
+            }
+            Value::Map(map) | Value::Record(map) => {
+                f.write_str("{")?;
+                for (i, (key, value)) in map.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{key}: {value}")?;
+                }
+                f.write_str("}")
+            }
+            Value::Handle { type_name, id } => write!(f, "<{type_name} {id}>"),
+        }
+    }
+}
+
+/// RFC 3339 in UTC, without pulling in a date library for one format.
+pub fn format_time(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if mo <= 2 { y + 1 } else { y };
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}Z")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_round_trip() {
+        for text in ["250ms", "30s", "5m", "1h", "2d", "1h30m"] {
+            assert_eq!(format_duration(parse_duration(text).unwrap()), text);
+        }
+        assert_eq!(parse_duration("5"), None);
+        assert_eq!(parse_duration("5x"), None);
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let value = Value::Secret(Secret::new("DB_URL", "postgres://user:hunter2@db"));
+        assert!(!format!("{value} {value:?} {}", value.to_json()).contains("hunter2"));
+    }
+
+    #[test]
+    fn times_format_as_rfc3339() {
+        assert_eq!(format_time(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_time(1_764_072_000_000), "2025-11-25T12:00:00Z");
+    }
+
+    #[test]
+    fn inputs_parse_by_type() {
+        assert_eq!(
+            Value::parse_input("70%", &Ty::Percent),
+            Ok(Value::Percent(70.0))
+        );
+        assert_eq!(
+            Value::parse_input("1h", &Ty::Duration),
+            Ok(Value::Duration(3_600_000))
+        );
+        assert!(Value::parse_input("seventy", &Ty::Int).is_err());
+    }
+}
