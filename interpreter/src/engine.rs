@@ -161,8 +161,12 @@ impl<'a> Machine<'a> {
         self.started_at + self.clock_origin.elapsed().as_millis() as i64
     }
 
-    fn journal(&self, kind: EventKind) {
-        self.services.journal.append(self.now(), kind);
+    async fn journal(&self, kind: EventKind) -> Result<(), String> {
+        self.services
+            .journal
+            .append(self.now(), kind)
+            .await
+            .map_err(|e| format!("the journal could not be written, so the run stops: {e}"))
     }
 
     fn module(&self) -> &'a Module {
@@ -219,7 +223,8 @@ impl<'a> Machine<'a> {
             runbook: runbook.name.name.clone(),
             started_by: request.started_by.clone(),
             inputs: inputs_json,
-        });
+        })
+        .await?;
         if let Some(alert) = &request.alert {
             self.bind("alert", alert.clone());
         }
@@ -237,10 +242,12 @@ impl<'a> Machine<'a> {
                         Ok(value) => value,
                         Err(flow) => {
                             let message = flow_message(flow);
-                            return Ok(self.finish_early(format!(
-                                "input `{}` could not be computed: {message}",
-                                field.name.name
-                            )));
+                            return self
+                                .finish_early(format!(
+                                    "input `{}` could not be computed: {message}",
+                                    field.name.name
+                                ))
+                                .await;
                         }
                     },
                     (None, None) => {
@@ -312,7 +319,8 @@ impl<'a> Machine<'a> {
         self.journal(EventKind::RunFinished {
             status: status.as_str().into(),
             summary: summary.clone(),
-        });
+        })
+        .await?;
         Ok(RunReport {
             status,
             steps,
@@ -323,19 +331,20 @@ impl<'a> Machine<'a> {
         })
     }
 
-    fn finish_early(&mut self, summary: String) -> RunReport {
+    async fn finish_early(&mut self, summary: String) -> Result<RunReport, String> {
         self.journal(EventKind::RunFinished {
             status: "failed".into(),
             summary: summary.clone(),
-        });
-        RunReport {
+        })
+        .await?;
+        Ok(RunReport {
             status: RunStatus::Failed,
             steps: Vec::new(),
             escalated: false,
             summary,
             failed_step: None,
             fatal: None,
-        }
+        })
     }
 
     fn run_clauses<'s>(
@@ -383,9 +392,17 @@ impl<'a> Machine<'a> {
                                 *fatal = Some(message);
                                 return RunStatus::Failed;
                             }
-                            Err(flow) => self.journal(EventKind::NotifyFailed {
-                                error: flow_message(flow),
-                            }),
+                            Err(flow) => {
+                                let written = self
+                                    .journal(EventKind::NotifyFailed {
+                                        error: flow_message(flow),
+                                    })
+                                    .await;
+                                if let Err(message) = written {
+                                    *fatal = Some(message);
+                                    return RunStatus::Failed;
+                                }
+                            }
                         }
                     }
                     _ => {}
@@ -440,16 +457,18 @@ impl<'a> Machine<'a> {
         let result = self.eval(call).await;
         self.frames.pop();
         match result {
-            Ok(_) => {
-                self.journal(EventKind::EscalationSent {
+            Ok(_) => self
+                .journal(EventKind::EscalationSent {
                     reason: summary.to_string(),
-                });
-                true
-            }
+                })
+                .await
+                .is_ok(),
             Err(flow) => {
-                self.journal(EventKind::EscalationFailed {
-                    error: flow_message(flow),
-                });
+                let _ = self
+                    .journal(EventKind::EscalationFailed {
+                        error: flow_message(flow),
+                    })
+                    .await;
                 false
             }
         }
@@ -466,7 +485,8 @@ impl<'a> Machine<'a> {
                     self.journal(EventKind::StepSkipped {
                         step: name,
                         condition: format!("{} was {value}", self.source(condition.span)),
-                    });
+                    })
+                    .await?;
                     return Ok(StepState::Skipped);
                 }
                 Err(Flow::Fatal(message)) => return Err(message),
@@ -474,7 +494,8 @@ impl<'a> Machine<'a> {
                     self.journal(EventKind::StepFailed {
                         step: name,
                         error: format!("condition: {}", flow_message(flow)),
-                    });
+                    })
+                    .await?;
                     return Ok(StepState::Failed);
                 }
             }
@@ -486,6 +507,7 @@ impl<'a> Machine<'a> {
                         step: name.clone(),
                         reason: reason.value.clone(),
                     })
+                    .await?
                 }
                 StepOptionKind::ApprovalRequired {
                     quorum,
@@ -518,7 +540,8 @@ impl<'a> Machine<'a> {
                         group: request.group.clone(),
                         quorum: request.quorum,
                         actions,
-                    });
+                    })
+                    .await?;
                     match self.services.approver.request(&request).await {
                         ApprovalDecision::Granted { by, channel } => {
                             self.journal(EventKind::ApprovalGranted {
@@ -526,23 +549,26 @@ impl<'a> Machine<'a> {
                                 by,
                                 channel,
                             })
+                            .await?
                         }
                         ApprovalDecision::Denied { by, channel } => {
                             self.journal(EventKind::ApprovalDenied {
                                 step: name.clone(),
                                 by,
                                 channel,
-                            });
-                            self.journal(EventKind::StepDenied { step: name });
+                            })
+                            .await?;
+                            self.journal(EventKind::StepDenied { step: name }).await?;
                             return Ok(StepState::Denied);
                         }
                         ApprovalDecision::TimedOut => {
                             self.journal(EventKind::ApprovalTimedOut {
                                 step: name.clone(),
                                 outcome: outcome.to_string(),
-                            });
+                            })
+                            .await?;
                             if outcome != TimeoutOutcome::Approve {
-                                self.journal(EventKind::StepDenied { step: name });
+                                self.journal(EventKind::StepDenied { step: name }).await?;
                                 return Ok(StepState::Denied);
                             }
                         }
@@ -585,7 +611,8 @@ impl<'a> Machine<'a> {
             self.journal(EventKind::StepStarted {
                 step: name.clone(),
                 attempt,
-            });
+            })
+            .await?;
             let body = self.exec_block_in_place(&step.body);
             let result = match step_timeout {
                 Some(ms) => match tokio::time::timeout(Duration::from_millis(ms), body).await {
@@ -599,7 +626,8 @@ impl<'a> Machine<'a> {
             };
             match result {
                 Ok(()) | Err(Flow::Return(_)) => {
-                    self.journal(EventKind::StepSucceeded { step: name });
+                    self.journal(EventKind::StepSucceeded { step: name })
+                        .await?;
                     return Ok(StepState::Succeeded);
                 }
                 Err(Flow::Fatal(message)) => return Err(message),
@@ -608,7 +636,8 @@ impl<'a> Machine<'a> {
                         self.journal(EventKind::StepFailed {
                             step: name.clone(),
                             error: format!("{message} (attempt {attempt}, retrying)"),
-                        });
+                        })
+                        .await?;
                         tokio::time::sleep(Duration::from_millis(wait)).await;
                         if exponential {
                             wait = wait.saturating_mul(2);
@@ -618,7 +647,8 @@ impl<'a> Machine<'a> {
                     self.journal(EventKind::StepFailed {
                         step: name,
                         error: message,
-                    });
+                    })
+                    .await?;
                     return Ok(StepState::Failed);
                 }
             }
@@ -738,7 +768,9 @@ impl<'a> Machine<'a> {
                     self.journal(EventKind::Log {
                         step: self.step.clone(),
                         message: text,
-                    });
+                    })
+                    .await
+                    .map_err(Flow::Fatal)?;
                 }
                 StmtKind::Return(value) => {
                     let value = self.eval(value).await?;
@@ -799,21 +831,21 @@ impl<'a> Machine<'a> {
                         Value::Record(map)
                     }
                 }
-                ExprKind::Name(ident) => {
-                    match self.lookup(&ident.name) {
-                        Some(value) => value.clone(),
-                        None => {
-                            let module = self.module();
-                            match module.names.consts.get(&ident.name) {
-                                Some(&index) => self.const_value(module.id, index).await?,
-                                None => return fail(format!(
+                ExprKind::Name(ident) => match self.lookup(&ident.name) {
+                    Some(value) => value.clone(),
+                    None => {
+                        let module = self.module();
+                        match module.names.consts.get(&ident.name) {
+                            Some(&index) => self.const_value(module.id, index).await?,
+                            None => {
+                                return fail(format!(
                                     "`{}` has no value here (was the step that sets it skipped?)",
                                     ident.name
-                                )),
+                                ))
                             }
                         }
                     }
-                }
+                },
                 ExprKind::Field(base, field) => {
                     if let ExprKind::Name(qualifier) = &base.kind {
                         if self.lookup(&qualifier.name).is_none() {
@@ -997,7 +1029,9 @@ impl<'a> Machine<'a> {
                     step: self.step.clone(),
                     call: call.describe(),
                     effect: effect.to_string(),
-                });
+                })
+                .await
+                .map_err(Flow::Fatal)?;
                 match self.services.actions.call(&call).await {
                     Ok(value) => Ok(value),
                     Err(ActionError {

@@ -3,10 +3,12 @@
 
 use std::sync::Mutex;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+use crate::action::BoxFuture;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
     RunStarted {
@@ -91,10 +93,10 @@ pub struct Event {
     pub hash: String,
 }
 
-/// Where a run's events go.
+/// Where a run's events go. An event that cannot be written stops the run: rbk never acts
+/// without an audit trail.
 pub trait Journal: Send + Sync {
-    fn append(&self, at: i64, kind: EventKind);
-    fn events(&self) -> Vec<Event>;
+    fn append<'a>(&'a self, at: i64, kind: EventKind) -> BoxFuture<'a, Result<(), String>>;
 }
 
 /// The hash of an event: SHA-256 over the previous hash and the event's JSON.
@@ -131,8 +133,8 @@ pub struct MemoryJournal {
     events: Mutex<Vec<Event>>,
 }
 
-impl Journal for MemoryJournal {
-    fn append(&self, at: i64, kind: EventKind) {
+impl MemoryJournal {
+    pub fn push(&self, at: i64, kind: EventKind) {
         let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
         let seq = events.len() as u64;
         let prev_hash = events.last().map(|e| e.hash.clone()).unwrap_or_default();
@@ -146,11 +148,32 @@ impl Journal for MemoryJournal {
         });
     }
 
-    fn events(&self) -> Vec<Event> {
+    pub fn events(&self) -> Vec<Event> {
         self.events
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+}
+
+impl Journal for MemoryJournal {
+    fn append<'a>(&'a self, at: i64, kind: EventKind) -> BoxFuture<'a, Result<(), String>> {
+        self.push(at, kind);
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// Several journals at once: the store and the live display, for example.
+pub struct FanOut<'j>(pub Vec<&'j dyn Journal>);
+
+impl Journal for FanOut<'_> {
+    fn append<'a>(&'a self, at: i64, kind: EventKind) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            for journal in &self.0 {
+                journal.append(at, kind.clone()).await?;
+            }
+            Ok(())
+        })
     }
 }
 
@@ -161,15 +184,15 @@ mod tests {
     #[test]
     fn tampering_breaks_the_chain() {
         let journal = MemoryJournal::default();
-        journal.append(
+        journal.push(
             1,
             EventKind::StepStarted {
                 step: "a".into(),
                 attempt: 1,
             },
         );
-        journal.append(2, EventKind::StepSucceeded { step: "a".into() });
-        journal.append(
+        journal.push(2, EventKind::StepSucceeded { step: "a".into() });
+        journal.push(
             3,
             EventKind::RunFinished {
                 status: "succeeded".into(),

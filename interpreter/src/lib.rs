@@ -9,6 +9,7 @@ pub mod approval;
 pub mod engine;
 pub mod journal;
 mod operators;
+pub mod store;
 pub mod testing;
 pub mod value;
 

@@ -469,7 +469,7 @@ fn source(program: &Analysis, module: &Module, span: Span) -> String {
 
 /// Why a step ended as it did, from the journal.
 fn failure_detail(journal: &MemoryJournal, step: &str) -> String {
-    use crate::journal::{EventKind, Journal};
+    use crate::journal::EventKind;
     journal
         .events()
         .iter()

@@ -1,0 +1,113 @@
+//! Where runs live: their records, hash-chained journals, approval answers, and the claims that
+//! enforce `concurrency` and `rate` across processes. One trait, two backends: SQLite (the
+//! embedded default, `.rbk/rbk.db`) and PostgreSQL (`postgres://…`, shared by many workers).
+
+use serde::{Deserialize, Serialize};
+
+use crate::action::BoxFuture;
+use crate::journal::{Event, EventKind};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// A unique id, e.g. `r-20261125-153000-3f2a`.
+    pub id: String,
+    /// The file the runbook came from, as given.
+    pub file: String,
+    pub runbook: String,
+    pub started_by: String,
+    /// Milliseconds since the Unix epoch.
+    pub started_at: i64,
+    /// `running`, `waiting`, `succeeded`, `failed`, `denied`, `timed out`, `suppressed`.
+    pub status: String,
+    pub summary: String,
+    /// SHA-256 of the compiled program text the run executes; approvals are bound to it.
+    pub digest: String,
+    /// Inputs as JSON, secrets redacted.
+    pub inputs: serde_json::Value,
+    /// The `concurrency ... per` / `rate ... by` key, `""` when the runbook has none.
+    pub limit_key: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalAnswer {
+    pub run_id: String,
+    pub step: String,
+    pub user: String,
+    pub approve: bool,
+    pub comment: Option<String>,
+    /// `cli`, `terminal`, `slack`, `http`.
+    pub channel: String,
+    pub at: i64,
+    /// The digest of the step's plan (program digest plus resolved arguments) the answer is for.
+    pub digest: String,
+}
+
+/// The outcome of asking to start a run under the runbook's limits.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StartDecision {
+    Started,
+    /// Not started: `concurrency` or `rate` would be exceeded. The run is recorded as
+    /// `suppressed` with this reason.
+    Suppressed(String),
+}
+
+/// Limits declared by the runbook, evaluated for this run.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct RunLimits {
+    /// At most this many runs of the same runbook and key in a non-final state.
+    pub concurrency: Option<u32>,
+    /// At most `.0` runs of the same runbook and key started within the last `.1` milliseconds.
+    pub rate: Option<(u32, u64)>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoreError(pub String);
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Final states: a run in one of these never changes again.
+pub const FINAL_STATES: &[&str] = &["succeeded", "failed", "denied", "timed out", "suppressed"];
+
+pub trait Store: Send + Sync {
+    /// Records a new run, atomically checking `limits` against the other runs of the same
+    /// runbook and `limit_key` (across processes). A suppressed run is recorded too.
+    fn start_run<'a>(
+        &'a self,
+        run: &'a RunRecord,
+        limits: &'a RunLimits,
+    ) -> BoxFuture<'a, Result<StartDecision, StoreError>>;
+    /// Appends an event to the run's journal, computing `seq`, `prev_hash` and `hash`
+    /// atomically (two writers never get the same `seq`).
+    fn append_event<'a>(
+        &'a self,
+        run_id: &'a str,
+        at: i64,
+        kind: &'a EventKind,
+    ) -> BoxFuture<'a, Result<Event, StoreError>>;
+    fn events<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Result<Vec<Event>, StoreError>>;
+    fn set_status<'a>(
+        &'a self,
+        run_id: &'a str,
+        status: &'a str,
+        summary: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// A run by id or by a unique prefix of its id.
+    fn run<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<RunRecord>, StoreError>>;
+    /// The most recent runs first.
+    fn runs<'a>(&'a self, limit: usize) -> BoxFuture<'a, Result<Vec<RunRecord>, StoreError>>;
+    /// Records an answer; a second answer by the same user for the same run and step
+    /// replaces the first.
+    fn record_answer<'a>(
+        &'a self,
+        answer: &'a ApprovalAnswer,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn answers<'a>(
+        &'a self,
+        run_id: &'a str,
+        step: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<ApprovalAnswer>, StoreError>>;
+}
