@@ -114,6 +114,8 @@ struct Machine<'a> {
     started_at: i64,
     clock_origin: tokio::time::Instant,
     step: String,
+    /// The step whose body is running: a run `timeout` records it as failed.
+    in_flight: Option<String>,
     const_cache: HashMap<(ModuleId, usize), Value>,
 }
 
@@ -151,6 +153,7 @@ pub async fn run(
         started_at: request.started_at,
         clock_origin: tokio::time::Instant::now(),
         step: String::new(),
+        in_flight: None,
         const_cache: HashMap::new(),
     };
     machine.run_runbook(module, runbook, request).await
@@ -192,6 +195,19 @@ impl<'a> Machine<'a> {
             .iter()
             .rev()
             .find_map(|scope| scope.get(name))
+    }
+
+    /// How deep the frames and the runbook's scopes are, to restore after a cancelled body:
+    /// a timeout drops the body mid-call, before it could pop what it pushed.
+    fn depth(&self) -> (usize, usize) {
+        (self.frames.len(), self.frames.first().map_or(0, |f| f.scopes.len()))
+    }
+
+    fn restore(&mut self, (frames, scopes): (usize, usize)) {
+        self.frames.truncate(frames);
+        if let Some(root) = self.frames.first_mut() {
+            root.scopes.truncate(scopes);
+        }
     }
 
     fn push_scope(&mut self) {
@@ -241,13 +257,17 @@ impl<'a> Machine<'a> {
                     (None, Some(default)) => match self.eval(default).await {
                         Ok(value) => value,
                         Err(flow) => {
+                            let flow_kind = match &flow {
+                                Flow::Fatal(m) => Flow::Fatal(m.clone()),
+                                _ => Flow::Failed(String::new()),
+                            };
                             let message = flow_message(flow);
-                            return self
-                                .finish_early(format!(
-                                    "input `{}` could not be computed: {message}",
-                                    field.name.name
-                                ))
-                                .await;
+                            let summary = format!("{}: input `{}` could not be computed: {message}", runbook.name.name, field.name.name);
+                            if let Flow::Fatal(_) = flow_kind {
+                                return self.finish_early(summary.clone(), false, Some(summary)).await;
+                            }
+                            let escalated = self.escalate(module, runbook, &input_names, &summary, None).await;
+                            return self.finish_early(summary, escalated, None).await;
                         }
                     },
                     (None, None) => {
@@ -276,6 +296,7 @@ impl<'a> Machine<'a> {
         let mut steps = Vec::new();
         let mut failed_step = None;
         let mut fatal = None;
+        let depth = self.depth();
         let body = self.run_clauses(runbook, &mut steps, &mut failed_step, &mut fatal);
         let status = match run_timeout {
             Some(ms) => match tokio::time::timeout(Duration::from_millis(ms), body).await {
@@ -284,6 +305,14 @@ impl<'a> Machine<'a> {
             },
             None => body.await,
         };
+        self.restore(depth);
+        if status == RunStatus::TimedOut {
+            if let Some(step) = self.in_flight.take() {
+                self.journal(EventKind::StepFailed { step: step.clone(), error: "the run timed out while this step ran".into() }).await?;
+                steps.push((step.clone(), StepState::Failed));
+                failed_step = Some(step);
+            }
+        }
         let summary = match status {
             RunStatus::Succeeded => {
                 format!("{} succeeded ({} steps)", runbook.name.name, steps.len())
@@ -331,7 +360,7 @@ impl<'a> Machine<'a> {
         })
     }
 
-    async fn finish_early(&mut self, summary: String) -> Result<RunReport, String> {
+    async fn finish_early(&mut self, summary: String, escalated: bool, fatal: Option<String>) -> Result<RunReport, String> {
         self.journal(EventKind::RunFinished {
             status: "failed".into(),
             summary: summary.clone(),
@@ -340,10 +369,10 @@ impl<'a> Machine<'a> {
         Ok(RunReport {
             status: RunStatus::Failed,
             steps: Vec::new(),
-            escalated: false,
+            escalated,
             summary,
             failed_step: None,
-            fatal: None,
+            fatal,
         })
     }
 
@@ -534,12 +563,14 @@ impl<'a> Machine<'a> {
                         on_timeout: outcome,
                         started_by: self.started_by.clone(),
                         actions: actions.clone(),
+                        digest: self.plan_digest(&name),
                     };
                     self.journal(EventKind::ApprovalRequested {
                         step: name.clone(),
                         group: request.group.clone(),
                         quorum: request.quorum,
                         actions,
+                        digest: request.digest.clone(),
                     })
                     .await?;
                     match self.services.approver.request(&request).await {
@@ -607,6 +638,8 @@ impl<'a> Machine<'a> {
             None => None,
         };
         let mut wait = delay_ms;
+        self.in_flight = Some(name.clone());
+        let depth = self.depth();
         for attempt in 1..=retries.saturating_add(1) {
             self.journal(EventKind::StepStarted {
                 step: name.clone(),
@@ -624,8 +657,10 @@ impl<'a> Machine<'a> {
                 },
                 None => body.await,
             };
+            self.restore(depth);
             match result {
                 Ok(()) | Err(Flow::Return(_)) => {
+                    self.in_flight = None;
                     self.journal(EventKind::StepSucceeded { step: name })
                         .await?;
                     return Ok(StepState::Succeeded);
@@ -644,6 +679,7 @@ impl<'a> Machine<'a> {
                         }
                         continue;
                     }
+                    self.in_flight = None;
                     self.journal(EventKind::StepFailed {
                         step: name,
                         error: message,
@@ -654,6 +690,26 @@ impl<'a> Machine<'a> {
             }
         }
         Ok(StepState::Failed)
+    }
+
+    /// What an approval is bound to: the program text, the step, and every value in scope (the
+    /// inputs and earlier results the step will act on). Any change voids earlier answers.
+    fn plan_digest(&self, step: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        hasher.update(self.program.file(self.module().file).text.as_bytes());
+        hasher.update([0]);
+        hasher.update(step.as_bytes());
+        if let Some(frame) = self.frames.last() {
+            let mut values: BTreeMap<&str, serde_json::Value> = BTreeMap::new();
+            for scope in &frame.scopes {
+                for (name, value) in scope {
+                    values.insert(name, value.to_json());
+                }
+            }
+            hasher.update(serde_json::to_vec(&values).unwrap_or_default());
+        }
+        hasher.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
     }
 
     /// The extern calls written in a step, for the approval prompt.
@@ -744,7 +800,8 @@ impl<'a> Machine<'a> {
                         if self.eval(cond).await?.as_bool() == Some(true) {
                             break;
                         }
-                        if tokio::time::Instant::now() + Duration::from_millis(every) > deadline {
+                        let now = tokio::time::Instant::now();
+                        if now >= deadline {
                             let text = match message {
                                 Some(m) => self.eval(m).await?.to_string(),
                                 None if within > 0 => format!(
@@ -756,7 +813,8 @@ impl<'a> Machine<'a> {
                             };
                             return fail(text);
                         }
-                        tokio::time::sleep(Duration::from_millis(every)).await;
+                        // The last poll lands on the deadline itself.
+                        tokio::time::sleep((deadline - now).min(Duration::from_millis(every))).await;
                     }
                 }
                 StmtKind::Fail(message) => {
@@ -1019,6 +1077,7 @@ impl<'a> Machine<'a> {
                     action: format!("{}.{}", target_module.display_name(), name),
                     effect,
                     returns_handle,
+                    returns: self.program.types.signatures.get(&(target, item)).map_or(rbk_compiler::types::Ty::Unknown, |s| s.ret.clone()),
                     args: params
                         .iter()
                         .map(|p| p.name.name.clone())
@@ -1233,6 +1292,7 @@ pub async fn evaluate(
         started_at: 0,
         clock_origin: tokio::time::Instant::now(),
         step: "test".into(),
+        in_flight: None,
         const_cache: HashMap::new(),
     };
     machine.eval(expr).await.map_err(flow_message)
