@@ -30,6 +30,21 @@ pub enum Deny {
     Warnings,
 }
 
+#[derive(clap::Args)]
+struct AnswerArgs {
+    /// The run id (or a unique prefix of it).
+    run: String,
+    /// The step that waits for approval.
+    step: String,
+    /// Who answers (default: $RBK_USER, else the OS user).
+    #[arg(long = "as")]
+    as_user: Option<String>,
+    #[arg(long)]
+    comment: Option<String>,
+    #[arg(long)]
+    store: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Parse, type-check and lint runbooks; exit 1 on errors.
@@ -56,6 +71,47 @@ enum Command {
         /// Also list the steps, conditions and approval outcomes no test reaches.
         #[arg(long)]
         coverage: bool,
+    },
+    /// Run a runbook: `rbk run FILE[::RUNBOOK] --input NAME=VALUE`.
+    Run {
+        /// `FILE` or `FILE::RUNBOOK` (needed when the file has several runbooks).
+        target: String,
+        /// `NAME=VALUE`, parsed by the input's declared type; repeat for several.
+        #[arg(long = "input", short = 'i')]
+        inputs: Vec<String>,
+        /// Run `read` actions; report `write` and `destructive` ones without executing them.
+        #[arg(long)]
+        dry_run: bool,
+        /// A SQLite file or a `postgres://` URL. Default: `.rbk/rbk.db` beside rbk.toml.
+        #[arg(long)]
+        store: Option<String>,
+        /// Who starts the run (default: $RBK_USER, else the OS user).
+        #[arg(long = "as")]
+        as_user: Option<String>,
+        /// `human` (default) or `json` (one event per line).
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Approve a step a run waits on: `rbk approve RUN STEP --as USER`.
+    Approve(AnswerArgs),
+    /// Deny a step a run waits on: `rbk deny RUN STEP --as USER`.
+    Deny(AnswerArgs),
+    /// List recent runs.
+    Runs {
+        #[arg(long)]
+        store: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Show a run's journal; `--verify` checks its hash chain (exit 1 when tampered).
+    Log {
+        run: String,
+        #[arg(long)]
+        store: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        #[arg(long)]
+        verify: bool,
     },
     /// Print the long explanation of a diagnostic code, e.g. `rbk explain E0301`.
     Explain { code: String },
@@ -85,6 +141,30 @@ fn main() -> ExitCode {
             } => commands::check::run(&paths, format, deny.is_some()),
             Command::Plan { file, format } => commands::plan::run(&file, format),
             Command::Test { paths, coverage } => commands::test::run(&paths, coverage),
+            Command::Run {
+                target,
+                inputs,
+                dry_run,
+                store,
+                as_user,
+                format,
+            } => commands::run::run(commands::run::RunArgs {
+                target,
+                inputs,
+                dry_run,
+                store,
+                as_user,
+                format,
+            }),
+            Command::Approve(args) => commands::answer::run(answer(args, true)),
+            Command::Deny(args) => commands::answer::run(answer(args, false)),
+            Command::Runs { store, limit } => commands::runs::list(store.as_deref(), limit),
+            Command::Log {
+                run,
+                store,
+                format,
+                verify,
+            } => commands::runs::log(&run, store.as_deref(), format, verify),
             Command::Explain { code } => commands::explain::run(&code),
         });
     match worker.map(|handle| handle.join()) {
@@ -93,5 +173,16 @@ fn main() -> ExitCode {
             eprintln!("rbk: internal error; please report it with the input that caused it");
             exit::INTERNAL.into()
         }
+    }
+}
+
+fn answer(args: AnswerArgs, approve: bool) -> commands::answer::AnswerArgs {
+    commands::answer::AnswerArgs {
+        run: args.run,
+        step: args.step,
+        as_user: args.as_user,
+        comment: args.comment,
+        store: args.store,
+        approve,
     }
 }

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use rbk_compiler::syntax::Effect;
+use rbk_compiler::types::Ty;
 
 use crate::value::Value;
 
@@ -18,6 +19,8 @@ pub struct ActionCall {
     pub effect: Effect,
     /// The action returns an opaque handle (`pg.connect`): tests give it a placeholder.
     pub returns_handle: Option<String>,
+    /// The declared return type.
+    pub returns: Ty,
     pub args: Vec<(String, Value)>,
 }
 

@@ -16,6 +16,8 @@ pub struct ApprovalRequest {
     pub started_by: String,
     /// The actions the step will take, as written.
     pub actions: Vec<String>,
+    /// Binds answers to this plan: the program, the step, and the values it will act on.
+    pub digest: String,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -200,7 +200,10 @@ impl<'a> Machine<'a> {
     /// How deep the frames and the runbook's scopes are, to restore after a cancelled body:
     /// a timeout drops the body mid-call, before it could pop what it pushed.
     fn depth(&self) -> (usize, usize) {
-        (self.frames.len(), self.frames.first().map_or(0, |f| f.scopes.len()))
+        (
+            self.frames.len(),
+            self.frames.first().map_or(0, |f| f.scopes.len()),
+        )
     }
 
     fn restore(&mut self, (frames, scopes): (usize, usize)) {
@@ -262,11 +265,18 @@ impl<'a> Machine<'a> {
                                 _ => Flow::Failed(String::new()),
                             };
                             let message = flow_message(flow);
-                            let summary = format!("{}: input `{}` could not be computed: {message}", runbook.name.name, field.name.name);
+                            let summary = format!(
+                                "{}: input `{}` could not be computed: {message}",
+                                runbook.name.name, field.name.name
+                            );
                             if let Flow::Fatal(_) = flow_kind {
-                                return self.finish_early(summary.clone(), false, Some(summary)).await;
+                                return self
+                                    .finish_early(summary.clone(), false, Some(summary))
+                                    .await;
                             }
-                            let escalated = self.escalate(module, runbook, &input_names, &summary, None).await;
+                            let escalated = self
+                                .escalate(module, runbook, &input_names, &summary, None)
+                                .await;
                             return self.finish_early(summary, escalated, None).await;
                         }
                     },
@@ -308,7 +318,11 @@ impl<'a> Machine<'a> {
         self.restore(depth);
         if status == RunStatus::TimedOut {
             if let Some(step) = self.in_flight.take() {
-                self.journal(EventKind::StepFailed { step: step.clone(), error: "the run timed out while this step ran".into() }).await?;
+                self.journal(EventKind::StepFailed {
+                    step: step.clone(),
+                    error: "the run timed out while this step ran".into(),
+                })
+                .await?;
                 steps.push((step.clone(), StepState::Failed));
                 failed_step = Some(step);
             }
@@ -360,7 +374,12 @@ impl<'a> Machine<'a> {
         })
     }
 
-    async fn finish_early(&mut self, summary: String, escalated: bool, fatal: Option<String>) -> Result<RunReport, String> {
+    async fn finish_early(
+        &mut self,
+        summary: String,
+        escalated: bool,
+        fatal: Option<String>,
+    ) -> Result<RunReport, String> {
         self.journal(EventKind::RunFinished {
             status: "failed".into(),
             summary: summary.clone(),
@@ -709,7 +728,12 @@ impl<'a> Machine<'a> {
             }
             hasher.update(serde_json::to_vec(&values).unwrap_or_default());
         }
-        hasher.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
+        hasher
+            .finalize()
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// The extern calls written in a step, for the approval prompt.
@@ -814,7 +838,8 @@ impl<'a> Machine<'a> {
                             return fail(text);
                         }
                         // The last poll lands on the deadline itself.
-                        tokio::time::sleep((deadline - now).min(Duration::from_millis(every))).await;
+                        tokio::time::sleep((deadline - now).min(Duration::from_millis(every)))
+                            .await;
                     }
                 }
                 StmtKind::Fail(message) => {
@@ -1077,7 +1102,12 @@ impl<'a> Machine<'a> {
                     action: format!("{}.{}", target_module.display_name(), name),
                     effect,
                     returns_handle,
-                    returns: self.program.types.signatures.get(&(target, item)).map_or(rbk_compiler::types::Ty::Unknown, |s| s.ret.clone()),
+                    returns: self
+                        .program
+                        .types
+                        .signatures
+                        .get(&(target, item))
+                        .map_or(rbk_compiler::types::Ty::Unknown, |s| s.ret.clone()),
                     args: params
                         .iter()
                         .map(|p| p.name.name.clone())

@@ -39,6 +39,7 @@ pub enum EventKind {
         group: Option<String>,
         quorum: u32,
         actions: Vec<String>,
+        digest: String,
     },
     ApprovalGranted {
         step: String,

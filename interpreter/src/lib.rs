@@ -6,6 +6,8 @@
 
 pub mod action;
 pub mod approval;
+pub mod approvals;
+pub mod dry_run;
 pub mod engine;
 pub mod journal;
 mod operators;

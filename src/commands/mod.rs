@@ -1,7 +1,11 @@
 //! One module per subcommand; each turns arguments into library calls and output.
 
+pub mod answer;
 pub mod check;
 pub mod explain;
 pub mod plan;
 mod render;
+pub mod run;
+pub mod runs;
+mod session;
 pub mod test;

@@ -2,6 +2,8 @@
 //! their effects) and plain `fn`s; the declarations are embedded in the binary so `rbk check`
 //! needs nothing on disk.
 
+pub mod natives;
+
 /// Every standard module as (name, source), embedded at build time.
 pub const MODULES: &[(&str, &str)] = &[
     ("http", include_str!("../std/http.rbk")),

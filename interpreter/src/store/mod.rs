@@ -111,3 +111,28 @@ pub trait Store: Send + Sync {
         step: &'a str,
     ) -> BoxFuture<'a, Result<Vec<ApprovalAnswer>, StoreError>>;
 }
+
+mod common;
+pub mod postgres;
+pub mod sqlite;
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+/// Writes a run's journal into a store.
+pub struct StoreJournal<'s> {
+    pub store: &'s dyn Store,
+    pub run_id: String,
+}
+
+impl crate::journal::Journal for StoreJournal<'_> {
+    fn append<'a>(&'a self, at: i64, kind: EventKind) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            self.store
+                .append_event(&self.run_id, at, &kind)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.0)
+        })
+    }
+}

@@ -1,0 +1,450 @@
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rbk_compiler::syntax::{ClauseKind, ItemKind};
+use rbk_compiler::{check, CheckOptions};
+use rbk_interpreter::approval::{ApprovalRequest, ProcessEnvironment};
+use rbk_interpreter::approvals::{describe_outcome, ApprovalNotice, StoreApprover};
+use rbk_interpreter::dry_run::DryRunActions;
+use rbk_interpreter::journal::{EventKind, FanOut};
+use rbk_interpreter::store::{
+    ApprovalAnswer, RunLimits, RunRecord, StartDecision, Store, StoreJournal,
+};
+use rbk_interpreter::{engine, Actions, BoxFuture, Journal, Services, Value};
+use rbk_stdlib::natives::NativeActions;
+
+use super::check::usage_error;
+use super::{render, session};
+use crate::workspace::{self, FileLoader};
+use crate::{exit, Format};
+
+pub struct RunArgs {
+    pub target: String,
+    pub inputs: Vec<String>,
+    pub dry_run: bool,
+    pub store: Option<String>,
+    pub as_user: Option<String>,
+    pub format: Format,
+}
+
+/// `rbk run FILE[::RUNBOOK]`: check, start under the runbook's limits, run with a live display,
+/// journal everything to the store.
+pub fn run(args: RunArgs) -> u8 {
+    let (file, wanted) = match args.target.split_once("::") {
+        Some((file, runbook)) => (PathBuf::from(file), Some(runbook.to_string())),
+        None => (PathBuf::from(&args.target), None),
+    };
+    let text = match workspace::read_source(&file) {
+        Ok(text) => text,
+        Err(message) => return usage_error(&message),
+    };
+    let (project_file, config) = match session::project(&file) {
+        Ok(found) => found,
+        Err(message) => return usage_error(&message),
+    };
+    let groups = project_file.as_ref().map(|_| config.approvers.clone());
+    let analysis = check(
+        vec![(file.clone(), text.clone())],
+        &FileLoader,
+        &CheckOptions {
+            approver_groups: groups.clone(),
+        },
+    );
+    if analysis.has_errors() {
+        for diagnostic in analysis.diagnostics.iter().filter(|d| d.is_error()) {
+            print!("{}", render::human(&analysis, diagnostic));
+            println!();
+        }
+        println!("error: {} does not check; nothing was run", file.display());
+        return exit::FINDINGS;
+    }
+    let module = analysis.module(analysis.roots[0]);
+    let runbooks: Vec<(usize, &str)> = module
+        .ast
+        .items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, item)| match &item.kind {
+            ItemKind::Runbook(r) => Some((i, r.name.name.as_str())),
+            _ => None,
+        })
+        .collect();
+    let chosen = match (&wanted, runbooks.as_slice()) {
+        (Some(name), _) => runbooks.iter().find(|(_, n)| n == name).copied(),
+        (None, [only]) => Some(*only),
+        _ => None,
+    };
+    let Some((item, runbook_name)) = chosen else {
+        let names: Vec<&str> = runbooks.iter().map(|(_, n)| *n).collect();
+        return usage_error(&match wanted {
+            Some(name) => format!(
+                "{} has no runbook `{name}`; it has: {}",
+                file.display(),
+                names.join(", ")
+            ),
+            None if names.is_empty() => format!("{} defines no runbook", file.display()),
+            None => format!(
+                "{} defines several runbooks; pick one: {}",
+                file.display(),
+                names
+                    .iter()
+                    .map(|n| format!("{}::{n}", file.display()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        });
+    };
+    let declared = analysis
+        .types
+        .inputs
+        .get(&(module.id, item))
+        .cloned()
+        .unwrap_or_default();
+    let mut inputs = BTreeMap::new();
+    for pair in &args.inputs {
+        let Some((name, raw)) = pair.split_once('=') else {
+            return usage_error(&format!("--input `{pair}` should be NAME=VALUE"));
+        };
+        let Some(input) = declared.iter().find(|i| i.name == name) else {
+            let names: Vec<&str> = declared.iter().map(|i| i.name.as_str()).collect();
+            return usage_error(&format!(
+                "runbook `{runbook_name}` has no input `{name}`; its inputs are: {}",
+                names.join(", ")
+            ));
+        };
+        match Value::parse_input(raw, &input.ty) {
+            Ok(value) => {
+                inputs.insert(name.to_string(), value);
+            }
+            Err(message) => return usage_error(&format!("--input {name}: {message}")),
+        }
+    }
+    if let Some(missing) = declared
+        .iter()
+        .find(|i| !i.has_default && !inputs.contains_key(&i.name))
+    {
+        return usage_error(&format!(
+            "input `{}` ({}) is required: give it with --input {}=VALUE",
+            missing.name, missing.ty, missing.name
+        ));
+    }
+
+    let runtime = match session::runtime() {
+        Ok(runtime) => runtime,
+        Err(message) => return usage_error(&message),
+    };
+    let user = session::acting_user(args.as_user.as_deref());
+    runtime.block_on(async {
+        let store = match session::open_store(args.store.as_deref(), project_file.as_deref()).await
+        {
+            Ok(store) => store,
+            Err(message) => return usage_error(&message),
+        };
+        let run_id = new_run_id();
+        let limits = runbook_limits(&analysis, module.id, item);
+        let record = RunRecord {
+            id: run_id.clone(),
+            file: file.display().to_string(),
+            runbook: runbook_name.to_string(),
+            started_by: user.clone(),
+            started_at: now_ms(),
+            status: "running".into(),
+            summary: String::new(),
+            digest: digest(&text),
+            inputs: serde_json::Value::Object(
+                inputs
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_json()))
+                    .collect(),
+            ),
+            limit_key: String::new(),
+        };
+        match store.start_run(&record, &limits).await {
+            Ok(StartDecision::Started) => {}
+            Ok(StartDecision::Suppressed(reason)) => {
+                println!("not started: {reason} (recorded as {run_id}, suppressed)");
+                return exit::FINDINGS;
+            }
+            Err(error) => return usage_error(&format!("the store refused the run: {error}")),
+        }
+        let display = LiveDisplay {
+            format: args.format,
+            run_id: run_id.clone(),
+            started: tokio::time::Instant::now(),
+        };
+        let store_journal = StoreJournal {
+            store: store.as_ref(),
+            run_id: run_id.clone(),
+        };
+        let journal = FanOut(vec![&store_journal, &display]);
+        let approver = StoreApprover {
+            store: store.clone(),
+            groups: groups.clone(),
+            poll_every: Duration::from_millis(500),
+            notice: Box::new(TerminalNotice {
+                store: store.clone(),
+                handle: tokio::runtime::Handle::current(),
+            }),
+        };
+        let natives = NativeActions::new();
+        let dry = DryRunActions::new(&natives);
+        let actions: &dyn Actions = if args.dry_run { &dry } else { &natives };
+        let services = Services {
+            actions,
+            approver: &approver,
+            journal: &journal,
+            environment: &ProcessEnvironment,
+        };
+        let request = engine::RunRequest {
+            module: module.id,
+            runbook: runbook_name.to_string(),
+            inputs,
+            alert: None,
+            started_by: user.clone(),
+            run_id: run_id.clone(),
+            started_at: now_ms(),
+        };
+        let report = match engine::run(&analysis, services, request).await {
+            Ok(report) => report,
+            Err(message) => {
+                let _ = store.set_status(&run_id, "failed", &message).await;
+                return usage_error(&message);
+            }
+        };
+        let summary = report
+            .fatal
+            .clone()
+            .unwrap_or_else(|| report.summary.clone());
+        if let Err(error) = store
+            .set_status(&run_id, report.status.as_str(), &summary)
+            .await
+        {
+            eprintln!("warning: the run's final status could not be saved: {error}");
+        }
+        if args.dry_run {
+            let withheld = dry.withheld.lock().map(|w| w.clone()).unwrap_or_default();
+            println!();
+            println!(
+                "dry run: {} write or destructive action{} not executed:",
+                withheld.len(),
+                if withheld.len() == 1 {
+                    " was"
+                } else {
+                    "s were"
+                }
+            );
+            for call in withheld {
+                println!("  {call}");
+            }
+        }
+        if report.status == engine::RunStatus::Succeeded {
+            exit::OK
+        } else {
+            exit::FINDINGS
+        }
+    })
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// `r-20261125-160102-3f2a`: sortable by time, unique enough across processes.
+fn new_run_id() -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let stamp = rbk_interpreter::value::format_time(now.as_millis() as i64);
+    let compact: String = stamp.chars().filter(|c| c.is_ascii_digit()).collect();
+    let noise = (now.subsec_nanos() ^ std::process::id().rotate_left(16)) & 0xffff;
+    format!("r-{}-{}-{noise:04x}", &compact[..8], &compact[8..14])
+}
+
+fn digest(text: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
+}
+
+/// `concurrency N` and `rate N per D` as numbers (keys come from alerts, which `rbk run` has not).
+fn runbook_limits(
+    analysis: &rbk_compiler::Analysis,
+    module: rbk_compiler::resolve::ModuleId,
+    item: usize,
+) -> RunLimits {
+    let ItemKind::Runbook(runbook) = &analysis.module(module).ast.items[item].kind else {
+        return RunLimits::default();
+    };
+    let mut limits = RunLimits::default();
+    for clause in &runbook.clauses {
+        match &clause.kind {
+            ClauseKind::Concurrency { limit, .. } => {
+                if let rbk_compiler::syntax::ExprKind::Int(n) = limit.kind {
+                    limits.concurrency = u32::try_from(n).ok();
+                }
+            }
+            ClauseKind::Rate { limit, window, .. } => {
+                if let (
+                    rbk_compiler::syntax::ExprKind::Int(n),
+                    rbk_compiler::syntax::ExprKind::Duration(ms),
+                ) = (&limit.kind, &window.kind)
+                {
+                    limits.rate = u32::try_from(*n).ok().map(|n| (n, *ms));
+                }
+            }
+            _ => {}
+        }
+    }
+    limits
+}
+
+/// Prints each journal event as it happens: a line per event, or JSON lines.
+struct LiveDisplay {
+    format: Format,
+    run_id: String,
+    started: tokio::time::Instant,
+}
+
+impl Journal for LiveDisplay {
+    fn append<'a>(&'a self, at: i64, kind: EventKind) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            if self.format == Format::Json {
+                let mut event = serde_json::to_value(&kind).unwrap_or_default();
+                if let Some(object) = event.as_object_mut() {
+                    object.insert("run".into(), self.run_id.clone().into());
+                    object.insert("at".into(), rbk_interpreter::value::format_time(at).into());
+                }
+                println!("{event}");
+            } else if let Some(line) = describe(&kind, &self.run_id, self.started.elapsed()) {
+                println!("{line}");
+            }
+            let _ = std::io::stdout().flush();
+            Ok(())
+        })
+    }
+}
+
+fn describe(kind: &EventKind, run_id: &str, elapsed: Duration) -> Option<String> {
+    let secs = elapsed.as_secs_f64();
+    Some(match kind {
+        EventKind::RunStarted {
+            runbook,
+            started_by,
+            ..
+        } => format!("run {run_id}: {runbook}, started by {started_by}"),
+        EventKind::StepStarted { step, attempt } if *attempt > 1 => {
+            format!("  ▸ {step} (attempt {attempt})")
+        }
+        EventKind::StepStarted { step, .. } => format!("  ▸ {step}"),
+        EventKind::StepSucceeded { step } => format!("  ✓ {step}  [{secs:.1}s]"),
+        EventKind::StepFailed { step, error } => format!("  ✗ {step}: {error}"),
+        EventKind::StepSkipped { step, condition } => format!("  – {step} skipped ({condition})"),
+        EventKind::StepDenied { step } => format!("  ✗ {step} not approved"),
+        EventKind::ApprovalRequested { .. } => return None,
+        EventKind::ApprovalGranted { step, by, channel } => {
+            format!("  ✓ {step} approved by {} ({channel})", by.join(", "))
+        }
+        EventKind::ApprovalDenied { step, by, channel } => {
+            format!("  ✗ {step} denied by {by} ({channel})")
+        }
+        EventKind::ApprovalTimedOut { step, outcome } => {
+            format!("  ⌛ approval of {step} timed out: {outcome}")
+        }
+        EventKind::ApprovalWaived { step, reason } => {
+            format!("    approval waived for {step}: {reason}")
+        }
+        EventKind::ActionCalled { call, effect, .. } => format!("    {effect}: {call}"),
+        EventKind::Log { message, .. } => format!("    log: {message}"),
+        EventKind::NotifyFailed { error } => format!("  ! notify failed (not fatal): {error}"),
+        EventKind::EscalationSent { reason } => format!("  ↑ escalated: {reason}"),
+        EventKind::EscalationFailed { error } => format!("  ! escalation failed: {error}"),
+        EventKind::RunFinished { status, summary } => {
+            format!("run {status} in {secs:.1}s: {summary}")
+        }
+    })
+}
+
+/// Says how to answer an approval; on a terminal, also asks right here.
+struct TerminalNotice {
+    store: Arc<dyn Store>,
+    handle: tokio::runtime::Handle,
+}
+
+impl ApprovalNotice for TerminalNotice {
+    fn waiting(&self, request: &ApprovalRequest) {
+        let group = request
+            .group
+            .as_deref()
+            .map(|g| format!(" from \"{g}\""))
+            .unwrap_or_default();
+        let quorum = if request.quorum > 1 {
+            format!("{} approvals", request.quorum)
+        } else {
+            "approval".to_string()
+        };
+        println!(
+            "  ? {} needs {quorum}{group} (not {}):",
+            request.step, request.started_by
+        );
+        for action in &request.actions {
+            println!("      {action}");
+        }
+        if let Some(ms) = request.timeout {
+            println!(
+                "    if nobody answers within {}, {}",
+                rbk_interpreter::value::format_duration(ms),
+                describe_outcome(request.on_timeout)
+            );
+        }
+        println!(
+            "    answer with: rbk approve {} {} --as USER   (or: rbk deny ...)",
+            request.run_id, request.step
+        );
+        let _ = std::io::stdout().flush();
+        if std::io::stdin().is_terminal() {
+            let store = self.store.clone();
+            let handle = self.handle.clone();
+            let request = request.clone();
+            std::thread::spawn(move || prompt(store, handle, request));
+        }
+    }
+}
+
+/// Asks at the terminal: who is approving, and yes or no. The answer goes through the store
+/// like any other, so the same rules apply.
+fn prompt(store: Arc<dyn Store>, handle: tokio::runtime::Handle, request: ApprovalRequest) {
+    let stdin = std::io::stdin();
+    let mut lines = stdin.lock().lines();
+    print!("    approver name (or Enter to wait for `rbk approve`): ");
+    let _ = std::io::stdout().flush();
+    let Some(Ok(user)) = lines.next() else { return };
+    let user = user.trim().to_string();
+    if user.is_empty() {
+        return;
+    }
+    print!("    {user}, approve {}? [y/N] ", request.step);
+    let _ = std::io::stdout().flush();
+    let Some(Ok(answer)) = lines.next() else {
+        return;
+    };
+    let approve = matches!(answer.trim(), "y" | "Y" | "yes");
+    let record = ApprovalAnswer {
+        run_id: request.run_id.clone(),
+        step: request.step.clone(),
+        user,
+        approve,
+        comment: None,
+        channel: "terminal".into(),
+        at: now_ms(),
+        digest: request.digest.clone(),
+    };
+    if let Err(error) = handle.block_on(store.record_answer(&record)) {
+        eprintln!("    the answer could not be recorded: {error}");
+    }
+}

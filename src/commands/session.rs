@@ -1,0 +1,79 @@
+//! What the run-related commands share: who is acting, which store, which project file.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rbk_compiler::config::ProjectConfig;
+use rbk_interpreter::store::{PostgresStore, SqliteStore, Store};
+
+use crate::workspace;
+
+/// `--as USER`, else `$RBK_USER`, else the OS user.
+pub fn acting_user(as_user: Option<&str>) -> String {
+    as_user
+        .map(str::to_string)
+        .or_else(|| std::env::var("RBK_USER").ok())
+        .or_else(|| std::env::var("USER").ok())
+        .or_else(|| std::env::var("LOGNAME").ok())
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// The project file that governs `near` (a runbook file, or the current directory).
+pub fn project(near: &Path) -> Result<(Option<PathBuf>, ProjectConfig), String> {
+    let probe = if near.is_dir() {
+        near.join("rbk.toml")
+    } else {
+        near.to_path_buf()
+    };
+    let found = if probe.ends_with("rbk.toml") && probe.is_file() {
+        Some(probe)
+    } else {
+        workspace::find_config(&probe)
+    };
+    match found {
+        Some(path) => Ok((Some(path.clone()), workspace::load_config(&path)?)),
+        None => Ok((None, ProjectConfig::default())),
+    }
+}
+
+/// `--store`, else `$RBK_STORE`, else `.rbk/rbk.db` beside the project's rbk.toml (or in the
+/// current directory when there is none).
+pub async fn open_store(
+    store: Option<&str>,
+    project_file: Option<&Path>,
+) -> Result<Arc<dyn Store>, String> {
+    let location = store
+        .map(str::to_string)
+        .or_else(|| std::env::var("RBK_STORE").ok());
+    match location {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            let store = PostgresStore::connect(&url)
+                .await
+                .map_err(|e| format!("store {url}: {e}"))?;
+            Ok(Arc::new(store))
+        }
+        Some(path) => open_sqlite(Path::new(&path)),
+        None => {
+            let base = project_file
+                .and_then(Path::parent)
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from("."));
+            open_sqlite(&base.join(".rbk").join("rbk.db"))
+        }
+    }
+}
+
+fn open_sqlite(path: &Path) -> Result<Arc<dyn Store>, String> {
+    SqliteStore::open(path)
+        .map(|s| Arc::new(s) as Arc<dyn Store>)
+        .map_err(|e| format!("store {}: {e}", path.display()))
+}
+
+pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}

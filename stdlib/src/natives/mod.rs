@@ -1,0 +1,106 @@
+//! Native implementations of `extern action`s, one small type per action, registered by the
+//! qualified name the engine calls (`shell.run`).
+
+mod shell;
+
+use std::collections::HashMap;
+
+use rbk_compiler::syntax::Effect;
+use rbk_interpreter::{ActionCall, ActionError, Actions, BoxFuture, Value};
+
+pub trait NativeAction: Send + Sync {
+    /// `module.action`, as declared in `std/MODULE.rbk`.
+    fn name(&self) -> &'static str;
+    /// Parameter count of the declaration, checked when the registry is built.
+    fn arity(&self) -> usize;
+    fn effect(&self) -> Effect;
+    fn call<'a>(&'a self, call: &'a ActionCall) -> BoxFuture<'a, Result<Value, ActionError>>;
+}
+
+/// Every native action this build has.
+pub fn all() -> Vec<Box<dyn NativeAction>> {
+    vec![Box::new(shell::Run)]
+}
+
+/// The actions `rbk run` calls.
+pub struct NativeActions {
+    actions: HashMap<&'static str, Box<dyn NativeAction>>,
+}
+
+impl NativeActions {
+    pub fn new() -> Self {
+        NativeActions {
+            actions: all().into_iter().map(|a| (a.name(), a)).collect(),
+        }
+    }
+}
+
+impl Default for NativeActions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Actions for NativeActions {
+    fn call<'a>(&'a self, call: &'a ActionCall) -> BoxFuture<'a, Result<Value, ActionError>> {
+        Box::pin(async move {
+            match self.actions.get(call.action.as_str()) {
+                Some(action) => action.call(call).await,
+                None => Err(ActionError::new(format!(
+                    "this build of rbk has no native implementation of `{}` yet (see docs/stdlib.md for what runs today)",
+                    call.action
+                ))),
+            }
+        })
+    }
+}
+
+/// The declaration of every native action matches its `extern` (name, arity, effect).
+pub fn check_against_declarations() -> Vec<String> {
+    let mut problems = Vec::new();
+    for action in all() {
+        let (module, name) = action.name().split_once('.').unwrap_or(("", action.name()));
+        let Some(source) = crate::module_source(module) else {
+            problems.push(format!("{}: no module std.{module}", action.name()));
+            continue;
+        };
+        let parsed = rbk_compiler::syntax::parse(rbk_compiler::FileId(0), source);
+        let declaration = parsed.file.items.iter().find_map(|item| match &item.kind {
+            rbk_compiler::syntax::ItemKind::Extern(ext) if ext.name.name == name => Some(ext),
+            _ => None,
+        });
+        match declaration {
+            None => problems.push(format!(
+                "{}: no `extern action {name}` in std/{module}.rbk",
+                action.name()
+            )),
+            Some(ext) => {
+                if ext.params.len() != action.arity() {
+                    problems.push(format!(
+                        "{}: declared with {} parameters, implemented with {}",
+                        action.name(),
+                        ext.params.len(),
+                        action.arity()
+                    ));
+                }
+                if ext.effect != action.effect() {
+                    problems.push(format!(
+                        "{}: declared {}, implemented as {}",
+                        action.name(),
+                        ext.effect,
+                        action.effect()
+                    ));
+                }
+            }
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn natives_match_their_declarations() {
+        assert_eq!(super::check_against_declarations(), Vec::<String>::new());
+    }
+}
