@@ -1720,9 +1720,25 @@ async fn a_missing_secret_fails_the_run_before_any_step() {
         report.summary
     );
     // Nothing ran but the escalation: a run that cannot even start still reaches a human.
-    assert!(world.actions.calls().iter().all(|c| c.action.ends_with(".page")), "{:?}", world.actions.calls());
+    assert!(
+        world
+            .actions
+            .calls()
+            .iter()
+            .all(|c| c.action.ends_with(".page")),
+        "{:?}",
+        world.actions.calls()
+    );
     assert!(report.escalated);
-    assert_eq!(world.tags(), ["run_started", "action_called", "escalation_sent", "run_finished"]);
+    assert_eq!(
+        world.tags(),
+        [
+            "run_started",
+            "action_called",
+            "escalation_sent",
+            "run_finished"
+        ]
+    );
 }
 
 #[test]

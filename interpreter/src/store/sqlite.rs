@@ -1,0 +1,509 @@
+//! The embedded store: one SQLite file (WAL mode), shareable by several `rbk` processes on one
+//! machine. Writers serialize through `BEGIN IMMEDIATE` and wait for each other up to
+//! [`BUSY_TIMEOUT`].
+//!
+//! rusqlite is synchronous: the connection sits behind a `std::sync::Mutex` and each call does
+//! its (short) work inside the returned future, without holding the lock across an `.await`.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+
+use super::common::{check_transition, limit_exceeded, unique_prefix};
+use super::{ApprovalAnswer, RunLimits, RunRecord, StartDecision, Store, StoreError, FINAL_STATES};
+use crate::action::BoxFuture;
+use crate::journal::{event_hash, Event, EventKind};
+
+/// How long a writer waits for another process's transaction before giving up.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS rbk_runs (
+    id          TEXT PRIMARY KEY NOT NULL,
+    file        TEXT NOT NULL,
+    runbook     TEXT NOT NULL,
+    started_by  TEXT NOT NULL,
+    started_at  INTEGER NOT NULL,
+    status      TEXT NOT NULL,
+    summary     TEXT NOT NULL,
+    digest      TEXT NOT NULL,
+    inputs      TEXT NOT NULL,
+    limit_key   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rbk_runs_limits ON rbk_runs (runbook, limit_key, started_at);
+CREATE INDEX IF NOT EXISTS rbk_runs_started ON rbk_runs (started_at);
+CREATE TABLE IF NOT EXISTS rbk_events (
+    run_id      TEXT NOT NULL REFERENCES rbk_runs (id),
+    seq         INTEGER NOT NULL,
+    at          INTEGER NOT NULL,
+    kind        TEXT NOT NULL,
+    prev_hash   TEXT NOT NULL,
+    hash        TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE IF NOT EXISTS rbk_answers (
+    run_id      TEXT NOT NULL REFERENCES rbk_runs (id),
+    step        TEXT NOT NULL,
+    "user"      TEXT NOT NULL,
+    approve     INTEGER NOT NULL,
+    comment     TEXT,
+    channel     TEXT NOT NULL,
+    at          INTEGER NOT NULL,
+    digest      TEXT NOT NULL,
+    UNIQUE (run_id, step, "user")
+);
+"#;
+
+const RUN_COLUMNS: &str =
+    "id, file, runbook, started_by, started_at, status, summary, digest, inputs, limit_key";
+
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+fn err(context: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError(format!("sqlite store: {context}: {e}"))
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store at `path`, its parent directories and its schema.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        if let Some(parent) = path.parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| err(&format!("cannot create {}", parent.display()), e))?;
+            }
+        }
+        let conn = Connection::open(path)
+            .map_err(|e| err(&format!("cannot open {}", path.display()), e))?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| err("busy_timeout", e))?;
+        // WAL lets readers go on while a writer writes; it is a property of the file, so the
+        // first process sets it for all. The answer is the mode actually in force.
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+            .map_err(|e| err("journal_mode", e))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(err(
+                &format!("cannot use WAL mode for {}", path.display()),
+                format!("journal mode is {mode}"),
+            ));
+        }
+        conn.execute_batch("PRAGMA synchronous = NORMAL;")
+            .map_err(|e| err("synchronous", e))?;
+        Self::init(conn)
+    }
+
+    /// A store that lives and dies with this value: for tests and `--dry-run`.
+    pub fn in_memory() -> Result<SqliteStore, StoreError> {
+        let conn = Connection::open_in_memory().map_err(|e| err("cannot open in memory", e))?;
+        Self::init(conn)
+    }
+
+    fn init(mut conn: Connection) -> Result<SqliteStore, StoreError> {
+        conn.execute_batch("PRAGMA foreign_keys = ON;")
+            .map_err(|e| err("foreign_keys", e))?;
+        // Several processes may open a new file at once: create the schema in one writer
+        // transaction so they queue rather than fail.
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| err("cannot begin", e))?;
+        let version: i64 = tx
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(|e| err("user_version", e))?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError(format!(
+                "sqlite store: schema version {version} is newer than this rbk understands ({SCHEMA_VERSION}); upgrade rbk"
+            )));
+        }
+        tx.execute_batch(SCHEMA)
+            .map_err(|e| err("cannot create schema", e))?;
+        tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))
+            .map_err(|e| err("user_version", e))?;
+        tx.commit().map_err(|e| err("cannot commit schema", e))?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs raw SQL against the store, bypassing every check: for tests (e.g. tampering with
+    /// the journal to see it detected) and manual repairs. Returns the rows changed.
+    pub fn execute_raw(&self, sql: &str) -> Result<usize, StoreError> {
+        self.lock().execute(sql, []).map_err(|e| err("raw sql", e))
+    }
+}
+
+fn run_from_row(row: &Row<'_>) -> rusqlite::Result<(RunRecord, String)> {
+    let inputs: String = row.get(8)?;
+    Ok((
+        RunRecord {
+            id: row.get(0)?,
+            file: row.get(1)?,
+            runbook: row.get(2)?,
+            started_by: row.get(3)?,
+            started_at: row.get(4)?,
+            status: row.get(5)?,
+            summary: row.get(6)?,
+            digest: row.get(7)?,
+            inputs: serde_json::Value::Null,
+            limit_key: row.get(9)?,
+        },
+        inputs,
+    ))
+}
+
+fn finish_run((mut run, inputs): (RunRecord, String)) -> Result<RunRecord, StoreError> {
+    run.inputs = serde_json::from_str(&inputs)
+        .map_err(|e| err(&format!("run {}: bad inputs JSON", run.id), e))?;
+    Ok(run)
+}
+
+fn final_states_sql() -> String {
+    FINAL_STATES
+        .iter()
+        .map(|s| format!("'{}'", s.replace('\'', "''")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn insert_run(
+    tx: &rusqlite::Transaction<'_>,
+    run: &RunRecord,
+    status: &str,
+    summary: &str,
+) -> Result<(), StoreError> {
+    let inputs = serde_json::to_string(&run.inputs).map_err(|e| err("inputs", e))?;
+    tx.execute(
+        &format!(
+            "INSERT INTO rbk_runs ({RUN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+        ),
+        params![
+            run.id,
+            run.file,
+            run.runbook,
+            run.started_by,
+            run.started_at,
+            status,
+            summary,
+            run.digest,
+            inputs,
+            run.limit_key
+        ],
+    )
+    .map_err(|e| match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            StoreError(format!("sqlite store: run {} already exists", run.id))
+        }
+        e => err(&format!("cannot record run {}", run.id), e),
+    })?;
+    Ok(())
+}
+
+fn seq_to_sql(seq: u64) -> Result<i64, StoreError> {
+    i64::try_from(seq).map_err(|_| StoreError(format!("sqlite store: seq {seq} out of range")))
+}
+
+impl Store for SqliteStore {
+    fn start_run<'a>(
+        &'a self,
+        run: &'a RunRecord,
+        limits: &'a RunLimits,
+    ) -> BoxFuture<'a, Result<StartDecision, StoreError>> {
+        Box::pin(async move {
+            let mut conn = self.lock();
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| err("cannot begin", e))?;
+            let reason = limit_exceeded(
+                limits,
+                || {
+                    tx.query_row(
+                        &format!(
+                            "SELECT count(*) FROM rbk_runs WHERE runbook = ?1 AND limit_key = ?2 \
+                             AND status NOT IN ({})",
+                            final_states_sql()
+                        ),
+                        params![run.runbook, run.limit_key],
+                        |row| row.get(0),
+                    )
+                    .map_err(|e| err("cannot count active runs", e))
+                },
+                |window_ms| {
+                    let since = run
+                        .started_at
+                        .saturating_sub(i64::try_from(window_ms).unwrap_or(i64::MAX));
+                    tx.query_row(
+                        "SELECT count(*) FROM rbk_runs WHERE runbook = ?1 AND limit_key = ?2 \
+                         AND status <> 'suppressed' AND started_at >= ?3",
+                        params![run.runbook, run.limit_key, since],
+                        |row| row.get(0),
+                    )
+                    .map_err(|e| err("cannot count recent runs", e))
+                },
+                &run.limit_key,
+            )?;
+            let decision = match reason {
+                None => {
+                    insert_run(&tx, run, &run.status, &run.summary)?;
+                    StartDecision::Started
+                }
+                Some(reason) => {
+                    insert_run(&tx, run, "suppressed", &reason)?;
+                    StartDecision::Suppressed(reason)
+                }
+            };
+            tx.commit().map_err(|e| err("cannot commit run", e))?;
+            Ok(decision)
+        })
+    }
+
+    fn append_event<'a>(
+        &'a self,
+        run_id: &'a str,
+        at: i64,
+        kind: &'a EventKind,
+    ) -> BoxFuture<'a, Result<Event, StoreError>> {
+        Box::pin(async move {
+            let json = serde_json::to_string(kind).map_err(|e| err("event", e))?;
+            let mut conn = self.lock();
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| err("cannot begin", e))?;
+            let exists: Option<i64> = tx
+                .query_row("SELECT 1 FROM rbk_runs WHERE id = ?1", [run_id], |row| {
+                    row.get(0)
+                })
+                .optional()
+                .map_err(|e| err("cannot read run", e))?;
+            if exists.is_none() {
+                return Err(StoreError(format!("sqlite store: no run {run_id}")));
+            }
+            let last: Option<(i64, String)> = tx
+                .query_row(
+                    "SELECT seq, hash FROM rbk_events WHERE run_id = ?1 ORDER BY seq DESC LIMIT 1",
+                    [run_id],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()
+                .map_err(|e| err("cannot read journal", e))?;
+            let (seq, prev_hash) = match last {
+                None => (0u64, String::new()),
+                Some((seq, hash)) => (seq as u64 + 1, hash),
+            };
+            let hash = event_hash(&prev_hash, seq, at, kind);
+            tx.execute(
+                "INSERT INTO rbk_events (run_id, seq, at, kind, prev_hash, hash) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![run_id, seq_to_sql(seq)?, at, json, prev_hash, hash],
+            )
+            .map_err(|e| err("cannot append event", e))?;
+            tx.commit().map_err(|e| err("cannot commit event", e))?;
+            Ok(Event {
+                seq,
+                at,
+                kind: kind.clone(),
+                prev_hash,
+                hash,
+            })
+        })
+    }
+
+    fn events<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Result<Vec<Event>, StoreError>> {
+        Box::pin(async move {
+            let conn = self.lock();
+            let mut stmt = conn
+                .prepare(
+                    "SELECT seq, at, kind, prev_hash, hash FROM rbk_events \
+                     WHERE run_id = ?1 ORDER BY seq",
+                )
+                .map_err(|e| err("cannot read journal", e))?;
+            let rows = stmt
+                .query_map([run_id], |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, i64>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, String>(3)?,
+                        row.get::<_, String>(4)?,
+                    ))
+                })
+                .map_err(|e| err("cannot read journal", e))?;
+            let mut events = Vec::new();
+            for row in rows {
+                let (seq, at, kind, prev_hash, hash) =
+                    row.map_err(|e| err("cannot read journal", e))?;
+                let kind: EventKind = serde_json::from_str(&kind).map_err(|e| {
+                    err(
+                        &format!("run {run_id}: event {seq} is not a valid event"),
+                        e,
+                    )
+                })?;
+                events.push(Event {
+                    seq: seq as u64,
+                    at,
+                    kind,
+                    prev_hash,
+                    hash,
+                });
+            }
+            Ok(events)
+        })
+    }
+
+    fn set_status<'a>(
+        &'a self,
+        run_id: &'a str,
+        status: &'a str,
+        summary: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut conn = self.lock();
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| err("cannot begin", e))?;
+            let current: Option<(String, String)> = tx
+                .query_row(
+                    "SELECT status, summary FROM rbk_runs WHERE id = ?1",
+                    [run_id],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()
+                .map_err(|e| err("cannot read run", e))?;
+            check_transition(run_id, current, status, summary)
+                .map_err(|e| StoreError(format!("sqlite store: {}", e.0)))?;
+            tx.execute(
+                "UPDATE rbk_runs SET status = ?2, summary = ?3 WHERE id = ?1",
+                params![run_id, status, summary],
+            )
+            .map_err(|e| err("cannot set status", e))?;
+            tx.commit().map_err(|e| err("cannot commit status", e))?;
+            Ok(())
+        })
+    }
+
+    fn run<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<RunRecord>, StoreError>> {
+        Box::pin(async move {
+            let conn = self.lock();
+            let exact = conn
+                .query_row(
+                    &format!("SELECT {RUN_COLUMNS} FROM rbk_runs WHERE id = ?1"),
+                    [id],
+                    run_from_row,
+                )
+                .optional()
+                .map_err(|e| err("cannot read run", e))?;
+            if let Some(run) = exact {
+                return finish_run(run).map(Some);
+            }
+            if id.is_empty() {
+                return Ok(None);
+            }
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT {RUN_COLUMNS} FROM rbk_runs \
+                     WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id LIMIT 2"
+                ))
+                .map_err(|e| err("cannot read runs", e))?;
+            let found = stmt
+                .query_map([id], run_from_row)
+                .map_err(|e| err("cannot read runs", e))?
+                .map(|row| finish_run(row.map_err(|e| err("cannot read runs", e))?))
+                .collect();
+            unique_prefix(id, found)
+        })
+    }
+
+    fn runs<'a>(&'a self, limit: usize) -> BoxFuture<'a, Result<Vec<RunRecord>, StoreError>> {
+        Box::pin(async move {
+            let conn = self.lock();
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT {RUN_COLUMNS} FROM rbk_runs ORDER BY started_at DESC, id DESC LIMIT ?1"
+                ))
+                .map_err(|e| err("cannot list runs", e))?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = stmt
+                .query_map([limit], run_from_row)
+                .map_err(|e| err("cannot list runs", e))?;
+            rows.map(|row| finish_run(row.map_err(|e| err("cannot list runs", e))?))
+                .collect()
+        })
+    }
+
+    fn record_answer<'a>(
+        &'a self,
+        answer: &'a ApprovalAnswer,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let conn = self.lock();
+            conn.execute(
+                r#"INSERT INTO rbk_answers (run_id, step, "user", approve, comment, channel, at, digest)
+                   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                   ON CONFLICT (run_id, step, "user") DO UPDATE SET
+                     approve = excluded.approve, comment = excluded.comment,
+                     channel = excluded.channel, at = excluded.at, digest = excluded.digest"#,
+                params![
+                    answer.run_id,
+                    answer.step,
+                    answer.user,
+                    answer.approve,
+                    answer.comment,
+                    answer.channel,
+                    answer.at,
+                    answer.digest
+                ],
+            )
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _)
+                    if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
+                {
+                    StoreError(format!("sqlite store: no run {}", answer.run_id))
+                }
+                e => err("cannot record answer", e),
+            })?;
+            Ok(())
+        })
+    }
+
+    fn answers<'a>(
+        &'a self,
+        run_id: &'a str,
+        step: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<ApprovalAnswer>, StoreError>> {
+        Box::pin(async move {
+            let conn = self.lock();
+            let mut stmt = conn
+                .prepare(
+                    r#"SELECT run_id, step, "user", approve, comment, channel, at, digest
+                       FROM rbk_answers WHERE run_id = ?1 AND step = ?2 ORDER BY at, "user""#,
+                )
+                .map_err(|e| err("cannot read answers", e))?;
+            let rows = stmt
+                .query_map([run_id, step], |row| {
+                    Ok(ApprovalAnswer {
+                        run_id: row.get(0)?,
+                        step: row.get(1)?,
+                        user: row.get(2)?,
+                        approve: row.get(3)?,
+                        comment: row.get(4)?,
+                        channel: row.get(5)?,
+                        at: row.get(6)?,
+                        digest: row.get(7)?,
+                    })
+                })
+                .map_err(|e| err("cannot read answers", e))?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(|e| err("cannot read answers", e))
+        })
+    }
+}

@@ -1,0 +1,737 @@
+//! One conformance suite for every `Store` backend: SQLite (a file, and in memory) and
+//! PostgreSQL (the server at `postgres://postgres@127.0.0.1:5432/test`, or
+//! `$RBK_TEST_POSTGRES_URL`). Each behaviour is a plain async fn over `&dyn Store`; the
+//! `conformance!` macro runs each one against each backend.
+//!
+//! PostgreSQL must be running: when it is not, the Postgres tests fail (they do not skip).
+//! Each test works in a schema of its own (`rbk_test_<pid>_<n>`), dropped at the end.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use rbk_interpreter::action::BoxFuture;
+use rbk_interpreter::journal::{verify_chain, EventKind};
+use rbk_interpreter::store::{
+    ApprovalAnswer, PostgresStore, RunLimits, RunRecord, SqliteStore, StartDecision, Store,
+    StoreError,
+};
+use serde_json::json;
+
+// ---------------------------------------------------------------------------------------------
+// Backends
+// ---------------------------------------------------------------------------------------------
+
+/// Raw SQL against the backend, bypassing the store: how the tampering test edits the journal.
+type Raw = Arc<dyn Fn(String) -> BoxFuture<'static, Result<(), StoreError>> + Send + Sync>;
+
+struct Harness {
+    store: Arc<dyn Store>,
+    /// Another handle on the same data through its own connection (the same handle for the
+    /// in-memory store, which has only one).
+    other: Arc<dyn Store>,
+    raw: Raw,
+    _cleanup: Cleanup,
+}
+
+enum Cleanup {
+    None,
+    Dir(PathBuf),
+    Schema { admin_url: String, schema: String },
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        match self {
+            Cleanup::None => {}
+            Cleanup::Dir(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Schema { admin_url, schema } => {
+                // Drop may run inside the test's runtime: do the async cleanup on a thread of
+                // its own.
+                let (url, schema) = (admin_url.clone(), schema.clone());
+                let _ = std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("runtime");
+                    rt.block_on(async move {
+                        if let Ok((client, conn)) =
+                            tokio_postgres::connect(&url, tokio_postgres::NoTls).await
+                        {
+                            tokio::spawn(conn);
+                            let _ = client
+                                .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                                .await;
+                        }
+                    });
+                })
+                .join();
+            }
+        }
+    }
+}
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+fn unique_name(prefix: &str) -> String {
+    format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+fn sqlite_raw(store: Arc<SqliteStore>) -> Raw {
+    Arc::new(move |sql: String| {
+        let store = store.clone();
+        Box::pin(async move { store.execute_raw(&sql).map(|_| ()) })
+    })
+}
+
+async fn sqlite_file() -> Harness {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(unique_name("store_conformance"));
+    let _ = std::fs::remove_dir_all(&dir);
+    // A nested path: `open` creates the parent directories.
+    let path = dir.join(".rbk").join("rbk.db");
+    let store = Arc::new(SqliteStore::open(&path).expect("open sqlite store"));
+    let other = Arc::new(SqliteStore::open(&path).expect("open second sqlite handle"));
+    Harness {
+        raw: sqlite_raw(store.clone()),
+        store,
+        other,
+        _cleanup: Cleanup::Dir(dir),
+    }
+}
+
+async fn sqlite_memory() -> Harness {
+    let store = Arc::new(SqliteStore::in_memory().expect("open in-memory sqlite store"));
+    Harness {
+        raw: sqlite_raw(store.clone()),
+        store: store.clone(),
+        other: store,
+        _cleanup: Cleanup::None,
+    }
+}
+
+fn with_param(url: &str, param: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}{param}")
+}
+
+async fn postgres() -> Harness {
+    let base = std::env::var("RBK_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let admin_url = with_param(&base, "connect_timeout=10");
+    let (admin, conn) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| {
+            let cause = std::error::Error::source(&e)
+                .map(|s| format!(": {s}"))
+                .unwrap_or_default();
+            panic!(
+                "PostgreSQL is not reachable at {base} ({e}{cause}). The PostgreSQL store tests need a \
+                 running server: CI starts one (.ci/run); locally start it (e.g. \
+                 `pg_ctlcluster 15 main start`) or point RBK_TEST_POSTGRES_URL at one."
+            )
+        });
+    tokio::spawn(conn);
+    let schema = unique_name("rbk_test");
+    admin
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .unwrap_or_else(|e| panic!("cannot create schema {schema}: {e:?}"));
+    let cleanup = Cleanup::Schema {
+        admin_url: admin_url.clone(),
+        schema: schema.clone(),
+    };
+    let url = with_param(&admin_url, &format!("options=-csearch_path%3D{schema}"));
+    let store = Arc::new(
+        PostgresStore::connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("connect the postgres store: {e}")),
+    );
+    let other = Arc::new(
+        PostgresStore::connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("connect a second postgres store: {e}")),
+    );
+    let raw_store = store.clone();
+    let raw: Raw = Arc::new(move |sql: String| {
+        let store = raw_store.clone();
+        Box::pin(async move { store.execute_raw(&sql).await.map(|_| ()) })
+    });
+    Harness {
+        store,
+        other,
+        raw,
+        _cleanup: cleanup,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+fn run(id: &str, runbook: &str, key: &str, started_at: i64) -> RunRecord {
+    RunRecord {
+        id: id.into(),
+        file: "ops/db.rbk".into(),
+        runbook: runbook.into(),
+        started_by: "alice".into(),
+        started_at,
+        status: "running".into(),
+        summary: String::new(),
+        digest: "sha256:0123".into(),
+        inputs: json!({"cluster": "db1", "max": 3, "ratio": 0.1, "tags": ["a", "b"]}),
+        limit_key: key.into(),
+    }
+}
+
+async fn start(store: &dyn Store, record: &RunRecord, limits: &RunLimits) -> StartDecision {
+    store
+        .start_run(record, limits)
+        .await
+        .unwrap_or_else(|e| panic!("start_run {}: {e}", record.id))
+}
+
+async fn started(store: &dyn Store, record: RunRecord) {
+    assert_eq!(
+        start(store, &record, &RunLimits::default()).await,
+        StartDecision::Started
+    );
+}
+
+fn approval_requested(mut fields: serde_json::Value) -> EventKind {
+    fields["event"] = json!("approval_requested");
+    serde_json::from_value(fields).expect("an approval_requested event")
+}
+
+fn sample_events() -> Vec<EventKind> {
+    vec![
+        EventKind::RunStarted {
+            runbook: "failover".into(),
+            started_by: "alice".into(),
+            inputs: json!({
+                "cluster": "db1",
+                "nested": {"z": 1, "a": [1.5, -2, null, true], "é": "ünïcødé ✓"},
+                "float": 0.1,
+                "tiny": 1.0e-7,
+                "big": 123_456_789.123_456_79,
+                "sum": 0.300_000_000_000_000_04,
+                "secret": "<redacted>",
+            }),
+        },
+        EventKind::StepStarted {
+            step: "check".into(),
+            attempt: 1,
+        },
+        EventKind::ActionCalled {
+            step: "check".into(),
+            call: "postgres.query(\"select 1\")".into(),
+            effect: "read".into(),
+        },
+        EventKind::Log {
+            step: "check".into(),
+            message: "line one\nline 'two' \"quoted\" \\ back\tslash".into(),
+        },
+        EventKind::StepSucceeded {
+            step: "check".into(),
+        },
+        // Built from JSON so that the test keeps compiling while this event gains fields.
+        approval_requested(json!({
+            "step": "promote",
+            "group": "database-oncall",
+            "quorum": 2,
+            "actions": ["postgres.promote", "dns.switch"],
+            "digest": "sha256:plan",
+        })),
+        approval_requested(json!({
+            "step": "promote2",
+            "group": null,
+            "quorum": 1,
+            "actions": [],
+            "digest": "",
+        })),
+        EventKind::ApprovalGranted {
+            step: "promote".into(),
+            by: vec!["alice".into(), "bob".into()],
+            channel: "slack".into(),
+        },
+        EventKind::StepFailed {
+            step: "promote".into(),
+            error: "timeout after 30s".into(),
+        },
+        EventKind::EscalationSent {
+            reason: "step failed".into(),
+        },
+        EventKind::RunFinished {
+            status: "failed".into(),
+            summary: "promote failed".into(),
+        },
+    ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// Behaviours
+// ---------------------------------------------------------------------------------------------
+
+async fn create_get_and_list_runs(store: &dyn Store) {
+    assert_eq!(store.runs(10).await.unwrap(), vec![]);
+    assert_eq!(store.run("r-1").await.unwrap(), None);
+
+    let a = run("r-1-aaaa", "failover", "", 1_000);
+    let b = run("r-1-aaab", "failover", "", 2_000);
+    let c = run("r-2-cccc", "vacuum", "", 3_000);
+    let d = run("r-3", "vacuum", "", 4_000);
+    let e = run("r-3x", "vacuum", "", 5_000);
+    for r in [&a, &b, &c, &d, &e] {
+        started(store, r.clone()).await;
+    }
+
+    // Exact ids, unique prefixes, unknown ids.
+    assert_eq!(store.run("r-1-aaaa").await.unwrap(), Some(a.clone()));
+    assert_eq!(store.run("r-1-aaab").await.unwrap(), Some(b.clone()));
+    assert_eq!(store.run("r-2").await.unwrap(), Some(c.clone()));
+    assert_eq!(store.run("r-2-cc").await.unwrap(), Some(c.clone()));
+    assert_eq!(store.run("zzz").await.unwrap(), None);
+    assert_eq!(store.run("r-2-cccc-more").await.unwrap(), None);
+    // An exact id wins over the longer ids it prefixes.
+    assert_eq!(store.run("r-3").await.unwrap(), Some(d.clone()));
+    // Ambiguous prefixes are errors that say so.
+    for prefix in ["r-1", "r-1-aaa", "r-"] {
+        let err = store.run(prefix).await.expect_err(prefix);
+        assert!(err.0.contains("ambiguous"), "{prefix}: {err}");
+    }
+    // LIKE wildcards are not wildcards.
+    assert_eq!(store.run("r-_").await.unwrap(), None);
+    assert_eq!(store.run("r-%").await.unwrap(), None);
+
+    // Most recent first, limited.
+    let ids: Vec<String> = store
+        .runs(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(ids, ["r-3x", "r-3", "r-2-cccc", "r-1-aaab", "r-1-aaaa"]);
+    assert_eq!(store.runs(2).await.unwrap(), vec![e.clone(), d.clone()]);
+
+    // The same id twice is refused.
+    assert!(store.start_run(&a, &RunLimits::default()).await.is_err());
+
+    // Status changes; a final status is final.
+    store
+        .set_status("r-1-aaaa", "waiting", "approval for promote")
+        .await
+        .unwrap();
+    let got = store.run("r-1-aaaa").await.unwrap().unwrap();
+    assert_eq!(
+        (got.status.as_str(), got.summary.as_str()),
+        ("waiting", "approval for promote")
+    );
+    store
+        .set_status("r-1-aaaa", "succeeded", "all steps done")
+        .await
+        .unwrap();
+    // Repeating the same final status is harmless; changing it is refused.
+    store
+        .set_status("r-1-aaaa", "succeeded", "all steps done")
+        .await
+        .unwrap();
+    assert!(store
+        .set_status("r-1-aaaa", "failed", "too late")
+        .await
+        .is_err());
+    let got = store.run("r-1-aaaa").await.unwrap().unwrap();
+    assert_eq!(
+        (got.status.as_str(), got.summary.as_str()),
+        ("succeeded", "all steps done")
+    );
+    assert!(store.set_status("nope", "failed", "").await.is_err());
+}
+
+async fn journal_round_trips_with_a_valid_chain(store: &dyn Store) {
+    started(store, run("r-j", "failover", "", 1)).await;
+    started(store, run("r-k", "failover", "", 2)).await;
+    let kinds = sample_events();
+    let mut appended = Vec::new();
+    for (i, kind) in kinds.iter().enumerate() {
+        let event = store
+            .append_event("r-j", 1_000 + i as i64, kind)
+            .await
+            .unwrap();
+        assert_eq!(event.seq, i as u64);
+        assert_eq!(&event.kind, kind);
+        appended.push(event);
+        // Interleave another run's journal: each run has its own chain.
+        store
+            .append_event(
+                "r-k",
+                5,
+                &EventKind::StepSucceeded {
+                    step: format!("s{i}"),
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let read = store.events("r-j").await.unwrap();
+    assert_eq!(read, appended, "events must round-trip exactly");
+    assert_eq!(verify_chain(&read), Ok(()));
+    assert_eq!(read[0].prev_hash, "");
+    let other = store.events("r-k").await.unwrap();
+    assert_eq!(other.len(), kinds.len());
+    assert_eq!(other[0].seq, 0);
+    assert_eq!(verify_chain(&other), Ok(()));
+    assert_eq!(store.events("nope").await.unwrap(), vec![]);
+    // No journal without a run.
+    assert!(store
+        .append_event("nope", 1, &EventKind::StepSucceeded { step: "x".into() })
+        .await
+        .is_err());
+}
+
+async fn tampering_is_detected(store: &dyn Store, raw: &Raw) {
+    started(store, run("r-t", "failover", "", 1)).await;
+    for (i, kind) in sample_events().iter().take(5).enumerate() {
+        store.append_event("r-t", i as i64, kind).await.unwrap();
+    }
+    assert_eq!(verify_chain(&store.events("r-t").await.unwrap()), Ok(()));
+
+    // Edit one event's JSON behind the store's back.
+    let edited = r#"{"event":"step_started","step":"check","attempt":2}"#;
+    raw(format!(
+        "UPDATE rbk_events SET kind = '{edited}' WHERE run_id = 'r-t' AND seq = 1"
+    ))
+    .await
+    .unwrap();
+    let events = store.events("r-t").await.unwrap();
+    assert_eq!(
+        events[1].kind,
+        EventKind::StepStarted {
+            step: "check".into(),
+            attempt: 2
+        }
+    );
+    assert_eq!(verify_chain(&events), Err(1));
+
+    // Deleting an event from the middle breaks the chain too.
+    started(store, run("r-u", "failover", "", 2)).await;
+    for (i, kind) in sample_events().iter().take(4).enumerate() {
+        store.append_event("r-u", i as i64, kind).await.unwrap();
+    }
+    raw("DELETE FROM rbk_events WHERE run_id = 'r-u' AND seq = 2".into())
+        .await
+        .unwrap();
+    assert_eq!(verify_chain(&store.events("r-u").await.unwrap()), Err(3));
+}
+
+async fn concurrent_appends_never_share_a_seq(stores: [Arc<dyn Store>; 2]) {
+    const TASKS: usize = 4;
+    const PER_TASK: usize = 25;
+    started(&*stores[0], run("r-c", "failover", "", 1)).await;
+    let mut handles = Vec::new();
+    for task in 0..TASKS {
+        let store = stores[task % 2].clone();
+        handles.push(tokio::spawn(async move {
+            let mut seqs = Vec::new();
+            for i in 0..PER_TASK {
+                let kind = EventKind::Log {
+                    step: format!("task{task}"),
+                    message: format!("{i}"),
+                };
+                let event = store
+                    .append_event("r-c", (task * 1000 + i) as i64, &kind)
+                    .await
+                    .unwrap_or_else(|e| panic!("task {task} append {i}: {e}"));
+                seqs.push(event.seq);
+            }
+            seqs
+        }));
+    }
+    let mut seqs = Vec::new();
+    for handle in handles {
+        seqs.extend(handle.await.expect("append task"));
+    }
+    seqs.sort_unstable();
+    let expected: Vec<u64> = (0..(TASKS * PER_TASK) as u64).collect();
+    assert_eq!(
+        seqs, expected,
+        "every append gets its own seq, none skipped"
+    );
+    for store in &stores {
+        let events = store.events("r-c").await.unwrap();
+        assert_eq!(events.len(), TASKS * PER_TASK);
+        assert_eq!(verify_chain(&events), Ok(()));
+        // Each task's own events stay in its order.
+        for task in 0..TASKS {
+            let mine: Vec<String> = events
+                .iter()
+                .filter_map(|e| match &e.kind {
+                    EventKind::Log { step, message } if *step == format!("task{task}") => {
+                        Some(message.clone())
+                    }
+                    _ => None,
+                })
+                .collect();
+            let want: Vec<String> = (0..PER_TASK).map(|i| i.to_string()).collect();
+            assert_eq!(mine, want);
+        }
+    }
+}
+
+async fn answers_replace_per_user(store: &dyn Store) {
+    started(store, run("r-a", "failover", "", 1)).await;
+    started(store, run("r-b", "failover", "", 2)).await;
+    let answer = |user: &str, approve: bool, comment: Option<&str>, at: i64| ApprovalAnswer {
+        run_id: "r-a".into(),
+        step: "promote".into(),
+        user: user.into(),
+        approve,
+        comment: comment.map(Into::into),
+        channel: "cli".into(),
+        at,
+        digest: "sha256:plan".into(),
+    };
+    assert_eq!(store.answers("r-a", "promote").await.unwrap(), vec![]);
+    let alice = answer("alice", true, Some("lgtm"), 10);
+    store.record_answer(&alice).await.unwrap();
+    let bob = answer("bob", false, None, 11);
+    store.record_answer(&bob).await.unwrap();
+    // Another step and another run are kept apart.
+    let mut other_step = answer("alice", false, None, 12);
+    other_step.step = "cleanup".into();
+    store.record_answer(&other_step).await.unwrap();
+    let mut other_run = answer("alice", false, None, 13);
+    other_run.run_id = "r-b".into();
+    store.record_answer(&other_run).await.unwrap();
+    assert_eq!(
+        store.answers("r-a", "promote").await.unwrap(),
+        vec![alice.clone(), bob.clone()]
+    );
+
+    // Bob changes his mind: his new answer replaces the old one.
+    let mut bob2 = answer("bob", true, Some("checked replication lag"), 20);
+    bob2.channel = "slack".into();
+    bob2.digest = "sha256:plan2".into();
+    store.record_answer(&bob2).await.unwrap();
+    assert_eq!(
+        store.answers("r-a", "promote").await.unwrap(),
+        vec![alice.clone(), bob2.clone()]
+    );
+    assert_eq!(
+        store.answers("r-a", "cleanup").await.unwrap(),
+        vec![other_step]
+    );
+    assert_eq!(
+        store.answers("r-b", "promote").await.unwrap(),
+        vec![other_run]
+    );
+}
+
+async fn concurrency_limit_suppresses_per_key(store: &dyn Store) {
+    let limits = RunLimits {
+        concurrency: Some(1),
+        rate: None,
+    };
+    let first = run("r-l1", "failover", "db1", 1_000);
+    assert_eq!(start(store, &first, &limits).await, StartDecision::Started);
+
+    // Same runbook and key while the first is running: suppressed, and recorded as such.
+    let second = run("r-l2", "failover", "db1", 2_000);
+    let StartDecision::Suppressed(reason) = start(store, &second, &limits).await else {
+        panic!("a second run of the same key must be suppressed");
+    };
+    assert!(reason.contains("concurrency"), "{reason}");
+    let recorded = store
+        .run("r-l2")
+        .await
+        .unwrap()
+        .expect("suppressed run recorded");
+    assert_eq!(recorded.status, "suppressed");
+    assert_eq!(recorded.summary, reason);
+
+    // Another key, or another runbook with the same key: not limited by the first.
+    let other_key = run("r-l3", "failover", "db2", 3_000);
+    assert_eq!(
+        start(store, &other_key, &limits).await,
+        StartDecision::Started
+    );
+    let other_runbook = run("r-l4", "vacuum", "db1", 3_500);
+    assert_eq!(
+        start(store, &other_runbook, &limits).await,
+        StartDecision::Started
+    );
+
+    // A waiting run still counts.
+    store
+        .set_status("r-l1", "waiting", "approval")
+        .await
+        .unwrap();
+    let third = run("r-l5", "failover", "db1", 4_000);
+    assert!(matches!(
+        start(store, &third, &limits).await,
+        StartDecision::Suppressed(_)
+    ));
+
+    // Once the first has finished, the key is free again.
+    store.set_status("r-l1", "succeeded", "done").await.unwrap();
+    let fourth = run("r-l6", "failover", "db1", 5_000);
+    assert_eq!(start(store, &fourth, &limits).await, StartDecision::Started);
+    assert_eq!(store.run("r-l6").await.unwrap().unwrap().status, "running");
+}
+
+async fn rate_limit_suppresses_the_third(store: &dyn Store) {
+    const WINDOW: u64 = 60_000;
+    let limits = RunLimits {
+        concurrency: None,
+        rate: Some((2, WINDOW)),
+    };
+    let at = |id: &str, t: i64| run(id, "restart", "web", t);
+    assert_eq!(
+        start(store, &at("r-q1", 1_000), &limits).await,
+        StartDecision::Started
+    );
+    // Finished runs count towards the rate.
+    store.set_status("r-q1", "succeeded", "").await.unwrap();
+    assert_eq!(
+        start(store, &at("r-q2", 2_000), &limits).await,
+        StartDecision::Started
+    );
+    let StartDecision::Suppressed(reason) = start(store, &at("r-q3", 3_000), &limits).await else {
+        panic!("the third run within the window must be suppressed");
+    };
+    assert!(reason.contains("rate"), "{reason}");
+    assert_eq!(
+        store.run("r-q3").await.unwrap().unwrap().status,
+        "suppressed"
+    );
+    // Another key has its own budget.
+    assert_eq!(
+        start(store, &run("r-q4", "restart", "api", 3_000), &limits).await,
+        StartDecision::Started
+    );
+    // Once the first run has left the window (suppressed runs do not count), one more fits...
+    assert_eq!(
+        start(store, &at("r-q5", 1_000 + WINDOW as i64 + 1), &limits).await,
+        StartDecision::Started
+    );
+    // ...and then the window is full again.
+    assert!(matches!(
+        start(store, &at("r-q6", 1_000 + WINDOW as i64 + 2), &limits).await,
+        StartDecision::Suppressed(_)
+    ));
+}
+
+async fn limits_hold_under_concurrent_starts(stores: [Arc<dyn Store>; 2]) {
+    let limits = RunLimits {
+        concurrency: Some(1),
+        rate: None,
+    };
+    let mut handles = Vec::new();
+    for i in 0..8 {
+        let store = stores[i % 2].clone();
+        let limits = limits.clone();
+        handles.push(tokio::spawn(async move {
+            let record = run(&format!("r-race-{i}"), "failover", "db1", 1_000 + i as i64);
+            store.start_run(&record, &limits).await.unwrap()
+        }));
+    }
+    let mut started = 0;
+    for handle in handles {
+        if handle.await.unwrap() == StartDecision::Started {
+            started += 1;
+        }
+    }
+    assert_eq!(started, 1, "exactly one of the racing runs may start");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The matrix
+// ---------------------------------------------------------------------------------------------
+
+macro_rules! conformance {
+    ($backend:ident, $make:path) => {
+        mod $backend {
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn create_get_and_list_runs() {
+                let h = $make().await;
+                super::create_get_and_list_runs(&*h.store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn journal_round_trips_with_a_valid_chain() {
+                let h = $make().await;
+                super::journal_round_trips_with_a_valid_chain(&*h.store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn tampering_is_detected() {
+                let h = $make().await;
+                super::tampering_is_detected(&*h.store, &h.raw).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn concurrent_appends_never_share_a_seq() {
+                let h = $make().await;
+                super::concurrent_appends_never_share_a_seq([h.store.clone(), h.other.clone()])
+                    .await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn answers_replace_per_user() {
+                let h = $make().await;
+                super::answers_replace_per_user(&*h.store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn concurrency_limit_suppresses_per_key() {
+                let h = $make().await;
+                super::concurrency_limit_suppresses_per_key(&*h.store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn rate_limit_suppresses_the_third() {
+                let h = $make().await;
+                super::rate_limit_suppresses_the_third(&*h.store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn limits_hold_under_concurrent_starts() {
+                let h = $make().await;
+                super::limits_hold_under_concurrent_starts([h.store.clone(), h.other.clone()])
+                    .await;
+            }
+        }
+    };
+}
+
+conformance!(sqlite_file, super::sqlite_file);
+conformance!(sqlite_memory, super::sqlite_memory);
+conformance!(postgres, super::postgres);
+
+/// The SQLite file is shared by separate handles (as by separate `rbk` processes): what one
+/// writes, a handle opened later reads, and the schema is not recreated over it.
+#[tokio::test]
+async fn sqlite_file_persists_across_opens() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(unique_name("store_reopen"));
+    let _cleanup = Cleanup::Dir(dir.clone());
+    let path = dir.join("rbk.db");
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        started(&store, run("r-p", "failover", "", 1)).await;
+        store
+            .append_event("r-p", 1, &EventKind::StepSucceeded { step: "a".into() })
+            .await
+            .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.run("r-p").await.unwrap().unwrap().id, "r-p");
+    let events = store.events("r-p").await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(verify_chain(&events), Ok(()));
+}
