@@ -1502,22 +1502,23 @@ fn approval_required_with_group_and_reason() {
     }
 }
 
-// BUG: `approval required reason "..."` (a reason without `from "GROUP"`) is parsed with the
-// reason as the approver *group*: `parser.rs` takes the first string of `approval_required` as
-// the group whenever no group/reason/timeout was seen yet, without looking at the keyword before
-// it. The same happens for `approval required 2 reason "..."`.
+// Was a bug (fixed in d30e3a8): the reason was taken as the approver group.
 #[test]
-#[ignore]
 fn approval_required_reason_without_group_is_a_reason() {
-    match only_option("approval required reason \"restarts a database\"") {
-        StepOptionKind::ApprovalRequired { group, reason, .. } => {
-            assert!(group.is_none(), "reason taken as group: {group:#?}");
-            assert_eq!(
-                reason.map(|r| r.value).as_deref(),
-                Some("restarts a database")
-            );
+    for text in [
+        "approval required reason \"restarts a database\"",
+        "approval required 2 reason \"restarts a database\"",
+    ] {
+        match only_option(text) {
+            StepOptionKind::ApprovalRequired { group, reason, .. } => {
+                assert!(group.is_none(), "reason taken as group: {group:#?}");
+                assert_eq!(
+                    reason.map(|r| r.value).as_deref(),
+                    Some("restarts a database")
+                );
+            }
+            other => panic!("{other:#?}"),
         }
-        other => panic!("{other:#?}"),
     }
 }
 
@@ -1807,15 +1808,27 @@ fn statement_spans() {
     assert_eq!(texts, ["let a = 1", "log \"x\""]);
 }
 
-// BUG: "Statements end at a newline" (SYNTAX-DECISIONS.md), but the grammar skips newlines as
-// whitespace, so a line that starts with `-`, `(` or `[` continues the expression on the line
-// above: `let a = b` / `-1` parses as one statement `let a = b - 1`, and `log "x"` / `(f)(1)`
-// as a call on the string.
+// docs/language.md ("Lines"): an expression continues when the next line starts with an
+// operator, `(` or `[`.
 #[test]
-#[ignore]
-fn newline_ends_a_statement_before_a_leading_minus_or_paren() {
-    let all = stmts("let a = b\n-1");
-    assert_eq!(all.len(), 2, "{all:#?}");
+fn a_line_starting_with_an_operator_or_bracket_continues_the_expression() {
+    let all = stmts("let a = b\n- 1\nlet c = f\n(1)\nlet d = xs\n[0]\nlet e = x\nand y");
+    let shapes: Vec<String> = all
+        .iter()
+        .map(|s| match s {
+            StmtKind::Let { name, value, .. } => format!("{} = {}", name.name, sx(value)),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        shapes,
+        [
+            "a = (- b 1)",
+            "c = (call f 1)",
+            "d = (idx xs 0)",
+            "e = (and x y)"
+        ]
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1977,11 +1990,9 @@ fn run_with_inputs_and_alert() {
     ));
 }
 
-// BUG: `run R with` / `run R alert` are told apart by whether the source text before the record
-// ends with "alert"; a line comment between `with` and the record that ends with the word
-// "alert" makes the inputs record the alert record.
+// Was a bug (fixed in d30e3a8): `with` and `alert` were told apart by the text before the
+// record, so a comment ending in "alert" made the inputs the alert.
 #[test]
-#[ignore]
 fn run_with_comment_ending_in_alert_keeps_inputs() {
     match only_test_stmt("run r with // not an alert\n { target: 1% }") {
         TestStmtKind::Run { inputs, alert, .. } => {
