@@ -189,7 +189,7 @@ pub fn run(args: RunArgs) -> u8 {
                 handle: tokio::runtime::Handle::current(),
             }),
         };
-        let natives = NativeActions::new();
+        let natives = NativeActions::new(&config.integrations);
         let dry = DryRunActions::new(&natives);
         let actions: &dyn Actions = if args.dry_run { &dry } else { &natives };
         let services = Services {

@@ -5,6 +5,7 @@ mod shell;
 
 use std::collections::HashMap;
 
+use rbk_compiler::config::Integrations;
 use rbk_compiler::syntax::Effect;
 use rbk_interpreter::{ActionCall, ActionError, Actions, BoxFuture, Value};
 
@@ -17,9 +18,13 @@ pub trait NativeAction: Send + Sync {
     fn call<'a>(&'a self, call: &'a ActionCall) -> BoxFuture<'a, Result<Value, ActionError>>;
 }
 
-/// Every native action this build has.
-pub fn all() -> Vec<Box<dyn NativeAction>> {
-    vec![Box::new(shell::Run)]
+/// Every native action this build has, configured from the project's `[integrations]`.
+/// Each module adds its actions here, one line per module.
+pub fn all(integrations: &Integrations) -> Vec<Box<dyn NativeAction>> {
+    let mut actions: Vec<Box<dyn NativeAction>> = Vec::new();
+    actions.push(Box::new(shell::Run));
+    let _ = integrations;
+    actions
 }
 
 /// The actions `rbk run` calls.
@@ -28,16 +33,13 @@ pub struct NativeActions {
 }
 
 impl NativeActions {
-    pub fn new() -> Self {
+    pub fn new(integrations: &Integrations) -> Self {
         NativeActions {
-            actions: all().into_iter().map(|a| (a.name(), a)).collect(),
+            actions: all(integrations)
+                .into_iter()
+                .map(|a| (a.name(), a))
+                .collect(),
         }
-    }
-}
-
-impl Default for NativeActions {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -58,7 +60,7 @@ impl Actions for NativeActions {
 /// The declaration of every native action matches its `extern` (name, arity, effect).
 pub fn check_against_declarations() -> Vec<String> {
     let mut problems = Vec::new();
-    for action in all() {
+    for action in all(&Integrations::default()) {
         let (module, name) = action.name().split_once('.').unwrap_or(("", action.name()));
         let Some(source) = crate::module_source(module) else {
             problems.push(format!("{}: no module std.{module}", action.name()));
