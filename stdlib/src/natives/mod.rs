@@ -1,6 +1,7 @@
 //! Native implementations of `extern action`s, one small type per action, registered by the
 //! qualified name the engine calls (`shell.run`).
 
+pub mod k8s;
 mod shell;
 
 use std::collections::HashMap;
@@ -23,6 +24,7 @@ pub trait NativeAction: Send + Sync {
 pub fn all(integrations: &Integrations) -> Vec<Box<dyn NativeAction>> {
     let mut actions: Vec<Box<dyn NativeAction>> = Vec::new();
     actions.push(Box::new(shell::Run));
+    actions.extend(k8s::actions(integrations.kubernetes.clone()));
     let _ = integrations;
     actions
 }
