@@ -22,6 +22,9 @@ pub struct ActionCall {
     /// The declared return type.
     pub returns: Ty,
     pub args: Vec<(String, Value)>,
+    /// The run making the call (PagerDuty deduplicates a run's events by it); empty outside a
+    /// run (`rbk test` expressions).
+    pub run_id: String,
 }
 
 impl ActionCall {

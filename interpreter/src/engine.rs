@@ -1113,6 +1113,7 @@ impl<'a> Machine<'a> {
                         .map(|p| p.name.name.clone())
                         .zip(values)
                         .collect(),
+                    run_id: self.run_id.clone(),
                 };
                 self.journal(EventKind::ActionCalled {
                     step: self.step.clone(),

@@ -1,8 +1,12 @@
 //! Native implementations of `extern action`s, one small type per action, registered by the
 //! qualified name the engine calls (`shell.run`).
 
+mod http;
 pub mod k8s;
+mod pagerduty;
 mod shell;
+mod slack;
+mod web;
 
 use std::collections::HashMap;
 
@@ -24,6 +28,15 @@ pub trait NativeAction: Send + Sync {
 pub fn all(integrations: &Integrations) -> Vec<Box<dyn NativeAction>> {
     let mut actions: Vec<Box<dyn NativeAction>> = Vec::new();
     actions.push(Box::new(shell::Run));
+    actions.push(Box::new(slack::Post::new(integrations.slack.as_ref())));
+    actions.push(Box::new(pagerduty::Page::new(
+        integrations.pagerduty.as_ref(),
+    )));
+    actions.push(Box::new(pagerduty::Resolve::new(
+        integrations.pagerduty.as_ref(),
+    )));
+    actions.push(Box::new(http::Get::new(integrations.http.as_ref())));
+    actions.push(Box::new(http::Post::new(integrations.http.as_ref())));
     actions.extend(k8s::actions(integrations.kubernetes.clone()));
     let _ = integrations;
     actions

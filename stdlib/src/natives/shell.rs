@@ -132,6 +132,7 @@ mod tests {
                 ),
                 ("timeout".into(), Value::Duration(timeout_ms)),
             ],
+            run_id: String::new(),
         }
     }
 
