@@ -118,6 +118,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
@@ -184,5 +185,15 @@ fn answer(args: AnswerArgs, approve: bool) -> commands::answer::AnswerArgs {
         comment: args.comment,
         store: args.store,
         approve,
+    }
+}
+
+/// `rbk check | head` should end quietly when `head` stops reading, as other Unix tools do,
+/// rather than fail on a write to a closed pipe.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to its default at startup, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

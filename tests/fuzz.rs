@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use miette::{GraphicalReportHandler, GraphicalTheme};
 use proptest::prelude::*;
@@ -534,15 +534,14 @@ fn every_truncation_of_the_contract_example_never_panics() {
 // (c) Deep nesting, long chains, huge literals
 // ---------------------------------------------------------------------------------------------
 
-/// Checks `text` on a big stack and requires it to finish within a generous time.
+/// Checks `text` on a big stack. Speed is not asserted (benchmarks measure it); set
+/// RBK_FUZZ_TIMES to see how long each case takes.
 fn survives(what: &str, text: String) -> Analysis {
     let started = Instant::now();
     let analysis = on_big_stack(move || exercise(text));
-    let took = started.elapsed();
     if std::env::var_os("RBK_FUZZ_TIMES").is_some() {
-        eprintln!("{what}: {took:?}");
+        eprintln!("{what}: {:?}", started.elapsed());
     }
-    assert!(took < Duration::from_secs(20), "{what} took {took:?}");
     analysis
 }
 
@@ -565,36 +564,21 @@ fn deep_unclosed_brackets() {
     }
 }
 
-// BUG: error recovery inside a block is exponential in the number of unclosed `{`: the
-// grammar's `bad_line`/`bad_group` retries the nested `bad_group` at every later `{` after the
-// one before it failed at the end of the file. `let v = ` followed by 16 `{` in a fn takes
-// ~1.2 s to check in a debug build, 20 take ~17 s, and each further brace multiplies the time
-// by ~2.2 (below the 128-bracket nesting limit, so nothing refuses the input first).
+// Error recovery inside a block was once exponential in the number of unclosed `{` (20 took
+// ~17 s, each more ~2.2x). With 100 it would never finish; now it is linear, so this completes.
 #[test]
-#[ignore]
-fn unclosed_braces_in_a_block_finish_quickly() {
-    let started = Instant::now();
-    on_big_stack(|| exercise(in_fn(&"{".repeat(20))));
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "took {:?}",
-        started.elapsed()
-    );
+fn unclosed_braces_in_a_block_finish() {
+    on_big_stack(|| exercise(in_fn(&"{".repeat(100))));
 }
 
-// BUG: the same exponential recovery, from one stray `{` on each of 20 lines of a step (~76 s in
-// a debug build). `fn f() {` followed by 100 lines `if true {` (never closed) does not finish.
+// The same recovery from one stray `{` on each line of a step (20 lines took ~76 s), and from
+// 100 unclosed `if true {` lines (never finished).
 #[test]
-#[ignore]
-fn stray_braces_on_many_lines_finish_quickly() {
-    let lines = "    log \"x\" {\n".repeat(20);
-    let started = Instant::now();
+fn stray_braces_on_many_lines_finish() {
+    let lines = "    log \"x\" {\n".repeat(100);
     on_big_stack(move || exercise(format!("runbook r {{\n  step s {{\n{lines}  }}\n}}\n")));
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "took {:?}",
-        started.elapsed()
-    );
+    let ifs = "  if true {\n".repeat(100);
+    on_big_stack(move || exercise(format!("fn f() {{\n{ifs}}}\n")));
 }
 
 #[test]
@@ -684,12 +668,9 @@ fn long_else_if_chain() {
     );
 }
 
-// BUG: `else if` chains recurse in the parser with no depth limit (no bracket stays open, so the
-// nesting pre-check does not see them) and parsing is superlinear: 4000 links take ~1.3 s to
-// parse in a debug build, and 10000 links overflow a 256 MB stack after ~10 s (the process
-// aborts with "thread has overflowed its stack").
+// `else if` chains once recursed in the parser (10000 links overflowed a 256 MB stack); the
+// grammar now reads them as a flat list and refuses more than 256 links with E0002.
 #[test]
-#[ignore]
 fn else_if_chain_of_10000_does_not_overflow() {
     let chain = format!("if a {{ }}{}", " else if a { }".repeat(10_000));
     survives(
@@ -758,12 +739,9 @@ fn many_items_and_steps() {
     survives("2000 broken runbooks", errors);
 }
 
-// BUG: `rbk check` (human output) exits 101 "internal error" when a diagnostic starts past
-// column 65535 of its line: miette pads the underline with `{:width$}` and Rust's formatter
-// panics with "Formatting argument out of range" for widths above u16::MAX. A 1 MB line with an
-// unterminated string, or `title "t"` followed by 70000 spaces and a stray word, triggers it.
+// `rbk check` (human output) once exited 101 when a diagnostic started past column 65535 (miette
+// cannot pad beyond u16::MAX); such lines are now reported with their position, not drawn.
 #[test]
-#[ignore]
 fn human_output_of_a_diagnostic_past_column_65535() {
     let dir = std::env::temp_dir().join(format!("rbk-fuzz-long-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");

@@ -41,10 +41,17 @@ struct Project {
 
 impl Project {
     fn new(name: &str) -> Project {
-        let dir = repo_root().join("target").join("test-tmp").join(format!("{name}-{}", std::process::id()));
+        let dir = repo_root()
+            .join("target")
+            .join("test-tmp")
+            .join(format!("{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("scratch")).unwrap();
-        std::fs::write(dir.join("rbk.toml"), "[approvers]\nsre = [\"alice\", \"bob\"]\n").unwrap();
+        std::fs::write(
+            dir.join("rbk.toml"),
+            "[approvers]\nsre = [\"alice\", \"bob\"]\n",
+        )
+        .unwrap();
         std::fs::write(dir.join("clean.rbk"), GATED).unwrap();
         for file in ["a.log", "b.log"] {
             std::fs::write(dir.join("scratch").join(file), "x").unwrap();
@@ -112,16 +119,32 @@ fn finish(mut child: Child, lines: mpsc::Receiver<String>) -> (i32, String) {
 fn a_gated_step_waits_for_an_approver_from_another_process() {
     let project = Project::new("approve");
     let (child, run_id, lines) = project.start_run("carol");
-    assert_eq!(project.files_left(), 2, "nothing is deleted before approval");
+    assert_eq!(
+        project.files_left(),
+        2,
+        "nothing is deleted before approval"
+    );
 
     let own = project.rbk(&["approve", &run_id, "clean", "--as", "carol"]);
     assert_eq!(own.status, 1);
     assert!(own.stdout.contains("two-person rule"), "{}", own.stdout);
     let outsider = project.rbk(&["approve", &run_id, "clean", "--as", "mallory"]);
     assert_eq!(outsider.status, 1);
-    assert!(outsider.stdout.contains("not in approver group \"sre\""), "{}", outsider.stdout);
+    assert!(
+        outsider.stdout.contains("not in approver group \"sre\""),
+        "{}",
+        outsider.stdout
+    );
 
-    let alice = project.rbk(&["approve", &run_id, "clean", "--as", "alice", "--comment", "disk at 97%"]);
+    let alice = project.rbk(&[
+        "approve",
+        &run_id,
+        "clean",
+        "--as",
+        "alice",
+        "--comment",
+        "disk at 97%",
+    ]);
     assert_eq!(alice.status, 0, "{}{}", alice.stdout, alice.stderr);
     let (status, output) = finish(child, lines);
     assert_eq!(status, 0, "{output}");
@@ -129,11 +152,26 @@ fn a_gated_step_waits_for_an_approver_from_another_process() {
     assert_eq!(project.files_left(), 0);
 
     let runs = project.rbk(&["runs"]);
-    assert!(runs.stdout.contains(&run_id) && runs.stdout.contains("succeeded"), "{}", runs.stdout);
+    assert!(
+        runs.stdout.contains(&run_id) && runs.stdout.contains("succeeded"),
+        "{}",
+        runs.stdout
+    );
     let log = project.rbk(&["log", &run_id, "--verify"]);
     assert_eq!(log.status, 0, "{}", log.stdout);
-    for event in ["run started", "approval waived", "approval requested", "approval granted", "action called", "run finished"] {
-        assert!(log.stdout.contains(event), "missing {event} in\n{}", log.stdout);
+    for event in [
+        "run started",
+        "approval waived",
+        "approval requested",
+        "approval granted",
+        "action called",
+        "run finished",
+    ] {
+        assert!(
+            log.stdout.contains(event),
+            "missing {event} in\n{}",
+            log.stdout
+        );
     }
     assert!(log.stdout.contains("hash chain verified"));
 
@@ -196,7 +234,10 @@ fn dry_run_reports_destructive_actions_without_running_them() {
     let project = Project::new("dry-run");
     std::fs::write(
         project.dir.join("dry.rbk"),
-        GATED.replace("approval required from \"sre\" timeout 10m on timeout deny", "approval none reason \"test\""),
+        GATED.replace(
+            "approval required from \"sre\" timeout 10m on timeout deny",
+            "approval none reason \"test\"",
+        ),
     )
     .unwrap();
     let input = format!("dir={}", project.scratch());
@@ -204,7 +245,14 @@ fn dry_run_reports_destructive_actions_without_running_them() {
     assert_eq!(run.status, 0, "{}{}", run.stdout, run.stderr);
     assert_eq!(project.files_left(), 2, "nothing was deleted");
     assert!(run.stdout.contains("not executed"), "{}", run.stdout);
-    assert!(run.stdout.contains(&format!("[destructive] shell.run(argv: [find, {}, -type, f, -delete]", project.scratch())), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!(
+            "[destructive] shell.run(argv: [find, {}, -type, f, -delete]",
+            project.scratch()
+        )),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -212,10 +260,18 @@ fn bad_inputs_are_usage_errors() {
     let project = Project::new("inputs");
     let missing = project.rbk(&["run", "clean.rbk"]);
     assert_eq!(missing.status, 2);
-    assert!(missing.stderr.contains("input `dir` (string) is required"), "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("input `dir` (string) is required"),
+        "{}",
+        missing.stderr
+    );
     let unknown = project.rbk(&["run", "clean.rbk", "--input", "directory=/tmp"]);
     assert_eq!(unknown.status, 2);
-    assert!(unknown.stderr.contains("has no input `directory`"), "{}", unknown.stderr);
+    assert!(
+        unknown.stderr.contains("has no input `directory`"),
+        "{}",
+        unknown.stderr
+    );
     std::fs::write(project.dir.join("typed.rbk"), "runbook typed {\n  title \"T\"\n  input {\n    limit: percent\n  }\n  step show {\n    log \"{limit}\"\n  }\n}\n").unwrap();
     let wrong = project.rbk(&["run", "typed.rbk", "--input", "limit=70"]);
     assert_eq!(wrong.status, 2);
@@ -256,12 +312,24 @@ runbook uses_token {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
     assert!(stdout.contains("<secret RBK_TEST_TOKEN>"), "{stdout}");
-    assert!(!stdout.contains(secret_value) && !String::from_utf8_lossy(&output.stderr).contains(secret_value));
+    assert!(
+        !stdout.contains(secret_value)
+            && !String::from_utf8_lossy(&output.stderr).contains(secret_value)
+    );
     for entry in std::fs::read_dir(project.dir.join(".rbk")).unwrap() {
         let bytes = std::fs::read(entry.unwrap().path()).unwrap();
-        assert!(!bytes.windows(secret_value.len()).any(|w| w == secret_value.as_bytes()), "the secret is in the store");
+        assert!(
+            !bytes
+                .windows(secret_value.len())
+                .any(|w| w == secret_value.as_bytes()),
+            "the secret is in the store"
+        );
     }
-    let run_id = stdout.lines().find_map(|l| l.split("\"run\":\"").nth(1)).map(|r| r.split('"').next().unwrap().to_string()).unwrap();
+    let run_id = stdout
+        .lines()
+        .find_map(|l| l.split("\"run\":\"").nth(1))
+        .map(|r| r.split('"').next().unwrap().to_string())
+        .unwrap();
     let log = project.rbk(&["log", &run_id, "--format", "json"]);
     assert!(!log.stdout.contains(secret_value));
 }
@@ -270,7 +338,11 @@ runbook uses_token {
 fn rbk_test_runs_every_example() {
     let run = rbk(&["test", "examples"]);
     assert_eq!(run.status, 0, "{}", run.stdout);
-    assert!(run.stdout.lines().any(|l| l.ends_with(" passed, 0 failed")), "{}", run.stdout);
+    assert!(
+        run.stdout.lines().any(|l| l.ends_with(" passed, 0 failed")),
+        "{}",
+        run.stdout
+    );
     insta::assert_snapshot!(run.stdout);
 }
 

@@ -417,7 +417,10 @@ fn millis(rfc3339: &str) -> i64 {
 
 fn error_of(result: Result<Value, ActionError>) -> String {
     let error = result.expect_err("the call should fail");
-    assert!(!error.fatal, "an API error is a step failure, not a fatal one");
+    assert!(
+        !error.fatal,
+        "an API error is a step failure, not a fatal one"
+    );
     error.message
 }
 
@@ -588,7 +591,10 @@ async fn a_missing_deployment_is_a_clear_404_failure() {
         )
         .await,
     );
-    assert_eq!(message, "deployment missing not found in namespace prod (404)");
+    assert_eq!(
+        message,
+        "deployment missing not found in namespace prod (404)"
+    );
 }
 
 #[tokio::test]
@@ -626,7 +632,10 @@ async fn delete_pod_of_a_missing_pod_is_a_404_failure() {
         )
         .await,
     );
-    assert_eq!(message, "pod orders-api-1 not found in namespace prod (404)");
+    assert_eq!(
+        message,
+        "pod orders-api-1 not found in namespace prod (404)"
+    );
     assert_eq!(fake.requests().len(), 1);
     assert_eq!(fake.requests()[0].method, "DELETE");
 }
@@ -829,7 +838,10 @@ async fn scale_refuses_a_negative_size_and_reports_conflicts() {
         )
         .await,
     );
-    assert!(message.contains("`replicas` must be between 0"), "{message}");
+    assert!(
+        message.contains("`replicas` must be between 0"),
+        "{message}"
+    );
     assert!(fake.requests().is_empty());
 
     let message = error_of(

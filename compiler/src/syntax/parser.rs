@@ -16,6 +16,8 @@ pub(crate) struct RbkParser;
 
 /// Brackets nested deeper than this are refused before parsing, so no input can exhaust the stack.
 pub const MAX_NESTING: usize = 128;
+/// `else if` branches of one `if` beyond this are refused.
+const MAX_ELSE_IF: usize = 256;
 /// Prefix operators and lambdas chained deeper than this are refused while building the tree.
 const MAX_EXPR_DEPTH: usize = 256;
 
@@ -577,10 +579,44 @@ impl<'a> TreeBuilder<'a> {
             Rule::if_stmt => {
                 let cond = self.expr(inner.next()?);
                 let then_body = self.block(inner.next()?);
-                let else_body = inner.next().map(|other| match other.as_rule() {
-                    Rule::if_stmt => self.stmt(other).into_iter().collect(),
-                    _ => self.block(other),
-                });
+                let mut branches = Vec::new();
+                let mut else_body = None;
+                for part in inner {
+                    if part.as_rule() == Rule::else_if {
+                        let branch_span = span_of(&part);
+                        if branches.len() == MAX_ELSE_IF {
+                            self.error(
+                                Code::NestingTooDeep,
+                                branch_span,
+                                format!("more than {MAX_ELSE_IF} `else if` branches"),
+                                "split the decision into steps or use a map from values to actions",
+                            );
+                            continue;
+                        }
+                        let mut parts = part.into_inner();
+                        let branch_cond = self.expr(parts.next()?);
+                        let branch_body = self.block(parts.next()?);
+                        branches.push((branch_cond, branch_body, branch_span));
+                    } else {
+                        else_body = Some(self.block(part));
+                    }
+                }
+                // `if a {} else if b {} else {}` is `if a {} else { if b {} else {} }`.
+                for (branch_cond, branch_body, branch_span) in branches.into_iter().rev() {
+                    let end = else_body
+                        .as_ref()
+                        .and_then(|b: &Vec<Stmt>| b.last())
+                        .map_or(branch_span.end, |s| s.span.end);
+                    let nested = Stmt {
+                        kind: StmtKind::If {
+                            cond: branch_cond,
+                            then_body: branch_body,
+                            else_body,
+                        },
+                        span: Span::new(branch_span.start, end.max(branch_span.end)),
+                    };
+                    else_body = Some(vec![nested]);
+                }
                 StmtKind::If {
                     cond,
                     then_body,
@@ -934,7 +970,7 @@ impl<'a> TreeBuilder<'a> {
         }
         self.depth += 1;
         let result = match pair.as_rule() {
-            Rule::expr | Rule::expr_no_record => {
+            Rule::expr | Rule::expr_no_record | Rule::lambda_body => {
                 let mut inner = pair.into_inner().peekable();
                 if inner.peek().map(|p| p.as_rule()) == Some(Rule::lambda) {
                     let lambda = inner.next().expect("peeked");

@@ -13,6 +13,8 @@ pub fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
     #[derive(Clone, Copy, PartialEq)]
     enum Open {
         Bracket,
+        /// `<` of `list<` or `map<`.
+        Angle,
         /// `{` of an interpolation; closing it returns to a string (`true`: a `"""` string).
         Interpolation(bool),
     }
@@ -50,6 +52,14 @@ pub fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
                 }
                 b'"' => string = Some(false),
                 b'(' | b'[' | b'{' => stack.push(Open::Bracket),
+                b'<' if text[..i].trim_end().ends_with("list")
+                    || text[..i].trim_end().ends_with("map") =>
+                {
+                    stack.push(Open::Angle)
+                }
+                b'>' if stack.last() == Some(&Open::Angle) => {
+                    stack.pop();
+                }
                 b')' | b']' | b'}' => {
                     if let Some(Open::Interpolation(triple)) = stack.pop() {
                         string = Some(triple);

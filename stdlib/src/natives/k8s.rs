@@ -189,7 +189,10 @@ pub fn pod_value(pod: &Pod, namespace: &str) -> Value {
         .map(|(k, v)| (k.clone(), Value::str(v)))
         .collect();
     let mut record = BTreeMap::new();
-    record.insert("name".into(), Value::str(meta.name.clone().unwrap_or_default()));
+    record.insert(
+        "name".into(),
+        Value::str(meta.name.clone().unwrap_or_default()),
+    );
     record.insert(
         "namespace".into(),
         Value::str(meta.namespace.clone().unwrap_or_else(|| namespace.into())),
@@ -229,7 +232,10 @@ pub fn pod_value(pod: &Pod, namespace: &str) -> Value {
 pub fn deployment_value(deployment: &Deployment, namespace: &str) -> Value {
     let meta = &deployment.metadata;
     let mut record = BTreeMap::new();
-    record.insert("name".into(), Value::str(meta.name.clone().unwrap_or_default()));
+    record.insert(
+        "name".into(),
+        Value::str(meta.name.clone().unwrap_or_default()),
+    );
     record.insert(
         "namespace".into(),
         Value::str(meta.namespace.clone().unwrap_or_else(|| namespace.into())),
