@@ -4,6 +4,7 @@
 mod http;
 pub mod k8s;
 mod pagerduty;
+mod postgres;
 mod shell;
 mod slack;
 mod web;
@@ -28,6 +29,7 @@ pub trait NativeAction: Send + Sync {
 pub fn all(integrations: &Integrations) -> Vec<Box<dyn NativeAction>> {
     let mut actions: Vec<Box<dyn NativeAction>> = Vec::new();
     actions.push(Box::new(shell::Run));
+    actions.extend(postgres::actions());
     actions.push(Box::new(slack::Post::new(integrations.slack.as_ref())));
     actions.push(Box::new(pagerduty::Page::new(
         integrations.pagerduty.as_ref(),

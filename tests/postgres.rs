@@ -1,0 +1,321 @@
+//! `std.postgres` end to end: the seed runbook `examples/db_pool_exhaustion.rbk` run for real by
+//! the built binary against the PostgreSQL server of `RBK_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`). Each test works in a database of its own, so the
+//! runbook never sees (or ends) anyone else's sessions.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use support::repo_root;
+use tokio_postgres::{Client, NoTls};
+
+fn base_url() -> String {
+    std::env::var("RBK_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// The base URL pointed at another database (query parameters dropped).
+fn url_for(database: &str) -> String {
+    let base = base_url();
+    let without_query = base.split('?').next().unwrap_or(&base);
+    let server = without_query
+        .rsplit_once('/')
+        .filter(|(server, _)| !server.ends_with('/'))
+        .map_or(without_query, |(server, _)| server);
+    format!("{server}/{database}")
+}
+
+async fn connect(url: &str) -> Client {
+    let (client, connection) = tokio_postgres::connect(url, NoTls)
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL is not reachable at {url} ({e}). These tests need a running server: \
+             start one (e.g. `pg_ctlcluster 15 main start`) or point RBK_TEST_POSTGRES_URL at one."
+            )
+        });
+    tokio::spawn(connection);
+    client
+}
+
+/// A database for one test, dropped (with whatever is still connected) at the end.
+struct Database {
+    name: String,
+    admin: Client,
+}
+
+impl Database {
+    async fn create(tag: &str) -> Database {
+        let name = format!("rbk_e2e_{tag}_{}", std::process::id());
+        let admin = connect(&base_url()).await;
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await
+            .unwrap();
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        Database { name, admin }
+    }
+
+    fn url(&self) -> String {
+        url_for(&self.name)
+    }
+
+    async fn drop(self) {
+        let _ = self
+            .admin
+            .batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .await;
+    }
+}
+
+/// A session marked by its application_name; returns the client (keep it to keep the session)
+/// and its pid.
+async fn session(url: &str, application: &str) -> (Client, i32) {
+    let client = connect(url).await;
+    client
+        .batch_execute(&format!("SET application_name = '{application}'"))
+        .await
+        .unwrap();
+    let pid: i32 = client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    (client, pid)
+}
+
+async fn alive(observer: &Client, pid: i32) -> bool {
+    observer
+        .query_opt("SELECT 1 FROM pg_stat_activity WHERE pid = $1", &[&pid])
+        .await
+        .unwrap()
+        .is_some()
+}
+
+/// A project directory with the seed runbook and its approvers.
+fn project(tag: &str) -> PathBuf {
+    let dir = repo_root()
+        .join("target")
+        .join("test-tmp")
+        .join(format!("postgres-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("rbk.toml"),
+        "[approvers]\ndatabase-oncall = [\"alice\", \"bob\"]\n",
+    )
+    .unwrap();
+    std::fs::copy(
+        repo_root().join("examples").join("db_pool_exhaustion.rbk"),
+        dir.join("db_pool_exhaustion.rbk"),
+    )
+    .unwrap();
+    dir
+}
+
+struct Outcome {
+    status: i32,
+    events: Vec<serde_json::Value>,
+    output: String,
+}
+
+impl Outcome {
+    fn has(&self, event: &str, step: &str) -> bool {
+        self.events
+            .iter()
+            .any(|e| e["event"] == event && e["step"] == step)
+    }
+
+    fn calls_of(&self, action: &str) -> Vec<String> {
+        self.events
+            .iter()
+            .filter(|e| e["event"] == "action_called")
+            .filter_map(|e| e["call"].as_str())
+            .filter(|call| call.starts_with(&format!("{action}(")))
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+/// `rbk run db_pool_exhaustion.rbk --format json` with the database URL as its secret; Slack and
+/// PagerDuty are left unconfigured, so notifying and paging fail (and are journaled) offline.
+fn run_runbook(dir: &PathBuf, database_url: &str, inputs: &[&str]) -> Outcome {
+    let mut args = vec![
+        "run",
+        "db_pool_exhaustion.rbk",
+        "--format",
+        "json",
+        "--as",
+        "carol",
+    ];
+    for input in inputs {
+        args.extend(["--input", input]);
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_rbk"))
+        .args(&args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("ORDERS_DATABASE_URL", database_url)
+        .env_remove("SLACK_WEBHOOK_URL")
+        .env_remove("PAGERDUTY_ROUTING_KEY")
+        .output()
+        .expect("the rbk binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    Outcome {
+        status: output.status.code().unwrap_or(-1),
+        events: stdout
+            .lines()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect(),
+        output: format!("{stdout}\n{stderr}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seed_runbook_ends_exactly_the_old_idle_sessions() {
+    let db = Database::create("pool").await;
+    let url = db.url();
+    let tag = std::process::id();
+
+    let mut old_idle = Vec::new();
+    for i in 0..3 {
+        old_idle.push(session(&url, &format!("rbk-test-idle-{tag}-{i}")).await);
+    }
+    let (busy, busy_pid) = session(&url, &format!("rbk-test-busy-{tag}")).await;
+    let sleeping = tokio::spawn(async move {
+        let result = busy.simple_query("SELECT pg_sleep(60)").await;
+        (busy, result)
+    });
+    // Setup, not an assertion: age the idle sessions past the runbook's `idle_for`.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let (_young, young_pid) = session(&url, &format!("rbk-test-young-{tag}")).await;
+
+    let dir = project("pool");
+    let outcome = run_runbook(&dir, &url, &["idle_for=4s"]);
+    let observer = connect(&url).await;
+
+    assert_eq!(outcome.status, 0, "{}", outcome.output);
+    for step in ["count", "find_idle", "kill", "pool_ok"] {
+        assert!(
+            outcome.has("step_succeeded", step),
+            "{step}: {}",
+            outcome.output
+        );
+    }
+    assert!(outcome.has("step_skipped", "restart"), "{}", outcome.output);
+    assert!(!outcome.has("step_failed", "kill"), "{}", outcome.output);
+    assert!(
+        outcome.calls_of("pagerduty.page").is_empty(),
+        "no escalation: {}",
+        outcome.output
+    );
+
+    // What the kill step was handed: the old idle sessions, not the busy or young ones.
+    let terminate = outcome.calls_of("postgres.terminate");
+    assert_eq!(terminate.len(), 1, "{}", outcome.output);
+    for (_, pid) in &old_idle {
+        assert!(
+            terminate[0].contains(&format!("pid: {pid},")),
+            "{}",
+            terminate[0]
+        );
+    }
+    for pid in [busy_pid, young_pid] {
+        assert!(
+            !terminate[0].contains(&format!("pid: {pid},")),
+            "{}",
+            terminate[0]
+        );
+    }
+
+    // And what the server says afterwards.
+    for (_, pid) in &old_idle {
+        assert!(
+            !alive(&observer, *pid).await,
+            "idle session {pid} should be gone"
+        );
+    }
+    assert!(
+        alive(&observer, busy_pid).await,
+        "the busy session survives"
+    );
+    assert!(
+        alive(&observer, young_pid).await,
+        "the young idle session survives"
+    );
+    let state: Option<String> = observer
+        .query_one(
+            "SELECT state FROM pg_stat_activity WHERE pid = $1",
+            &[&busy_pid],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(state.as_deref(), Some("active"), "still in its pg_sleep");
+    // The terminated clients see their connection closed.
+    for (client, pid) in &old_idle {
+        assert!(client.simple_query("SELECT 1").await.is_err(), "pid {pid}");
+    }
+
+    observer
+        .query_one("SELECT pg_cancel_backend($1)", &[&busy_pid])
+        .await
+        .unwrap();
+    let (_busy, result) = sleeping.await.unwrap();
+    assert!(
+        result.is_err(),
+        "the sleep was cancelled by us, not by the runbook"
+    );
+    drop(observer);
+    db.drop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_database_that_is_down_fails_the_run_clearly_and_escalates() {
+    let dir = project("down");
+    let outcome = run_runbook(&dir, "postgres://postgres@127.0.0.1:1/test", &[]);
+
+    assert_eq!(outcome.status, 1, "{}", outcome.output);
+    let finished = outcome
+        .events
+        .iter()
+        .find(|e| e["event"] == "run_finished")
+        .unwrap_or_else(|| panic!("a run_finished event: {}", outcome.output));
+    assert_eq!(finished["status"], "failed");
+    let summary = finished["summary"].as_str().unwrap_or_default();
+    assert!(
+        summary.contains("input `db` could not be computed")
+            && summary.contains("cannot connect to PostgreSQL at postgres@127.0.0.1:1/test"),
+        "{summary}"
+    );
+    // No step touched anything.
+    assert!(!outcome.events.iter().any(|e| e["event"] == "step_started"));
+    // The escalation ran (PagerDuty is not configured here, so the page itself fails and says so).
+    let pages = outcome.calls_of("pagerduty.page");
+    assert_eq!(pages.len(), 1, "{}", outcome.output);
+    assert!(
+        pages[0].contains("cannot connect to PostgreSQL"),
+        "{}",
+        pages[0]
+    );
+    assert!(
+        outcome
+            .events
+            .iter()
+            .any(|e| e["event"] == "escalated" || e["event"] == "escalation_failed"),
+        "{}",
+        outcome.output
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
