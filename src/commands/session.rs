@@ -38,7 +38,7 @@ pub fn project(near: &Path) -> Result<(Option<PathBuf>, ProjectConfig), String> 
 }
 
 /// `--store`, else `$RBK_STORE`, else `.rbk/rbk.db` beside the project's rbk.toml (or in the
-/// current directory when there is none).
+/// current directory when there is none). `memory` keeps nothing.
 pub async fn open_store(
     store: Option<&str>,
     project_file: Option<&Path>,
@@ -52,6 +52,10 @@ pub async fn open_store(
                 .await
                 .map_err(|e| format!("store {url}: {e}"))?;
             Ok(Arc::new(store))
+        }
+        // Keeps nothing: for trying a runbook out, and for measuring the engine without I/O.
+        Some(memory) if memory == "memory" || memory == ":memory:" => {
+            SqliteStore::in_memory().map(|s| Arc::new(s) as Arc<dyn Store>).map_err(|e| format!("store: {e}"))
         }
         Some(path) => open_sqlite(Path::new(&path)),
         None => {
