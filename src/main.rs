@@ -92,6 +92,17 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+    /// Continue a run whose process died: finished steps are not run again.
+    Resume {
+        run: String,
+        #[arg(long)]
+        store: Option<String>,
+        /// Who resumes it (default: $RBK_USER, else the OS user).
+        #[arg(long = "as")]
+        as_user: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
     /// Approve a step a run waits on: `rbk approve RUN STEP --as USER`.
     Approve(AnswerArgs),
     /// Deny a step a run waits on: `rbk deny RUN STEP --as USER`.
@@ -157,6 +168,12 @@ fn main() -> ExitCode {
                 as_user,
                 format,
             }),
+            Command::Resume {
+                run,
+                store,
+                as_user,
+                format,
+            } => commands::resume::run(&run, store.as_deref(), as_user.as_deref(), format),
             Command::Approve(args) => commands::answer::run(answer(args, true)),
             Command::Deny(args) => commands::answer::run(answer(args, false)),
             Command::Runs { store, limit } => commands::runs::list(store.as_deref(), limit),

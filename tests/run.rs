@@ -4,12 +4,10 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 
-use support::{rbk, rbk_in, repo_root};
+use support::{rbk, rbk_in, repo_root, spawn_rbk, Spawned};
 
 const GATED: &str = r#"use std.shell
 
@@ -67,41 +65,22 @@ impl Project {
         std::fs::read_dir(self.dir.join("scratch")).unwrap().count()
     }
 
-    /// Starts `rbk run` in the background; returns the child and its run id once it waits.
-    fn start_run(&self, user: &str) -> (Child, String, mpsc::Receiver<String>) {
+    /// Starts `rbk run` in the background; returns it and its run id once it waits.
+    fn start_run(&self, user: &str) -> (Spawned, String) {
         let input = format!("dir={}", self.scratch());
-        let mut child = Command::new(env!("CARGO_BIN_EXE_rbk"))
-            .args(["run", "clean.rbk", "--input", &input, "--as", user])
-            .current_dir(&self.dir)
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (lines_tx, lines_rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if lines_tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        // Wait (by content, not by time) until the run asks for approval.
-        let mut run_id = String::new();
-        for line in lines_rx.iter() {
-            if let Some(rest) = line.strip_prefix("run ") {
-                if run_id.is_empty() {
-                    run_id = rest.split(':').next().unwrap().to_string();
-                }
-            }
-            if line.contains("answer with: rbk approve") {
-                break;
-            }
-        }
-        assert!(run_id.starts_with("r-"), "no run id seen");
-        (child, run_id, lines_rx)
+        let run = spawn_rbk(
+            &self.dir,
+            &["run", "clean.rbk", "--input", &input, "--as", user],
+        );
+        let seen = run.read_until(|line| line.contains("answer with: rbk approve"));
+        let run_id = seen
+            .iter()
+            .find_map(|line| line.strip_prefix("run "))
+            .and_then(|rest| rest.split(':').next())
+            .unwrap_or_default()
+            .to_string();
+        assert!(run_id.starts_with("r-"), "no run id in {seen:?}");
+        (run, run_id)
     }
 
     fn rbk(&self, args: &[&str]) -> support::Run {
@@ -109,16 +88,10 @@ impl Project {
     }
 }
 
-fn finish(mut child: Child, lines: mpsc::Receiver<String>) -> (i32, String) {
-    let status = child.wait().unwrap();
-    let rest: Vec<String> = lines.iter().collect();
-    (status.code().unwrap_or(-1), rest.join("\n"))
-}
-
 #[test]
 fn a_gated_step_waits_for_an_approver_from_another_process() {
     let project = Project::new("approve");
-    let (child, run_id, lines) = project.start_run("carol");
+    let (child, run_id) = project.start_run("carol");
     assert_eq!(
         project.files_left(),
         2,
@@ -146,7 +119,7 @@ fn a_gated_step_waits_for_an_approver_from_another_process() {
         "disk at 97%",
     ]);
     assert_eq!(alice.status, 0, "{}{}", alice.stdout, alice.stderr);
-    let (status, output) = finish(child, lines);
+    let (status, output) = child.finish();
     assert_eq!(status, 0, "{output}");
     assert!(output.contains("clean approved by alice (cli)"), "{output}");
     assert_eq!(project.files_left(), 0);
@@ -184,10 +157,10 @@ fn a_gated_step_waits_for_an_approver_from_another_process() {
 #[test]
 fn a_denied_step_stops_the_run_and_escalates() {
     let project = Project::new("deny");
-    let (child, run_id, lines) = project.start_run("carol");
+    let (child, run_id) = project.start_run("carol");
     let bob = project.rbk(&["deny", &run_id, "clean", "--as", "bob"]);
     assert_eq!(bob.status, 0, "{}", bob.stdout);
-    let (status, output) = finish(child, lines);
+    let (status, output) = child.finish();
     assert_eq!(status, 1);
     assert!(output.contains("clean denied by bob"), "{output}");
     assert!(output.contains("escalated"), "{output}");
@@ -198,21 +171,21 @@ fn a_denied_step_stops_the_run_and_escalates() {
 #[test]
 fn concurrency_is_enforced_across_processes() {
     let project = Project::new("concurrency");
-    let (child, run_id, lines) = project.start_run("carol");
+    let (child, run_id) = project.start_run("carol");
     let input = format!("dir={}", project.scratch());
     let second = project.rbk(&["run", "clean.rbk", "--input", &input, "--as", "dave"]);
     assert_eq!(second.status, 1, "{}", second.stdout);
     assert!(second.stdout.contains("not started"), "{}", second.stdout);
     project.rbk(&["deny", &run_id, "clean", "--as", "alice"]);
-    finish(child, lines);
+    child.finish();
 }
 
 #[test]
 fn tampering_with_the_journal_is_detected() {
     let project = Project::new("tamper");
-    let (child, run_id, lines) = project.start_run("carol");
+    let (child, run_id) = project.start_run("carol");
     project.rbk(&["approve", &run_id, "clean", "--as", "bob"]);
-    finish(child, lines);
+    child.finish();
     let db = project.dir.join(".rbk").join("rbk.db");
     let edit = Command::new("python3")
         .args([

@@ -33,6 +33,20 @@ pub struct RunRequest {
     pub run_id: String,
     /// Wall-clock time at the start, in milliseconds since the epoch; `now()` counts from here.
     pub started_at: i64,
+    /// Continue a run whose process died, instead of starting one.
+    pub resume: Option<Resume>,
+}
+
+/// What a dead process had done, read back from its journal.
+#[derive(Clone, Debug, Default)]
+pub struct Resume {
+    /// Steps that ended, with their outcome; they never run again.
+    pub completed: Vec<(String, StepState)>,
+    /// Inputs and `let`s bound before the crash.
+    pub bindings: Vec<(String, Value)>,
+    /// The step that had started and not ended.
+    pub in_flight: Option<String>,
+    pub resumed_by: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,6 +130,7 @@ struct Machine<'a> {
     step: String,
     /// The step whose body is running: a run `timeout` records it as failed.
     in_flight: Option<String>,
+    resume: Option<Resume>,
     const_cache: HashMap<(ModuleId, usize), Value>,
 }
 
@@ -154,6 +169,7 @@ pub async fn run(
         clock_origin: tokio::time::Instant::now(),
         step: String::new(),
         in_flight: None,
+        resume: request.resume.clone(),
         const_cache: HashMap::new(),
     };
     machine.run_runbook(module, runbook, request).await
@@ -238,12 +254,37 @@ impl<'a> Machine<'a> {
                 .map(|(k, v)| (k.clone(), v.to_json()))
                 .collect(),
         );
-        self.journal(EventKind::RunStarted {
-            runbook: runbook.name.name.clone(),
-            started_by: request.started_by.clone(),
-            inputs: inputs_json,
-        })
-        .await?;
+        let resume = request.resume.clone();
+        match &resume {
+            Some(resume) => {
+                self.journal(EventKind::RunResumed {
+                    by: resume.resumed_by.clone(),
+                    completed: resume.completed.iter().map(|(n, _)| n.clone()).collect(),
+                    in_flight: resume.in_flight.clone(),
+                })
+                .await?
+            }
+            None => {
+                self.journal(EventKind::RunStarted {
+                    runbook: runbook.name.name.clone(),
+                    started_by: request.started_by.clone(),
+                    inputs: inputs_json,
+                })
+                .await?
+            }
+        }
+        // Values from before a crash, except handles (a connection of the dead process): those
+        // are computed again.
+        let restored: HashMap<String, Value> = resume
+            .as_ref()
+            .map(|r| {
+                r.bindings
+                    .iter()
+                    .filter(|(_, v)| !v.holds_handle())
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
         if let Some(alert) = &request.alert {
             self.bind("alert", alert.clone());
         }
@@ -255,7 +296,11 @@ impl<'a> Machine<'a> {
             };
             for field in fields {
                 input_names.push(field.name.name.clone());
-                let value = match (request.inputs.get(&field.name.name), &field.default) {
+                let given = request
+                    .inputs
+                    .get(&field.name.name)
+                    .or_else(|| restored.get(&field.name.name));
+                let value = match (given, &field.default) {
                     (Some(value), _) => value.clone(),
                     (None, Some(default)) => match self.eval(default).await {
                         Ok(value) => value,
@@ -287,7 +332,18 @@ impl<'a> Machine<'a> {
                         ))
                     }
                 };
+                self.journal(EventKind::Bound {
+                    step: String::new(),
+                    name: field.name.name.clone(),
+                    value: value.to_stored(),
+                })
+                .await?;
                 self.bind(&field.name.name, value);
+            }
+        }
+        for (name, value) in &restored {
+            if !input_names.contains(name) {
+                self.bind(name, value.clone());
             }
         }
 
@@ -303,7 +359,10 @@ impl<'a> Machine<'a> {
             None => None,
         };
 
-        let mut steps = Vec::new();
+        let mut steps: Vec<(String, StepState)> = resume
+            .as_ref()
+            .map(|r| r.completed.clone())
+            .unwrap_or_default();
         let mut failed_step = None;
         let mut fatal = None;
         let depth = self.depth();
@@ -403,9 +462,45 @@ impl<'a> Machine<'a> {
         fatal: &'s mut Option<String>,
     ) -> BoxFuture<'s, RunStatus> {
         Box::pin(async move {
-            for clause in &runbook.clauses {
+            let resume = self.resume.clone();
+            // Notifications before the point where the dead process stopped have been sent.
+            let resume_point = resume.as_ref().map_or(0, |r| {
+                runbook
+                    .clauses
+                    .iter()
+                    .rposition(|c| match &c.kind {
+                        ClauseKind::Step(step) => {
+                            r.completed.iter().any(|(n, _)| n == &step.name.name)
+                                || r.in_flight.as_ref() == Some(&step.name.name)
+                        }
+                        _ => false,
+                    })
+                    .unwrap_or(0)
+            });
+            for (index, clause) in runbook.clauses.iter().enumerate() {
                 match &clause.kind {
                     ClauseKind::Step(step) => {
+                        if let Some(resume) = &resume {
+                            if resume.completed.iter().any(|(n, _)| n == &step.name.name) {
+                                continue;
+                            }
+                        }
+                        let in_doubt = resume.as_ref().and_then(|r| r.in_flight.as_ref())
+                            == Some(&step.name.name);
+                        if in_doubt {
+                            match self.retry_in_doubt(step).await {
+                                Ok(true) => {}
+                                Ok(false) => {
+                                    steps.push((step.name.name.clone(), StepState::Denied));
+                                    *failed_step = Some(step.name.name.clone());
+                                    return RunStatus::Denied;
+                                }
+                                Err(message) => {
+                                    *fatal = Some(message);
+                                    return RunStatus::Failed;
+                                }
+                            }
+                        }
                         let state = match self.run_step(step).await {
                             Ok(state) => state,
                             Err(message) => {
@@ -431,6 +526,7 @@ impl<'a> Machine<'a> {
                             _ => {}
                         }
                     }
+                    ClauseKind::Notify(_) if index < resume_point => {}
                     ClauseKind::Notify(call) => {
                         self.step = "notify".into();
                         self.bind_run_value("", None, "running");
@@ -680,6 +776,18 @@ impl<'a> Machine<'a> {
             match result {
                 Ok(()) | Err(Flow::Return(_)) => {
                     self.in_flight = None;
+                    for stmt in &step.body {
+                        if let StmtKind::Let { name: bound, .. } = &stmt.kind {
+                            if let Some(value) = self.lookup(&bound.name).map(Value::to_stored) {
+                                self.journal(EventKind::Bound {
+                                    step: name.clone(),
+                                    name: bound.name.clone(),
+                                    value,
+                                })
+                                .await?;
+                            }
+                        }
+                    }
                     self.journal(EventKind::StepSucceeded { step: name })
                         .await?;
                     return Ok(StepState::Succeeded);
@@ -709,6 +817,79 @@ impl<'a> Machine<'a> {
             }
         }
         Ok(StepState::Failed)
+    }
+
+    /// A step that was running when the process died may have done part of its work. A `read`
+    /// step simply runs again; one that writes or destroys needs a human's approval first
+    /// (answered as `STEP#retry`). `Ok(false)`: not approved.
+    async fn retry_in_doubt(&mut self, step: &'a Step) -> Result<bool, String> {
+        let module = self.module();
+        let effect = crate_effect(self.program, module.id, step);
+        if effect <= Effect::Read {
+            return Ok(true);
+        }
+        let name = step.name.name.clone();
+        self.journal(EventKind::StepInDoubt {
+            step: name.clone(),
+            effect: effect.to_string(),
+        })
+        .await?;
+        let group = step.options.iter().find_map(|o| match &o.kind {
+            StepOptionKind::ApprovalRequired { group, .. } => {
+                group.as_ref().map(|g| g.value.clone())
+            }
+            _ => None,
+        });
+        let key = format!("{name}#retry");
+        let request = ApprovalRequest {
+            run_id: self.run_id.clone(),
+            step: key.clone(),
+            group: group.clone(),
+            quorum: 1,
+            timeout: None,
+            on_timeout: TimeoutOutcome::Deny,
+            started_by: self.started_by.clone(),
+            actions: self.step_action_calls(step),
+            digest: self.plan_digest(&key),
+        };
+        self.journal(EventKind::ApprovalRequested {
+            step: key.clone(),
+            group,
+            quorum: 1,
+            actions: request.actions.clone(),
+            digest: request.digest.clone(),
+        })
+        .await?;
+        match self.services.approver.request(&request).await {
+            ApprovalDecision::Granted { by, channel } => {
+                self.journal(EventKind::ApprovalGranted {
+                    step: key,
+                    by,
+                    channel,
+                })
+                .await?;
+                Ok(true)
+            }
+            ApprovalDecision::Denied { by, channel } => {
+                self.journal(EventKind::ApprovalDenied {
+                    step: key,
+                    by,
+                    channel,
+                })
+                .await?;
+                self.journal(EventKind::StepDenied { step: name }).await?;
+                Ok(false)
+            }
+            ApprovalDecision::TimedOut => {
+                self.journal(EventKind::ApprovalTimedOut {
+                    step: key,
+                    outcome: "deny".into(),
+                })
+                .await?;
+                self.journal(EventKind::StepDenied { step: name }).await?;
+                Ok(false)
+            }
+        }
     }
 
     /// What an approval is bound to: the program text, the step, and every value in scope (the
@@ -1324,7 +1505,18 @@ pub async fn evaluate(
         clock_origin: tokio::time::Instant::now(),
         step: "test".into(),
         in_flight: None,
+        resume: None,
         const_cache: HashMap::new(),
     };
     machine.eval(expr).await.map_err(flow_message)
+}
+
+/// The strongest effect a step can reach.
+fn crate_effect(program: &Analysis, module: ModuleId, step: &Step) -> Effect {
+    rbk_compiler::effects::strongest(&program.effects.step_actions(
+        &program.modules,
+        &program.types,
+        module,
+        step,
+    ))
 }

@@ -77,6 +77,22 @@ pub enum EventKind {
     EscalationFailed {
         error: String,
     },
+    /// A value the run will need if it resumes in another process (an input, a step's `let`),
+    /// in the typed stored form; secrets by name only.
+    Bound {
+        step: String,
+        name: String,
+        value: serde_json::Value,
+    },
+    RunResumed {
+        by: String,
+        completed: Vec<String>,
+        in_flight: Option<String>,
+    },
+    StepInDoubt {
+        step: String,
+        effect: String,
+    },
     RunFinished {
         status: String,
         summary: String,

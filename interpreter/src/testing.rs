@@ -336,6 +336,7 @@ async fn run_test(program: &Analysis, module: &Module, test: &TestItem) -> TestO
                     started_by: "test".into(),
                     run_id: "test-run".into(),
                     started_at: 1_764_072_000_000,
+                    resume: None,
                 };
                 match run(program, services, request).await {
                     Ok(report) => {

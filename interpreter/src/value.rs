@@ -311,3 +311,135 @@ mod tests {
         assert!(Value::parse_input("seventy", &Ty::Int).is_err());
     }
 }
+
+/// Values in the journal for `rbk resume`: typed, so they come back as they were. A secret is
+/// stored by name only and read again from the environment; nothing secret is ever written.
+impl Value {
+    pub fn to_stored(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            Value::None => json!({"t": "none"}),
+            Value::Bool(b) => json!({"t": "bool", "v": b}),
+            Value::Int(i) => json!({"t": "int", "v": i}),
+            Value::Float(x) => json!({"t": "float", "v": x}),
+            Value::Str(s) => json!({"t": "string", "v": s}),
+            Value::Duration(ms) => json!({"t": "duration", "v": ms}),
+            Value::Percent(p) => json!({"t": "percent", "v": p}),
+            Value::Time(ms) => json!({"t": "time", "v": ms}),
+            Value::Secret(secret) => json!({"t": "secret", "name": secret.name}),
+            Value::List(items) => {
+                json!({"t": "list", "v": items.iter().map(Value::to_stored).collect::<Vec<_>>()})
+            }
+            Value::Map(map) => {
+                json!({"t": "map", "v": map.iter().map(|(k, v)| (k.clone(), v.to_stored())).collect::<serde_json::Map<_, _>>()})
+            }
+            Value::Record(map) => {
+                json!({"t": "record", "v": map.iter().map(|(k, v)| (k.clone(), v.to_stored())).collect::<serde_json::Map<_, _>>()})
+            }
+            Value::Handle { type_name, id } => json!({"t": "handle", "type": type_name, "id": id}),
+        }
+    }
+
+    /// The inverse of [`Value::to_stored`]; `secret` looks a secret up by name.
+    pub fn from_stored(
+        stored: &serde_json::Value,
+        secret: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Value, String> {
+        let tag = stored
+            .get("t")
+            .and_then(|t| t.as_str())
+            .ok_or("a stored value has no type tag")?;
+        let v = stored.get("v");
+        let bad = || format!("a stored {tag} value is malformed");
+        Ok(match tag {
+            "none" => Value::None,
+            "bool" => Value::Bool(v.and_then(|v| v.as_bool()).ok_or_else(bad)?),
+            "int" => Value::Int(v.and_then(|v| v.as_i64()).ok_or_else(bad)?),
+            "float" => Value::Float(v.and_then(|v| v.as_f64()).ok_or_else(bad)?),
+            "string" => Value::Str(v.and_then(|v| v.as_str()).ok_or_else(bad)?.to_string()),
+            "duration" => Value::Duration(v.and_then(|v| v.as_u64()).ok_or_else(bad)?),
+            "percent" => Value::Percent(v.and_then(|v| v.as_f64()).ok_or_else(bad)?),
+            "time" => Value::Time(v.and_then(|v| v.as_i64()).ok_or_else(bad)?),
+            "secret" => {
+                let name = stored
+                    .get("name")
+                    .and_then(|n| n.as_str())
+                    .ok_or_else(bad)?;
+                let value = secret(name)
+                    .ok_or_else(|| format!("secret {name} is not set, so the run cannot resume"))?;
+                Value::Secret(Secret::new(name, value))
+            }
+            "list" => Value::List(
+                v.and_then(|v| v.as_array())
+                    .ok_or_else(bad)?
+                    .iter()
+                    .map(|item| Value::from_stored(item, secret))
+                    .collect::<Result<_, _>>()?,
+            ),
+            "map" | "record" => {
+                let object = v.and_then(|v| v.as_object()).ok_or_else(bad)?;
+                let map = object
+                    .iter()
+                    .map(|(k, item)| Ok((k.clone(), Value::from_stored(item, secret)?)))
+                    .collect::<Result<BTreeMap<_, _>, String>>()?;
+                if tag == "map" {
+                    Value::Map(map)
+                } else {
+                    Value::Record(map)
+                }
+            }
+            "handle" => Value::Handle {
+                type_name: stored
+                    .get("type")
+                    .and_then(|t| t.as_str())
+                    .ok_or_else(bad)?
+                    .to_string(),
+                id: stored
+                    .get("id")
+                    .and_then(|t| t.as_str())
+                    .ok_or_else(bad)?
+                    .to_string(),
+            },
+            other => return Err(format!("unknown stored value type `{other}`")),
+        })
+    }
+
+    /// True when the value holds a handle from an action (which a new process cannot reuse).
+    pub fn holds_handle(&self) -> bool {
+        match self {
+            Value::Handle { .. } => true,
+            Value::List(items) => items.iter().any(Value::holds_handle),
+            Value::Map(map) | Value::Record(map) => map.values().any(Value::holds_handle),
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod stored_tests {
+    use super::*;
+
+    #[test]
+    fn stored_values_round_trip_and_secrets_stay_out() {
+        let mut record = BTreeMap::new();
+        record.insert("pid".to_string(), Value::Int(4242));
+        record.insert("idle".to_string(), Value::Duration(7_200_000));
+        let value = Value::List(vec![
+            Value::Record(record),
+            Value::Percent(12.5),
+            Value::Secret(Secret::new("TOKEN", "hunter2")),
+            Value::Time(-5),
+            Value::None,
+        ]);
+        let stored = value.to_stored();
+        assert!(!stored.to_string().contains("hunter2"));
+        let back = Value::from_stored(&stored, &|name| {
+            (name == "TOKEN").then(|| "hunter2".to_string())
+        })
+        .unwrap();
+        assert_eq!(back, value);
+        assert!(Value::from_stored(&stored, &|_| None)
+            .unwrap_err()
+            .contains("TOKEN"));
+    }
+}

@@ -213,6 +213,7 @@ impl World {
             started_by: "tester".into(),
             run_id: "run-1".into(),
             started_at: STARTED_AT,
+            resume: None,
         };
         let report = run(program, services, request)
             .await
@@ -229,14 +230,20 @@ impl World {
         self.journal.events()
     }
 
+    /// Every event but `bound` (the values kept for `rbk resume`), in order.
     fn kinds(&self) -> Vec<EventKind> {
-        self.events().into_iter().map(|e| e.kind).collect()
+        self.events()
+            .into_iter()
+            .map(|e| e.kind)
+            .filter(|k| !matches!(k, EventKind::Bound { .. }))
+            .collect()
     }
 
-    /// The `event` tag of every journal event, in order.
+    /// The `event` tag of every journal event but `bound`, in order.
     fn tags(&self) -> Vec<String> {
         self.events()
             .iter()
+            .filter(|e| !matches!(e.kind, EventKind::Bound { .. }))
             .map(|e| {
                 serde_json::to_value(&e.kind).unwrap()["event"]
                     .as_str()
@@ -1792,6 +1799,7 @@ runbook needs_input {
         started_by: "tester".into(),
         run_id: "run-1".into(),
         started_at: STARTED_AT,
+        resume: None,
     };
     let services = || Services {
         actions: &world.actions,
@@ -2278,6 +2286,7 @@ runbook waits {{
         started_by: "tester".into(),
         run_id: "run-1".into(),
         started_at: STARTED_AT,
+        resume: None,
     };
     let started = tokio::time::Instant::now();
     let report = run(&program, services, request).await.unwrap();
@@ -2350,6 +2359,7 @@ runbook audited {{
         started_by: "tester".into(),
         run_id: "run-1".into(),
         started_at: STARTED_AT,
+        resume: None,
     };
     let report = run(&program, services, request).await.unwrap();
     assert!(
@@ -2396,6 +2406,7 @@ runbook audited {
         started_by: "tester".into(),
         run_id: "run-1".into(),
         started_at: STARTED_AT,
+        resume: None,
     };
     let error = run(&program, services, request).await.unwrap_err();
     assert!(error.contains("disk full"), "{error}");

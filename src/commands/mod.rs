@@ -5,6 +5,7 @@ pub mod check;
 pub mod explain;
 pub mod plan;
 mod render;
+pub mod resume;
 pub mod run;
 pub mod runs;
 mod session;

@@ -147,7 +147,11 @@ pub fn run(args: RunArgs) -> u8 {
         let limits = runbook_limits(&analysis, module.id, item);
         let record = RunRecord {
             id: run_id.clone(),
-            file: file.display().to_string(),
+            // Absolute, so `rbk resume` finds it from any directory.
+            file: std::fs::canonicalize(&file)
+                .unwrap_or_else(|_| file.clone())
+                .display()
+                .to_string(),
             runbook: runbook_name.to_string(),
             started_by: user.clone(),
             started_at: now_ms(),
@@ -170,8 +174,52 @@ pub fn run(args: RunArgs) -> u8 {
             }
             Err(error) => return usage_error(&format!("the store refused the run: {error}")),
         }
-        let display = LiveDisplay {
+        let request = engine::RunRequest {
+            module: module.id,
+            runbook: runbook_name.to_string(),
+            inputs,
+            alert: None,
+            started_by: user.clone(),
+            run_id: run_id.clone(),
+            started_at: now_ms(),
+            resume: None,
+        };
+        let execution = Execution {
+            analysis: &analysis,
+            store,
+            groups,
+            integrations: &config.integrations,
             format: args.format,
+            dry_run: args.dry_run,
+        };
+        execution.run(request).await
+    })
+}
+
+/// Everything a run needs besides its request; shared by `rbk run` and `rbk resume`.
+pub struct Execution<'a> {
+    pub analysis: &'a rbk_compiler::Analysis,
+    pub store: Arc<dyn Store>,
+    pub groups: Option<BTreeMap<String, Vec<String>>>,
+    pub integrations: &'a rbk_compiler::config::Integrations,
+    pub format: Format,
+    pub dry_run: bool,
+}
+
+impl Execution<'_> {
+    /// Runs with the live display, the store's journal and approvals; saves the final status.
+    pub async fn run(self, request: engine::RunRequest) -> u8 {
+        let Execution {
+            analysis,
+            store,
+            groups,
+            integrations,
+            format,
+            dry_run,
+        } = self;
+        let run_id = request.run_id.clone();
+        let display = LiveDisplay {
+            format,
             run_id: run_id.clone(),
             started: tokio::time::Instant::now(),
         };
@@ -189,25 +237,16 @@ pub fn run(args: RunArgs) -> u8 {
                 handle: tokio::runtime::Handle::current(),
             }),
         };
-        let natives = NativeActions::new(&config.integrations);
+        let natives = NativeActions::new(integrations);
         let dry = DryRunActions::new(&natives);
-        let actions: &dyn Actions = if args.dry_run { &dry } else { &natives };
+        let actions: &dyn Actions = if dry_run { &dry } else { &natives };
         let services = Services {
             actions,
             approver: &approver,
             journal: &journal,
             environment: &ProcessEnvironment,
         };
-        let request = engine::RunRequest {
-            module: module.id,
-            runbook: runbook_name.to_string(),
-            inputs,
-            alert: None,
-            started_by: user.clone(),
-            run_id: run_id.clone(),
-            started_at: now_ms(),
-        };
-        let report = match engine::run(&analysis, services, request).await {
+        let report = match engine::run(analysis, services, request).await {
             Ok(report) => report,
             Err(message) => {
                 let _ = store.set_status(&run_id, "failed", &message).await;
@@ -224,7 +263,7 @@ pub fn run(args: RunArgs) -> u8 {
         {
             eprintln!("warning: the run's final status could not be saved: {error}");
         }
-        if args.dry_run {
+        if dry_run {
             let withheld = dry.withheld.lock().map(|w| w.clone()).unwrap_or_default();
             println!();
             println!(
@@ -245,7 +284,7 @@ pub fn run(args: RunArgs) -> u8 {
         } else {
             exit::FINDINGS
         }
-    })
+    }
 }
 
 fn now_ms() -> i64 {
@@ -265,7 +304,7 @@ fn new_run_id() -> String {
     format!("r-{}-{}-{noise:04x}", &compact[..8], &compact[8..14])
 }
 
-fn digest(text: &str) -> String {
+pub fn digest(text: &str) -> String {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     text.hash(&mut hasher);
@@ -346,7 +385,23 @@ fn describe(kind: &EventKind, run_id: &str, elapsed: Duration) -> Option<String>
         EventKind::StepFailed { step, error } => format!("  ✗ {step}: {error}"),
         EventKind::StepSkipped { step, condition } => format!("  – {step} skipped ({condition})"),
         EventKind::StepDenied { step } => format!("  ✗ {step} not approved"),
-        EventKind::ApprovalRequested { .. } => return None,
+        EventKind::ApprovalRequested { .. } | EventKind::Bound { .. } => return None,
+        EventKind::RunResumed {
+            by,
+            completed,
+            in_flight,
+        } => format!(
+            "run {run_id} resumed by {by}: {} step{} done{}",
+            completed.len(),
+            if completed.len() == 1 { "" } else { "s" },
+            in_flight
+                .as_ref()
+                .map(|s| format!(", `{s}` was running"))
+                .unwrap_or_default()
+        ),
+        EventKind::StepInDoubt { step, effect } => {
+            format!("  ? {step} was running when the process died and is {effect}: it may have done part of its work")
+        }
         EventKind::ApprovalGranted { step, by, channel } => {
             format!("  ✓ {step} approved by {} ({channel})", by.join(", "))
         }

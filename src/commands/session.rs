@@ -54,9 +54,9 @@ pub async fn open_store(
             Ok(Arc::new(store))
         }
         // Keeps nothing: for trying a runbook out, and for measuring the engine without I/O.
-        Some(memory) if memory == "memory" || memory == ":memory:" => {
-            SqliteStore::in_memory().map(|s| Arc::new(s) as Arc<dyn Store>).map_err(|e| format!("store: {e}"))
-        }
+        Some(memory) if memory == "memory" || memory == ":memory:" => SqliteStore::in_memory()
+            .map(|s| Arc::new(s) as Arc<dyn Store>)
+            .map_err(|e| format!("store: {e}")),
         Some(path) => open_sqlite(Path::new(&path)),
         None => {
             let base = project_file
