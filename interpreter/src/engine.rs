@@ -668,7 +668,7 @@ impl<'a> Machine<'a> {
                         None => None,
                     };
                     let outcome = on_timeout.map_or(TimeoutOutcome::Deny, |(o, _)| o);
-                    let actions = self.step_action_calls(step);
+                    let actions = self.step_action_calls(step).await;
                     let request = ApprovalRequest {
                         run_id: self.run_id.clone(),
                         step: name.clone(),
@@ -849,7 +849,7 @@ impl<'a> Machine<'a> {
             timeout: None,
             on_timeout: TimeoutOutcome::Deny,
             started_by: self.started_by.clone(),
-            actions: self.step_action_calls(step),
+            actions: self.step_action_calls(step).await,
             digest: self.plan_digest(&key),
         };
         self.journal(EventKind::ApprovalRequested {
@@ -918,17 +918,50 @@ impl<'a> Machine<'a> {
     }
 
     /// The extern calls written in a step, for the approval prompt.
-    fn step_action_calls(&self, step: &Step) -> Vec<String> {
-        let module = self.module();
-        let mut calls = Vec::new();
+    /// The extern calls of a step for the approval prompt: with their arguments resolved to
+    /// values (the pids it would terminate) where that is possible without acting — every
+    /// argument is bound already and reaches no action — and as written otherwise.
+    async fn step_action_calls(&mut self, step: &'a Step) -> Vec<String> {
+        let module = self.module().id;
+        let mut calls: Vec<&'a Expr> = Vec::new();
         rbk_compiler::syntax::visit::walk_stmts(&step.body, &mut |expr| {
-            if let Some(Callee::Extern { .. } | Callee::Fn { .. }) =
-                self.program.types.callee(module.id, expr.id)
-            {
-                calls.push(self.source(expr.span));
+            if let Some(Callee::Extern { .. } | Callee::Fn { .. }) = self.program.types.callee(module, expr.id) {
+                calls.push(expr);
             }
         });
-        calls
+        let mut described = Vec::with_capacity(calls.len());
+        for call in calls {
+            let resolved = match (&call.kind, self.program.types.callee(module, call.id)) {
+                (ExprKind::Call { args, .. }, Some(Callee::Extern { module: target, item })) if args.iter().all(|a| self.acts_nowhere(module, &a.value)) => {
+                    self.resolve_call(target, item, args).await
+                }
+                _ => None,
+            };
+            described.push(resolved.unwrap_or_else(|| self.source(call.span)));
+        }
+        described
+    }
+
+    /// True when evaluating `expr` calls no action (only builtins and pure `fn`s).
+    fn acts_nowhere(&self, module: ModuleId, expr: &Expr) -> bool {
+        let mut pure = true;
+        rbk_compiler::syntax::visit::walk_expr(expr, &mut |e| match self.program.types.callee(module, e.id) {
+            Some(Callee::Extern { .. }) => pure = false,
+            Some(Callee::Fn { module: m, item }) => {
+                if self.program.effects.fn_effect(&self.program.modules, m, item) > Effect::Pure {
+                    pure = false;
+                }
+            }
+            _ => {}
+        });
+        pure
+    }
+
+    async fn resolve_call(&mut self, target: ModuleId, item: usize, args: &'a [Arg]) -> Option<String> {
+        let ItemKind::Extern(ext) = &self.program.module(target).ast.items[item].kind else { return None };
+        let values = self.arguments(target, &ext.params, args).await.ok()?;
+        let rendered: Vec<String> = ext.params.iter().zip(values).map(|(p, v)| format!("{}: {v}", p.name.name)).collect();
+        Some(format!("{}.{}({})", self.program.module(target).display_name(), ext.name.name, rendered.join(", ")))
     }
 
     /// A step body runs in the runbook's scope, so its top-level `let`s reach later steps.

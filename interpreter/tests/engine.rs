@@ -1162,7 +1162,8 @@ async fn granted_approval_runs_the_step() {
     assert_eq!(request.timeout, Some(300_000));
     assert_eq!(request.on_timeout, TimeoutOutcome::Deny);
     assert_eq!(request.started_by, "tester");
-    assert_eq!(request.actions, vec![r#"restart(name: "api")"#.to_string()]);
+    // The prompt shows the call with its arguments resolved to values.
+    assert_eq!(request.actions, vec!["rb.restart(name: api)".to_string()]);
 
     assert_eq!(
         world.tags()[..6],
