@@ -1182,7 +1182,7 @@ async fn granted_approval_runs_the_step() {
             EventKind::ApprovalRequested { step, group, quorum: 1, actions, .. }
                 if step == "restart_it"
                     && group.as_deref() == Some("oncall")
-                    && actions == &[r#"restart(name: "api")"#.to_string()])),
+                    && actions == &["rb.restart(name: api)".to_string()])),
         "{kinds:#?}"
     );
     assert!(kinds.contains(&EventKind::ApprovalGranted {
