@@ -57,6 +57,14 @@ enum Command {
         #[arg(long, value_enum)]
         deny: Option<Deny>,
     },
+    /// Rewrite files in the canonical layout; `--check` only names the files that would change.
+    Fmt {
+        /// Files or directories (searched recursively for *.rbk). Default: the current directory.
+        paths: Vec<PathBuf>,
+        /// Change nothing; exit 1 and name the files that are not formatted.
+        #[arg(long)]
+        check: bool,
+    },
     /// Print each runbook's steps with their effects, gates, conditions and escalation.
     Plan {
         file: PathBuf,
@@ -151,6 +159,7 @@ fn main() -> ExitCode {
                 format,
                 deny,
             } => commands::check::run(&paths, format, deny.is_some()),
+            Command::Fmt { paths, check } => commands::fmt::run(&paths, check),
             Command::Plan { file, format } => commands::plan::run(&file, format),
             Command::Test { paths, coverage } => commands::test::run(&paths, coverage),
             Command::Run {

@@ -13,6 +13,7 @@
 pub mod config;
 pub mod diagnostics;
 pub mod effects;
+pub mod format;
 pub mod lints;
 pub mod plan;
 pub mod resolve;

@@ -3,6 +3,7 @@
 pub mod answer;
 pub mod check;
 pub mod explain;
+pub mod fmt;
 pub mod plan;
 mod render;
 pub mod resume;

@@ -1,0 +1,100 @@
+//! Formatter tests: the canonical layout on small snippets, comments kept, and idempotence.
+
+use super::format;
+
+/// Formats `input`, checks the result is stable, and returns it.
+fn fmt(input: &str) -> String {
+    let once = format(input).unwrap_or_else(|e| panic!("{e}: {input}"));
+    let twice = format(&once).unwrap_or_else(|e| panic!("{e} after formatting:\n{once}"));
+    assert_eq!(once, twice, "not idempotent; first pass:\n{once}");
+    once
+}
+
+#[test]
+fn the_seed_runbook_is_already_formatted() {
+    let seed = include_str!("../../../examples/db_pool_exhaustion.rbk");
+    assert_eq!(fmt(seed), seed);
+}
+
+#[test]
+fn layout_is_normalised() {
+    let input = "use std.slack\nrunbook   r{\ntitle \"T\"\n  step a \"A\"   {\n      let x=1+2*3\n  log \"{x}\"\n}\nstep b{\nslack.post(channel:\"#c\",text:\"t\")}\n}\n";
+    assert_eq!(
+        fmt(input),
+        "use std.slack\n\nrunbook r {\n  title \"T\"\n\n  step a \"A\" {\n    let x = 1 + 2 * 3\n    log \"{x}\"\n  }\n\n  step b {\n    slack.post(channel: \"#c\", text: \"t\")\n  }\n}\n"
+    );
+}
+
+#[test]
+fn comments_stay_where_they_were_written() {
+    let input = "// header\n\n/// doc\nfn f(x: int) -> int { // after brace\n  // before let\n  let y = x * 2 // trailing\n\n  // before return\n  return y\n  // at the end\n}\n// last\n";
+    assert_eq!(
+        fmt(input),
+        "// header\n\n/// doc\nfn f(x: int) -> int { // after brace\n  // before let\n  let y = x * 2 // trailing\n\n  // before return\n  return y\n  // at the end\n}\n// last\n"
+    );
+}
+
+#[test]
+fn comments_inside_an_expression_are_not_lost() {
+    let out = fmt("fn f(a: bool, b: bool) -> bool {\n  return a and // why\n    b\n}\n");
+    assert!(out.contains("// why"), "{out}");
+}
+
+#[test]
+fn parentheses_are_kept_where_written() {
+    let out = fmt("fn f(a: int, b: int) -> int {\n  return (a + b) * -(a) - (((b)))\n}\n");
+    assert!(out.contains("return (a + b) * -a - b"), "{out}");
+    let out = fmt("fn f(a: bool, b: bool) -> bool {\n  return not (a and b) or (a)\n}\n");
+    assert!(out.contains("return not (a and b) or a"), "{out}");
+}
+
+#[test]
+fn else_if_chains_stay_flat() {
+    let input = "fn f(x: int) -> string {\n  if x > 1 { return \"a\" } else if x > 0 {\n return \"b\" } else { if x < -5 { return \"c\" }\n return \"d\" }\n}\n";
+    assert_eq!(
+        fmt(input),
+        "fn f(x: int) -> string {\n  if x > 1 {\n    return \"a\"\n  } else if x > 0 {\n    return \"b\"\n  } else {\n    if x < -5 {\n      return \"c\"\n    }\n    return \"d\"\n  }\n}\n"
+    );
+}
+
+#[test]
+fn calls_written_over_several_lines_get_one_argument_per_line() {
+    let input = "fn f() -> int {\n  return g(1,\n    named: [1,2], // two\n    other: {a: 1, \"b\": 2})\n}\n";
+    assert_eq!(
+        fmt(input),
+        "fn f() -> int {\n  return g(\n    1,\n    named: [1, 2], // two\n    other: { a: 1, \"b\": 2 },\n  )\n}\n"
+    );
+}
+
+#[test]
+fn strings_and_literals_are_copied_as_written() {
+    let input = "const Q: string = \"\"\"\n  SELECT 1 // not a comment\n\"\"\"\nconst D: duration = 1h30m\nconst S: string = \"a\\n{1 + 2}\\{\"\n";
+    assert_eq!(
+        fmt(input),
+        "const Q: string = \"\"\"\n  SELECT 1 // not a comment\n\"\"\"\n\nconst D: duration = 1h30m\n\nconst S: string = \"a\\n{1 + 2}\\{\"\n"
+    );
+}
+
+#[test]
+fn test_blocks_and_input_fields() {
+    let input = "runbook r {\n  input { /// the db\n a: int = 1, b: string? }\n}\ntest \"t\" {\n  mock pg.q returns [ 1 ]\n  run r with {a: 2} alert {labels: {\"x\": \"y\"}}\n  expect not called pg.q times 2\n  expect 1 < 2 within 5s\n}\n";
+    assert_eq!(
+        fmt(input),
+        "runbook r {\n  input {\n    /// the db\n    a: int = 1\n    b: string?\n  }\n}\n\ntest \"t\" {\n  mock pg.q returns [1]\n  run r with { a: 2 } alert { labels: { \"x\": \"y\" } }\n  expect not called pg.q times 2\n  expect 1 < 2 within 5s\n}\n"
+    );
+}
+
+#[test]
+fn files_with_syntax_errors_are_refused() {
+    let error = format("runbook r {\n  step a {\n    let = 1\n  }\n}\n").unwrap_err();
+    assert!(!error.diagnostics.is_empty());
+}
+
+#[test]
+fn lambdas_types_and_externs() {
+    let input = "type P = {a: int,b: list<map<string, int>>}\ntype H\nextern action go(p: P, t: duration = 10s) -> P? effect destructive safe_to_auto_approve\nfn f(ps: list<P>) -> list<P> { return filter(ps, p => p.a > 1) }\nfn g(ps: list<P>) -> list<P> { return sort_by(ps, (x) => (x.a)) }\n";
+    assert_eq!(
+        fmt(input),
+        "type P = { a: int, b: list<map<string, int>> }\n\ntype H\n\nextern action go(p: P, t: duration = 10s) -> P? effect destructive safe_to_auto_approve\n\nfn f(ps: list<P>) -> list<P> {\n  return filter(ps, p => p.a > 1)\n}\n\nfn g(ps: list<P>) -> list<P> {\n  return sort_by(ps, x => (x.a))\n}\n"
+    );
+}
