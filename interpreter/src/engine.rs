@@ -925,14 +925,22 @@ impl<'a> Machine<'a> {
         let module = self.module().id;
         let mut calls: Vec<&'a Expr> = Vec::new();
         rbk_compiler::syntax::visit::walk_stmts(&step.body, &mut |expr| {
-            if let Some(Callee::Extern { .. } | Callee::Fn { .. }) = self.program.types.callee(module, expr.id) {
+            if let Some(Callee::Extern { .. } | Callee::Fn { .. }) =
+                self.program.types.callee(module, expr.id)
+            {
                 calls.push(expr);
             }
         });
         let mut described = Vec::with_capacity(calls.len());
         for call in calls {
             let resolved = match (&call.kind, self.program.types.callee(module, call.id)) {
-                (ExprKind::Call { args, .. }, Some(Callee::Extern { module: target, item })) if args.iter().all(|a| self.acts_nowhere(module, &a.value)) => {
+                (
+                    ExprKind::Call { args, .. },
+                    Some(Callee::Extern {
+                        module: target,
+                        item,
+                    }),
+                ) if args.iter().all(|a| self.acts_nowhere(module, &a.value)) => {
                     self.resolve_call(target, item, args).await
                 }
                 _ => None,
@@ -944,24 +952,42 @@ impl<'a> Machine<'a> {
 
     /// True when evaluating `expr` calls no action (only builtins and pure `fn`s).
     fn acts_nowhere(&self, module: ModuleId, expr: &Expr) -> bool {
-        let mut pure = true;
-        rbk_compiler::syntax::visit::walk_expr(expr, &mut |e| match self.program.types.callee(module, e.id) {
-            Some(Callee::Extern { .. }) => pure = false,
-            Some(Callee::Fn { module: m, item }) => {
-                if self.program.effects.fn_effect(&self.program.modules, m, item) > Effect::Pure {
-                    pure = false;
+        let (program, mut pure) = (self.program, true);
+        rbk_compiler::syntax::visit::walk_expr(expr, &mut |e| {
+            let acts = match program.types.callee(module, e.id) {
+                Some(Callee::Extern { .. }) => true,
+                Some(Callee::Fn { module: m, item }) => {
+                    program.effects.fn_effect(&program.modules, m, item) > Effect::Pure
                 }
-            }
-            _ => {}
+                _ => false,
+            };
+            pure &= !acts;
         });
         pure
     }
 
-    async fn resolve_call(&mut self, target: ModuleId, item: usize, args: &'a [Arg]) -> Option<String> {
-        let ItemKind::Extern(ext) = &self.program.module(target).ast.items[item].kind else { return None };
+    async fn resolve_call(
+        &mut self,
+        target: ModuleId,
+        item: usize,
+        args: &'a [Arg],
+    ) -> Option<String> {
+        let ItemKind::Extern(ext) = &self.program.module(target).ast.items[item].kind else {
+            return None;
+        };
         let values = self.arguments(target, &ext.params, args).await.ok()?;
-        let rendered: Vec<String> = ext.params.iter().zip(values).map(|(p, v)| format!("{}: {v}", p.name.name)).collect();
-        Some(format!("{}.{}({})", self.program.module(target).display_name(), ext.name.name, rendered.join(", ")))
+        let rendered: Vec<String> = ext
+            .params
+            .iter()
+            .zip(values)
+            .map(|(p, v)| format!("{}: {v}", p.name.name))
+            .collect();
+        Some(format!(
+            "{}.{}({})",
+            self.program.module(target).display_name(),
+            ext.name.name,
+            rendered.join(", ")
+        ))
     }
 
     /// A step body runs in the runbook's scope, so its top-level `let`s reach later steps.

@@ -1,7 +1,7 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rbk_compiler::syntax::{ClauseKind, ItemKind};
@@ -218,11 +218,7 @@ impl Execution<'_> {
             dry_run,
         } = self;
         let run_id = request.run_id.clone();
-        let display = LiveDisplay {
-            format,
-            run_id: run_id.clone(),
-            started: tokio::time::Instant::now(),
-        };
+        let display = LiveDisplay::new(format, run_id.clone());
         let store_journal = StoreJournal {
             store: store.as_ref(),
             run_id: run_id.clone(),
@@ -343,11 +339,87 @@ fn runbook_limits(
     limits
 }
 
-/// Prints each journal event as it happens: a line per event, or JSON lines.
+/// Prints each journal event as it happens. On a terminal the running step is a live spinner
+/// with its elapsed time (indicatif); otherwise a plain line per event; `--format json`, one
+/// JSON event per line. Ends with a one-line summary of every step's outcome.
 struct LiveDisplay {
     format: Format,
     run_id: String,
     started: tokio::time::Instant,
+    /// Set when standard output is a terminal.
+    bars: Option<indicatif::MultiProgress>,
+    running: Mutex<HashMap<String, (tokio::time::Instant, Option<indicatif::ProgressBar>)>>,
+    outcomes: Mutex<Vec<(String, &'static str)>>,
+}
+
+impl LiveDisplay {
+    fn new(format: Format, run_id: String) -> Self {
+        let bars = (format == Format::Human && std::io::stdout().is_terminal())
+            .then(indicatif::MultiProgress::new);
+        LiveDisplay {
+            format,
+            run_id,
+            started: tokio::time::Instant::now(),
+            bars,
+            running: Mutex::new(HashMap::new()),
+            outcomes: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn line(&self, text: String) {
+        match &self.bars {
+            Some(bars) => {
+                let _ = bars.println(text);
+            }
+            None => println!("{text}"),
+        }
+    }
+
+    fn step_started(&self, step: &str, text: String) {
+        let bar = self.bars.as_ref().map(|bars| {
+            let bar = bars.add(indicatif::ProgressBar::new_spinner());
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("  {spinner} {msg}  [{elapsed}]")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar.set_message(step.to_string());
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        if bar.is_none() {
+            println!("{text}");
+        }
+        self.running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(step.to_string(), (tokio::time::Instant::now(), bar));
+    }
+
+    fn step_ended(&self, step: &str, mark: &'static str, text: String) {
+        let started = self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(step);
+        let elapsed = started
+            .as_ref()
+            .map(|(at, _)| format!("  [{:.1}s]", at.elapsed().as_secs_f64()))
+            .unwrap_or_default();
+        match started.and_then(|(_, bar)| bar) {
+            Some(bar) => {
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template("{msg}")
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+                );
+                bar.finish_with_message(format!("{text}{elapsed}"));
+            }
+            None => self.line(format!("{text}{elapsed}")),
+        }
+        self.outcomes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((step.to_string(), mark));
+    }
 }
 
 impl Journal for LiveDisplay {
@@ -360,8 +432,43 @@ impl Journal for LiveDisplay {
                     object.insert("at".into(), rbk_interpreter::value::format_time(at).into());
                 }
                 println!("{event}");
-            } else if let Some(line) = describe(&kind, &self.run_id, self.started.elapsed()) {
-                println!("{line}");
+                let _ = std::io::stdout().flush();
+                return Ok(());
+            }
+            let text = describe(&kind, &self.run_id, self.started.elapsed());
+            match (&kind, text) {
+                (EventKind::StepStarted { step, .. }, Some(text)) => self.step_started(step, text),
+                (EventKind::StepSucceeded { step }, Some(text)) => self.step_ended(step, "✓", text),
+                (EventKind::StepFailed { step, error }, Some(text))
+                    if !error.ends_with("retrying)") =>
+                {
+                    self.step_ended(step, "✗", text)
+                }
+                (EventKind::StepDenied { step }, Some(text)) => self.step_ended(step, "✗", text),
+                (EventKind::StepSkipped { step, .. }, Some(text)) => {
+                    self.outcomes
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((step.clone(), "–"));
+                    self.line(text)
+                }
+                (EventKind::RunFinished { .. }, Some(text)) => {
+                    let outcomes = self
+                        .outcomes
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .clone();
+                    if !outcomes.is_empty() {
+                        let steps: Vec<String> = outcomes
+                            .iter()
+                            .map(|(step, mark)| format!("{mark} {step}"))
+                            .collect();
+                        self.line(format!("steps: {}", steps.join("  ")));
+                    }
+                    self.line(text)
+                }
+                (_, Some(text)) => self.line(text),
+                (_, None) => {}
             }
             let _ = std::io::stdout().flush();
             Ok(())
@@ -381,7 +488,7 @@ fn describe(kind: &EventKind, run_id: &str, elapsed: Duration) -> Option<String>
             format!("  ▸ {step} (attempt {attempt})")
         }
         EventKind::StepStarted { step, .. } => format!("  ▸ {step}"),
-        EventKind::StepSucceeded { step } => format!("  ✓ {step}  [{secs:.1}s]"),
+        EventKind::StepSucceeded { step } => format!("  ✓ {step}"),
         EventKind::StepFailed { step, error } => format!("  ✗ {step}: {error}"),
         EventKind::StepSkipped { step, condition } => format!("  – {step} skipped ({condition})"),
         EventKind::StepDenied { step } => format!("  ✗ {step} not approved"),
