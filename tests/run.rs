@@ -74,8 +74,14 @@ impl Project {
         );
         let seen = run.read_until(|line| line.contains("answer with: rbk approve"));
         // The prompt shows what the step will do with the values it will act on.
-        let resolved = format!("shell.run(argv: [find, {}, -type, f, -delete], timeout: 1m)", self.scratch());
-        assert!(seen.iter().any(|l| l.contains(&resolved)), "no resolved call in {seen:?}");
+        let resolved = format!(
+            "shell.run(argv: [find, {}, -type, f, -delete], timeout: 1m)",
+            self.scratch()
+        );
+        assert!(
+            seen.iter().any(|l| l.contains(&resolved)),
+            "no resolved call in {seen:?}"
+        );
         let run_id = seen
             .iter()
             .find_map(|line| line.strip_prefix("run "))
