@@ -405,16 +405,11 @@ impl LiveDisplay {
             .as_ref()
             .map(|(at, _)| format!("  [{:.1}s]", at.elapsed().as_secs_f64()))
             .unwrap_or_default();
-        match started.and_then(|(_, bar)| bar) {
-            Some(bar) => {
-                bar.set_style(
-                    indicatif::ProgressStyle::with_template("{msg}")
-                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-                );
-                bar.finish_with_message(format!("{text}{elapsed}"));
-            }
-            None => self.line(format!("{text}{elapsed}")),
+        // The spinner goes; the step's final line stays, above any later spinner.
+        if let Some(bar) = started.and_then(|(_, bar)| bar) {
+            bar.finish_and_clear();
         }
+        self.line(format!("{text}{elapsed}"));
         self.outcomes
             .lock()
             .unwrap_or_else(|e| e.into_inner())
