@@ -122,3 +122,37 @@ pub fn group_by_config(files: Vec<PathBuf>) -> BTreeMap<Option<PathBuf>, Vec<Pat
     }
     groups
 }
+
+/// One project's files, read, with the options its `rbk.toml` gives the checker.
+pub struct Project {
+    pub options: rbk_compiler::CheckOptions,
+    pub sources: Vec<(PathBuf, String)>,
+}
+
+/// The `.rbk` files under `paths` (default: the current directory), grouped by the `rbk.toml`
+/// that governs them, read and ready to check. An error is a usage or I/O problem.
+pub fn load_projects(paths: &[PathBuf]) -> Result<(usize, Vec<Project>), String> {
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    };
+    let files = collect_sources(&paths)?;
+    let count = files.len();
+    let mut projects = Vec::new();
+    for (config_path, group) in group_by_config(files) {
+        let approver_groups = match &config_path {
+            Some(path) => Some(load_config(path)?.approvers),
+            None => None,
+        };
+        let sources = group
+            .into_iter()
+            .map(|file| read_source(&file).map(|text| (file, text)))
+            .collect::<Result<_, _>>()?;
+        projects.push(Project {
+            options: rbk_compiler::CheckOptions { approver_groups },
+            sources,
+        });
+    }
+    Ok((count, projects))
+}

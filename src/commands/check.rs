@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
 use rbk_compiler::diagnostics::{formats, Diagnostic};
-use rbk_compiler::{check, Analysis, CheckOptions};
+use rbk_compiler::{check, Analysis};
 
 use super::render;
 use crate::workspace::{self, FileLoader};
@@ -10,35 +10,14 @@ use crate::{exit, Format};
 /// Checks every file; files are checked together per `rbk.toml`, so the standard library is
 /// parsed once per project rather than once per file.
 pub fn run(paths: &[PathBuf], format: Format, deny_warnings: bool) -> u8 {
-    let paths = if paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        paths.to_vec()
-    };
-    let files = match workspace::collect_sources(&paths) {
-        Ok(files) => files,
+    let (file_count, projects) = match workspace::load_projects(paths) {
+        Ok(found) => found,
         Err(message) => return usage_error(&message),
     };
-    let mut analyses: Vec<Analysis> = Vec::new();
-    for (config_path, group) in workspace::group_by_config(files.clone()) {
-        let options = match &config_path {
-            Some(path) => match workspace::load_config(path) {
-                Ok(config) => CheckOptions {
-                    approver_groups: Some(config.approvers),
-                },
-                Err(message) => return usage_error(&message),
-            },
-            None => CheckOptions::default(),
-        };
-        let mut sources = Vec::new();
-        for file in group {
-            match workspace::read_source(&file) {
-                Ok(text) => sources.push((file, text)),
-                Err(message) => return usage_error(&message),
-            }
-        }
-        analyses.push(check(sources, &FileLoader, &options));
-    }
+    let analyses: Vec<Analysis> = projects
+        .into_iter()
+        .map(|p| check(p.sources, &FileLoader, &p.options))
+        .collect();
 
     let all: Vec<(&Analysis, &Diagnostic)> = analyses
         .iter()
@@ -52,7 +31,7 @@ pub fn run(paths: &[PathBuf], format: Format, deny_warnings: bool) -> u8 {
                 print!("{}", render::human(analysis, diagnostic));
                 println!();
             }
-            println!("{}", summary(errors, warnings, files.len()));
+            println!("{}", summary(errors, warnings, file_count));
         }
         Format::Json | Format::Sarif | Format::Github => {
             let mut records = Vec::new();

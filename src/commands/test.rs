@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use rbk_compiler::{check, CheckOptions};
+use rbk_compiler::check;
 use rbk_interpreter::testing::{coverage_gaps, run_tests};
 
 use super::check::usage_error;
@@ -11,36 +11,15 @@ use crate::workspace::{self, FileLoader};
 /// Runs the `test` blocks of every file; prints a cargo-test-like report ending in
 /// `N passed, N failed`.
 pub fn run(paths: &[PathBuf], coverage: bool) -> u8 {
-    let paths = if paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        paths.to_vec()
-    };
-    let files = match workspace::collect_sources(&paths) {
-        Ok(files) => files,
+    let projects = match workspace::load_projects(paths) {
+        Ok((_, projects)) => projects,
         Err(message) => return usage_error(&message),
     };
     let (mut passed, mut failed) = (0, 0);
     let mut failures = Vec::new();
     let mut gaps = Vec::new();
-    for (config_path, group) in workspace::group_by_config(files) {
-        let options = match &config_path {
-            Some(path) => match workspace::load_config(path) {
-                Ok(config) => CheckOptions {
-                    approver_groups: Some(config.approvers),
-                },
-                Err(message) => return usage_error(&message),
-            },
-            None => CheckOptions::default(),
-        };
-        let mut sources = Vec::new();
-        for file in group {
-            match workspace::read_source(&file) {
-                Ok(text) => sources.push((file, text)),
-                Err(message) => return usage_error(&message),
-            }
-        }
-        let analysis = check(sources, &FileLoader, &options);
+    for project in projects {
+        let analysis = check(project.sources, &FileLoader, &project.options);
         if analysis.has_errors() {
             for diagnostic in analysis.diagnostics.iter().filter(|d| d.is_error()) {
                 print!("{}", render::human(&analysis, diagnostic));
