@@ -365,3 +365,42 @@ test "forgets a mock" {
     assert_eq!(run.status, 1);
     insta::assert_snapshot!(run.stdout);
 }
+
+#[test]
+fn coverage_lists_what_no_test_reaches() {
+    let dir = Project::new("coverage").dir;
+    std::fs::write(
+        dir.join("covered.rbk"),
+        r##"use std.slack
+
+runbook announce {
+  title "Announce"
+  input {
+    loud: bool = true
+  }
+
+  step post {
+    if loud {
+      slack.post(channel: "#ops", text: "HELLO")
+    } else {
+      slack.post(channel: "#ops", text: "hello")
+    }
+  }
+
+  step confirm when loud {
+    slack.post(channel: "#ops", text: "done")
+  }
+}
+
+test "loud" {
+  mock slack.post returns none
+  run announce
+  expect called slack.post times 2
+}
+"##,
+    )
+    .unwrap();
+    let run = rbk_in(&dir, &["test", "--coverage", "covered.rbk"]);
+    assert_eq!(run.status, 0, "{}", run.stdout);
+    insta::assert_snapshot!(run.stdout);
+}

@@ -96,6 +96,9 @@ pub struct RunReport {
     pub failed_step: Option<String>,
     /// Set when the harness itself failed (e.g. an unmocked action in a test).
     pub fatal: Option<String>,
+    /// Every `if` decided, as (byte offset of the `if` in its file, branch taken), for test
+    /// coverage.
+    pub branches: Vec<(usize, bool)>,
 }
 
 /// Why evaluation stopped early.
@@ -131,6 +134,7 @@ struct Machine<'a> {
     /// The step whose body is running: a run `timeout` records it as failed.
     in_flight: Option<String>,
     resume: Option<Resume>,
+    branches: Vec<(usize, bool)>,
     const_cache: HashMap<(ModuleId, usize), Value>,
 }
 
@@ -170,6 +174,7 @@ pub async fn run(
         step: String::new(),
         in_flight: None,
         resume: request.resume.clone(),
+        branches: Vec::new(),
         const_cache: HashMap::new(),
     };
     machine.run_runbook(module, runbook, request).await
@@ -430,6 +435,7 @@ impl<'a> Machine<'a> {
             summary,
             failed_step,
             fatal,
+            branches: std::mem::take(&mut self.branches),
         })
     }
 
@@ -451,6 +457,7 @@ impl<'a> Machine<'a> {
             summary,
             failed_step: None,
             fatal,
+            branches: std::mem::take(&mut self.branches),
         })
     }
 
@@ -1027,7 +1034,9 @@ impl<'a> Machine<'a> {
                     then_body,
                     else_body,
                 } => {
-                    if self.eval(cond).await?.as_bool() == Some(true) {
+                    let taken = self.eval(cond).await?.as_bool() == Some(true);
+                    self.branches.push((stmt.span.start, taken));
+                    if taken {
                         self.exec_block(then_body).await?;
                     } else if let Some(else_body) = else_body {
                         self.exec_block(else_body).await?;
@@ -1565,6 +1574,7 @@ pub async fn evaluate(
         step: "test".into(),
         in_flight: None,
         resume: None,
+        branches: Vec::new(),
         const_cache: HashMap::new(),
     };
     machine.eval(expr).await.map_err(flow_message)

@@ -586,10 +586,47 @@ pub fn coverage_gaps(
                     ));
                 }
             }
+            if ran {
+                let lines = &program.file(module.file).lines;
+                for offset in if_statements(&step.body) {
+                    let seen: Vec<bool> = reports
+                        .iter()
+                        .flat_map(|r| {
+                            r.branches
+                                .iter()
+                                .filter(|(o, _)| *o == offset)
+                                .map(|(_, t)| *t)
+                        })
+                        .collect();
+                    let line = lines.line_of(offset) + 1;
+                    for (branch, word) in [(true, "true"), (false, "false")] {
+                        if !seen.contains(&branch) {
+                            gaps.push(format!(
+                                "{}: step `{name}`: the `if` on line {line} is never {word}",
+                                runbook.name.name
+                            ));
+                        }
+                    }
+                }
+            }
             if !states.contains(&StepState::Failed) && ran {
                 gaps.push(format!("{}: step `{name}` never fails", runbook.name.name));
             }
         }
     }
     gaps
+}
+
+/// The `if` statements of a block, nested ones too, by the byte offset where each starts.
+fn if_statements(stmts: &[Stmt]) -> Vec<usize> {
+    let mut found = Vec::new();
+    for stmt in stmts {
+        if matches!(stmt.kind, StmtKind::If { .. }) {
+            found.push(stmt.span.start);
+        }
+        for block in rbk_compiler::syntax::visit::stmt_blocks(stmt) {
+            found.extend(if_statements(block));
+        }
+    }
+    found
 }
