@@ -1,6 +1,7 @@
 //! Native implementations of `extern action`s, one small type per action, registered by the
 //! qualified name the engine calls (`shell.run`).
 
+mod cert;
 mod http;
 pub mod k8s;
 mod pagerduty;
@@ -39,6 +40,9 @@ pub fn all(integrations: &Integrations) -> Vec<Box<dyn NativeAction>> {
     )));
     actions.push(Box::new(http::Get::new(integrations.http.as_ref())));
     actions.push(Box::new(http::Post::new(integrations.http.as_ref())));
+    actions.push(Box::new(cert::CertExpiresIn::new(
+        integrations.http.as_ref(),
+    )));
     actions.extend(k8s::actions(integrations.kubernetes.clone()));
     let _ = integrations;
     actions
@@ -74,20 +78,31 @@ impl Actions for NativeActions {
     }
 }
 
-/// The declaration of every native action matches its `extern` (name, arity, effect).
+/// Natives and `extern action`s match both ways: every native action matches its `extern`
+/// (name, arity, effect) and is implemented once, and every `extern action` in every std module
+/// has a native implementation.
 pub fn check_against_declarations() -> Vec<String> {
+    check(&all(&Integrations::default()))
+}
+
+fn check(natives: &[Box<dyn NativeAction>]) -> Vec<String> {
     let mut problems = Vec::new();
-    for action in all(&Integrations::default()) {
+    let mut implemented: HashMap<&'static str, usize> = HashMap::new();
+    for action in natives {
+        *implemented.entry(action.name()).or_default() += 1;
+    }
+    let mut twice: Vec<_> = implemented.iter().filter(|(_, n)| **n > 1).collect();
+    twice.sort();
+    for (name, count) in twice {
+        problems.push(format!("{name}: implemented {count} times"));
+    }
+    for action in natives {
         let (module, name) = action.name().split_once('.').unwrap_or(("", action.name()));
         let Some(source) = crate::module_source(module) else {
             problems.push(format!("{}: no module std.{module}", action.name()));
             continue;
         };
-        let parsed = rbk_compiler::syntax::parse(rbk_compiler::FileId(0), source);
-        let declaration = parsed.file.items.iter().find_map(|item| match &item.kind {
-            rbk_compiler::syntax::ItemKind::Extern(ext) if ext.name.name == name => Some(ext),
-            _ => None,
-        });
+        let declaration = externs(source).find(|ext| ext.name.name == name);
         match declaration {
             None => problems.push(format!(
                 "{}: no `extern action {name}` in std/{module}.rbk",
@@ -113,7 +128,30 @@ pub fn check_against_declarations() -> Vec<String> {
             }
         }
     }
+    for (module, source) in crate::MODULES {
+        for ext in externs(source) {
+            let qualified = format!("{module}.{}", ext.name.name);
+            if !implemented.contains_key(qualified.as_str()) {
+                problems.push(format!(
+                    "{qualified}: `extern action` in std/{module}.rbk has no native implementation"
+                ));
+            }
+        }
+    }
     problems
+}
+
+/// The `extern action`s declared in one std module's source.
+fn externs(source: &str) -> impl Iterator<Item = rbk_compiler::syntax::ExternItem> {
+    let parsed = rbk_compiler::syntax::parse(rbk_compiler::FileId(0), source);
+    parsed
+        .file
+        .items
+        .into_iter()
+        .filter_map(|item| match item.kind {
+            rbk_compiler::syntax::ItemKind::Extern(ext) => Some(ext),
+            _ => None,
+        })
 }
 
 #[cfg(test)]
@@ -121,5 +159,23 @@ mod tests {
     #[test]
     fn natives_match_their_declarations() {
         assert_eq!(super::check_against_declarations(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_check_finds_missing_and_doubled_natives() {
+        use super::*;
+        let mut natives: Vec<_> = all(&Integrations::default())
+            .into_iter()
+            .filter(|a| a.name() != "http.cert_expires_in")
+            .collect();
+        natives.push(Box::new(shell::Run));
+        assert_eq!(
+            check(&natives),
+            vec![
+                "shell.run: implemented 2 times".to_string(),
+                "http.cert_expires_in: `extern action` in std/http.rbk has no native implementation"
+                    .to_string(),
+            ]
+        );
     }
 }
