@@ -54,7 +54,7 @@ impl CertExpiresIn {
         let text = web::string_arg(call, "url")?;
         let timeout = web::duration_arg(call, "timeout", DEFAULT_TIMEOUT);
         let target = Target::parse(text)?;
-        if !allowed(&self.allowed_hosts, &target.host) {
+        if !super::http::host_allowed(&self.allowed_hosts, &target.host) {
             return Err(ActionError::new(format!(
                 "{ACTION}: {} is not in [integrations.http] allowed_hosts in rbk.toml ({})",
                 target.host,
@@ -242,19 +242,6 @@ impl ServerCertVerifier for AcceptAnyCertificate {
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
     }
-}
-
-/// The `[integrations.http] allowed_hosts` rule, as `http.get` applies it: any host when the
-/// list is empty; else an exact (case-blind) match, or `*.example.com` for every subdomain.
-fn allowed(hosts: &[String], host: &str) -> bool {
-    if hosts.is_empty() {
-        return true;
-    }
-    let host = host.to_ascii_lowercase();
-    hosts.iter().any(|entry| match entry.strip_prefix('*') {
-        Some(suffix) if suffix.starts_with('.') => host.ends_with(suffix),
-        _ => *entry == host,
-    })
 }
 
 #[cfg(test)]

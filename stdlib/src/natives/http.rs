@@ -145,15 +145,21 @@ fn seconds(duration: Duration) -> String {
     rbk_interpreter::value::format_duration(duration.as_millis() as u64)
 }
 
-/// Whether `url`'s host may be called: any when the list is empty; else an exact (case-blind)
-/// match, or `*.example.com` for every subdomain of example.com.
+/// Whether `url`'s host may be called (see [`host_allowed`]).
 fn allowed(hosts: &[String], url: &Url) -> bool {
+    match url.host_str() {
+        Some(host) => host_allowed(hosts, host),
+        None => hosts.is_empty(),
+    }
+}
+
+/// The `[integrations.http] allowed_hosts` rule, for every action that reaches a host: any
+/// host when the list is empty; else an exact (case-blind) match, or `*.example.com` for every
+/// subdomain of example.com.
+pub(super) fn host_allowed(hosts: &[String], host: &str) -> bool {
     if hosts.is_empty() {
         return true;
     }
-    let Some(host) = url.host_str() else {
-        return false;
-    };
     let host = host.to_ascii_lowercase();
     hosts.iter().any(|entry| match entry.strip_prefix('*') {
         Some(suffix) if suffix.starts_with('.') => host.ends_with(suffix),
