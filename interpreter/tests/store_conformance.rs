@@ -735,3 +735,28 @@ async fn sqlite_file_persists_across_opens() {
     assert_eq!(events.len(), 1);
     assert_eq!(verify_chain(&events), Ok(()));
 }
+
+/// The in-memory store (`--store memory`) follows the same rules; only tampering has no
+/// outside copy to tamper with.
+mod memory {
+    use std::sync::Arc;
+
+    use rbk_interpreter::store::{MemoryStore, Store};
+
+    fn store() -> Arc<dyn Store> {
+        Arc::new(MemoryStore::new())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn behaves_like_the_persistent_stores() {
+        super::create_get_and_list_runs(&*store()).await;
+        super::journal_round_trips_with_a_valid_chain(&*store()).await;
+        let shared = store();
+        super::concurrent_appends_never_share_a_seq([shared.clone(), shared]).await;
+        super::answers_replace_per_user(&*store()).await;
+        super::concurrency_limit_suppresses_per_key(&*store()).await;
+        super::rate_limit_suppresses_the_third(&*store()).await;
+        let shared = store();
+        super::limits_hold_under_concurrent_starts([shared.clone(), shared]).await;
+    }
+}

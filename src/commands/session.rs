@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rbk_compiler::config::ProjectConfig;
-use rbk_interpreter::store::{PostgresStore, SqliteStore, Store};
+use rbk_interpreter::store::{MemoryStore, PostgresStore, SqliteStore, Store};
 
 use crate::workspace;
 
@@ -54,9 +54,9 @@ pub async fn open_store(
             Ok(Arc::new(store))
         }
         // Keeps nothing: for trying a runbook out, and for measuring the engine without I/O.
-        Some(memory) if memory == "memory" || memory == ":memory:" => SqliteStore::in_memory()
-            .map(|s| Arc::new(s) as Arc<dyn Store>)
-            .map_err(|e| format!("store: {e}")),
+        Some(memory) if memory == "memory" || memory == ":memory:" => {
+            Ok(Arc::new(MemoryStore::new()))
+        }
         Some(path) => open_sqlite(Path::new(&path)),
         None => {
             let base = project_file

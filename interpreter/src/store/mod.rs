@@ -113,9 +113,11 @@ pub trait Store: Send + Sync {
 }
 
 mod common;
+pub mod memory;
 pub mod postgres;
 pub mod sqlite;
 
+pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
