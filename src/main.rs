@@ -134,6 +134,8 @@ enum Command {
     },
     /// Print the long explanation of a diagnostic code, e.g. `rbk explain E0301`.
     Explain { code: String },
+    /// Serve the Language Server Protocol on stdin/stdout (diagnostics, hover, completion, fixes).
+    Lsp,
 }
 
 fn main() -> ExitCode {
@@ -193,6 +195,7 @@ fn main() -> ExitCode {
                 verify,
             } => commands::runs::log(&run, store.as_deref(), format, verify),
             Command::Explain { code } => commands::explain::run(&code),
+            Command::Lsp => rbk_lsp::run_stdio(),
         });
     match worker.map(|handle| handle.join()) {
         Ok(Ok(code)) => code.into(),

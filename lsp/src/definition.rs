@@ -1,0 +1,213 @@
+//! Go to definition: `let` bindings, inputs, parameters, `fn`s, consts, runbooks, externs
+//! (through `alias.name` and calls), and the steps named in `expect step`, `approve`, `deny`.
+
+use rbk_compiler::resolve::{Member, Module, ModuleId};
+use rbk_compiler::syntax::{
+    ClauseKind, ExprKind, Ident, ItemKind, Path, Span, Stmt, StmtKind, TestStmtKind,
+};
+use rbk_compiler::types::Callee;
+
+use crate::documents::Checked;
+use crate::query;
+
+/// Where the name at `offset` is defined: a module and the span of the defining name.
+pub fn definition(checked: &Checked, offset: usize) -> Option<(ModuleId, Span)> {
+    let module = checked.module();
+    if let Some(found) = test_reference(checked, module, offset) {
+        return Some(found);
+    }
+    // A call's callee: what the checker resolved it to.
+    if let Some(call) = query::call_at(&module.ast, offset) {
+        if let Some(Callee::Extern { module, item } | Callee::Fn { module, item }) =
+            checked.analysis.types.callee(checked.root, call.id)
+        {
+            let m = checked.analysis.module(module);
+            let name = query::item_name(m.ast.items.get(item)?)?;
+            return Some((module, name.span));
+        }
+    }
+    let expr = query::expr_at(&module.ast, offset)?;
+    match &expr.kind {
+        ExprKind::Field(base, field) if field.span.contains(offset) => {
+            let ExprKind::Name(alias) = &base.kind else {
+                return None;
+            };
+            member(checked, module, alias, field)
+        }
+        ExprKind::Name(ident) => {
+            local(module, ident, offset).or_else(|| top_level(checked, module, &ident.name))
+        }
+        _ => None,
+    }
+}
+
+fn member(
+    checked: &Checked,
+    module: &Module,
+    alias: &Ident,
+    field: &Ident,
+) -> Option<(ModuleId, Span)> {
+    let target = module.names.imports.get(&alias.name)?.module?;
+    let m = checked.analysis.module(target);
+    let index = match m.names.member(&field.name)? {
+        Member::Type(i)
+        | Member::Extern(i)
+        | Member::Fn(i)
+        | Member::Const(i)
+        | Member::Runbook(i) => i,
+    };
+    Some((target, query::item_name(&m.ast.items[index])?.span))
+}
+
+fn top_level(checked: &Checked, module: &Module, name: &str) -> Option<(ModuleId, Span)> {
+    if let Some(import) = module.names.imports.get(name) {
+        return Some((checked.root, import.span));
+    }
+    let index = match module.names.member(name)? {
+        Member::Type(i)
+        | Member::Extern(i)
+        | Member::Fn(i)
+        | Member::Const(i)
+        | Member::Runbook(i) => i,
+    };
+    Some((
+        checked.root,
+        query::item_name(&module.ast.items[index])?.span,
+    ))
+}
+
+/// The binding of a name inside the item that contains it: the last one before the use.
+fn local(module: &Module, ident: &Ident, offset: usize) -> Option<(ModuleId, Span)> {
+    let item = module.ast.items.iter().find(|i| i.span.contains(offset))?;
+    let mut binders: Vec<&Ident> = Vec::new();
+    match &item.kind {
+        ItemKind::Runbook(runbook) => {
+            for clause in &runbook.clauses {
+                match &clause.kind {
+                    ClauseKind::Input(fields) => binders.extend(fields.iter().map(|f| &f.name)),
+                    ClauseKind::Step(step) => stmt_binders(&step.body, &mut binders),
+                    _ => {}
+                }
+            }
+        }
+        ItemKind::Fn(function) => {
+            binders.extend(function.params.iter().map(|p| &p.name));
+            stmt_binders(&function.body, &mut binders);
+        }
+        ItemKind::Test(test) => {
+            for stmt in &test.body {
+                if let TestStmtKind::Let { name, .. } = &stmt.kind {
+                    binders.push(name);
+                }
+            }
+        }
+        _ => {}
+    }
+    // Lambda parameters around the cursor.
+    for expr in query::all_exprs(&module.ast) {
+        if let ExprKind::Lambda { params, .. } = &expr.kind {
+            if expr.span.contains(offset) {
+                binders.extend(params);
+            }
+        }
+    }
+    binders
+        .into_iter()
+        .filter(|b| b.name == ident.name && b.span.start <= ident.span.start)
+        .max_by_key(|b| b.span.start)
+        .map(|b| (module.id, b.span))
+}
+
+fn stmt_binders<'a>(stmts: &'a [Stmt], out: &mut Vec<&'a Ident>) {
+    for stmt in stmts {
+        match &stmt.kind {
+            StmtKind::Let { name, .. } => out.push(name),
+            StmtKind::For { var, body, .. } => {
+                out.push(var);
+                stmt_binders(body, out);
+            }
+            StmtKind::If {
+                then_body,
+                else_body,
+                ..
+            } => {
+                stmt_binders(then_body, out);
+                if let Some(else_body) = else_body {
+                    stmt_binders(else_body, out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Names in `test` blocks: steps (`expect step`, `approve`, `deny`), runbooks (`run`), mocked
+/// actions (`mock pg.terminate`, `expect called`).
+fn test_reference(checked: &Checked, module: &Module, offset: usize) -> Option<(ModuleId, Span)> {
+    for item in &module.ast.items {
+        let ItemKind::Test(test) = &item.kind else {
+            continue;
+        };
+        if !item.span.contains(offset) {
+            continue;
+        }
+        let ran: Vec<&str> = test
+            .body
+            .iter()
+            .filter_map(|s| match &s.kind {
+                TestStmtKind::Run { runbook, .. } => Some(runbook.name.as_str()),
+                _ => None,
+            })
+            .collect();
+        for stmt in &test.body {
+            match &stmt.kind {
+                TestStmtKind::ExpectStep { step, .. }
+                | TestStmtKind::Approve { step, .. }
+                | TestStmtKind::Deny { step, .. }
+                    if step.span.contains(offset) =>
+                {
+                    return find_step(module, &ran, &step.name);
+                }
+                TestStmtKind::Run { runbook, .. } if runbook.span.contains(offset) => {
+                    return top_level(checked, module, &runbook.name);
+                }
+                TestStmtKind::Mock { target, .. } | TestStmtKind::ExpectCalled { target, .. }
+                    if target.span.contains(offset) =>
+                {
+                    return path_target(checked, module, target);
+                }
+                _ => {}
+            }
+        }
+    }
+    None
+}
+
+fn path_target(checked: &Checked, module: &Module, path: &Path) -> Option<(ModuleId, Span)> {
+    match path.segments.as_slice() {
+        [alias, name] => member(checked, module, alias, name),
+        [name] => top_level(checked, module, &name.name),
+        _ => None,
+    }
+}
+
+/// A step by name, in the runbooks a test runs (or any runbook of the file).
+fn find_step(module: &Module, runbooks: &[&str], name: &str) -> Option<(ModuleId, Span)> {
+    let mut fallback = None;
+    for item in &module.ast.items {
+        let ItemKind::Runbook(runbook) = &item.kind else {
+            continue;
+        };
+        for clause in &runbook.clauses {
+            if let ClauseKind::Step(step) = &clause.kind {
+                if step.name.name == name {
+                    if runbooks.contains(&runbook.name.name.as_str()) {
+                        return Some((module.id, step.name.span));
+                    }
+                    fallback.get_or_insert((module.id, step.name.span));
+                }
+            }
+        }
+    }
+    fallback
+}

@@ -1,0 +1,167 @@
+//! The open buffers, the module loader that serves them before the disk, and the checked
+//! state of each buffer.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Component, Path, PathBuf};
+
+use rbk_compiler::config::ProjectConfig;
+use rbk_compiler::resolve::ModuleId;
+use rbk_compiler::types::ApproverGroups;
+use rbk_compiler::{Analysis, CheckOptions, ModuleLoader};
+use tower_lsp_server::ls_types::Uri;
+
+use crate::convert::SourceText;
+
+/// One buffer the editor has open.
+pub struct Document {
+    pub text: String,
+    pub version: i32,
+}
+
+/// The file path a document stands for (`untitled:` buffers get their URI's path).
+pub fn document_path(uri: &Uri) -> PathBuf {
+    if uri.scheme().as_str() == "file" {
+        if let Some(path) = uri.to_file_path() {
+            return path.into_owned();
+        }
+    }
+    PathBuf::from(uri.path().as_str())
+}
+
+/// Serves `use "./x.rbk"` from open buffers first, then from disk; `std.*` from the binary.
+pub struct BufferLoader {
+    pub open: HashMap<PathBuf, String>,
+}
+
+impl ModuleLoader for BufferLoader {
+    fn std_module(&self, name: &str) -> Option<String> {
+        rbk_stdlib::module_source(name).map(str::to_string)
+    }
+
+    fn std_module_names(&self) -> Vec<String> {
+        rbk_stdlib::module_names().map(str::to_string).collect()
+    }
+
+    fn local_module(&self, from: &Path, relative: &str) -> Result<(PathBuf, String), String> {
+        let base = from.parent().unwrap_or(Path::new("."));
+        let path = normalize(&base.join(relative));
+        if let Some(text) = self.open.get(&path) {
+            return Ok((path, text.clone()));
+        }
+        match fs::read_to_string(&path) {
+            Ok(text) => Ok((path, text)),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                Err("no such file".to_string())
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::PermissionDenied => {
+                Err("permission denied".to_string())
+            }
+            Err(error) => Err(error.to_string()),
+        }
+    }
+}
+
+/// `a/./b/../c` -> `a/c`, as the CLI writes paths.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir if out.file_name().is_some() => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The nearest `rbk.toml` at or above the file's directory.
+pub fn find_config(file: &Path) -> Option<PathBuf> {
+    let absolute = fs::canonicalize(file)
+        .ok()
+        .or_else(|| file.is_absolute().then(|| file.to_path_buf()))?;
+    let mut dir = absolute.parent();
+    while let Some(current) = dir {
+        let candidate = current.join("rbk.toml");
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        dir = current.parent();
+    }
+    None
+}
+
+/// The approver groups of the project the file belongs to; `None` without a readable rbk.toml
+/// (as `rbk check`, group names are then not checked).
+pub fn approver_groups(file: &Path) -> Option<ApproverGroups> {
+    let text = fs::read_to_string(find_config(file)?).ok()?;
+    ProjectConfig::parse(&text)
+        .ok()
+        .map(|config| config.approvers)
+}
+
+/// One buffer, checked: the compiler's whole answer and which module is the buffer.
+pub struct Checked {
+    pub analysis: Analysis,
+    pub root: ModuleId,
+    pub approver_groups: Option<ApproverGroups>,
+}
+
+impl Checked {
+    /// Checks `text` as the file at `path`. `None` only if the compiler panicked.
+    pub fn new(path: PathBuf, text: String, open: HashMap<PathBuf, String>) -> Option<Checked> {
+        let approver_groups = approver_groups(&path);
+        let options = CheckOptions {
+            approver_groups: approver_groups.clone(),
+        };
+        let loader = BufferLoader { open };
+        // Deeply nested input recurses in the parser and checker; give them room, as the CLI does.
+        let analysis = std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .stack_size(256 * 1024 * 1024)
+                .spawn_scoped(scope, || {
+                    rbk_compiler::check(vec![(path, text)], &loader, &options)
+                })
+                .ok()?
+                .join()
+                .ok()
+        })?;
+        let root = *analysis.roots.first()?;
+        Some(Checked {
+            analysis,
+            root,
+            approver_groups,
+        })
+    }
+
+    pub fn module(&self) -> &rbk_compiler::resolve::Module {
+        self.analysis.module(self.root)
+    }
+
+    pub fn text(&self) -> &str {
+        &self.analysis.file(self.module().file).text
+    }
+
+    pub fn source(&self) -> SourceText<'_> {
+        self.source_of(self.root)
+    }
+
+    pub fn source_of(&self, module: ModuleId) -> SourceText<'_> {
+        let file = self.analysis.file(self.analysis.module(module).file);
+        SourceText {
+            text: &file.text,
+            lines: &file.lines,
+        }
+    }
+
+    /// The compiler's diagnostics for the buffer itself (not for the modules it uses).
+    pub fn own_diagnostics(&self) -> impl Iterator<Item = &rbk_compiler::diagnostics::Diagnostic> {
+        let file = self.module().file;
+        self.analysis
+            .diagnostics
+            .iter()
+            .filter(move |d| d.file == file)
+    }
+}

@@ -1,0 +1,279 @@
+//! The `LanguageServer` implementation: keeps the open buffers, checks each one on open and on
+//! change, and answers requests from the latest check.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::ls_types::*;
+use tower_lsp_server::{Client, LanguageServer};
+
+use crate::documents::{document_path, Checked, Document};
+use crate::{actions, completion, convert, definition, hover, symbols};
+
+/// An open buffer and its latest check.
+struct Open {
+    document: Document,
+    checked: Option<Arc<Checked>>,
+}
+
+pub struct Backend {
+    client: Client,
+    open: Mutex<HashMap<Uri, Open>>,
+}
+
+impl Backend {
+    pub fn new(client: Client) -> Self {
+        Backend {
+            client,
+            open: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uri, Open>> {
+        self.open
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn checked(&self, uri: &Uri) -> Option<Arc<Checked>> {
+        self.lock().get(uri).and_then(|open| open.checked.clone())
+    }
+
+    fn text(&self, uri: &Uri) -> Option<String> {
+        self.lock().get(uri).map(|open| open.document.text.clone())
+    }
+
+    /// Stores the new text, checks it and publishes its diagnostics.
+    async fn update(&self, uri: Uri, text: String, version: i32) {
+        let others: HashMap<_, _> = self
+            .lock()
+            .iter()
+            .filter(|(u, _)| **u != uri)
+            .map(|(u, open)| (document_path(u), open.document.text.clone()))
+            .collect();
+        let checked = Checked::new(document_path(&uri), text.clone(), others).map(Arc::new);
+        {
+            let mut open = self.lock();
+            match open.get(&uri) {
+                // A newer version arrived while this one was being checked.
+                Some(current) if current.document.version > version => return,
+                _ => {}
+            }
+            open.insert(
+                uri.clone(),
+                Open {
+                    document: Document { text, version },
+                    checked: checked.clone(),
+                },
+            );
+        }
+        let Some(checked) = checked else {
+            self.client
+                .log_message(
+                    MessageType::ERROR,
+                    format!(
+                        "rbk: internal error while checking {}; please report it with the file",
+                        uri.as_str()
+                    ),
+                )
+                .await;
+            self.client
+                .publish_diagnostics(uri, Vec::new(), Some(version))
+                .await;
+            return;
+        };
+        let source = checked.source();
+        let diagnostics = checked
+            .own_diagnostics()
+            .map(|d| convert::diagnostic(&source, &uri, d))
+            .collect();
+        self.client
+            .publish_diagnostics(uri, diagnostics, Some(version))
+            .await;
+    }
+
+    fn location(
+        &self,
+        uri: &Uri,
+        checked: &Checked,
+        module: rbk_compiler::resolve::ModuleId,
+        span: rbk_compiler::syntax::Span,
+    ) -> Option<Location> {
+        let range = checked.source_of(module).range(span);
+        if module == checked.root {
+            return Some(Location::new(uri.clone(), range));
+        }
+        let m = checked.analysis.module(module);
+        if m.is_std() {
+            return None;
+        }
+        let path = &checked.analysis.file(m.file).path;
+        Some(Location::new(Uri::from_file_path(path)?, range))
+    }
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, _: InitializeParams) -> Result<InitializeResult> {
+        Ok(InitializeResult {
+            capabilities: ServerCapabilities {
+                text_document_sync: Some(TextDocumentSyncCapability::Kind(
+                    TextDocumentSyncKind::FULL,
+                )),
+                hover_provider: Some(HoverProviderCapability::Simple(true)),
+                completion_provider: Some(CompletionOptions {
+                    trigger_characters: Some(vec![".".to_string()]),
+                    ..Default::default()
+                }),
+                definition_provider: Some(OneOf::Left(true)),
+                document_symbol_provider: Some(OneOf::Left(true)),
+                document_formatting_provider: Some(OneOf::Left(true)),
+                code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
+                ..Default::default()
+            },
+            server_info: Some(ServerInfo {
+                name: "rbk".to_string(),
+                version: Some(env!("CARGO_PKG_VERSION").to_string()),
+            }),
+            ..Default::default()
+        })
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        let doc = params.text_document;
+        self.update(doc.uri, doc.text, doc.version).await;
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        // Full sync: the last change holds the whole text.
+        if let Some(change) = params.content_changes.into_iter().last() {
+            let doc = params.text_document;
+            self.update(doc.uri, change.text, doc.version).await;
+        }
+    }
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        let uri = params.text_document.uri;
+        self.lock().remove(&uri);
+        self.client.publish_diagnostics(uri, Vec::new(), None).await;
+    }
+
+    async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
+        let position = params.text_document_position_params;
+        let Some(checked) = self.checked(&position.text_document.uri) else {
+            return Ok(None);
+        };
+        let source = checked.source();
+        let offset = source.offset(position.position);
+        Ok(hover::hover(&checked, offset).map(|(text, span)| Hover {
+            contents: HoverContents::Markup(MarkupContent {
+                kind: MarkupKind::Markdown,
+                value: text,
+            }),
+            range: Some(source.range(span)),
+        }))
+    }
+
+    async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
+        let position = params.text_document_position;
+        let uri = &position.text_document.uri;
+        let (Some(text), checked) = (self.text(uri), self.checked(uri)) else {
+            return Ok(None);
+        };
+        let lines = rbk_compiler::diagnostics::LineIndex::new(&text);
+        let source = convert::SourceText {
+            text: &text,
+            lines: &lines,
+        };
+        let offset = source.offset(position.position);
+        let items = completion::complete(checked.as_deref(), &text, offset);
+        Ok(Some(CompletionResponse::Array(items)))
+    }
+
+    async fn goto_definition(
+        &self,
+        params: GotoDefinitionParams,
+    ) -> Result<Option<GotoDefinitionResponse>> {
+        let position = params.text_document_position_params;
+        let uri = &position.text_document.uri;
+        let Some(checked) = self.checked(uri) else {
+            return Ok(None);
+        };
+        let offset = checked.source().offset(position.position);
+        Ok(definition::definition(&checked, offset)
+            .and_then(|(module, span)| self.location(uri, &checked, module, span))
+            .map(GotoDefinitionResponse::Scalar))
+    }
+
+    async fn document_symbol(
+        &self,
+        params: DocumentSymbolParams,
+    ) -> Result<Option<DocumentSymbolResponse>> {
+        let Some(checked) = self.checked(&params.text_document.uri) else {
+            return Ok(None);
+        };
+        Ok(Some(DocumentSymbolResponse::Nested(
+            symbols::document_symbols(&checked),
+        )))
+    }
+
+    async fn formatting(&self, params: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {
+        let Some(text) = self.text(&params.text_document.uri) else {
+            return Ok(None);
+        };
+        // A buffer with syntax errors is left as it is.
+        let Ok(formatted) = rbk_compiler::format::format(&text) else {
+            return Ok(Some(Vec::new()));
+        };
+        if formatted == text {
+            return Ok(Some(Vec::new()));
+        }
+        let lines = rbk_compiler::diagnostics::LineIndex::new(&text);
+        let source = convert::SourceText {
+            text: &text,
+            lines: &lines,
+        };
+        let whole = source.range(rbk_compiler::syntax::Span::new(0, text.len()));
+        Ok(Some(vec![TextEdit::new(whole, formatted)]))
+    }
+
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        let uri = &params.text_document.uri;
+        let Some(checked) = self.checked(uri) else {
+            return Ok(None);
+        };
+        let source = checked.source();
+        let wanted = source.span(params.range);
+        let mut actions = Vec::new();
+        for diagnostic in checked.own_diagnostics() {
+            let span = diagnostic.primary.span;
+            if span.end < wanted.start || span.start > wanted.end {
+                continue;
+            }
+            let lsp_diagnostic = convert::diagnostic(&source, uri, diagnostic);
+            for fix in actions::quick_fixes(&checked, diagnostic) {
+                let edits = fix
+                    .inserts
+                    .iter()
+                    .map(|(at, text)| {
+                        let position = source.position(*at);
+                        TextEdit::new(Range::new(position, position), text.clone())
+                    })
+                    .collect();
+                actions.push(CodeActionOrCommand::CodeAction(CodeAction {
+                    title: fix.title,
+                    kind: Some(CodeActionKind::QUICKFIX),
+                    diagnostics: Some(vec![lsp_diagnostic.clone()]),
+                    edit: Some(WorkspaceEdit::new(HashMap::from([(uri.clone(), edits)]))),
+                    is_preferred: Some(fix.preferred),
+                    ..Default::default()
+                }));
+            }
+        }
+        Ok(Some(actions))
+    }
+}

@@ -1,0 +1,321 @@
+//! The server driven in-process through real JSON-RPC messages, as an editor would.
+
+use std::path::PathBuf;
+
+use futures::StreamExt;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use tower::{Service, ServiceExt};
+use tower_lsp_server::jsonrpc::Request;
+use tower_lsp_server::LspService;
+
+use rbk_lsp::Backend;
+
+struct Editor {
+    service: LspService<Backend>,
+    from_server: mpsc::UnboundedReceiver<Request>,
+    next_id: i64,
+}
+
+impl Editor {
+    async fn start() -> Editor {
+        let (service, socket) = LspService::new(Backend::new);
+        let (tx, from_server) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut socket = socket;
+            while let Some(message) = socket.next().await {
+                if tx.send(message).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut editor = Editor {
+            service,
+            from_server,
+            next_id: 0,
+        };
+        let result = editor
+            .request("initialize", json!({ "capabilities": {} }))
+            .await;
+        assert_eq!(result["capabilities"]["hoverProvider"], json!(true));
+        editor.notify("initialized", json!({})).await;
+        editor
+    }
+
+    async fn send(&mut self, message: Value) -> Option<Value> {
+        let request: Request = serde_json::from_value(message).expect("a JSON-RPC message");
+        let response = self
+            .service
+            .ready()
+            .await
+            .expect("server ready")
+            .call(request)
+            .await
+            .expect("server alive");
+        response.map(|r| serde_json::to_value(r).unwrap())
+    }
+
+    async fn request(&mut self, method: &str, params: Value) -> Value {
+        self.next_id += 1;
+        let message =
+            json!({ "jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params });
+        let response = self.send(message).await.expect("a response");
+        assert!(response.get("error").is_none(), "{method}: {response}");
+        response["result"].clone()
+    }
+
+    async fn notify(&mut self, method: &str, params: Value) {
+        let message = json!({ "jsonrpc": "2.0", "method": method, "params": params });
+        assert!(self.send(message).await.is_none());
+    }
+
+    /// The next `publishDiagnostics` for `uri`; panics on a logged internal error.
+    async fn diagnostics(&mut self, uri: &str) -> Vec<Value> {
+        loop {
+            let message =
+                tokio::time::timeout(std::time::Duration::from_secs(30), self.from_server.recv())
+                    .await
+                    .expect("diagnostics in time")
+                    .expect("server still talking");
+            let message = serde_json::to_value(message).unwrap();
+            match message["method"].as_str() {
+                Some("textDocument/publishDiagnostics") if message["params"]["uri"] == uri => {
+                    return message["params"]["diagnostics"].as_array().unwrap().clone();
+                }
+                Some("window/logMessage") => {
+                    let text = message["params"]["message"].as_str().unwrap_or("");
+                    assert!(!text.contains("internal error"), "{text}");
+                }
+                _ => {}
+            }
+        }
+    }
+
+    async fn open(&mut self, uri: &str, text: &str) -> Vec<Value> {
+        self.notify(
+            "textDocument/didOpen",
+            json!({ "textDocument": { "uri": uri, "languageId": "rbk", "version": 1, "text": text } }),
+        )
+        .await;
+        self.diagnostics(uri).await
+    }
+
+    async fn change(&mut self, uri: &str, version: i32, text: &str) -> Vec<Value> {
+        self.notify(
+            "textDocument/didChange",
+            json!({ "textDocument": { "uri": uri, "version": version }, "contentChanges": [{ "text": text }] }),
+        )
+        .await;
+        self.diagnostics(uri).await
+    }
+}
+
+fn example(name: &str) -> (String, String) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .join(name)
+        .canonicalize()
+        .unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    (format!("file://{}", path.display()), text)
+}
+
+/// The LSP position (ASCII text) of the `nth` occurrence of `needle`, plus `shift` columns.
+fn position_of(text: &str, needle: &str, shift: usize) -> Value {
+    let offset = text.find(needle).expect(needle) + shift;
+    let line = text[..offset].matches('\n').count();
+    let column = offset - text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    json!({ "line": line, "character": column })
+}
+
+fn offset_of(text: &str, position: &Value) -> usize {
+    let line = position["line"].as_u64().unwrap() as usize;
+    let character = position["character"].as_u64().unwrap() as usize;
+    let start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
+    start + character
+}
+
+fn codes(diagnostics: &[Value]) -> Vec<String> {
+    diagnostics
+        .iter()
+        .map(|d| d["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diagnostics_hover_completion_and_the_approval_fix() {
+    let mut editor = Editor::start().await;
+    let (uri, text) = example("db_pool_exhaustion.rbk");
+
+    let diagnostics = editor.open(&uri, &text).await;
+    assert!(
+        codes(&diagnostics).iter().all(|c| c.starts_with('W')),
+        "the example has no errors: {diagnostics:?}"
+    );
+
+    // Hover on an action: its effect and signature.
+    let hover = editor
+        .request(
+            "textDocument/hover",
+            json!({ "textDocument": { "uri": uri }, "position": position_of(&text, "pg.terminate(", 4) }),
+        )
+        .await;
+    let shown = hover["contents"]["value"].as_str().unwrap();
+    assert!(shown.contains("terminate"), "{shown}");
+    assert!(shown.contains("destructive"), "{shown}");
+
+    // Completion after `pg.` in code being typed.
+    let typing = text.replace(
+        "    let before = pg.pool_usage(db)\n",
+        "    let before = pg.pool_usage(db)\n    let x = pg.\n",
+    );
+    let diagnostics = editor.change(&uri, 2, &typing).await;
+    assert!(
+        codes(&diagnostics).contains(&"E0001".to_string()),
+        "{diagnostics:?}"
+    );
+    let at = typing.find("let x = pg.").unwrap() + "let x = pg.".len();
+    let line = typing[..at].matches('\n').count();
+    let column = at - typing[..at].rfind('\n').unwrap() - 1;
+    let completion = editor
+        .request(
+            "textDocument/completion",
+            json!({ "textDocument": { "uri": uri }, "position": { "line": line, "character": column } }),
+        )
+        .await;
+    let labels: Vec<&str> = completion
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["label"].as_str().unwrap())
+        .collect();
+    assert!(labels.contains(&"terminate"), "{labels:?}");
+    assert!(labels.contains(&"pool_usage"), "{labels:?}");
+
+    // A destructive step without approval: E0301, and its quick fix removes it.
+    let ungated = text.replace(
+        "    approval none reason \"only idle backends are terminated, never active ones\"\n",
+        "",
+    );
+    let diagnostics = editor.change(&uri, 3, &ungated).await;
+    let e0301 = diagnostics
+        .iter()
+        .find(|d| d["code"] == "E0301")
+        .expect("E0301")
+        .clone();
+    assert!(e0301["message"].as_str().unwrap().contains("help:"));
+    let actions = editor
+        .request(
+            "textDocument/codeAction",
+            json!({
+                "textDocument": { "uri": uri },
+                "range": e0301["range"],
+                "context": { "diagnostics": [e0301] },
+            }),
+        )
+        .await;
+    let actions = actions.as_array().unwrap();
+    assert_eq!(actions.len(), 2, "{actions:?}");
+    let edits = actions[0]["edit"]["changes"][&uri].as_array().unwrap();
+    let mut fixed = ungated.clone();
+    for edit in edits.iter().rev() {
+        let at = offset_of(&fixed, &edit["range"]["start"]);
+        fixed.insert_str(at, edit["newText"].as_str().unwrap());
+    }
+    assert!(fixed.contains(
+        "  step kill \"Kill idle connections older than {idle_for}\" {\n    approval required from \"database-oncall\" timeout 5m on timeout deny\n"
+    ), "{fixed}");
+    let diagnostics = editor.change(&uri, 4, &fixed).await;
+    assert!(
+        codes(&diagnostics).iter().all(|c| c.starts_with('W')),
+        "{diagnostics:?}"
+    );
+
+    // Formatting a formatted file changes nothing; symbols list the runbook and its steps.
+    let edits = editor
+        .request(
+            "textDocument/formatting",
+            json!({ "textDocument": { "uri": uri }, "options": { "tabSize": 2, "insertSpaces": true } }),
+        )
+        .await;
+    assert_eq!(edits, json!([]));
+    let symbols = editor
+        .request(
+            "textDocument/documentSymbol",
+            json!({ "textDocument": { "uri": uri } }),
+        )
+        .await;
+    assert_eq!(symbols[0]["name"], "db_pool_exhaustion");
+    assert!(symbols[0]["children"].as_array().unwrap().len() >= 5);
+
+    // Go to definition: a `let` binding, and a step named in a test.
+    let use_of_idle = fixed.find("pg.terminate(db, idle").unwrap() + "pg.terminate(db, ".len();
+    let line = fixed[..use_of_idle].matches('\n').count();
+    let column = use_of_idle - fixed[..use_of_idle].rfind('\n').unwrap() - 1;
+    let definition = editor
+        .request(
+            "textDocument/definition",
+            json!({ "textDocument": { "uri": uri }, "position": { "line": line, "character": column } }),
+        )
+        .await;
+    assert_eq!(
+        definition["range"]["start"],
+        position_of(&fixed, "idle = pg.idle_connections", 0)
+    );
+    let definition = editor
+        .request(
+            "textDocument/definition",
+            json!({ "textDocument": { "uri": uri }, "position": position_of(&fixed, "expect step kill", 12) }),
+        )
+        .await;
+    assert_eq!(
+        definition["range"]["start"],
+        position_of(&fixed, "kill \"Kill", 0)
+    );
+}
+
+/// Every example, cut short at every 7th offset, as if typed: each version is checked and its
+/// diagnostics published, and nothing panics.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incomplete_examples_get_diagnostics_without_panics() {
+    let mut editor = Editor::start().await;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".rbk"))
+        .collect();
+    names.sort();
+    assert!(!names.is_empty());
+    for name in names {
+        let (uri, text) = example(&name);
+        editor.open(&uri, "").await;
+        let mut version = 1;
+        let cuts = (0..text.len())
+            .step_by(7)
+            .filter(|&i| text.is_char_boundary(i))
+            .take(600);
+        for cut in cuts {
+            version += 1;
+            let partial = &text[..cut];
+            let diagnostics = editor.change(&uri, version, partial).await;
+            for d in &diagnostics {
+                assert!(d["code"].is_string() && d["range"].is_object(), "{d}");
+            }
+            // Requests on broken code answer too.
+            let end = position_of(&format!("{partial}\u{0}"), "\u{0}", 0);
+            editor
+                .request(
+                    "textDocument/hover",
+                    json!({ "textDocument": { "uri": uri }, "position": end }),
+                )
+                .await;
+            editor
+                .request(
+                    "textDocument/completion",
+                    json!({ "textDocument": { "uri": uri }, "position": end }),
+                )
+                .await;
+        }
+    }
+}
