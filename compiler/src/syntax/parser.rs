@@ -207,6 +207,32 @@ impl<'a> TreeBuilder<'a> {
         joins_previous
     }
 
+    /// The children of a block (a runbook's clauses, a step's statements, a test's
+    /// statements): `bad_line`s are reported through `recovered`, which may take back the node
+    /// parsed just before on the same line; every other child goes to `node`.
+    fn recovering_children<'p, T>(
+        &mut self,
+        children: pest::iterators::Pairs<'p, Rule>,
+        context: RecoveryContext,
+        nodes: &mut Vec<T>,
+        span: impl Fn(&T) -> Span,
+        mut node: impl FnMut(&mut Self, Pair<'p, Rule>, &mut Vec<T>),
+    ) {
+        let mut previous_was_bad = false;
+        for child in children {
+            let is_bad = child.as_rule() == Rule::bad_line;
+            if is_bad {
+                let previous = nodes.last().map(&span);
+                if self.recovered(child, context, previous_was_bad, previous) {
+                    nodes.pop();
+                }
+            } else {
+                node(self, child, nodes);
+            }
+            previous_was_bad = is_bad;
+        }
+    }
+
     fn file(&mut self, pair: Pair<Rule>) -> SourceFile {
         let mut items = Vec::new();
         let mut previous_was_bad = false;
@@ -286,29 +312,19 @@ impl<'a> TreeBuilder<'a> {
     fn runbook(&mut self, pair: Pair<Rule>) -> Runbook {
         let mut name = None;
         let mut clauses = Vec::new();
-        let mut previous_was_bad = false;
-        for child in pair.into_inner() {
-            let is_bad = child.as_rule() == Rule::bad_line;
-            match child.as_rule() {
-                Rule::ident => name = Some(self.ident(child)),
-                Rule::bad_line => {
-                    if self.recovered(
-                        child,
-                        RecoveryContext::Clause,
-                        previous_was_bad,
-                        clauses.last().map(|c: &Clause| c.span),
-                    ) {
-                        clauses.pop();
-                    }
+        self.recovering_children(
+            pair.into_inner(),
+            RecoveryContext::Clause,
+            &mut clauses,
+            |c: &Clause| c.span,
+            |this, child, clauses| {
+                if child.as_rule() == Rule::ident {
+                    name = Some(this.ident(child));
+                } else {
+                    clauses.extend(this.clause(child));
                 }
-                _ => {
-                    if let Some(clause) = self.clause(child) {
-                        clauses.push(clause);
-                    }
-                }
-            }
-            previous_was_bad = is_bad;
-        }
+            },
+        );
         Runbook {
             name: name.expect("grammar: runbook has a name"),
             clauses,
@@ -407,30 +423,20 @@ impl<'a> TreeBuilder<'a> {
                 Rule::when_clause => when = child.into_inner().next().map(|p| self.expr(p)),
                 Rule::step_block => {
                     body_span = span_of(&child);
-                    let mut previous_was_bad = false;
-                    for entry in child.into_inner() {
-                        let is_bad = entry.as_rule() == Rule::bad_line;
-                        match entry.as_rule() {
-                            Rule::bad_line => {
-                                let previous = body.last().map(|s: &Stmt| s.span);
-                                if self.recovered(
-                                    entry,
-                                    RecoveryContext::Statement,
-                                    previous_was_bad,
-                                    previous,
-                                ) {
-                                    body.pop();
-                                }
-                            }
+                    self.recovering_children(
+                        child.into_inner(),
+                        RecoveryContext::Statement,
+                        &mut body,
+                        |s: &Stmt| s.span,
+                        |this, entry, body| match entry.as_rule() {
                             Rule::approval_required
                             | Rule::approval_none
                             | Rule::retry_option
                             | Rule::timeout_option
-                            | Rule::failure_option => options.push(self.step_option(entry)),
-                            _ => body.extend(self.stmt(entry)),
-                        }
-                        previous_was_bad = is_bad;
-                    }
+                            | Rule::failure_option => options.push(this.step_option(entry)),
+                            _ => body.extend(this.stmt(entry)),
+                        },
+                    );
                 }
                 _ => {}
             }
@@ -547,23 +553,13 @@ impl<'a> TreeBuilder<'a> {
 
     fn block(&mut self, pair: Pair<Rule>) -> Vec<Stmt> {
         let mut body = Vec::new();
-        let mut previous_was_bad = false;
-        for child in pair.into_inner() {
-            let is_bad = child.as_rule() == Rule::bad_line;
-            if is_bad {
-                if self.recovered(
-                    child,
-                    RecoveryContext::Statement,
-                    previous_was_bad,
-                    body.last().map(|s: &Stmt| s.span),
-                ) {
-                    body.pop();
-                }
-            } else {
-                body.extend(self.stmt(child));
-            }
-            previous_was_bad = is_bad;
-        }
+        self.recovering_children(
+            pair.into_inner(),
+            RecoveryContext::Statement,
+            &mut body,
+            |s: &Stmt| s.span,
+            |this, child, body| body.extend(this.stmt(child)),
+        );
         body
     }
 
@@ -757,25 +753,19 @@ impl<'a> TreeBuilder<'a> {
     fn test_item(&mut self, pair: Pair<Rule>) -> TestItem {
         let mut name = None;
         let mut body = Vec::new();
-        let mut previous_was_bad = false;
-        for child in pair.into_inner() {
-            let is_bad = child.as_rule() == Rule::bad_line;
-            match child.as_rule() {
-                Rule::string => name = Some(self.plain_string(child)),
-                Rule::bad_line => {
-                    if self.recovered(
-                        child,
-                        RecoveryContext::TestStatement,
-                        previous_was_bad,
-                        body.last().map(|s: &TestStmt| s.span),
-                    ) {
-                        body.pop();
-                    }
+        self.recovering_children(
+            pair.into_inner(),
+            RecoveryContext::TestStatement,
+            &mut body,
+            |s: &TestStmt| s.span,
+            |this, child, body| {
+                if child.as_rule() == Rule::string {
+                    name = Some(this.plain_string(child));
+                } else {
+                    body.extend(this.test_stmt(child));
                 }
-                _ => body.extend(self.test_stmt(child)),
-            }
-            previous_was_bad = is_bad;
-        }
+            },
+        );
         TestItem {
             name: name.expect("grammar: test has a name"),
             body,
