@@ -8,6 +8,7 @@ mod pagerduty;
 mod postgres;
 mod shell;
 mod slack;
+mod tls;
 mod web;
 
 use std::collections::HashMap;
