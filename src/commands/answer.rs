@@ -34,14 +34,9 @@ pub fn run(args: AnswerArgs) -> u8 {
             Ok(found) => found,
             Err(message) => return usage_error(&message),
         };
-        let store = match session::open_store(args.store.as_deref(), project_file.as_deref()).await {
-            Ok(store) => store,
+        let (store, record) = match session::find_run(args.store.as_deref(), &args.run).await {
+            Ok(found) => found,
             Err(message) => return usage_error(&message),
-        };
-        let record = match store.run(&args.run).await {
-            Ok(Some(record)) => record,
-            Ok(None) => return usage_error(&format!("there is no run `{}` in this store (see `rbk runs`)", args.run)),
-            Err(error) => return usage_error(&error.to_string()),
         };
         let events = match store.events(&record.id).await {
             Ok(events) => events,

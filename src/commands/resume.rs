@@ -1,5 +1,5 @@
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use rbk_compiler::{check, CheckOptions};
 use rbk_interpreter::engine::{self, Resume, StepState};
@@ -23,15 +23,9 @@ pub fn run(run: &str, store: Option<&str>, as_user: Option<&str>, format: Format
     };
     let user = session::acting_user(as_user);
     runtime.block_on(async {
-        let (project_file, _) = session::project(Path::new(".")).unwrap_or_default();
-        let store = match session::open_store(store, project_file.as_deref()).await {
-            Ok(store) => store,
+        let (store, record) = match session::find_run(store, run).await {
+            Ok(found) => found,
             Err(message) => return usage_error(&message),
-        };
-        let record = match store.run(run).await {
-            Ok(Some(record)) => record,
-            Ok(None) => return usage_error(&format!("there is no run `{run}` in this store (see `rbk runs`)")),
-            Err(error) => return usage_error(&error.to_string()),
         };
         if FINAL_STATES.contains(&record.status.as_str()) {
             println!("run {} already ended ({}): nothing to resume", record.id, record.status);

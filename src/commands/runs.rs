@@ -1,5 +1,3 @@
-use std::path::Path;
-
 use rbk_interpreter::journal::{verify_chain, EventKind};
 use rbk_interpreter::value::format_time;
 
@@ -14,8 +12,7 @@ pub fn list(store: Option<&str>, limit: usize) -> u8 {
         Err(message) => return usage_error(&message),
     };
     runtime.block_on(async {
-        let project_file = session::project(Path::new(".")).ok().and_then(|(p, _)| p);
-        let store = match session::open_store(store, project_file.as_deref()).await {
+        let store = match session::store_here(store).await {
             Ok(store) => store,
             Err(message) => return usage_error(&message),
         };
@@ -53,15 +50,9 @@ pub fn log(run: &str, store: Option<&str>, format: Format, verify: bool) -> u8 {
         Err(message) => return usage_error(&message),
     };
     runtime.block_on(async {
-        let project_file = session::project(Path::new(".")).ok().and_then(|(p, _)| p);
-        let store = match session::open_store(store, project_file.as_deref()).await {
-            Ok(store) => store,
+        let (store, record) = match session::find_run(store, run).await {
+            Ok(found) => found,
             Err(message) => return usage_error(&message),
-        };
-        let record = match store.run(run).await {
-            Ok(Some(record)) => record,
-            Ok(None) => return usage_error(&format!("there is no run `{run}` in this store (see `rbk runs`)")),
-            Err(error) => return usage_error(&error.to_string()),
         };
         let events = match store.events(&record.id).await {
             Ok(events) => events,

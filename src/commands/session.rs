@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rbk_compiler::config::ProjectConfig;
-use rbk_interpreter::store::{MemoryStore, PostgresStore, SqliteStore, Store};
+use rbk_interpreter::store::{MemoryStore, PostgresStore, RunRecord, SqliteStore, Store};
 
 use crate::workspace;
 
@@ -80,4 +80,25 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+/// The store of the project around the current directory (or the one `--store` names).
+pub async fn store_here(store: Option<&str>) -> Result<Arc<dyn Store>, String> {
+    let project_file = project(Path::new(".")).ok().and_then(|(path, _)| path);
+    open_store(store, project_file.as_deref()).await
+}
+
+/// That store, and the run `id` (or a unique prefix of it) in it.
+pub async fn find_run(
+    store: Option<&str>,
+    id: &str,
+) -> Result<(Arc<dyn Store>, RunRecord), String> {
+    let store = store_here(store).await?;
+    match store.run(id).await {
+        Ok(Some(record)) => Ok((store, record)),
+        Ok(None) => Err(format!(
+            "there is no run `{id}` in this store (see `rbk runs`)"
+        )),
+        Err(error) => Err(error.to_string()),
+    }
 }
