@@ -116,6 +116,14 @@ pub trait Journal: Send + Sync {
     fn append<'a>(&'a self, at: i64, kind: EventKind) -> BoxFuture<'a, Result<(), String>>;
 }
 
+/// SHA-256 of some text, as hex: how runs record which program text they execute.
+pub fn text_digest(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// The hash of an event: SHA-256 over the previous hash and the event's JSON.
 pub fn event_hash(prev_hash: &str, seq: u64, at: i64, kind: &EventKind) -> String {
     let mut hasher = Sha256::new();

@@ -300,11 +300,9 @@ fn new_run_id() -> String {
     format!("r-{}-{}-{noise:04x}", &compact[..8], &compact[8..14])
 }
 
+/// Stable across rbk versions (unlike std's hasher), since a run may be resumed by a newer rbk.
 pub fn digest(text: &str) -> String {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    text.hash(&mut hasher);
-    format!("{:016x}", hasher.finish())
+    rbk_interpreter::journal::text_digest(text)
 }
 
 /// `concurrency N` and `rate N per D` as numbers (keys come from alerts, which `rbk run` has not).
