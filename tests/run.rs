@@ -404,3 +404,34 @@ test "loud" {
     assert_eq!(run.status, 0, "{}", run.stdout);
     insta::assert_snapshot!(run.stdout);
 }
+
+#[test]
+fn the_store_named_in_rbk_toml_is_used() {
+    let dir = Project::new("store-config").dir;
+    std::fs::write(
+        dir.join("rbk.toml"),
+        "[approvers]\nsre = [\"alice\", \"bob\"]\n\n[store]\nurl = \"state/runs.db\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("hello.rbk"),
+        "runbook hello {\n  title \"Hello\"\n  step say {\n    log \"hello\"\n  }\n}\n",
+    )
+    .unwrap();
+    let run = rbk_in(&dir, &["run", "hello.rbk"]);
+    assert_eq!(run.status, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        dir.join("state").join("runs.db").is_file(),
+        "the configured SQLite file holds the run"
+    );
+    assert!(
+        !dir.join(".rbk").exists(),
+        "the default location is not used"
+    );
+    let runs = rbk_in(&dir, &["runs"]);
+    assert!(
+        runs.stdout.contains("hello") && runs.stdout.contains("succeeded"),
+        "{}",
+        runs.stdout
+    );
+}

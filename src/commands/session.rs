@@ -37,15 +37,35 @@ pub fn project(near: &Path) -> Result<(Option<PathBuf>, ProjectConfig), String> 
     }
 }
 
-/// `--store`, else `$RBK_STORE`, else `.rbk/rbk.db` beside the project's rbk.toml (or in the
-/// current directory when there is none). `memory` keeps nothing.
+/// `--store`, else `$RBK_STORE`, else rbk.toml's `[store] url`, else `.rbk/rbk.db` beside the
+/// project's rbk.toml (or in the current directory when there is none). `memory` keeps nothing.
 pub async fn open_store(
     store: Option<&str>,
     project_file: Option<&Path>,
 ) -> Result<Arc<dyn Store>, String> {
+    let base = project_file
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    // rbk.toml `[store] url`: a postgres:// URL, `memory`, or a SQLite path relative to rbk.toml.
+    let configured = match project_file {
+        Some(path) => workspace::load_config(path)?
+            .store
+            .and_then(|s| s.url)
+            .map(|url| {
+                let is_path = !url.contains("://") && url != "memory" && url != ":memory:";
+                if is_path {
+                    base.join(url).display().to_string()
+                } else {
+                    url
+                }
+            }),
+        None => None,
+    };
     let location = store
         .map(str::to_string)
-        .or_else(|| std::env::var("RBK_STORE").ok());
+        .or_else(|| std::env::var("RBK_STORE").ok())
+        .or(configured);
     match location {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             let store = PostgresStore::connect(&url)
@@ -58,13 +78,7 @@ pub async fn open_store(
             Ok(Arc::new(MemoryStore::new()))
         }
         Some(path) => open_sqlite(Path::new(&path)),
-        None => {
-            let base = project_file
-                .and_then(Path::parent)
-                .map(Path::to_path_buf)
-                .unwrap_or_else(|| PathBuf::from("."));
-            open_sqlite(&base.join(".rbk").join("rbk.db"))
-        }
+        None => open_sqlite(&base.join(".rbk").join("rbk.db")),
     }
 }
 
