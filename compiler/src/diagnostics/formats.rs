@@ -69,7 +69,8 @@ pub fn sarif(records: &[DiagnosticRecord]) -> String {
                 "id": code.as_str(),
                 "name": code.title(),
                 "shortDescription": { "text": code.title() },
-                "helpUri": format!("https://github.com/rbk-lang/rbk/blob/main/docs/diagnostics/{}.md", code.as_str()),
+                // The long form, as `rbk explain CODE` prints it (docs/diagnostics/CODE.md).
+                "fullDescription": { "text": code.explanation() },
                 "defaultConfiguration": { "level": level(code.severity()) },
             })
         })
@@ -107,7 +108,6 @@ pub fn sarif(records: &[DiagnosticRecord]) -> String {
         "runs": [{
             "tool": { "driver": {
                 "name": "rbk",
-                "informationUri": "https://github.com/rbk-lang/rbk",
                 "version": env!("CARGO_PKG_VERSION"),
                 "rules": rules,
             } },
