@@ -49,6 +49,56 @@ pub struct Resume {
     pub resumed_by: String,
 }
 
+impl Resume {
+    /// What the journal of a run whose process died says it had done.
+    pub fn from_journal(
+        events: &[crate::journal::Event],
+        environment: &dyn Environment,
+    ) -> Result<Resume, String> {
+        let mut resume = Resume::default();
+        let mut started: Vec<String> = Vec::new();
+        let mut bindings: HashMap<String, Value> = HashMap::new();
+        let mut order: Vec<String> = Vec::new();
+        for event in events {
+            let ended = match &event.kind {
+                EventKind::StepStarted { step, .. } => {
+                    started.push(step.clone());
+                    None
+                }
+                EventKind::StepSucceeded { step } => Some((step, StepState::Succeeded)),
+                EventKind::StepSkipped { step, .. } => Some((step, StepState::Skipped)),
+                EventKind::StepDenied { step } => Some((step, StepState::Denied)),
+                EventKind::StepFailed { step, error } if !error.ends_with("retrying)") => {
+                    Some((step, StepState::Failed))
+                }
+                EventKind::Bound { name, value, .. } => {
+                    let value = Value::from_stored(value, &|secret| environment.secret(secret))?;
+                    if !bindings.contains_key(name) {
+                        order.push(name.clone());
+                    }
+                    bindings.insert(name.clone(), value);
+                    None
+                }
+                _ => None,
+            };
+            if let Some((step, state)) = ended {
+                if !resume.completed.iter().any(|(n, _)| n == step) {
+                    resume.completed.push((step.clone(), state));
+                }
+            }
+        }
+        resume.in_flight = started
+            .into_iter()
+            .rev()
+            .find(|s| !resume.completed.iter().any(|(n, _)| n == s));
+        resume.bindings = order
+            .into_iter()
+            .filter_map(|name| bindings.remove(&name).map(|v| (name, v)))
+            .collect();
+        Ok(resume)
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StepState {
     Succeeded,

@@ -1,11 +1,9 @@
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 use rbk_compiler::{check, CheckOptions};
-use rbk_interpreter::engine::{self, Resume, StepState};
-use rbk_interpreter::journal::{Event, EventKind};
+use rbk_interpreter::engine::{self, Resume};
 use rbk_interpreter::store::FINAL_STATES;
-use rbk_interpreter::{Environment, ProcessEnvironment, Value};
+use rbk_interpreter::ProcessEnvironment;
 
 use super::check::usage_error;
 use super::run::{digest, Execution};
@@ -35,7 +33,7 @@ pub fn run(run: &str, store: Option<&str>, as_user: Option<&str>, format: Format
             Ok(events) => events,
             Err(error) => return usage_error(&error.to_string()),
         };
-        let mut resume = match read_back(&events, &ProcessEnvironment) {
+        let mut resume = match Resume::from_journal(&events, &ProcessEnvironment) {
             Ok(resume) => resume,
             Err(message) => return usage_error(&message),
         };
@@ -76,49 +74,4 @@ pub fn run(run: &str, store: Option<&str>, as_user: Option<&str>, format: Format
         let execution = Execution { analysis: &analysis, store, groups, integrations: &config.integrations, format, dry_run: false };
         execution.run(request).await
     })
-}
-
-/// What the journal says the dead process had done.
-fn read_back(events: &[Event], environment: &dyn Environment) -> Result<Resume, String> {
-    let mut resume = Resume::default();
-    let mut started: Vec<String> = Vec::new();
-    let mut bindings: HashMap<String, Value> = HashMap::new();
-    let mut order: Vec<String> = Vec::new();
-    for event in events {
-        let ended = match &event.kind {
-            EventKind::StepStarted { step, .. } => {
-                started.push(step.clone());
-                None
-            }
-            EventKind::StepSucceeded { step } => Some((step, StepState::Succeeded)),
-            EventKind::StepSkipped { step, .. } => Some((step, StepState::Skipped)),
-            EventKind::StepDenied { step } => Some((step, StepState::Denied)),
-            EventKind::StepFailed { step, error } if !error.ends_with("retrying)") => {
-                Some((step, StepState::Failed))
-            }
-            EventKind::Bound { name, value, .. } => {
-                let value = Value::from_stored(value, &|secret| environment.secret(secret))?;
-                if !bindings.contains_key(name) {
-                    order.push(name.clone());
-                }
-                bindings.insert(name.clone(), value);
-                None
-            }
-            _ => None,
-        };
-        if let Some((step, state)) = ended {
-            if !resume.completed.iter().any(|(n, _)| n == step) {
-                resume.completed.push((step.clone(), state));
-            }
-        }
-    }
-    resume.in_flight = started
-        .into_iter()
-        .rev()
-        .find(|s| !resume.completed.iter().any(|(n, _)| n == s));
-    resume.bindings = order
-        .into_iter()
-        .filter_map(|name| bindings.remove(&name).map(|v| (name, v)))
-        .collect();
-    Ok(resume)
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rbk_compiler::syntax::{ClauseKind, ItemKind};
+use rbk_compiler::syntax::ItemKind;
 use rbk_compiler::{check, CheckOptions};
 use rbk_interpreter::approval::{ApprovalRequest, ProcessEnvironment};
 use rbk_interpreter::approvals::{describe_outcome, ApprovalNotice, StoreApprover};
@@ -144,7 +144,7 @@ pub fn run(args: RunArgs) -> u8 {
             Err(message) => return usage_error(&message),
         };
         let run_id = new_run_id();
-        let limits = runbook_limits(&analysis, module.id, item);
+        let limits = RunLimits::of(&analysis, module.id, item);
         let record = RunRecord {
             id: run_id.clone(),
             // Absolute, so `rbk resume` finds it from any directory.
@@ -303,38 +303,6 @@ fn new_run_id() -> String {
 /// Stable across rbk versions (unlike std's hasher), since a run may be resumed by a newer rbk.
 pub fn digest(text: &str) -> String {
     rbk_interpreter::journal::text_digest(text)
-}
-
-/// `concurrency N` and `rate N per D` as numbers (keys come from alerts, which `rbk run` has not).
-fn runbook_limits(
-    analysis: &rbk_compiler::Analysis,
-    module: rbk_compiler::resolve::ModuleId,
-    item: usize,
-) -> RunLimits {
-    let ItemKind::Runbook(runbook) = &analysis.module(module).ast.items[item].kind else {
-        return RunLimits::default();
-    };
-    let mut limits = RunLimits::default();
-    for clause in &runbook.clauses {
-        match &clause.kind {
-            ClauseKind::Concurrency { limit, .. } => {
-                if let rbk_compiler::syntax::ExprKind::Int(n) = limit.kind {
-                    limits.concurrency = u32::try_from(n).ok();
-                }
-            }
-            ClauseKind::Rate { limit, window, .. } => {
-                if let (
-                    rbk_compiler::syntax::ExprKind::Int(n),
-                    rbk_compiler::syntax::ExprKind::Duration(ms),
-                ) = (&limit.kind, &window.kind)
-                {
-                    limits.rate = u32::try_from(*n).ok().map(|n| (n, *ms));
-                }
-            }
-            _ => {}
-        }
-    }
-    limits
 }
 
 /// Prints each journal event as it happens. On a terminal the running step is a live spinner

@@ -60,6 +60,39 @@ pub struct RunLimits {
     pub rate: Option<(u32, u64)>,
 }
 
+impl RunLimits {
+    /// The runbook's `concurrency N` and `rate N per D`, when written as literals. Keys
+    /// (`per`/`by`) come from alerts, which only alert-triggered starts have.
+    pub fn of(
+        program: &rbk_compiler::Analysis,
+        module: rbk_compiler::resolve::ModuleId,
+        item: usize,
+    ) -> RunLimits {
+        use rbk_compiler::syntax::{ClauseKind, ExprKind, ItemKind};
+        let mut limits = RunLimits::default();
+        let ItemKind::Runbook(runbook) = &program.module(module).ast.items[item].kind else {
+            return limits;
+        };
+        for clause in &runbook.clauses {
+            match &clause.kind {
+                ClauseKind::Concurrency { limit, .. } => {
+                    if let ExprKind::Int(n) = limit.kind {
+                        limits.concurrency = u32::try_from(n).ok();
+                    }
+                }
+                ClauseKind::Rate { limit, window, .. } => {
+                    if let (ExprKind::Int(n), ExprKind::Duration(ms)) = (&limit.kind, &window.kind)
+                    {
+                        limits.rate = u32::try_from(*n).ok().map(|n| (n, *ms));
+                    }
+                }
+                _ => {}
+            }
+        }
+        limits
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoreError(pub String);
 
