@@ -11,7 +11,9 @@ pub mod convert;
 pub mod definition;
 pub mod documents;
 pub mod hover;
+pub mod lexer;
 pub mod query;
+pub mod semantic_tokens;
 pub mod server;
 pub mod symbols;
 

@@ -129,6 +129,14 @@ impl LanguageServer for Backend {
                 document_symbol_provider: Some(OneOf::Left(true)),
                 document_formatting_provider: Some(OneOf::Left(true)),
                 code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
+                semantic_tokens_provider: Some(
+                    SemanticTokensOptions {
+                        legend: crate::semantic_tokens::legend(),
+                        full: Some(SemanticTokensFullOptions::Bool(true)),
+                        ..Default::default()
+                    }
+                    .into(),
+                ),
                 ..Default::default()
             },
             server_info: Some(ServerInfo {
@@ -275,5 +283,26 @@ impl LanguageServer for Backend {
             }
         }
         Ok(Some(actions))
+    }
+
+    async fn semantic_tokens_full(
+        &self,
+        params: SemanticTokensParams,
+    ) -> Result<Option<SemanticTokensResult>> {
+        let uri = &params.text_document.uri;
+        let checked = self.checked(uri);
+        // The checked text, so the tree's spans fit; the raw buffer if the check failed.
+        let Some(text) = checked
+            .as_ref()
+            .map(|c| c.text().to_string())
+            .or_else(|| self.text(uri))
+        else {
+            return Ok(None);
+        };
+        let data = crate::semantic_tokens::semantic_tokens(&text, checked.as_deref());
+        Ok(Some(SemanticTokensResult::Tokens(SemanticTokens {
+            result_id: None,
+            data,
+        })))
     }
 }
