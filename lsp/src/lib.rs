@@ -10,6 +10,7 @@ pub mod completion;
 pub mod convert;
 pub mod definition;
 pub mod documents;
+pub mod folding;
 pub mod hover;
 pub mod lexer;
 pub mod query;

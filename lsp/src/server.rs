@@ -137,6 +137,7 @@ impl LanguageServer for Backend {
                     }
                     .into(),
                 ),
+                folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
                 ..Default::default()
             },
             server_info: Some(ServerInfo {
@@ -304,5 +305,21 @@ impl LanguageServer for Backend {
             result_id: None,
             data,
         })))
+    }
+
+    async fn folding_range(&self, params: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
+        let uri = &params.text_document.uri;
+        let checked = self.checked(uri);
+        let Some(text) = checked
+            .as_ref()
+            .map(|c| c.text().to_string())
+            .or_else(|| self.text(uri))
+        else {
+            return Ok(None);
+        };
+        Ok(Some(crate::folding::folding_ranges(
+            &text,
+            checked.as_deref(),
+        )))
     }
 }
