@@ -12,6 +12,7 @@ pub mod definition;
 pub mod documents;
 pub mod folding;
 pub mod hover;
+pub mod inlay_hints;
 pub mod lexer;
 pub mod query;
 pub mod semantic_tokens;

@@ -129,6 +129,7 @@ impl LanguageServer for Backend {
                 document_symbol_provider: Some(OneOf::Left(true)),
                 document_formatting_provider: Some(OneOf::Left(true)),
                 code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
+                inlay_hint_provider: Some(OneOf::Left(true)),
                 semantic_tokens_provider: Some(
                     SemanticTokensOptions {
                         legend: crate::semantic_tokens::legend(),
@@ -320,6 +321,16 @@ impl LanguageServer for Backend {
         Ok(Some(crate::folding::folding_ranges(
             &text,
             checked.as_deref(),
+        )))
+    }
+
+    async fn inlay_hint(&self, params: InlayHintParams) -> Result<Option<Vec<InlayHint>>> {
+        let Some(checked) = self.checked(&params.text_document.uri) else {
+            return Ok(None);
+        };
+        Ok(Some(crate::inlay_hints::inlay_hints(
+            &checked,
+            params.range,
         )))
     }
 }
