@@ -17,7 +17,15 @@ pub fn definition(checked: &Checked, offset: usize) -> Option<(ModuleId, Span)> 
         return Some(found);
     }
     // A call's callee: what the checker resolved it to.
-    if let Some(call) = query::call_at(&module.ast, offset) {
+    // (On the alias of `pg.terminate(…)` the answer is the import, found below.)
+    let on_callee_name = |call: &&rbk_compiler::syntax::Expr| match &call.kind {
+        ExprKind::Call { callee, .. } => match &callee.kind {
+            ExprKind::Field(_, field) => field.span.contains(offset),
+            _ => true,
+        },
+        _ => false,
+    };
+    if let Some(call) = query::call_at(&module.ast, offset).filter(on_callee_name) {
         if let Some(Callee::Extern { module, item } | Callee::Fn { module, item }) =
             checked.analysis.types.callee(checked.root, call.id)
         {
@@ -118,7 +126,7 @@ fn local(module: &Module, ident: &Ident, offset: usize) -> Option<(ModuleId, Spa
         .map(|b| (module.id, b.span))
 }
 
-fn stmt_binders<'a>(stmts: &'a [Stmt], out: &mut Vec<&'a Ident>) {
+pub(crate) fn stmt_binders<'a>(stmts: &'a [Stmt], out: &mut Vec<&'a Ident>) {
     for stmt in stmts {
         match &stmt.kind {
             StmtKind::Let { name, .. } => out.push(name),
@@ -174,7 +182,7 @@ fn test_reference(checked: &Checked, module: &Module, offset: usize) -> Option<(
                 TestStmtKind::Mock { target, .. } | TestStmtKind::ExpectCalled { target, .. }
                     if target.span.contains(offset) =>
                 {
-                    return path_target(checked, module, target);
+                    return path_target(checked, module, target, offset);
                 }
                 _ => {}
             }
@@ -183,8 +191,14 @@ fn test_reference(checked: &Checked, module: &Module, offset: usize) -> Option<(
     None
 }
 
-fn path_target(checked: &Checked, module: &Module, path: &Path) -> Option<(ModuleId, Span)> {
+fn path_target(
+    checked: &Checked,
+    module: &Module,
+    path: &Path,
+    offset: usize,
+) -> Option<(ModuleId, Span)> {
     match path.segments.as_slice() {
+        [alias, _] if alias.span.contains(offset) => top_level(checked, module, &alias.name),
         [alias, name] => member(checked, module, alias, name),
         [name] => top_level(checked, module, &name.name),
         _ => None,

@@ -8,6 +8,7 @@
 pub mod actions;
 pub mod completion;
 pub mod convert;
+pub mod cursor;
 pub mod definition;
 pub mod documents;
 pub mod folding;
@@ -15,8 +16,10 @@ pub mod hover;
 pub mod inlay_hints;
 pub mod lexer;
 pub mod query;
+pub mod references;
 pub mod semantic_tokens;
 pub mod server;
+pub mod std_sources;
 pub mod symbols;
 
 pub use rbk_compiler as compiler;

@@ -9,7 +9,8 @@ use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer};
 
 use crate::documents::{document_path, Checked, Document};
-use crate::{actions, completion, convert, definition, hover, symbols};
+use crate::{actions, completion, convert, definition, hover, references, std_sources, symbols};
+use rbk_compiler::resolve::ModuleOrigin;
 
 /// An open buffer and its latest check.
 struct Open {
@@ -105,10 +106,10 @@ impl Backend {
             return Some(Location::new(uri.clone(), range));
         }
         let m = checked.analysis.module(module);
-        if m.is_std() {
-            return None;
-        }
-        let path = &checked.analysis.file(m.file).path;
+        let path = match &m.origin {
+            ModuleOrigin::Std(name) => std_sources::std_file(name)?,
+            ModuleOrigin::File(_) => checked.analysis.file(m.file).path.clone(),
+        };
         Some(Location::new(Uri::from_file_path(path)?, range))
     }
 }
@@ -122,10 +123,15 @@ impl LanguageServer for Backend {
                 )),
                 hover_provider: Some(HoverProviderCapability::Simple(true)),
                 completion_provider: Some(CompletionOptions {
-                    trigger_characters: Some(vec![".".to_string()]),
+                    trigger_characters: Some([".", "(", ",", "\""].map(String::from).to_vec()),
                     ..Default::default()
                 }),
                 definition_provider: Some(OneOf::Left(true)),
+                references_provider: Some(OneOf::Left(true)),
+                rename_provider: Some(OneOf::Right(RenameOptions {
+                    prepare_provider: Some(true),
+                    work_done_progress_options: Default::default(),
+                })),
                 document_symbol_provider: Some(OneOf::Left(true)),
                 document_formatting_provider: Some(OneOf::Left(true)),
                 code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
@@ -217,6 +223,61 @@ impl LanguageServer for Backend {
         Ok(definition::definition(&checked, offset)
             .and_then(|(module, span)| self.location(uri, &checked, module, span))
             .map(GotoDefinitionResponse::Scalar))
+    }
+
+    async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
+        let position = params.text_document_position;
+        let uri = &position.text_document.uri;
+        let Some(checked) = self.checked(uri) else {
+            return Ok(None);
+        };
+        let source = checked.source();
+        let offset = source.offset(position.position);
+        let spans = references::references(&checked, offset, params.context.include_declaration);
+        Ok(Some(
+            spans
+                .into_iter()
+                .map(|span| Location::new(uri.clone(), source.range(span)))
+                .collect(),
+        ))
+    }
+
+    async fn prepare_rename(
+        &self,
+        params: TextDocumentPositionParams,
+    ) -> Result<Option<PrepareRenameResponse>> {
+        let Some(checked) = self.checked(&params.text_document.uri) else {
+            return Ok(None);
+        };
+        let source = checked.source();
+        let offset = source.offset(params.position);
+        match references::prepare_rename(&checked, offset) {
+            Ok(span) => Ok(Some(PrepareRenameResponse::Range(source.range(span)))),
+            Err(why) => Err(tower_lsp_server::jsonrpc::Error::invalid_params(why)),
+        }
+    }
+
+    async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
+        let position = params.text_document_position;
+        let uri = &position.text_document.uri;
+        let Some(checked) = self.checked(uri) else {
+            return Ok(None);
+        };
+        let source = checked.source();
+        let offset = source.offset(position.position);
+        match references::rename(&checked, offset, &params.new_name) {
+            Ok(spans) => {
+                let edits = spans
+                    .into_iter()
+                    .map(|span| TextEdit::new(source.range(span), params.new_name.clone()))
+                    .collect();
+                Ok(Some(WorkspaceEdit::new(HashMap::from([(
+                    uri.clone(),
+                    edits,
+                )]))))
+            }
+            Err(why) => Err(tower_lsp_server::jsonrpc::Error::invalid_params(why)),
+        }
     }
 
     async fn document_symbol(

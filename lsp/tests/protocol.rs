@@ -274,8 +274,324 @@ async fn diagnostics_hover_completion_and_the_approval_fix() {
     );
 }
 
-/// Every example, cut short at every 7th offset, as if typed: each version is checked and its
-/// diagnostics published, and nothing panics.
+/// `text` with the one `§` taken out, and the LSP position where it was (ASCII before it).
+fn marked(text: &str) -> (String, Value) {
+    let position = position_of(text, "§", 0);
+    (text.replacen('§', "", 1), position)
+}
+
+fn labels(completion: &Value) -> Vec<String> {
+    completion
+        .as_array()
+        .expect("a completion list")
+        .iter()
+        .map(|item| item["label"].as_str().unwrap().to_string())
+        .collect()
+}
+
+impl Editor {
+    /// Sends `text` (with a `§` for the cursor) as the buffer's next version and completes there.
+    async fn complete_at(&mut self, uri: &str, version: i32, text: &str) -> Value {
+        let (text, position) = marked(text);
+        self.change(uri, version, &text).await;
+        self.request(
+            "textDocument/completion",
+            json!({ "textDocument": { "uri": uri }, "position": position }),
+        )
+        .await
+    }
+
+    async fn at(&mut self, method: &str, uri: &str, position: Value, extra: Value) -> Value {
+        let mut params = json!({ "textDocument": { "uri": uri }, "position": position });
+        for (key, value) in extra.as_object().unwrap() {
+            params[key] = value.clone();
+        }
+        self.request(method, params).await
+    }
+}
+
+/// Applies LSP text edits (non-overlapping) to `text`.
+fn apply(text: &str, edits: &[Value]) -> String {
+    let mut spans: Vec<(usize, usize, &str)> = edits
+        .iter()
+        .map(|e| {
+            (
+                offset_of(text, &e["range"]["start"]),
+                offset_of(text, &e["range"]["end"]),
+                e["newText"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    spans.sort_by_key(|s| std::cmp::Reverse(s.0));
+    let mut out = text.to_string();
+    for (start, end, new) in spans {
+        out.replace_range(start..end, new);
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completion_knows_where_the_cursor_is() {
+    let mut editor = Editor::start().await;
+    let (uri, text) = example("db_pool_exhaustion.rbk");
+    editor.open(&uri, &text).await;
+
+    // Parameters not given yet, by position or by name.
+    let call = "pg.terminate(db, idle, max: 50)";
+    let typing = text.replace(call, "pg.terminate(db, §");
+    let items = labels(&editor.complete_at(&uri, 2, &typing).await);
+    assert!(items.contains(&"sessions:".to_string()), "{items:?}");
+    assert!(items.contains(&"max:".to_string()), "{items:?}");
+    assert!(!items.contains(&"db:".to_string()), "{items:?}");
+    let typing = text.replace(call, "pg.terminate(db, max: 5, §");
+    let items = labels(&editor.complete_at(&uri, 3, &typing).await);
+    assert!(items.contains(&"sessions:".to_string()), "{items:?}");
+    assert!(!items.contains(&"max:".to_string()), "{items:?}");
+
+    // Step names in tests, the ones of the runbook the test runs.
+    let typing = text.replace("expect step restart skipped", "expect step §");
+    let items = labels(&editor.complete_at(&uri, 4, &typing).await);
+    for step in ["count", "find_idle", "kill", "pool_ok", "restart"] {
+        assert!(items.contains(&step.to_string()), "{step}: {items:?}");
+    }
+    assert!(!items.contains(&"runbook".to_string()), "{items:?}");
+
+    // Approver groups from rbk.toml, quoted or not yet.
+    let gate = "approval required from \"database-oncall\" timeout 5m on timeout deny";
+    let typing = text.replace(gate, "approval required from §");
+    let completion = editor.complete_at(&uri, 5, &typing).await;
+    assert_eq!(
+        labels(&completion),
+        vec!["database-oncall", "platform-oncall", "sre"]
+    );
+    assert_eq!(completion[2]["textEdit"]["newText"], "\"sre\"");
+    let typing = text.replace(gate, "approval required from \"pl§");
+    let completion = editor.complete_at(&uri, 6, &typing).await;
+    let (typed, _) = marked(&typing);
+    let fixed = apply(&typed, &[completion[1]["textEdit"].clone()]);
+    assert!(
+        fixed.contains("approval required from \"platform-oncall\"\n"),
+        "{fixed}"
+    );
+
+    // Clauses at the runbook's level, statements in a step, the inputs in scope.
+    let typing = text.replace("  concurrency 1\n", "  §\n");
+    let items = labels(&editor.complete_at(&uri, 7, &typing).await);
+    for clause in ["step", "verify", "escalate", "notify", "input"] {
+        assert!(items.contains(&clause.to_string()), "{clause}: {items:?}");
+    }
+    assert!(!items.contains(&"mock".to_string()), "{items:?}");
+    let typing = text.replace(
+        "    let before = pg.pool_usage(db)\n",
+        "    let before = pg.pool_usage(db)\n    §\n",
+    );
+    let items = labels(&editor.complete_at(&uri, 8, &typing).await);
+    for name in [
+        "let", "approval", "idle_for", "target", "before", "pg", "len",
+    ] {
+        assert!(items.contains(&name.to_string()), "{name}: {items:?}");
+    }
+
+    // A runbook's inputs after `run NAME with {`, and `run.` fields in escalate.
+    let typing = text.replace(
+        "  run db_pool_exhaustion\n",
+        "  run db_pool_exhaustion with { idle_for: 2h, § }\n",
+    );
+    let items = labels(&editor.complete_at(&uri, 9, &typing).await);
+    assert!(items.contains(&"target:".to_string()), "{items:?}");
+    assert!(!items.contains(&"idle_for:".to_string()), "{items:?}");
+    let typing = text.replace("{run.summary}", "{run.§}");
+    let items = labels(&editor.complete_at(&uri, 10, &typing).await);
+    assert!(items.contains(&"summary".to_string()), "{items:?}");
+    assert!(items.contains(&"failed_step".to_string()), "{items:?}");
+
+    // Nothing inside comments.
+    let typing = text.replace("/// Frees", "/// Fr§ees");
+    assert_eq!(editor.complete_at(&uri, 11, &typing).await, json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn references_rename_and_definitions_in_the_standard_library() {
+    let mut editor = Editor::start().await;
+    let (uri, text) = example("db_pool_exhaustion.rbk");
+    editor.open(&uri, &text).await;
+
+    // Every use of an input: its declaration, an argument, and an interpolation in a title.
+    let references = editor
+        .at(
+            "textDocument/references",
+            &uri,
+            position_of(&text, "older_than: idle_for", 12),
+            json!({ "context": { "includeDeclaration": true } }),
+        )
+        .await;
+    let lines: Vec<u64> = references
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["range"]["start"]["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, vec![13, 26, 29], "{references}");
+
+    // Rename a `let`: the binding and its use change, nothing else.
+    let edit = editor
+        .at(
+            "textDocument/rename",
+            &uri,
+            position_of(&text, "let idle", 4),
+            json!({ "newName": "aged" }),
+        )
+        .await;
+    let renamed = apply(&text, edit["changes"][&uri].as_array().unwrap());
+    assert!(
+        renamed.contains("let aged = pg.idle_connections"),
+        "{renamed}"
+    );
+    assert!(
+        renamed.contains("pg.terminate(db, aged, max: 50)"),
+        "{renamed}"
+    );
+    assert!(renamed.contains("idle_for"), "other names untouched");
+    let diagnostics = editor.change(&uri, 2, &renamed).await;
+    assert!(
+        codes(&diagnostics).iter().all(|c| c.starts_with('W')),
+        "{diagnostics:?}"
+    );
+
+    // A step renamed in the runbook and in its test.
+    let edit = editor
+        .at(
+            "textDocument/rename",
+            &uri,
+            position_of(&renamed, "step kill", 6),
+            json!({ "newName": "terminate_idle" }),
+        )
+        .await;
+    let renamed = apply(&renamed, edit["changes"][&uri].as_array().unwrap());
+    assert!(renamed.contains("step terminate_idle \""), "{renamed}");
+    assert!(
+        renamed.contains("expect step terminate_idle succeeded"),
+        "{renamed}"
+    );
+    editor.change(&uri, 3, &renamed).await;
+
+    // What cannot be renamed says why.
+    let at = position_of(&renamed, "pg.terminate(", 4);
+    let message = json!({ "jsonrpc": "2.0", "id": 99, "method": "textDocument/prepareRename",
+        "params": { "textDocument": { "uri": uri }, "position": at } });
+    let response = editor.send(message).await.unwrap();
+    let why = response["error"]["message"].as_str().unwrap();
+    assert!(
+        why.contains("standard library (std.postgres)"),
+        "{response}"
+    );
+    let message = json!({ "jsonrpc": "2.0", "id": 100, "method": "textDocument/rename",
+        "params": { "textDocument": { "uri": uri }, "position": position_of(&renamed, "let aged", 4), "newName": "step" } });
+    let response = editor.send(message).await.unwrap();
+    assert!(
+        response["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("keyword"),
+        "{response}"
+    );
+    let range = editor
+        .at(
+            "textDocument/prepareRename",
+            &uri,
+            position_of(&renamed, "let aged", 5),
+            json!({}),
+        )
+        .await;
+    assert_eq!(range["start"], position_of(&renamed, "aged =", 0));
+
+    // Go to definition on an action opens the embedded standard library's source.
+    let definition = editor
+        .at("textDocument/definition", &uri, at.clone(), json!({}))
+        .await;
+    let target = definition["uri"].as_str().unwrap();
+    assert!(
+        target.starts_with("file://") && target.ends_with("/postgres.rbk"),
+        "{definition}"
+    );
+    let source = std::fs::read_to_string(target.trim_start_matches("file://")).unwrap();
+    let line = definition["range"]["start"]["line"].as_u64().unwrap() as usize;
+    assert!(
+        source
+            .lines()
+            .nth(line)
+            .unwrap()
+            .starts_with("extern action terminate("),
+        "{definition}"
+    );
+    // … and on the alias, the `use` that names it.
+    let definition = editor
+        .at(
+            "textDocument/definition",
+            &uri,
+            position_of(&renamed, "pg.terminate(", 0),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        definition["range"]["start"],
+        position_of(&renamed, "pg\n", 0)
+    );
+}
+
+/// The quick fixes for a missing `escalate` (W0103) and a missing `title` (W0001) remove the
+/// warning they are offered for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quick_fixes_for_escalate_and_title() {
+    let mut editor = Editor::start().await;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/diagnostics")
+        .canonicalize()
+        .unwrap();
+    for code in ["W0103", "W0001"] {
+        let path = dir.join(format!("{code}.rbk"));
+        let uri = format!("file://{}", path.display());
+        let text = std::fs::read_to_string(&path).unwrap();
+        let diagnostics = editor.open(&uri, &text).await;
+        let warning = diagnostics
+            .iter()
+            .find(|d| d["code"] == code)
+            .unwrap_or_else(|| panic!("{code}: {diagnostics:?}"))
+            .clone();
+        let actions = editor
+            .request(
+                "textDocument/codeAction",
+                json!({ "textDocument": { "uri": uri }, "range": warning["range"], "context": { "diagnostics": [warning] } }),
+            )
+            .await;
+        let action = &actions.as_array().unwrap()[0];
+        let fixed = apply(&text, action["edit"]["changes"][&uri].as_array().unwrap());
+        let diagnostics = editor.change(&uri, 2, &fixed).await;
+        assert!(
+            !codes(&diagnostics).contains(&code.to_string()),
+            "{code} fixed by {}:\n{fixed}\n{diagnostics:?}",
+            action["title"]
+        );
+        assert!(
+            codes(&diagnostics).iter().all(|c| c.starts_with('W')),
+            "{code}: the fix adds no error: {fixed}\n{diagnostics:?}"
+        );
+        let formatted = editor
+            .request(
+                "textDocument/formatting",
+                json!({ "textDocument": { "uri": uri }, "options": { "tabSize": 2, "insertSpaces": true } }),
+            )
+            .await;
+        assert_eq!(
+            formatted,
+            json!([]),
+            "{code}: the fix is formatted: {fixed}"
+        );
+    }
+}
+
+/// Every example, cut short at every character offset, as if typed: each version is checked and
+/// its diagnostics published, requests at the end answer, and nothing panics.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incomplete_examples_get_diagnostics_without_panics() {
     let mut editor = Editor::start().await;
@@ -291,10 +607,7 @@ async fn incomplete_examples_get_diagnostics_without_panics() {
         let (uri, text) = example(&name);
         editor.open(&uri, "").await;
         let mut version = 1;
-        let cuts = (0..text.len())
-            .step_by(7)
-            .filter(|&i| text.is_char_boundary(i))
-            .take(600);
+        let cuts = (0..=text.len()).filter(|&i| text.is_char_boundary(i));
         for cut in cuts {
             version += 1;
             let partial = &text[..cut];

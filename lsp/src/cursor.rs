@@ -1,0 +1,299 @@
+//! Where the cursor is, read from the raw text: the buffer is usually mid-edit and does not
+//! parse, so completion asks a small lexer (strings, interpolation, comments, brackets) what
+//! surrounds the cursor instead of asking the syntax tree.
+
+/// An open bracket around the cursor and the words of its line before it (`step kill "..." {`
+/// gives `["step", "kill"]`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Frame {
+    pub open: char,
+    pub at: usize,
+    pub head: Vec<String>,
+    /// Argument names written so far at this level (`name:`), for calls and records.
+    pub named: Vec<String>,
+    /// Commas so far at this level: with `named`, how many arguments were positional.
+    pub commas: usize,
+}
+
+/// What kind of thing the cursor is in.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Place {
+    Code,
+    Comment,
+    /// Inside a string literal (not in an interpolation); the offset of its opening quote.
+    String {
+        start: usize,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cursor {
+    pub place: Place,
+    /// Innermost last.
+    pub frames: Vec<Frame>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Code,
+    /// `"..."`; the depth of `frames` when the string opened.
+    Str,
+    /// `"""..."""`.
+    LongStr,
+}
+
+fn is_word_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
+}
+
+/// The words of the line holding `at`, before `at` (string contents left out).
+fn line_words(text: &str, at: usize) -> Vec<String> {
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let mut words = Vec::new();
+    let mut in_string = false;
+    let mut current = String::new();
+    for c in text[start..at].chars() {
+        if c == '"' {
+            in_string = !in_string;
+        }
+        if !in_string && (c.is_ascii_alphanumeric() || c == '_') {
+            current.push(c);
+        } else if !current.is_empty() {
+            words.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words
+}
+
+/// Reads `text` up to `offset` and tells what surrounds that point.
+pub fn at(text: &str, offset: usize) -> Cursor {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let bytes = text.as_bytes();
+    let mut frames: Vec<Frame> = Vec::new();
+    // Strings can hold `{expr}`, which can hold strings: a stack of modes, one per level.
+    let mut modes = vec![Mode::Code];
+    let mut string_start = 0;
+    let mut last_word: Option<(usize, usize)> = None;
+    let mut i = 0;
+    while i < offset {
+        let mode = *modes.last().unwrap_or(&Mode::Code);
+        let c = bytes[i];
+        match mode {
+            Mode::Str | Mode::LongStr => {
+                let long = mode == Mode::LongStr;
+                if c == b'\\' {
+                    i += 2;
+                    continue;
+                }
+                if long && bytes[i..].starts_with(b"\"\"\"") {
+                    modes.pop();
+                    i += 3;
+                    continue;
+                }
+                if !long && (c == b'"' || c == b'\n') {
+                    modes.pop();
+                } else if c == b'{' {
+                    modes.push(Mode::Code);
+                    frames.push(Frame {
+                        open: '$',
+                        at: i,
+                        head: Vec::new(),
+                        named: Vec::new(),
+                        commas: 0,
+                    });
+                }
+                i += 1;
+            }
+            Mode::Code => {
+                if bytes[i..].starts_with(b"//") {
+                    match bytes[i..].iter().position(|&b| b == b'\n') {
+                        Some(n) if i + n < offset => i += n,
+                        _ => {
+                            return Cursor {
+                                place: Place::Comment,
+                                frames,
+                            }
+                        }
+                    }
+                    continue;
+                }
+                match c {
+                    b'"' => {
+                        string_start = i;
+                        if bytes[i..].starts_with(b"\"\"\"") {
+                            modes.push(Mode::LongStr);
+                            i += 3;
+                        } else {
+                            modes.push(Mode::Str);
+                            i += 1;
+                        }
+                        last_word = None;
+                        continue;
+                    }
+                    b'(' | b'[' | b'{' => frames.push(Frame {
+                        open: c as char,
+                        at: i,
+                        head: line_words(text, i),
+                        named: Vec::new(),
+                        commas: 0,
+                    }),
+                    b',' => {
+                        if let Some(frame) = frames.last_mut() {
+                            frame.commas += 1;
+                        }
+                    }
+                    b')' | b']' | b'}' => {
+                        let closes_interpolation = c == b'}'
+                            && modes.len() > 1
+                            && frames.last().is_some_and(|f| f.open == '$');
+                        frames.pop();
+                        if closes_interpolation {
+                            modes.pop();
+                        }
+                    }
+                    b':' if bytes.get(i + 1) != Some(&b':') => {
+                        if let (Some((start, end)), Some(frame)) = (last_word, frames.last_mut()) {
+                            frame.named.push(text[start..end].to_string());
+                        }
+                    }
+                    _ => {}
+                }
+                if is_word_char(c) {
+                    let start = i;
+                    while i < offset && is_word_char(bytes[i]) {
+                        i += 1;
+                    }
+                    last_word = Some((start, i));
+                    continue;
+                }
+                if !c.is_ascii_whitespace() {
+                    last_word = None;
+                }
+                i += 1;
+            }
+        }
+    }
+    let place = match modes.last() {
+        Some(Mode::Str | Mode::LongStr) => Place::String {
+            start: string_start,
+        },
+        _ => Place::Code,
+    };
+    Cursor { place, frames }
+}
+
+/// The identifier characters just before `offset` (what the user is typing).
+pub fn partial_word(text: &str, offset: usize) -> &str {
+    let before = &text[..offset.min(text.len())];
+    let start = before
+        .bytes()
+        .rposition(|b| !is_word_char(b))
+        .map_or(0, |i| i + 1);
+    &before[start..]
+}
+
+/// The text of the current line before `offset`.
+pub fn line_before(text: &str, offset: usize) -> &str {
+    let before = &text[..offset.min(text.len())];
+    let start = before.rfind('\n').map_or(0, |i| i + 1);
+    &before[start..]
+}
+
+/// The last significant character before the word being typed at `offset`.
+pub fn previous_char(text: &str, offset: usize) -> Option<char> {
+    let before = &text[..offset.min(text.len()) - partial_word(text, offset).len()];
+    before.trim_end().chars().last()
+}
+
+/// The callee written before the bracket at `open` (`pg.terminate` in `pg.terminate(`).
+pub fn callee_before(text: &str, open: usize) -> Option<&str> {
+    let before = text[..open].trim_end();
+    let start = before
+        .bytes()
+        .rposition(|b| !(is_word_char(b) || b == b'.'))
+        .map_or(0, |i| i + 1);
+    let callee = &before[start..];
+    (!callee.is_empty() && !callee.starts_with('.') && !callee.ends_with('.')).then_some(callee)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cursor(text_with_bar: &str) -> (String, Cursor) {
+        let offset = text_with_bar.find('|').unwrap();
+        let text = text_with_bar.replacen('|', "", 1);
+        let cursor = at(&text, offset);
+        (text, cursor)
+    }
+
+    #[test]
+    fn brackets_around_the_cursor_with_their_line() {
+        let (_, c) = cursor("runbook r {\n  step s {\n    pg.terminate(db, max: 3, |");
+        let heads: Vec<_> = c.frames.iter().map(|f| (f.open, f.head.clone())).collect();
+        assert_eq!(
+            heads,
+            vec![
+                ('{', vec!["runbook".to_string(), "r".to_string()]),
+                ('{', vec!["step".to_string(), "s".to_string()]),
+                ('(', vec!["pg".to_string(), "terminate".to_string()]),
+            ]
+        );
+        assert_eq!(c.frames[2].named, vec!["max".to_string()]);
+        assert_eq!(c.frames[2].commas, 2);
+        assert_eq!(c.place, Place::Code);
+    }
+
+    #[test]
+    fn closed_brackets_strings_and_comments_do_not_count() {
+        let (_, c) = cursor("f(\")(\", [1]) // (\n{ x |");
+        assert_eq!(c.frames.len(), 1);
+        assert_eq!(c.frames[0].open, '{');
+        let (_, c) = cursor("x // note (|");
+        assert_eq!(c.place, Place::Comment);
+    }
+
+    #[test]
+    fn strings_and_interpolations() {
+        let (_, c) = cursor("log \"pool {pg.usage(|");
+        assert_eq!(c.place, Place::Code);
+        assert_eq!(c.frames.last().unwrap().open, '(');
+        let (_, c) = cursor("log \"pool {x} and |");
+        assert_eq!(c.place, Place::String { start: 4 });
+        let (_, c) = cursor("approval required from \"ops|");
+        assert_eq!(c.place, Place::String { start: 23 });
+        let (_, c) = cursor("q(\"\"\"\nselect (\n\"\"\", |");
+        assert_eq!(c.place, Place::Code);
+        assert_eq!(c.frames.len(), 1);
+    }
+
+    #[test]
+    fn words_before_the_cursor() {
+        assert_eq!(partial_word("expect step ki", 14), "ki");
+        assert_eq!(line_before("a\n  b c", 7), "  b c");
+        assert_eq!(previous_char("f(a, ma", 7), Some(','));
+        assert_eq!(
+            callee_before("x = pg.terminate (", 17),
+            Some("pg.terminate")
+        );
+        assert_eq!(callee_before("x = (", 4), None);
+    }
+
+    #[test]
+    fn never_panics_on_any_prefix() {
+        let text = "runbook r { step s \"{a(\"x\")}\" { f(a: \"\"\"\n}\"\"\", [{ // c\n}]) } }é";
+        for offset in 0..=text.len() + 2 {
+            let _ = at(text, offset);
+            if text.is_char_boundary(offset.min(text.len())) {
+                let _ = partial_word(text, offset.min(text.len()));
+                let _ = previous_char(text, offset.min(text.len()));
+            }
+        }
+    }
+}
