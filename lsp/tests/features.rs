@@ -1,119 +1,13 @@
 //! Inlay hints, semantic tokens and folding ranges, driven in-process through real JSON-RPC
-//! messages as an editor would (the harness is a copy of the one in `protocol.rs`).
+//! messages as an editor would (the harness is in `support/`).
 
-use std::path::PathBuf;
+mod support;
 
-use futures::StreamExt;
 use serde_json::{json, Value};
-use tokio::sync::mpsc;
-use tower::{Service, ServiceExt};
-use tower_lsp_server::jsonrpc::Request;
-use tower_lsp_server::LspService;
 
-use rbk_lsp::Backend;
-
-struct Editor {
-    service: LspService<Backend>,
-    from_server: mpsc::UnboundedReceiver<Request>,
-    next_id: i64,
-    /// What `initialize` answered.
-    capabilities: Value,
-}
+use support::*;
 
 impl Editor {
-    async fn start() -> Editor {
-        let (service, socket) = LspService::new(Backend::new);
-        let (tx, from_server) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            let mut socket = socket;
-            while let Some(message) = socket.next().await {
-                if tx.send(message).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut editor = Editor {
-            service,
-            from_server,
-            next_id: 0,
-            capabilities: Value::Null,
-        };
-        let result = editor
-            .request("initialize", json!({ "capabilities": {} }))
-            .await;
-        editor.capabilities = result["capabilities"].clone();
-        editor.notify("initialized", json!({})).await;
-        editor
-    }
-
-    async fn send(&mut self, message: Value) -> Option<Value> {
-        let request: Request = serde_json::from_value(message).expect("a JSON-RPC message");
-        let response = self
-            .service
-            .ready()
-            .await
-            .expect("server ready")
-            .call(request)
-            .await
-            .expect("server alive");
-        response.map(|r| serde_json::to_value(r).unwrap())
-    }
-
-    async fn request(&mut self, method: &str, params: Value) -> Value {
-        self.next_id += 1;
-        let message =
-            json!({ "jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params });
-        let response = self.send(message).await.expect("a response");
-        assert!(response.get("error").is_none(), "{method}: {response}");
-        response["result"].clone()
-    }
-
-    async fn notify(&mut self, method: &str, params: Value) {
-        let message = json!({ "jsonrpc": "2.0", "method": method, "params": params });
-        assert!(self.send(message).await.is_none());
-    }
-
-    /// Waits for the `publishDiagnostics` of `uri` (the buffer has then been checked); panics
-    /// on a logged internal error.
-    async fn checked(&mut self, uri: &str) {
-        loop {
-            let message =
-                tokio::time::timeout(std::time::Duration::from_secs(30), self.from_server.recv())
-                    .await
-                    .expect("diagnostics in time")
-                    .expect("server still talking");
-            let message = serde_json::to_value(message).unwrap();
-            match message["method"].as_str() {
-                Some("textDocument/publishDiagnostics") if message["params"]["uri"] == uri => {
-                    return;
-                }
-                Some("window/logMessage") => {
-                    let text = message["params"]["message"].as_str().unwrap_or("");
-                    assert!(!text.contains("internal error"), "{text}");
-                }
-                _ => {}
-            }
-        }
-    }
-
-    async fn open(&mut self, uri: &str, text: &str) {
-        self.notify(
-            "textDocument/didOpen",
-            json!({ "textDocument": { "uri": uri, "languageId": "rbk", "version": 1, "text": text } }),
-        )
-        .await;
-        self.checked(uri).await;
-    }
-
-    async fn change(&mut self, uri: &str, version: i32, text: &str) {
-        self.notify(
-            "textDocument/didChange",
-            json!({ "textDocument": { "uri": uri, "version": version }, "contentChanges": [{ "text": text }] }),
-        )
-        .await;
-        self.checked(uri).await;
-    }
-
     /// Hints in the whole document.
     async fn inlay_hints(&mut self, uri: &str) -> Vec<Value> {
         let everything = json!({ "start": { "line": 0, "character": 0 }, "end": { "line": 100000, "character": 0 } });
@@ -151,40 +45,10 @@ impl Editor {
     }
 }
 
-fn example(name: &str) -> (String, String) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../examples")
-        .join(name)
-        .canonicalize()
-        .unwrap();
-    let text = std::fs::read_to_string(&path).unwrap();
-    (format!("file://{}", path.display()), text)
-}
-
-fn examples() -> Vec<String> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples");
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.ends_with(".rbk"))
-        .collect();
-    names.sort();
-    assert!(!names.is_empty());
-    names
-}
-
 /// The 0-based line of the first occurrence of `needle`.
 fn line_of(text: &str, needle: &str) -> u64 {
     let offset = text.find(needle).expect(needle);
     text[..offset].matches('\n').count() as u64
-}
-
-/// The LSP position (ASCII text) of the first occurrence of `needle`, plus `shift` columns.
-fn position_of(text: &str, needle: &str, shift: usize) -> Value {
-    let offset = text.find(needle).expect(needle) + shift;
-    let line = text[..offset].matches('\n').count();
-    let column = offset - text[..offset].rfind('\n').map_or(0, |i| i + 1);
-    json!({ "line": line, "character": column })
 }
 
 /// One semantic token, back in absolute terms.
@@ -500,22 +364,40 @@ async fn folding_ranges_cover_runbooks_steps_blocks_comments_and_imports() {
     assert_eq!(ranges[0]["kind"], "comment");
 }
 
-/// Every example cut at every 13th byte, as if typed: all three requests answer, and the
-/// tokens stay well formed.
+/// Every example, cut short at every character offset, as if typed: each version is checked and
+/// its diagnostics published, every request at the end answers, and nothing panics.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn incomplete_examples_answer_all_three_requests() {
+async fn every_prefix_of_every_example_answers_every_request() {
     let mut editor = Editor::start().await;
     for name in examples() {
         let (uri, text) = example(&name);
         editor.open(&uri, "").await;
         let mut version = 1;
-        for cut in (0..=text.len())
-            .step_by(13)
-            .filter(|&i| text.is_char_boundary(i))
-        {
+        for cut in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
             version += 1;
             let partial = &text[..cut];
-            editor.change(&uri, version, partial).await;
+            for d in editor.change(&uri, version, partial).await {
+                assert!(d["code"].is_string() && d["range"].is_object(), "{d}");
+            }
+            let end = position_of(&format!("{partial}\u{0}"), "\u{0}", 0);
+            for method in ["hover", "completion", "definition", "prepareRename"] {
+                let message = json!({ "jsonrpc": "2.0", "id": 1, "method": format!("textDocument/{method}"),
+                    "params": { "textDocument": { "uri": uri }, "position": end } });
+                let response = editor.send(message).await.expect("a response");
+                // prepareRename refuses most places, with a reason; nothing else may fail.
+                assert!(
+                    response.get("error").is_none() || method == "prepareRename",
+                    "{name} cut at {cut}: {method}: {response}"
+                );
+            }
+            editor
+                .at(
+                    "textDocument/references",
+                    &uri,
+                    end,
+                    json!({ "context": { "includeDeclaration": true } }),
+                )
+                .await;
             editor.inlay_hints(&uri).await;
             editor.tokens(&uri, partial).await;
             let line_count = partial.split('\n').count() as u64;

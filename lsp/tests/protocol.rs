@@ -1,146 +1,12 @@
 //! The server driven in-process through real JSON-RPC messages, as an editor would.
 
+mod support;
+
 use std::path::PathBuf;
 
-use futures::StreamExt;
 use serde_json::{json, Value};
-use tokio::sync::mpsc;
-use tower::{Service, ServiceExt};
-use tower_lsp_server::jsonrpc::Request;
-use tower_lsp_server::LspService;
 
-use rbk_lsp::Backend;
-
-struct Editor {
-    service: LspService<Backend>,
-    from_server: mpsc::UnboundedReceiver<Request>,
-    next_id: i64,
-}
-
-impl Editor {
-    async fn start() -> Editor {
-        let (service, socket) = LspService::new(Backend::new);
-        let (tx, from_server) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            let mut socket = socket;
-            while let Some(message) = socket.next().await {
-                if tx.send(message).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut editor = Editor {
-            service,
-            from_server,
-            next_id: 0,
-        };
-        let result = editor
-            .request("initialize", json!({ "capabilities": {} }))
-            .await;
-        assert_eq!(result["capabilities"]["hoverProvider"], json!(true));
-        editor.notify("initialized", json!({})).await;
-        editor
-    }
-
-    async fn send(&mut self, message: Value) -> Option<Value> {
-        let request: Request = serde_json::from_value(message).expect("a JSON-RPC message");
-        let response = self
-            .service
-            .ready()
-            .await
-            .expect("server ready")
-            .call(request)
-            .await
-            .expect("server alive");
-        response.map(|r| serde_json::to_value(r).unwrap())
-    }
-
-    async fn request(&mut self, method: &str, params: Value) -> Value {
-        self.next_id += 1;
-        let message =
-            json!({ "jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params });
-        let response = self.send(message).await.expect("a response");
-        assert!(response.get("error").is_none(), "{method}: {response}");
-        response["result"].clone()
-    }
-
-    async fn notify(&mut self, method: &str, params: Value) {
-        let message = json!({ "jsonrpc": "2.0", "method": method, "params": params });
-        assert!(self.send(message).await.is_none());
-    }
-
-    /// The next `publishDiagnostics` for `uri`; panics on a logged internal error.
-    async fn diagnostics(&mut self, uri: &str) -> Vec<Value> {
-        loop {
-            let message =
-                tokio::time::timeout(std::time::Duration::from_secs(30), self.from_server.recv())
-                    .await
-                    .expect("diagnostics in time")
-                    .expect("server still talking");
-            let message = serde_json::to_value(message).unwrap();
-            match message["method"].as_str() {
-                Some("textDocument/publishDiagnostics") if message["params"]["uri"] == uri => {
-                    return message["params"]["diagnostics"].as_array().unwrap().clone();
-                }
-                Some("window/logMessage") => {
-                    let text = message["params"]["message"].as_str().unwrap_or("");
-                    assert!(!text.contains("internal error"), "{text}");
-                }
-                _ => {}
-            }
-        }
-    }
-
-    async fn open(&mut self, uri: &str, text: &str) -> Vec<Value> {
-        self.notify(
-            "textDocument/didOpen",
-            json!({ "textDocument": { "uri": uri, "languageId": "rbk", "version": 1, "text": text } }),
-        )
-        .await;
-        self.diagnostics(uri).await
-    }
-
-    async fn change(&mut self, uri: &str, version: i32, text: &str) -> Vec<Value> {
-        self.notify(
-            "textDocument/didChange",
-            json!({ "textDocument": { "uri": uri, "version": version }, "contentChanges": [{ "text": text }] }),
-        )
-        .await;
-        self.diagnostics(uri).await
-    }
-}
-
-fn example(name: &str) -> (String, String) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../examples")
-        .join(name)
-        .canonicalize()
-        .unwrap();
-    let text = std::fs::read_to_string(&path).unwrap();
-    (format!("file://{}", path.display()), text)
-}
-
-/// The LSP position (ASCII text) of the `nth` occurrence of `needle`, plus `shift` columns.
-fn position_of(text: &str, needle: &str, shift: usize) -> Value {
-    let offset = text.find(needle).expect(needle) + shift;
-    let line = text[..offset].matches('\n').count();
-    let column = offset - text[..offset].rfind('\n').map_or(0, |i| i + 1);
-    json!({ "line": line, "character": column })
-}
-
-fn offset_of(text: &str, position: &Value) -> usize {
-    let line = position["line"].as_u64().unwrap() as usize;
-    let character = position["character"].as_u64().unwrap() as usize;
-    let start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
-    start + character
-}
-
-fn codes(diagnostics: &[Value]) -> Vec<String> {
-    diagnostics
-        .iter()
-        .map(|d| d["code"].as_str().unwrap().to_string())
-        .collect()
-}
+use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn diagnostics_hover_completion_and_the_approval_fix() {
@@ -300,34 +166,6 @@ impl Editor {
         )
         .await
     }
-
-    async fn at(&mut self, method: &str, uri: &str, position: Value, extra: Value) -> Value {
-        let mut params = json!({ "textDocument": { "uri": uri }, "position": position });
-        for (key, value) in extra.as_object().unwrap() {
-            params[key] = value.clone();
-        }
-        self.request(method, params).await
-    }
-}
-
-/// Applies LSP text edits (non-overlapping) to `text`.
-fn apply(text: &str, edits: &[Value]) -> String {
-    let mut spans: Vec<(usize, usize, &str)> = edits
-        .iter()
-        .map(|e| {
-            (
-                offset_of(text, &e["range"]["start"]),
-                offset_of(text, &e["range"]["end"]),
-                e["newText"].as_str().unwrap(),
-            )
-        })
-        .collect();
-    spans.sort_by_key(|s| std::cmp::Reverse(s.0));
-    let mut out = text.to_string();
-    for (start, end, new) in spans {
-        out.replace_range(start..end, new);
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -587,48 +425,5 @@ async fn quick_fixes_for_escalate_and_title() {
             json!([]),
             "{code}: the fix is formatted: {fixed}"
         );
-    }
-}
-
-/// Every example, cut short at every character offset, as if typed: each version is checked and
-/// its diagnostics published, requests at the end answer, and nothing panics.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn incomplete_examples_get_diagnostics_without_panics() {
-    let mut editor = Editor::start().await;
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples");
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.ends_with(".rbk"))
-        .collect();
-    names.sort();
-    assert!(!names.is_empty());
-    for name in names {
-        let (uri, text) = example(&name);
-        editor.open(&uri, "").await;
-        let mut version = 1;
-        let cuts = (0..=text.len()).filter(|&i| text.is_char_boundary(i));
-        for cut in cuts {
-            version += 1;
-            let partial = &text[..cut];
-            let diagnostics = editor.change(&uri, version, partial).await;
-            for d in &diagnostics {
-                assert!(d["code"].is_string() && d["range"].is_object(), "{d}");
-            }
-            // Requests on broken code answer too.
-            let end = position_of(&format!("{partial}\u{0}"), "\u{0}", 0);
-            editor
-                .request(
-                    "textDocument/hover",
-                    json!({ "textDocument": { "uri": uri }, "position": end }),
-                )
-                .await;
-            editor
-                .request(
-                    "textDocument/completion",
-                    json!({ "textDocument": { "uri": uri }, "position": end }),
-                )
-                .await;
-        }
     }
 }
