@@ -5,7 +5,7 @@
 
 use rbk_compiler::resolve::ModuleId;
 use rbk_compiler::syntax::{ClauseKind, ItemKind, Span, TestStmtKind};
-use rbk_compiler::types::Builtin;
+use rbk_compiler::types::{Builtin, InputSig};
 use tower_lsp_server::ls_types::{
     CompletionItem, CompletionItemKind, CompletionTextEdit, Documentation, MarkupContent,
     MarkupKind, TextEdit,
@@ -404,14 +404,7 @@ fn names_in_scope(checked: &Checked, offset: usize) -> Vec<CompletionItem> {
     if let Some((index, item)) = around {
         match &item.kind {
             ItemKind::Runbook(runbook) => {
-                for input in checked
-                    .analysis
-                    .types
-                    .inputs
-                    .get(&(checked.root, index))
-                    .into_iter()
-                    .flatten()
-                {
+                for input in input_signatures(checked, index) {
                     push(
                         &input.name,
                         CompletionItemKind::VARIABLE,
@@ -557,11 +550,8 @@ fn named_arguments(
         .collect()
 }
 
-/// `name:` for the inputs of the runbook a test runs, not given yet.
-fn runbook_inputs(checked: &Checked, runbook: &str, given: &[String]) -> Vec<CompletionItem> {
-    let Some(&index) = checked.module().names.runbooks.get(runbook) else {
-        return Vec::new();
-    };
+/// The typed inputs of the buffer's runbook at item `index`.
+fn input_signatures(checked: &Checked, index: usize) -> impl Iterator<Item = &InputSig> {
     checked
         .analysis
         .types
@@ -569,6 +559,14 @@ fn runbook_inputs(checked: &Checked, runbook: &str, given: &[String]) -> Vec<Com
         .get(&(checked.root, index))
         .into_iter()
         .flatten()
+}
+
+/// `name:` for the inputs of the runbook a test runs, not given yet.
+fn runbook_inputs(checked: &Checked, runbook: &str, given: &[String]) -> Vec<CompletionItem> {
+    let Some(&index) = checked.module().names.runbooks.get(runbook) else {
+        return Vec::new();
+    };
+    input_signatures(checked, index)
         .filter(|input| !given.contains(&input.name))
         .map(|input| named_argument(&input.name, input.ty.to_string(), input.has_default))
         .collect()

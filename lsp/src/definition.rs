@@ -3,7 +3,7 @@
 
 use rbk_compiler::resolve::{Member, Module, ModuleId};
 use rbk_compiler::syntax::{
-    ClauseKind, ExprKind, Ident, ItemKind, Path, Span, Stmt, StmtKind, TestStmtKind,
+    ClauseKind, ExprKind, Ident, Item, ItemKind, Path, Span, Stmt, StmtKind, TestStmtKind,
 };
 use rbk_compiler::types::Callee;
 
@@ -88,29 +88,7 @@ fn top_level(checked: &Checked, module: &Module, name: &str) -> Option<(ModuleId
 fn local(module: &Module, ident: &Ident, offset: usize) -> Option<(ModuleId, Span)> {
     let item = module.ast.items.iter().find(|i| i.span.contains(offset))?;
     let mut binders: Vec<&Ident> = Vec::new();
-    match &item.kind {
-        ItemKind::Runbook(runbook) => {
-            for clause in &runbook.clauses {
-                match &clause.kind {
-                    ClauseKind::Input(fields) => binders.extend(fields.iter().map(|f| &f.name)),
-                    ClauseKind::Step(step) => stmt_binders(&step.body, &mut binders),
-                    _ => {}
-                }
-            }
-        }
-        ItemKind::Fn(function) => {
-            binders.extend(function.params.iter().map(|p| &p.name));
-            stmt_binders(&function.body, &mut binders);
-        }
-        ItemKind::Test(test) => {
-            for stmt in &test.body {
-                if let TestStmtKind::Let { name, .. } = &stmt.kind {
-                    binders.push(name);
-                }
-            }
-        }
-        _ => {}
-    }
+    item_binders(item, &mut binders);
     // Lambda parameters around the cursor.
     for expr in query::all_exprs(&module.ast) {
         if let ExprKind::Lambda { params, .. } = &expr.kind {
@@ -124,6 +102,34 @@ fn local(module: &Module, ident: &Ident, offset: usize) -> Option<(ModuleId, Spa
         .filter(|b| b.name == ident.name && b.span.start <= ident.span.start)
         .max_by_key(|b| b.span.start)
         .map(|b| (module.id, b.span))
+}
+
+/// The names bound inside an item: inputs, parameters, `let`s and loop variables (not lambda
+/// parameters, which are expressions).
+pub(crate) fn item_binders<'a>(item: &'a Item, out: &mut Vec<&'a Ident>) {
+    match &item.kind {
+        ItemKind::Runbook(runbook) => {
+            for clause in &runbook.clauses {
+                match &clause.kind {
+                    ClauseKind::Input(fields) => out.extend(fields.iter().map(|f| &f.name)),
+                    ClauseKind::Step(step) => stmt_binders(&step.body, out),
+                    _ => {}
+                }
+            }
+        }
+        ItemKind::Fn(function) => {
+            out.extend(function.params.iter().map(|p| &p.name));
+            stmt_binders(&function.body, out);
+        }
+        ItemKind::Test(test) => {
+            for stmt in &test.body {
+                if let TestStmtKind::Let { name, .. } = &stmt.kind {
+                    out.push(name);
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 pub(crate) fn stmt_binders<'a>(stmts: &'a [Stmt], out: &mut Vec<&'a Ident>) {

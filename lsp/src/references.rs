@@ -3,7 +3,7 @@
 //! parameters, steps named in tests) is decided in one place: [`crate::definition`].
 
 use rbk_compiler::resolve::ModuleId;
-use rbk_compiler::syntax::{ClauseKind, ExprKind, Ident, ItemKind, Span, TestStmtKind};
+use rbk_compiler::syntax::{ClauseKind, ExprKind, Ident, ItemKind, Span};
 
 use crate::completion::KEYWORDS;
 use crate::documents::Checked;
@@ -21,32 +21,13 @@ fn declarations(checked: &Checked) -> Vec<&Ident> {
         if let Some(name) = query::item_name(item) {
             out.push(name);
         }
-        match &item.kind {
-            ItemKind::Runbook(runbook) => {
-                for clause in &runbook.clauses {
-                    match &clause.kind {
-                        ClauseKind::Input(fields) => out.extend(fields.iter().map(|f| &f.name)),
-                        ClauseKind::Step(step) => {
-                            out.push(&step.name);
-                            definition::stmt_binders(&step.body, &mut out);
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            ItemKind::Fn(function) => {
-                out.extend(function.params.iter().map(|p| &p.name));
-                definition::stmt_binders(&function.body, &mut out);
-            }
-            ItemKind::Test(test) => {
-                for stmt in &test.body {
-                    if let TestStmtKind::Let { name, .. } = &stmt.kind {
-                        out.push(name);
-                    }
-                }
-            }
-            _ => {}
+        if let ItemKind::Runbook(runbook) = &item.kind {
+            out.extend(runbook.clauses.iter().filter_map(|c| match &c.kind {
+                ClauseKind::Step(step) => Some(&step.name),
+                _ => None,
+            }));
         }
+        definition::item_binders(item, &mut out);
     }
     for expr in query::all_exprs(&module.ast) {
         if let ExprKind::Lambda { params, .. } = &expr.kind {

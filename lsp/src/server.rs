@@ -45,6 +45,17 @@ impl Backend {
         self.lock().get(uri).map(|open| open.document.text.clone())
     }
 
+    /// The text the latest check saw (so the tree's spans fit it) with that check; the raw
+    /// buffer alone if the check failed.
+    fn text_and_check(&self, uri: &Uri) -> Option<(String, Option<Arc<Checked>>)> {
+        let checked = self.checked(uri);
+        let text = checked
+            .as_ref()
+            .map(|c| c.text().to_string())
+            .or_else(|| self.text(uri))?;
+        Some((text, checked))
+    }
+
     /// Stores the new text, checks it and publishes its diagnostics.
     async fn update(&self, uri: Uri, text: String, version: i32) {
         let others: HashMap<_, _> = self
@@ -352,14 +363,7 @@ impl LanguageServer for Backend {
         &self,
         params: SemanticTokensParams,
     ) -> Result<Option<SemanticTokensResult>> {
-        let uri = &params.text_document.uri;
-        let checked = self.checked(uri);
-        // The checked text, so the tree's spans fit; the raw buffer if the check failed.
-        let Some(text) = checked
-            .as_ref()
-            .map(|c| c.text().to_string())
-            .or_else(|| self.text(uri))
-        else {
+        let Some((text, checked)) = self.text_and_check(&params.text_document.uri) else {
             return Ok(None);
         };
         let data = crate::semantic_tokens::semantic_tokens(&text, checked.as_deref());
@@ -370,13 +374,7 @@ impl LanguageServer for Backend {
     }
 
     async fn folding_range(&self, params: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
-        let uri = &params.text_document.uri;
-        let checked = self.checked(uri);
-        let Some(text) = checked
-            .as_ref()
-            .map(|c| c.text().to_string())
-            .or_else(|| self.text(uri))
-        else {
+        let Some((text, checked)) = self.text_and_check(&params.text_document.uri) else {
             return Ok(None);
         };
         Ok(Some(crate::folding::folding_ranges(
