@@ -45,6 +45,13 @@ impl Backend {
         self.lock().get(uri).map(|open| open.document.text.clone())
     }
 
+    /// The latest check of the document and the byte offset of the position in it.
+    fn checked_at(&self, at: &TextDocumentPositionParams) -> Option<(Arc<Checked>, usize)> {
+        let checked = self.checked(&at.text_document.uri)?;
+        let offset = checked.source().offset(at.position);
+        Some((checked, offset))
+    }
+
     /// The text the latest check saw (so the tree's spans fit it) with that check; the raw
     /// buffer alone if the check failed.
     fn text_and_check(&self, uri: &Uri) -> Option<(String, Option<Arc<Checked>>)> {
@@ -190,12 +197,10 @@ impl LanguageServer for Backend {
     }
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
-        let position = params.text_document_position_params;
-        let Some(checked) = self.checked(&position.text_document.uri) else {
+        let Some((checked, offset)) = self.checked_at(&params.text_document_position_params) else {
             return Ok(None);
         };
         let source = checked.source();
-        let offset = source.offset(position.position);
         Ok(hover::hover(&checked, offset).map(|(text, span)| Hover {
             contents: HoverContents::Markup(MarkupContent {
                 kind: MarkupKind::Markdown,
@@ -227,10 +232,9 @@ impl LanguageServer for Backend {
     ) -> Result<Option<GotoDefinitionResponse>> {
         let position = params.text_document_position_params;
         let uri = &position.text_document.uri;
-        let Some(checked) = self.checked(uri) else {
+        let Some((checked, offset)) = self.checked_at(&position) else {
             return Ok(None);
         };
-        let offset = checked.source().offset(position.position);
         Ok(definition::definition(&checked, offset)
             .and_then(|(module, span)| self.location(uri, &checked, module, span))
             .map(GotoDefinitionResponse::Scalar))
@@ -239,11 +243,10 @@ impl LanguageServer for Backend {
     async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
         let position = params.text_document_position;
         let uri = &position.text_document.uri;
-        let Some(checked) = self.checked(uri) else {
+        let Some((checked, offset)) = self.checked_at(&position) else {
             return Ok(None);
         };
         let source = checked.source();
-        let offset = source.offset(position.position);
         let spans = references::references(&checked, offset, params.context.include_declaration);
         Ok(Some(
             spans
@@ -257,11 +260,10 @@ impl LanguageServer for Backend {
         &self,
         params: TextDocumentPositionParams,
     ) -> Result<Option<PrepareRenameResponse>> {
-        let Some(checked) = self.checked(&params.text_document.uri) else {
+        let Some((checked, offset)) = self.checked_at(&params) else {
             return Ok(None);
         };
         let source = checked.source();
-        let offset = source.offset(params.position);
         match references::prepare_rename(&checked, offset) {
             Ok(span) => Ok(Some(PrepareRenameResponse::Range(source.range(span)))),
             Err(why) => Err(tower_lsp_server::jsonrpc::Error::invalid_params(why)),
@@ -271,11 +273,10 @@ impl LanguageServer for Backend {
     async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
         let position = params.text_document_position;
         let uri = &position.text_document.uri;
-        let Some(checked) = self.checked(uri) else {
+        let Some((checked, offset)) = self.checked_at(&position) else {
             return Ok(None);
         };
         let source = checked.source();
-        let offset = source.offset(position.position);
         match references::rename(&checked, offset, &params.new_name) {
             Ok(spans) => {
                 let edits = spans
