@@ -64,6 +64,8 @@ impl Analysis {
 
 struct Loader<'a> {
     loader: &'a dyn ModuleLoader,
+    /// Pieces parsed by earlier checks (the language server keeps one between keystrokes).
+    cache: Option<&'a mut syntax::ParseCache>,
     files: Vec<SourceFileInfo>,
     parsed: Vec<(FileId, ModuleOrigin, syntax::SourceFile)>,
     by_origin: HashMap<ModuleOrigin, ModuleId>,
@@ -73,7 +75,10 @@ struct Loader<'a> {
 impl Loader<'_> {
     fn add(&mut self, origin: ModuleOrigin, path: PathBuf, text: String) -> ModuleId {
         let file = FileId(self.files.len() as u32);
-        let output = syntax::parse(file, &text);
+        let output = match self.cache.as_deref_mut() {
+            Some(cache) => cache.parse(file, &text),
+            None => syntax::parse(file, &text),
+        };
         self.add_parsed(origin, path, text, output)
     }
 
@@ -107,14 +112,42 @@ pub fn check(
     loader: &dyn ModuleLoader,
     options: &CheckOptions,
 ) -> Analysis {
+    let parsed = parse_all(&roots);
+    check_parsed(roots, parsed, loader, options, None)
+}
+
+/// [`check`], reusing the parse of every top-level item whose text is in `cache` (and keeping
+/// the new ones there): after an edit, only the edited item is parsed again. The result is the
+/// same as [`check`]'s.
+pub fn check_incremental(
+    roots: Vec<(PathBuf, String)>,
+    loader: &dyn ModuleLoader,
+    options: &CheckOptions,
+    cache: &mut syntax::ParseCache,
+) -> Analysis {
+    let parsed = roots
+        .iter()
+        .enumerate()
+        .map(|(index, (_, text))| cache.parse(FileId(index as u32), text))
+        .collect();
+    check_parsed(roots, parsed, loader, options, Some(cache))
+}
+
+fn check_parsed(
+    roots: Vec<(PathBuf, String)>,
+    parsed: Vec<syntax::ParseOutput>,
+    loader: &dyn ModuleLoader,
+    options: &CheckOptions,
+    cache: Option<&mut syntax::ParseCache>,
+) -> Analysis {
     let mut state = Loader {
         loader,
+        cache,
         files: Vec::new(),
         parsed: Vec::new(),
         by_origin: HashMap::new(),
         diagnostics: Vec::new(),
     };
-    let parsed = parse_all(&roots);
     let root_ids: Vec<ModuleId> = roots
         .into_iter()
         .zip(parsed)

@@ -22,7 +22,9 @@ pub mod types;
 
 mod analysis;
 
-pub use analysis::{check, Analysis, CheckOptions, ModuleLoader, SourceFileInfo};
+pub use analysis::{
+    check, check_incremental, Analysis, CheckOptions, ModuleLoader, SourceFileInfo,
+};
 
 /// Identifies one source file within an [`Analysis`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -7,6 +7,7 @@ use std::path::{Component, Path, PathBuf};
 
 use rbk_compiler::config::ProjectConfig;
 use rbk_compiler::resolve::ModuleId;
+use rbk_compiler::syntax::ParseCache;
 use rbk_compiler::types::ApproverGroups;
 use rbk_compiler::{Analysis, CheckOptions, ModuleLoader};
 use tower_lsp_server::ls_types::Uri;
@@ -112,6 +113,16 @@ pub struct Checked {
 impl Checked {
     /// Checks `text` as the file at `path`. `None` only if the compiler panicked.
     pub fn new(path: PathBuf, text: String, open: HashMap<PathBuf, String>) -> Option<Checked> {
+        Self::with_cache(path, text, open, &mut ParseCache::new())
+    }
+
+    /// [`Checked::new`], parsing again only the items whose text is not in `cache`.
+    pub fn with_cache(
+        path: PathBuf,
+        text: String,
+        open: HashMap<PathBuf, String>,
+        cache: &mut ParseCache,
+    ) -> Option<Checked> {
         let approver_groups = approver_groups(&path);
         let options = CheckOptions {
             approver_groups: approver_groups.clone(),
@@ -122,7 +133,7 @@ impl Checked {
             std::thread::Builder::new()
                 .stack_size(256 * 1024 * 1024)
                 .spawn_scoped(scope, || {
-                    rbk_compiler::check(vec![(path, text)], &loader, &options)
+                    rbk_compiler::check_incremental(vec![(path, text)], &loader, &options, cache)
                 })
                 .ok()?
                 .join()

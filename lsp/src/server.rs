@@ -11,6 +11,7 @@ use tower_lsp_server::{Client, LanguageServer};
 use crate::documents::{document_path, Checked, Document};
 use crate::{actions, completion, convert, definition, hover, references, std_sources, symbols};
 use rbk_compiler::resolve::ModuleOrigin;
+use rbk_compiler::syntax::ParseCache;
 
 /// An open buffer and its latest check.
 struct Open {
@@ -21,6 +22,8 @@ struct Open {
 pub struct Backend {
     client: Client,
     open: Mutex<HashMap<Uri, Open>>,
+    /// Parsed items of recent checks: an edit re-parses only the item it touched.
+    parses: Mutex<ParseCache>,
 }
 
 impl Backend {
@@ -28,6 +31,7 @@ impl Backend {
         Backend {
             client,
             open: Mutex::new(HashMap::new()),
+            parses: Mutex::new(ParseCache::new()),
         }
     }
 
@@ -71,7 +75,14 @@ impl Backend {
             .filter(|(u, _)| **u != uri)
             .map(|(u, open)| (document_path(u), open.document.text.clone()))
             .collect();
-        let checked = Checked::new(document_path(&uri), text.clone(), others).map(Arc::new);
+        let checked = {
+            let mut parses = self
+                .parses
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            Checked::with_cache(document_path(&uri), text.clone(), others, &mut parses)
+                .map(Arc::new)
+        };
         {
             let mut open = self.lock();
             match open.get(&uri) {

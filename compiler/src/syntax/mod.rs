@@ -1,11 +1,14 @@
 //! Text to syntax tree: the pest grammar, error recovery, and the tree itself.
 
 pub mod ast;
+mod incremental;
 mod parser;
 mod recovery;
+mod shift;
 pub mod visit;
 
 pub use ast::*;
+pub use incremental::{item_starts, ParseCache};
 pub use parser::{parse, parse_expression, ParseOutput, MAX_NESTING};
 
 #[cfg(test)]

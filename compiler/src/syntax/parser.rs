@@ -24,6 +24,8 @@ const MAX_EXPR_DEPTH: usize = 256;
 pub struct ParseOutput {
     pub file: SourceFile,
     pub diagnostics: Vec<Diagnostic>,
+    /// How many expression ids the tree uses (they run from 0).
+    pub expr_ids: u32,
 }
 
 pub fn parse(file: FileId, text: &str) -> ParseOutput {
@@ -31,6 +33,7 @@ pub fn parse(file: FileId, text: &str) -> ParseOutput {
         return ParseOutput {
             file: SourceFile::default(),
             diagnostics: vec![diagnostic],
+            expr_ids: 0,
         };
     }
     let mut builder = TreeBuilder {
@@ -57,6 +60,7 @@ pub fn parse(file: FileId, text: &str) -> ParseOutput {
     ParseOutput {
         file: source,
         diagnostics: builder.diagnostics,
+        expr_ids: builder.next_id,
     }
 }
 
