@@ -10,7 +10,7 @@ use rbk_compiler::resolve::ModuleId;
 use rbk_compiler::syntax::ParseCache;
 use rbk_compiler::types::ApproverGroups;
 use rbk_compiler::{Analysis, CheckOptions, ModuleLoader};
-use tower_lsp_server::ls_types::Uri;
+use tower_lsp_server::ls_types::{TextDocumentContentChangeEvent, Uri};
 
 use crate::convert::SourceText;
 
@@ -18,6 +18,25 @@ use crate::convert::SourceText;
 pub struct Document {
     pub text: String,
     pub version: i32,
+}
+
+/// Applies a `didChange`'s edits in order: each replaces its range (UTF-16 positions), or the
+/// whole text when it has none.
+pub fn apply_changes(text: &mut String, changes: Vec<TextDocumentContentChangeEvent>) {
+    for change in changes {
+        let Some(range) = change.range else {
+            *text = change.text;
+            continue;
+        };
+        let lines = rbk_compiler::diagnostics::LineIndex::new(text);
+        let source = SourceText {
+            text,
+            lines: &lines,
+        };
+        let span = source.span(range);
+        let (start, end) = (span.start.min(span.end), span.end.max(span.start));
+        text.replace_range(start..end, &change.text);
+    }
 }
 
 /// The file path a document stands for (`untitled:` buffers get their URI's path).
@@ -174,5 +193,41 @@ impl Checked {
             .diagnostics
             .iter()
             .filter(move |d| d.file == file)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower_lsp_server::ls_types::{Position, Range};
+
+    fn edit(range: Option<((u32, u32), (u32, u32))>, text: &str) -> TextDocumentContentChangeEvent {
+        TextDocumentContentChangeEvent {
+            range: range.map(|((l1, c1), (l2, c2))| {
+                Range::new(Position::new(l1, c1), Position::new(l2, c2))
+            }),
+            range_length: None,
+            text: text.to_string(),
+        }
+    }
+
+    #[test]
+    fn changes_apply_in_order_with_utf16_columns() {
+        let mut text = "step é {\n  log 1\n}\n".to_string();
+        apply_changes(
+            &mut text,
+            vec![
+                // After `é` (one UTF-16 unit, two bytes).
+                edit(Some(((0, 6), (0, 6))), "x"),
+                edit(Some(((1, 6), (1, 7))), "22"),
+                edit(Some(((2, 1), (2, 1))), "\n// end"),
+            ],
+        );
+        assert_eq!(text, "step éx {\n  log 22\n}\n// end\n");
+        apply_changes(&mut text, vec![edit(None, "new")]);
+        assert_eq!(text, "new");
+        // Past the end clamps to the end.
+        apply_changes(&mut text, vec![edit(Some(((9, 0), (9, 5))), "!")]);
+        assert_eq!(text, "new!");
     }
 }

@@ -8,7 +8,7 @@ use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer};
 
-use crate::documents::{document_path, Checked, Document};
+use crate::documents::{self, document_path, Checked, Document};
 use crate::{actions, completion, convert, definition, hover, references, std_sources, symbols};
 use rbk_compiler::resolve::ModuleOrigin;
 use rbk_compiler::syntax::ParseCache;
@@ -67,7 +67,24 @@ impl Backend {
         Some((text, checked))
     }
 
-    /// Stores the new text, checks it and publishes its diagnostics.
+    /// Stores the new text of a document, before it is checked: later changes apply to it.
+    fn store(&self, uri: &Uri, text: String, version: i32) {
+        let mut open = self.lock();
+        match open.get_mut(uri) {
+            Some(current) => current.document = Document { text, version },
+            None => {
+                open.insert(
+                    uri.clone(),
+                    Open {
+                        document: Document { text, version },
+                        checked: None,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Checks the document's text at `version` and publishes its diagnostics.
     async fn update(&self, uri: Uri, text: String, version: i32) {
         let others: HashMap<_, _> = self
             .lock()
@@ -80,24 +97,19 @@ impl Backend {
                 .parses
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            Checked::with_cache(document_path(&uri), text.clone(), others, &mut parses)
-                .map(Arc::new)
+            Checked::with_cache(document_path(&uri), text, others, &mut parses).map(Arc::new)
         };
-        {
+        // The check it replaces is dropped after the diagnostics are out: freeing a large
+        // tree takes time the user would wait for.
+        let _previous = {
             let mut open = self.lock();
-            match open.get(&uri) {
-                // A newer version arrived while this one was being checked.
+            match open.get_mut(&uri) {
+                // Closed meanwhile, or a newer version arrived while this one was checked.
+                None => return,
                 Some(current) if current.document.version > version => return,
-                _ => {}
+                Some(current) => std::mem::replace(&mut current.checked, checked.clone()),
             }
-            open.insert(
-                uri.clone(),
-                Open {
-                    document: Document { text, version },
-                    checked: checked.clone(),
-                },
-            );
-        }
+        };
         let Some(checked) = checked else {
             self.client
                 .log_message(
@@ -148,7 +160,7 @@ impl LanguageServer for Backend {
         Ok(InitializeResult {
             capabilities: ServerCapabilities {
                 text_document_sync: Some(TextDocumentSyncCapability::Kind(
-                    TextDocumentSyncKind::FULL,
+                    TextDocumentSyncKind::INCREMENTAL,
                 )),
                 hover_provider: Some(HoverProviderCapability::Simple(true)),
                 completion_provider: Some(CompletionOptions {
@@ -190,15 +202,23 @@ impl LanguageServer for Backend {
 
     async fn did_open(&self, params: DidOpenTextDocumentParams) {
         let doc = params.text_document;
+        self.store(&doc.uri, doc.text.clone(), doc.version);
         self.update(doc.uri, doc.text, doc.version).await;
     }
 
     async fn did_change(&self, params: DidChangeTextDocumentParams) {
-        // Full sync: the last change holds the whole text.
-        if let Some(change) = params.content_changes.into_iter().last() {
-            let doc = params.text_document;
-            self.update(doc.uri, change.text, doc.version).await;
-        }
+        let doc = params.text_document;
+        // Applied before anything is awaited, so changes apply in the order they arrive.
+        let text = {
+            let mut open = self.lock();
+            let Some(current) = open.get_mut(&doc.uri) else {
+                return;
+            };
+            documents::apply_changes(&mut current.document.text, params.content_changes);
+            current.document.version = doc.version;
+            current.document.text.clone()
+        };
+        self.update(doc.uri, text, doc.version).await;
     }
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {

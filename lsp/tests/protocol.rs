@@ -427,3 +427,53 @@ async fn quick_fixes_for_escalate_and_title() {
         );
     }
 }
+
+/// The server asks for incremental sync; edits by range keep its copy equal to the editor's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incremental_edits_keep_the_buffer_in_step() {
+    let mut editor = Editor::start().await;
+    assert_eq!(editor.capabilities["textDocumentSync"], json!(2));
+    let (uri, text) = example("db_pool_exhaustion.rbk");
+    editor.open(&uri, &text).await;
+    let at = position_of(&text, "concurrency 1", 0);
+    let change = |version: i32, range: Value, new_text: &str| {
+        json!({ "textDocument": { "uri": uri, "version": version },
+                "contentChanges": [{ "range": range, "text": new_text }] })
+    };
+    // Type `é (` before a clause: a syntax error on that line.
+    editor
+        .notify(
+            "textDocument/didChange",
+            change(2, json!({ "start": at, "end": at }), "é ("),
+        )
+        .await;
+    let diagnostics = editor.diagnostics(&uri).await;
+    assert!(
+        codes(&diagnostics).contains(&"E0001".to_string()),
+        "{diagnostics:?}"
+    );
+    // Delete the three UTF-16 units again: the file is as before.
+    let end = json!({ "line": at["line"], "character": at["character"].as_u64().unwrap() + 3 });
+    editor
+        .notify(
+            "textDocument/didChange",
+            change(3, json!({ "start": at, "end": end }), ""),
+        )
+        .await;
+    let diagnostics = editor.diagnostics(&uri).await;
+    assert!(
+        codes(&diagnostics).iter().all(|c| c.starts_with('W')),
+        "{diagnostics:?}"
+    );
+    let formatted = editor
+        .request(
+            "textDocument/formatting",
+            json!({ "textDocument": { "uri": uri }, "options": { "tabSize": 2, "insertSpaces": true } }),
+        )
+        .await;
+    assert_eq!(
+        formatted,
+        json!([]),
+        "the server's text is the file's again"
+    );
+}
