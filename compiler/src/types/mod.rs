@@ -11,6 +11,8 @@ mod ty;
 
 use std::collections::HashMap;
 
+use rustc_hash::FxHashMap;
+
 pub use builtins::Builtin;
 pub use checker::assignable;
 pub use ty::{NamedTy, Ty, TypeKey};
@@ -50,8 +52,8 @@ pub struct InputSig {
 
 #[derive(Debug, Default)]
 pub struct TypeInfo {
-    pub expr_types: HashMap<(ModuleId, ExprId), Ty>,
-    pub calls: HashMap<(ModuleId, ExprId), Callee>,
+    pub expr_types: FxHashMap<(ModuleId, ExprId), Ty>,
+    pub calls: FxHashMap<(ModuleId, ExprId), Callee>,
     /// Fields of named record types; `None` for opaque handles.
     pub named_types: HashMap<TypeKey, Option<Vec<(String, Ty)>>>,
     /// Signatures of externs and `fn`s, by module and item index.
