@@ -9,8 +9,10 @@ For each case, one server process, one open document, and three measurements, ea
 `--iterations` times after `--warmup` unmeasured rounds, one request in flight at a time:
 
   (a) diagnostics: a one-character edit (a character added to, or removed from, a title or a
-      task name near the middle of the file), sent as didChange with the whole text (full
-      sync), until the publishDiagnostics for that version arrives. rbk publishes each
+      task name near the middle of the file), sent as didChange with just the changed range
+      when the server asks for incremental sync (as VS Code does; rbk and yaml-language-server
+      both do) and with the whole text otherwise, until the publishDiagnostics for that
+      version arrives. rbk publishes each
       version's diagnostics; the YAML server publishes without a version, so there it is the
       next publishDiagnostics for the document.
   (b) completion: a textDocument/completion request right after a freshly typed `pg.` on a
@@ -79,6 +81,7 @@ class Case:
         # (a) one character inserted after `edit_after` (nearest the middle) and removed again.
         at = nearest_middle(self.text, edit_after) + len(edit_after)
         self.edited = self.text[:at] + "x" + self.text[at:]
+        self.edit_at = position_of(self.text, at)
         # (b) `typed` on a new line after the line holding `typed_after`.
         at = nearest_middle(self.text, typed_after)
         at = self.text.index("\n", at) + 1
@@ -128,7 +131,7 @@ class Client:
         command = shlex.split(self.case.command)
         await self.lsp.start_io(*command)
         root = self.case.path.resolve().parent.as_uri()
-        await self.lsp.initialize_async(types.InitializeParams(
+        initialized = await self.lsp.initialize_async(types.InitializeParams(
             process_id=os.getpid(),
             root_uri=root,
             workspace_folders=[types.WorkspaceFolder(uri=root, name="bench")],
@@ -145,6 +148,10 @@ class Client:
                 ),
             ),
         ))
+        sync = initialized.capabilities.text_document_sync
+        sync = getattr(sync, "change", sync)
+        # An editor sends only the edited range to a server that accepts it (VS Code does).
+        self.incremental = sync == types.TextDocumentSyncKind.Incremental
         self.lsp.initialized(types.InitializedParams())
         if self.case.settings:
             self.lsp.workspace_did_change_configuration(
@@ -165,15 +172,22 @@ class Client:
             self.arrived.clear()
             await asyncio.wait_for(self.arrived.wait(), timeout=60)
 
-    async def change(self, text: str) -> int:
-        """Sends `text` as the next version; returns nanoseconds until its diagnostics."""
+    async def change(self, text: str, edit=None) -> int:
+        """Sends `text` as the next version, as the range `edit` (start, end, new text) when the
+        server takes ranges; returns nanoseconds until its diagnostics."""
         self.version += 1
         seen = len(self.published)
-        start = time.perf_counter_ns()
+        if edit is not None and self.incremental:
+            start, end, new_text = edit
+            change = types.TextDocumentContentChangePartial(
+                range=types.Range(start=start, end=end), text=new_text)
+        else:
+            change = types.TextDocumentContentChangeWholeDocument(text=text)
+        began = time.perf_counter_ns()
         self.lsp.text_document_did_change(types.DidChangeTextDocumentParams(
             text_document=types.VersionedTextDocumentIdentifier(uri=self.uri, version=self.version),
-            content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)]))
-        return await self.diagnostics(self.version, seen) - start
+            content_changes=[change]))
+        return await self.diagnostics(self.version, seen) - began
 
     async def complete(self) -> tuple[int, list[str]]:
         start = time.perf_counter_ns()
@@ -211,10 +225,16 @@ async def measure(case: Case, iterations: int, warmup: int) -> dict[str, list[in
     await client.start()
     times: dict[str, list[int]] = {"diagnostics": [], "completion": [], "hover": []}
     print(f"  diagnostics on the file as generated: {client.last_count}")
+    print(f"  edits sent as: {'the changed range (incremental sync)' if client.incremental else 'the whole text (full sync)'}")
+    at = case.edit_at
+    after = types.Position(line=at.line, character=at.character + 1)
     try:
         # (a) edits alternate between the edited and the original text; it ends on the original.
         for i in range(2 * ((warmup + iterations + 1) // 2)):
-            elapsed = await client.change(case.edited if i % 2 == 0 else case.text)
+            if i % 2 == 0:
+                elapsed = await client.change(case.edited, (at, at, "x"))
+            else:
+                elapsed = await client.change(case.text, (at, after, ""))
             if i >= warmup:
                 times["diagnostics"].append(elapsed)
         # (c) hover on the original text.
