@@ -265,9 +265,10 @@ impl<'a> Checker<'a> {
             let ret = ret
                 .as_ref()
                 .map_or(Ty::None, |t| self.resolve_type(module, t));
-            self.info
-                .signatures
-                .insert((module.id, index), Signature { params, ret });
+            self.info.signatures.insert(
+                (module.id, index),
+                std::sync::Arc::new(Signature { params, ret }),
+            );
         }
     }
 
@@ -1362,7 +1363,7 @@ impl<'a> Checker<'a> {
                     })
                     .unwrap_or_default();
                 self.check_arguments(env, call, &name, &signature, args);
-                signature.ret
+                signature.ret.clone()
             }
         }
     }

@@ -57,7 +57,8 @@ pub struct TypeInfo {
     /// Fields of named record types; `None` for opaque handles.
     pub named_types: HashMap<TypeKey, Option<Vec<(String, Ty)>>>,
     /// Signatures of externs and `fn`s, by module and item index.
-    pub signatures: HashMap<(ModuleId, usize), Signature>,
+    /// Shared: every call's check reads its callee's signature.
+    pub signatures: HashMap<(ModuleId, usize), std::sync::Arc<Signature>>,
     pub const_types: HashMap<(ModuleId, usize), Ty>,
     /// Inputs of each runbook, by module and item index.
     pub inputs: HashMap<(ModuleId, usize), Vec<InputSig>>,
