@@ -117,6 +117,15 @@ impl Editor {
         self.diagnostics(uri).await
     }
 
+    /// The edits `textDocument/formatting` answers for the buffer.
+    pub async fn formatting(&mut self, uri: &str) -> Value {
+        self.request(
+            "textDocument/formatting",
+            json!({ "textDocument": { "uri": uri }, "options": { "tabSize": 2, "insertSpaces": true } }),
+        )
+        .await
+    }
+
     pub async fn change(&mut self, uri: &str, version: i32, text: &str) -> Vec<Value> {
         self.notify(
             "textDocument/didChange",
@@ -173,6 +182,11 @@ pub fn codes(diagnostics: &[Value]) -> Vec<String> {
         .iter()
         .map(|d| d["code"].as_str().unwrap().to_string())
         .collect()
+}
+
+/// Whether the diagnostics are warnings only.
+pub fn no_errors(diagnostics: &[Value]) -> bool {
+    codes(diagnostics).iter().all(|c| c.starts_with('W'))
 }
 
 /// Applies LSP text edits (non-overlapping) to ASCII `text`.
