@@ -89,7 +89,9 @@ pub fn hover(checked: &Checked, offset: usize) -> Option<(String, rbk_compiler::
             return Some((text, callee.span));
         }
     }
-    let expr = query::expr_at(&module.ast, offset)?;
+    let Some(expr) = query::expr_at(&module.ast, offset) else {
+        return keyword_at(checked, offset);
+    };
     let ty = checked.analysis.types.type_of(module.id, expr.id);
     let source = checked.text().get(expr.span.start..expr.span.end)?;
     let shown: String = if source.chars().count() > 60 {
@@ -112,6 +114,17 @@ pub fn hover(checked: &Checked, offset: usize) -> Option<(String, rbk_compiler::
         return None;
     }
     Some((format!("```rbk\n{shown}: {ty}\n```"), expr.span))
+}
+
+/// The doc of the keyword under the cursor, outside expressions (and not inside a comment or
+/// string).
+fn keyword_at(checked: &Checked, offset: usize) -> Option<(String, rbk_compiler::syntax::Span)> {
+    let text = checked.text();
+    let word = crate::references::word_at(text, offset)?;
+    if crate::cursor::at(text, word.start).place != crate::cursor::Place::Code {
+        return None;
+    }
+    crate::keyword_docs::keyword_doc(&text[word.start..word.end]).map(|doc| (doc, word))
 }
 
 /// Whether an item of a module is an extern (for completion kinds).

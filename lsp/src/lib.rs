@@ -14,6 +14,7 @@ pub mod documents;
 pub mod folding;
 pub mod hover;
 pub mod inlay_hints;
+pub mod keyword_docs;
 pub mod lexer;
 pub mod query;
 pub mod references;

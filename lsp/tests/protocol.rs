@@ -29,6 +29,20 @@ async fn diagnostics_hover_completion_and_the_approval_fix() {
     let shown = hover["contents"]["value"].as_str().unwrap();
     assert!(shown.contains("terminate"), "{shown}");
     assert!(shown.contains("destructive"), "{shown}");
+    // … and on a keyword, what it means.
+    let hover = editor
+        .at(
+            "textDocument/hover",
+            &uri,
+            position_of(&text, "approval required", 2),
+            json!({}),
+        )
+        .await;
+    let shown = hover["contents"]["value"].as_str().unwrap();
+    assert!(
+        shown.contains("approval required [N]") && shown.contains("E0301"),
+        "{shown}"
+    );
 
     // Completion after `pg.` in code being typed.
     let typing = text.replace(
