@@ -6,7 +6,7 @@ use std::fs;
 use std::path::{Component, Path, PathBuf};
 
 use rbk_compiler::config::ProjectConfig;
-use rbk_compiler::resolve::ModuleId;
+use rbk_compiler::resolve::{ModuleId, ModuleOrigin};
 use rbk_compiler::syntax::ParseCache;
 use rbk_compiler::types::ApproverGroups;
 use rbk_compiler::{Analysis, CheckOptions, ModuleLoader};
@@ -184,6 +184,14 @@ impl Checked {
             text: &file.text,
             lines: &file.lines,
         }
+    }
+
+    /// Whether the buffer uses (directly or not) the local module at `path`.
+    pub fn uses_file(&self, path: &Path) -> bool {
+        self.analysis
+            .modules
+            .iter()
+            .any(|m| m.id != self.root && matches!(&m.origin, ModuleOrigin::File(p) if p == path))
     }
 
     /// The compiler's diagnostics for the buffer itself (not for the modules it uses).

@@ -135,6 +135,28 @@ impl Backend {
             .await;
     }
 
+    /// Re-checks the other open documents that use the file at `uri`, so they see its new text
+    /// (or, once it is closed, the text on disk).
+    async fn recheck_users_of(&self, uri: &Uri) {
+        let path = document_path(uri);
+        let users: Vec<(Uri, String, i32)> = self
+            .lock()
+            .iter()
+            .filter(|(other, _)| *other != uri)
+            .filter(|(_, open)| open.checked.as_ref().is_some_and(|c| c.uses_file(&path)))
+            .map(|(other, open)| {
+                (
+                    other.clone(),
+                    open.document.text.clone(),
+                    open.document.version,
+                )
+            })
+            .collect();
+        for (user, text, version) in users {
+            self.update(user, text, version).await;
+        }
+    }
+
     fn location(
         &self,
         uri: &Uri,
@@ -203,7 +225,8 @@ impl LanguageServer for Backend {
     async fn did_open(&self, params: DidOpenTextDocumentParams) {
         let doc = params.text_document;
         self.store(&doc.uri, doc.text.clone(), doc.version);
-        self.update(doc.uri, doc.text, doc.version).await;
+        self.update(doc.uri.clone(), doc.text, doc.version).await;
+        self.recheck_users_of(&doc.uri).await;
     }
 
     async fn did_change(&self, params: DidChangeTextDocumentParams) {
@@ -218,13 +241,17 @@ impl LanguageServer for Backend {
             current.document.version = doc.version;
             current.document.text.clone()
         };
-        self.update(doc.uri, text, doc.version).await;
+        self.update(doc.uri.clone(), text, doc.version).await;
+        self.recheck_users_of(&doc.uri).await;
     }
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
         let uri = params.text_document.uri;
         self.lock().remove(&uri);
-        self.client.publish_diagnostics(uri, Vec::new(), None).await;
+        self.client
+            .publish_diagnostics(uri.clone(), Vec::new(), None)
+            .await;
+        self.recheck_users_of(&uri).await;
     }
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {

@@ -467,3 +467,42 @@ async fn incremental_edits_keep_the_buffer_in_step() {
         "the server's text is the file's again"
     );
 }
+
+/// A file that uses another open file is checked again when that file changes or closes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_of_a_changed_module_are_checked_again() {
+    let dir = std::env::temp_dir().join(format!("rbk-lsp-users-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let lib_text = "fn double(x: int) -> int {\n  return x * 2\n}\n";
+    let main_text = "use \"./lib.rbk\" as lib\n\nrunbook r {\n  title \"t\"\n\n  step s {\n    log \"{lib.double(2)}\"\n  }\n}\n";
+    std::fs::write(dir.join("lib.rbk"), lib_text).unwrap();
+    std::fs::write(dir.join("main.rbk"), main_text).unwrap();
+    let lib = format!("file://{}", dir.join("lib.rbk").display());
+    let main = format!("file://{}", dir.join("main.rbk").display());
+
+    let mut editor = Editor::start().await;
+    editor.open(&lib, lib_text).await;
+    let diagnostics = editor.open(&main, main_text).await;
+    assert!(no_errors(&diagnostics), "{diagnostics:?}");
+
+    // Renaming the fn in the open (unsaved) lib breaks main, which is told without being edited.
+    editor
+        .change(&lib, 2, &lib_text.replace("double", "twice"))
+        .await;
+    let diagnostics = editor.diagnostics(&main).await;
+    assert!(
+        !no_errors(&diagnostics),
+        "main sees the unsaved lib: {diagnostics:?}"
+    );
+
+    // Closed without saving: main is checked against the file on disk again.
+    editor
+        .notify(
+            "textDocument/didClose",
+            json!({ "textDocument": { "uri": lib } }),
+        )
+        .await;
+    let diagnostics = editor.diagnostics(&main).await;
+    assert!(no_errors(&diagnostics), "{diagnostics:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
