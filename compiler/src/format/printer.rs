@@ -65,6 +65,19 @@ impl<'a> Printer<'a> {
         self.out.push_str(text);
     }
 
+    /// `text` then the expression (`timeout 5m`, ` by alert.x`).
+    fn prefixed(&mut self, text: &str, expr: &Expr) {
+        self.push(text);
+        self.expr(expr);
+    }
+
+    /// [`Printer::prefixed`] when the expression is there.
+    fn optional(&mut self, text: &str, expr: Option<&Expr>) {
+        if let Some(expr) = expr {
+            self.prefixed(text, expr);
+        }
+    }
+
     fn slice(&mut self, span: Span) {
         let text = &self.src[span.start..span.end];
         self.out.push_str(text);
@@ -255,8 +268,7 @@ impl<'a> Printer<'a> {
                 self.push(&item.name.name);
                 self.push(": ");
                 self.ty(&item.ty);
-                self.push(" = ");
-                self.expr(&item.value);
+                self.prefixed(" = ", &item.value);
                 self.finish_line(end);
             }
             ItemKind::Test(test) => {
@@ -352,10 +364,7 @@ impl<'a> Printer<'a> {
             ClauseKind::Trigger(Trigger::Alert { name, filter }) => {
                 self.push("trigger alert ");
                 self.slice(name.span);
-                if let Some(filter) = filter {
-                    self.push(" where ");
-                    self.expr(filter);
-                }
+                self.optional(" where ", filter.as_ref());
             }
             ClauseKind::Trigger(Trigger::Schedule(cron)) => {
                 self.push("trigger schedule ");
@@ -378,43 +387,28 @@ impl<'a> Printer<'a> {
                     self.push(&field.name.name);
                     self.push(": ");
                     self.ty(&field.ty);
-                    if let Some(default) = &field.default {
-                        self.push(" = ");
-                        self.expr(default);
-                    }
+                    self.optional(" = ", field.default.as_ref());
                     self.finish_line(field.span.end);
                 }
                 return self.close_block(end - 1, true);
             }
             ClauseKind::Concurrency { limit, per } => {
-                self.push("concurrency ");
-                self.expr(limit);
-                if let Some(per) = per {
-                    self.push(" per ");
-                    self.expr(per);
-                }
+                self.prefixed("concurrency ", limit);
+                self.optional(" per ", per.as_ref());
             }
             ClauseKind::Rate { limit, window, by } => {
-                self.push("rate ");
-                self.expr(limit);
-                self.push(" per ");
-                self.expr(window);
-                if let Some(by) = by {
-                    self.push(" by ");
-                    self.expr(by);
-                }
+                self.prefixed("rate ", limit);
+                self.prefixed(" per ", window);
+                self.optional(" by ", by.as_ref());
             }
             ClauseKind::Timeout(value) => {
-                self.push("timeout ");
-                self.expr(value);
+                self.prefixed("timeout ", value);
             }
             ClauseKind::Escalate(value) => {
-                self.push("escalate ");
-                self.expr(value);
+                self.prefixed("escalate ", value);
             }
             ClauseKind::Notify(value) => {
-                self.push("notify ");
-                self.expr(value);
+                self.prefixed("notify ", value);
             }
             ClauseKind::Step(_) => {}
         }
@@ -431,14 +425,8 @@ impl<'a> Printer<'a> {
             StepKind::Verify => "verify ",
         });
         self.push(&step.name.name);
-        if let Some(title) = &step.title {
-            self.push(" ");
-            self.expr(title);
-        }
-        if let Some(when) = &step.when {
-            self.push(" when ");
-            self.expr(when);
-        }
+        self.optional(" ", step.title.as_ref());
+        self.optional(" when ", step.when.as_ref());
         self.push(" {");
         self.open_block(step.body_span.start);
         for option in &step.options {
@@ -468,10 +456,7 @@ impl<'a> Printer<'a> {
                     self.push(" from ");
                     self.slice(group.span);
                 }
-                if let Some(timeout) = timeout {
-                    self.push(" timeout ");
-                    self.expr(timeout);
-                }
+                self.optional(" timeout ", timeout.as_ref());
                 if let Some((outcome, _)) = on_timeout {
                     self.push(" on timeout ");
                     self.push(&outcome.to_string());
@@ -491,17 +476,13 @@ impl<'a> Printer<'a> {
                 exponential,
             } => {
                 self.push(&format!("retry {attempts}"));
-                if let Some(every) = every {
-                    self.push(" every ");
-                    self.expr(every);
-                }
+                self.optional(" every ", every.as_ref());
                 if *exponential {
                     self.push(" backoff exponential");
                 }
             }
             StepOptionKind::Timeout(value) => {
-                self.push("timeout ");
-                self.expr(value);
+                self.prefixed("timeout ", value);
             }
             StepOptionKind::OnFailure(mode) => self.push(match mode {
                 FailureMode::Continue => "on failure continue",
@@ -540,8 +521,7 @@ impl<'a> Printer<'a> {
             StmtKind::For { var, iter, body } => {
                 self.push("for ");
                 self.push(&var.name);
-                self.push(" in ");
-                self.expr(iter);
+                self.prefixed(" in ", iter);
                 self.push(" {");
                 let open = find_token(self.src, iter.span.end, b'{');
                 self.open_block(open);
@@ -555,32 +535,19 @@ impl<'a> Printer<'a> {
                 every,
                 message,
             } => {
-                self.push("expect ");
-                self.expr(cond);
-                if let Some(within) = within {
-                    self.push(" within ");
-                    self.expr(within);
-                }
-                if let Some(every) = every {
-                    self.push(" every ");
-                    self.expr(every);
-                }
-                if let Some(message) = message {
-                    self.push(" else ");
-                    self.expr(message);
-                }
+                self.prefixed("expect ", cond);
+                self.optional(" within ", within.as_ref());
+                self.optional(" every ", every.as_ref());
+                self.optional(" else ", message.as_ref());
             }
             StmtKind::Fail(value) => {
-                self.push("fail ");
-                self.expr(value);
+                self.prefixed("fail ", value);
             }
             StmtKind::Log(value) => {
-                self.push("log ");
-                self.expr(value);
+                self.prefixed("log ", value);
             }
             StmtKind::Return(value) => {
-                self.push("return ");
-                self.expr(value);
+                self.prefixed("return ", value);
             }
             StmtKind::Expr(value) => self.expr(value),
         }
@@ -594,14 +561,12 @@ impl<'a> Printer<'a> {
             self.push(": ");
             self.ty(ty);
         }
-        self.push(" = ");
-        self.expr(value);
+        self.prefixed(" = ", value);
     }
 
     /// `if`, then its `else if` branches (nested in the tree, flat in the text) and `else`.
     fn if_stmt(&mut self, cond: &Expr, then_body: &[Stmt], else_body: Option<&[Stmt]>) {
-        self.push("if ");
-        self.expr(cond);
+        self.prefixed("if ", cond);
         self.push(" {");
         let open = find_token(self.src, cond.span.end, b'{');
         self.open_block(open);
@@ -643,12 +608,10 @@ impl<'a> Printer<'a> {
                 self.push(&target.to_string());
                 match outcome {
                     MockOutcome::Returns(value) => {
-                        self.push(" returns ");
-                        self.expr(value);
+                        self.prefixed(" returns ", value);
                     }
                     MockOutcome::Fails(value) => {
-                        self.push(" fails ");
-                        self.expr(value);
+                        self.prefixed(" fails ", value);
                     }
                 }
             }
@@ -658,8 +621,7 @@ impl<'a> Printer<'a> {
                     SetKind::Secret => "set secret ",
                 });
                 self.push(&name.name);
-                self.push(" = ");
-                self.expr(value);
+                self.prefixed(" = ", value);
             }
             TestStmtKind::Approve { step, as_user } | TestStmtKind::Deny { step, as_user } => {
                 let approve = matches!(stmt.kind, TestStmtKind::Approve { .. });
@@ -677,14 +639,8 @@ impl<'a> Printer<'a> {
             } => {
                 self.push("run ");
                 self.push(&runbook.name);
-                if let Some(inputs) = inputs {
-                    self.push(" with ");
-                    self.expr(inputs);
-                }
-                if let Some(alert) = alert {
-                    self.push(" alert ");
-                    self.expr(alert);
-                }
+                self.optional(" with ", inputs.as_ref());
+                self.optional(" alert ", alert.as_ref());
             }
             TestStmtKind::ExpectStep { step, outcome } => {
                 self.push("expect step ");
@@ -729,8 +685,7 @@ impl<'a> Printer<'a> {
                         self.next += 1;
                     }
                 } else {
-                    self.push("expect ");
-                    self.expr(cond);
+                    self.prefixed("expect ", cond);
                 }
             }
             TestStmtKind::Let { name, ty, value } => self.let_stmt(name, ty.as_ref(), value),
@@ -860,8 +815,7 @@ impl<'a> Printer<'a> {
             }
             ExprKind::Index(base, index) => {
                 self.expr(base);
-                self.push("[");
-                self.expr(index);
+                self.prefixed("[", index);
                 self.push("]");
             }
             ExprKind::Call { callee, args } => {
@@ -885,8 +839,7 @@ impl<'a> Printer<'a> {
                 self.expr(lhs);
                 self.push(" ");
                 self.push(op.symbol());
-                self.push(" ");
-                self.expr(rhs);
+                self.prefixed(" ", rhs);
             }
             ExprKind::Lambda { params, body } => {
                 if let [param] = params.as_slice() {
@@ -897,8 +850,7 @@ impl<'a> Printer<'a> {
                     self.push(&names.join(", "));
                     self.push(")");
                 }
-                self.push(" => ");
-                self.expr(body);
+                self.prefixed(" => ", body);
             }
         }
         if keep {

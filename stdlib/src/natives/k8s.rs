@@ -401,6 +401,25 @@ impl NativeAction for Pods {
     }
 }
 
+/// GETs one deployment; a failure names it (`cannot get deployment X in namespace Y: ...`).
+async fn fetch_deployment(
+    api: &Api<Deployment>,
+    name: &str,
+    namespace: &str,
+) -> Result<Deployment, ActionError> {
+    api.get(name).await.map_err(|e| {
+        api_error(
+            e,
+            &Target {
+                verb: "get",
+                kind: "deployment",
+                name: Some(name),
+                namespace,
+            },
+        )
+    })
+}
+
 /// `k8s.deployment(name, namespace) -> Deployment`.
 pub struct GetDeployment(Arc<Cluster>);
 
@@ -421,17 +440,7 @@ impl NativeAction for GetDeployment {
             non_empty("name", name)?;
             non_empty("namespace", namespace)?;
             let api: Api<Deployment> = Api::namespaced(self.0.client().await?, namespace);
-            let deployment = api.get(name).await.map_err(|e| {
-                api_error(
-                    e,
-                    &Target {
-                        verb: "get",
-                        kind: "deployment",
-                        name: Some(name),
-                        namespace,
-                    },
-                )
-            })?;
+            let deployment = fetch_deployment(&api, name, namespace).await?;
             Ok(deployment_value(&deployment, namespace))
         })
     }
@@ -599,17 +608,7 @@ impl NativeAction for RolloutRestart {
             non_empty("deployment", name)?;
             non_empty("namespace", namespace)?;
             let api: Api<Deployment> = Api::namespaced(self.0.client().await?, namespace);
-            let deployment = api.get(name).await.map_err(|e| {
-                api_error(
-                    e,
-                    &Target {
-                        verb: "get",
-                        kind: "deployment",
-                        name: Some(name),
-                        namespace,
-                    },
-                )
-            })?;
+            let deployment = fetch_deployment(&api, name, namespace).await?;
             if deployment.spec.paused.unwrap_or(false) {
                 return Err(ActionError::new(format!(
                     "deployment {name} in namespace {namespace} is paused: a restart would not roll out. \
