@@ -120,7 +120,7 @@ pub fn hover(checked: &Checked, offset: usize) -> Option<(String, rbk_compiler::
 /// string).
 fn keyword_at(checked: &Checked, offset: usize) -> Option<(String, rbk_compiler::syntax::Span)> {
     let text = checked.text();
-    let word = crate::references::word_at(text, offset)?;
+    let word = crate::cursor::word_at(text, offset)?;
     if crate::cursor::at(text, word.start).place != crate::cursor::Place::Code {
         return None;
     }

@@ -8,14 +8,12 @@
 pub mod actions;
 pub mod completion;
 pub mod convert;
-pub mod cursor;
 pub mod definition;
 pub mod documents;
 pub mod folding;
 pub mod hover;
 pub mod inlay_hints;
 pub mod keyword_docs;
-pub mod lexer;
 pub mod query;
 pub mod references;
 pub mod semantic_tokens;
@@ -24,6 +22,8 @@ pub mod std_sources;
 pub mod symbols;
 
 pub use rbk_compiler as compiler;
+// Forgiving scanners of raw (often broken) text; they know the syntax, so they live in the compiler.
+pub use rbk_compiler::syntax::{cursor, lexer};
 pub use server::Backend;
 
 use tower_lsp_server::{LspService, Server};

@@ -6,6 +6,7 @@ use rbk_compiler::resolve::ModuleId;
 use rbk_compiler::syntax::{ClauseKind, ExprKind, Ident, ItemKind, Span};
 
 use crate::completion::KEYWORDS;
+use crate::cursor::word_at;
 use crate::documents::Checked;
 use crate::{definition, query};
 
@@ -44,21 +45,6 @@ fn target_at(checked: &Checked, declared: &[&Ident], offset: usize) -> Option<(M
         return Some((checked.root, ident.span));
     }
     definition::definition(checked, offset)
-}
-
-/// The identifier under the cursor: its span in the buffer.
-pub fn word_at(text: &str, offset: usize) -> Option<Span> {
-    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let bytes = text.as_bytes();
-    let mut start = offset.min(bytes.len());
-    while start > 0 && is_word(bytes[start - 1]) {
-        start -= 1;
-    }
-    let mut end = offset.min(bytes.len());
-    while end < bytes.len() && is_word(bytes[end]) {
-        end += 1;
-    }
-    (start < end && !bytes[start].is_ascii_digit()).then(|| Span::new(start, end))
 }
 
 /// Every span in the buffer naming the same definition as the name at `offset`, in order.

@@ -1,7 +1,9 @@
 //! Text to syntax tree: the pest grammar, error recovery, and the tree itself.
 
 pub mod ast;
+pub mod cursor;
 mod incremental;
+pub mod lexer;
 mod parser;
 mod recovery;
 mod shift;

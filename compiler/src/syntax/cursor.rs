@@ -2,6 +2,8 @@
 //! parse, so completion asks a small lexer (strings, interpolation, comments, brackets) what
 //! surrounds the cursor instead of asking the syntax tree.
 
+use super::ast::Span;
+
 /// An open bracket around the cursor and the words of its line before it (`step kill "..." {`
 /// gives `["step", "kill"]`).
 #[derive(Clone, Debug, PartialEq)]
@@ -196,6 +198,21 @@ pub fn partial_word(text: &str, offset: usize) -> &str {
         .rposition(|b| !is_word_char(b))
         .map_or(0, |i| i + 1);
     &before[start..]
+}
+
+/// The name (identifier characters, not starting with a digit) that `offset` is in or at the
+/// end of.
+pub fn word_at(text: &str, offset: usize) -> Option<Span> {
+    let bytes = text.as_bytes();
+    let mut start = offset.min(bytes.len());
+    while start > 0 && is_word_char(bytes[start - 1]) {
+        start -= 1;
+    }
+    let mut end = offset.min(bytes.len());
+    while end < bytes.len() && is_word_char(bytes[end]) {
+        end += 1;
+    }
+    (start < end && !bytes[start].is_ascii_digit()).then(|| Span::new(start, end))
 }
 
 /// The text of the current line before `offset`.
