@@ -1,10 +1,12 @@
 //! Keeps the editor grammars in step with `grammar/rbk.pest`: every reserved word of the
-//! `keyword` rule and every word of the `contextual` rule must be highlighted by the VS Code
+//! `keyword` rule and every word of the `contextual` rule (`rbk_compiler::syntax::keywords`,
+//! which a compiler test keeps equal to the grammar) must be highlighted by the VS Code
 //! TextMate grammar, and the extension manifest must point at files that exist.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use rbk_compiler::syntax::keywords::{CONTEXTUAL, RESERVED};
 use serde_json::Value;
 
 fn root() -> PathBuf {
@@ -13,57 +15,6 @@ fn root() -> PathBuf {
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
-}
-
-/// The double-quoted literals of one line of pest source, in order.
-fn quoted(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = line;
-    while let Some(start) = rest.find('"') {
-        let after = &rest[start + 1..];
-        let Some(end) = after.find('"') else { break };
-        out.push(after[..end].to_string());
-        rest = &after[end + 1..];
-    }
-    out
-}
-
-/// The body of the rule `name = ...{ ... }`: from the line defining it up to its closing brace.
-fn rule_body<'a>(pest: &'a str, name: &str) -> &'a str {
-    let start = pest
-        .lines()
-        .find(|l| l.starts_with(name) && l[name.len()..].trim_start().starts_with('='))
-        .unwrap_or_else(|| panic!("rule `{name}` not found in grammar/rbk.pest"));
-    let offset = start.as_ptr() as usize - pest.as_ptr() as usize;
-    let from = &pest[offset..];
-    let open = from.find('{').expect("rule body opens with `{`");
-    // Rules are either one line (`x = { ... }`) or end with a `}` alone at the start of a line.
-    let first_line = from.lines().next().unwrap();
-    if first_line.trim_end().ends_with('}') {
-        &first_line[open + 1..first_line.trim_end().len() - 1]
-    } else {
-        let end = from
-            .find("\n}")
-            .expect("multi-line rule ends with `}` on its own line");
-        &from[open + 1..end]
-    }
-}
-
-/// Every reserved word of the `keyword` trie: `"a" ~ ("pproval" | "nd")` gives `approval`, `and`.
-fn keywords(pest: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    for line in rule_body(pest, "keyword").lines() {
-        let q = quoted(line);
-        if let Some((first, suffixes)) = q.split_first() {
-            assert!(!suffixes.is_empty(), "trie branch without suffixes: {line}");
-            words.extend(suffixes.iter().map(|s| format!("{first}{s}")));
-        }
-    }
-    words
-}
-
-fn contextual(pest: &str) -> Vec<String> {
-    quoted(rule_body(pest, "contextual"))
 }
 
 /// Every pattern object (with `name` / `match`) anywhere in the grammar.
@@ -102,37 +53,7 @@ fn tm_grammar() -> Value {
 }
 
 #[test]
-fn keyword_trie_is_extracted() {
-    let pest = read(&root().join("grammar/rbk.pest"));
-    let kws = keywords(&pest);
-    assert!(kws.len() > 50, "too few keywords extracted: {kws:?}");
-    for known in [
-        "runbook",
-        "step",
-        "approval",
-        "escalate",
-        "safe_to_auto_approve",
-        "in",
-        "input",
-    ] {
-        assert!(
-            kws.iter().any(|k| k == known),
-            "`{known}` missing from {kws:?}"
-        );
-    }
-    let unique: BTreeSet<_> = kws.iter().collect();
-    assert_eq!(
-        unique.len(),
-        kws.len(),
-        "duplicate keyword in the trie: {kws:?}"
-    );
-    let ctx = contextual(&pest);
-    assert_eq!(ctx, ["alert", "run", "env", "secret", "read", "write"]);
-}
-
-#[test]
 fn textmate_grammar_highlights_every_keyword() {
-    let pest = read(&root().join("grammar/rbk.pest"));
     let grammar = tm_grammar();
     assert_eq!(grammar["scopeName"], "source.rbk");
 
@@ -153,9 +74,9 @@ fn textmate_grammar_highlights_every_keyword() {
         "keyword pattern is not a \\b(a|b)\\b alternation"
     );
 
-    let missing: Vec<_> = keywords(&pest)
-        .into_iter()
-        .filter(|k| !reserved.contains(k))
+    let missing: Vec<_> = RESERVED
+        .iter()
+        .filter(|k| !reserved.contains(**k))
         .collect();
     assert!(
         missing.is_empty(),
@@ -164,17 +85,14 @@ fn textmate_grammar_highlights_every_keyword() {
 
     // Contextual words are highlighted where they have a meaning, by some other pattern.
     let all: BTreeSet<String> = pats.iter().flat_map(|(_, m)| alternation(m)).collect();
-    let missing: Vec<_> = contextual(&pest)
-        .into_iter()
-        .filter(|w| !all.contains(w))
-        .collect();
+    let missing: Vec<_> = CONTEXTUAL.iter().filter(|w| !all.contains(**w)).collect();
     assert!(
         missing.is_empty(),
         "contextual words not highlighted: {missing:?}"
     );
 
     // No word in the alternation that the compiler does not reserve.
-    let known: BTreeSet<String> = keywords(&pest).into_iter().collect();
+    let known: BTreeSet<String> = RESERVED.iter().map(|w| w.to_string()).collect();
     let extra: Vec<_> = reserved.difference(&known).collect();
     assert!(
         extra.is_empty(),

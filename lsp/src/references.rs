@@ -5,13 +5,9 @@
 use rbk_compiler::resolve::ModuleId;
 use rbk_compiler::syntax::{ClauseKind, ExprKind, Ident, ItemKind, Span};
 
-use crate::completion::KEYWORDS;
 use crate::cursor::word_at;
 use crate::documents::Checked;
 use crate::{definition, query};
-
-/// Words that may still be names (`grammar/rbk.pest`, `contextual`).
-const CONTEXTUAL: &[&str] = &["alert", "run", "env", "secret", "read", "write"];
 
 /// Every name the buffer defines: items, imports, inputs, parameters, `let`s, loop variables,
 /// lambda parameters and steps.
@@ -124,7 +120,7 @@ fn valid_name(name: &str) -> bool {
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && (!KEYWORDS.contains(&name) || CONTEXTUAL.contains(&name))
+        && !rbk_compiler::syntax::keywords::is_reserved(name)
 }
 
 /// The spans to replace with `new_name`, or why the rename cannot be made.

@@ -3,6 +3,7 @@
 pub mod ast;
 pub mod cursor;
 mod incremental;
+pub mod keywords;
 pub mod lexer;
 mod parser;
 mod recovery;
