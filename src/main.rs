@@ -125,7 +125,8 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         limit: usize,
     },
-    /// Show a run's journal; `--verify` checks its hash chain (exit 1 when tampered).
+    /// Show a run's journal; `--verify` checks it against its record, its answers and its
+    /// anchored head (exit 1 when tampered); `--export` prints the head to keep elsewhere.
     Log {
         run: String,
         #[arg(long)]
@@ -134,6 +135,13 @@ enum Command {
         format: Format,
         #[arg(long)]
         verify: bool,
+        /// Print the journal's head (event count, last hash; signed when rbk.toml names a key)
+        /// to keep outside the store.
+        #[arg(long, conflicts_with_all = ["verify", "anchor"])]
+        export: bool,
+        /// With --verify: a head printed earlier by --export; the journal must still hold it.
+        #[arg(long, value_name = "FILE", requires = "verify")]
+        anchor: Option<PathBuf>,
     },
     /// Print the long explanation of a diagnostic code, e.g. `rbk explain E0301`.
     Explain { code: String },
@@ -194,9 +202,17 @@ fn main() -> ExitCode {
             Command::Log {
                 run,
                 store,
+                export: true,
+                ..
+            } => commands::head::export(&run, store.as_deref()),
+            Command::Log {
+                run,
+                store,
                 format,
                 verify,
-            } => commands::runs::log(&run, store.as_deref(), format, verify),
+                anchor,
+                ..
+            } => commands::runs::log(&run, store.as_deref(), format, verify, anchor.as_deref()),
             Command::Explain { code } => commands::explain::run(&code),
             Command::Lsp => rbk_lsp::run_stdio(),
         });

@@ -15,6 +15,16 @@ pub struct ProjectConfig {
     pub integrations: Integrations,
     #[serde(default)]
     pub store: Option<StoreConfig>,
+    #[serde(default)]
+    pub audit: Option<AuditConfig>,
+}
+
+/// How exported journal heads are signed (`rbk log RUN --export`).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// The environment variable holding the HMAC key for exported heads.
+    pub head_key_env: Option<String>,
 }
 
 /// Where the standard library's actions reach the outside world. Secrets are never written

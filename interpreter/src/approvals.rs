@@ -1,6 +1,8 @@
 //! Approval gates answered through the store: from `rbk approve` in another process, from the
 //! terminal that started the run, or (later) from Slack. Answers count only when they are for
-//! this exact plan (digest), come from the named group, and not from whoever started the run.
+//! this exact plan (digest), come from the named group as defined in rbk.toml, not from whoever
+//! started the run, and are in the run's journal (a row written straight into the answers
+//! table is not an answer). Names are compared in their normal form ([`normalize_person`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,9 +12,12 @@ use rbk_compiler::syntax::TimeoutOutcome;
 
 use crate::action::BoxFuture;
 use crate::approval::{ApprovalDecision, ApprovalRequest, Approver};
+use crate::identity::{normalize_person, same_person};
+use crate::journal::{Event, EventKind};
 use crate::store::{ApprovalAnswer, Store};
 
-/// What an answer must satisfy to count.
+/// What an answer must satisfy to count. `groups` is `None` when no rbk.toml governs the run:
+/// then nobody is known to be an approver, and no answer counts.
 pub fn answer_counts(
     answer: &ApprovalAnswer,
     request: &ApprovalRequest,
@@ -24,15 +29,23 @@ pub fn answer_counts(
             answer.user
         ));
     }
-    if answer.user == request.started_by {
+    if normalize_person(&answer.user).is_empty() {
+        return Err("an answer needs a name: it was blank".to_string());
+    }
+    if same_person(&answer.user, &request.started_by) {
         return Err(format!(
             "{} started the run and cannot approve it (two-person rule)",
             answer.user
         ));
     }
-    if let (Some(group), Some(groups)) = (&request.group, groups) {
+    let Some(groups) = groups else {
+        return Err(
+            "no rbk.toml governs this run, so nobody is known to be an approver".to_string(),
+        );
+    };
+    if let Some(group) = &request.group {
         match groups.get(group) {
-            Some(members) if members.iter().any(|m| m == &answer.user) => {}
+            Some(members) if members.iter().any(|m| same_person(m, &answer.user)) => {}
             Some(_) => {
                 return Err(format!(
                     "{} is not in approver group \"{group}\"",
@@ -47,6 +60,42 @@ pub fn answer_counts(
         }
     }
     Ok(())
+}
+
+/// The answers to `step` that the run's journal holds, the latest per person: what the run
+/// counts, whatever the answers table says.
+pub fn journaled_answers(run_id: &str, step: &str, events: &[Event]) -> Vec<ApprovalAnswer> {
+    let mut latest: BTreeMap<String, ApprovalAnswer> = BTreeMap::new();
+    for event in events {
+        if let EventKind::ApprovalAnswered {
+            step: answered,
+            by,
+            approve,
+            channel,
+            digest,
+            comment,
+        } = &event.kind
+        {
+            if answered == step {
+                latest.insert(
+                    normalize_person(by),
+                    ApprovalAnswer {
+                        run_id: run_id.to_string(),
+                        step: step.to_string(),
+                        user: by.clone(),
+                        approve: *approve,
+                        comment: comment.clone(),
+                        channel: channel.clone(),
+                        at: event.at,
+                        digest: digest.clone(),
+                    },
+                );
+            }
+        }
+    }
+    let mut answers: Vec<ApprovalAnswer> = latest.into_values().collect();
+    answers.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.user.cmp(&b.user)));
+    answers
 }
 
 /// Decides from the answers so far: a valid denial denies; enough distinct valid approvals
@@ -66,10 +115,11 @@ pub fn decide(
             channel: denial.channel.clone(),
         });
     }
-    let mut approvers: Vec<&str> = valid
+    // One person counts once however they spelled their name.
+    let mut approvers: Vec<String> = valid
         .iter()
         .filter(|a| a.approve)
-        .map(|a| a.user.as_str())
+        .map(|a| normalize_person(&a.user))
         .collect();
     approvers.sort_unstable();
     approvers.dedup();
@@ -79,7 +129,7 @@ pub fn decide(
             .find(|a| a.approve)
             .map_or("cli".to_string(), |a| a.channel.clone());
         return Some(ApprovalDecision::Granted {
-            by: approvers.into_iter().map(str::to_string).collect(),
+            by: approvers,
             channel,
         });
     }
@@ -106,7 +156,8 @@ impl Approver for StoreApprover {
                 .timeout
                 .map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
             loop {
-                if let Ok(answers) = self.store.answers(&request.run_id, &request.step).await {
+                if let Ok(events) = self.store.events(&request.run_id).await {
+                    let answers = journaled_answers(&request.run_id, &request.step, &events);
                     if let Some(decision) = decide(&answers, request, self.groups.as_ref()) {
                         return decision;
                     }
@@ -205,6 +256,61 @@ mod tests {
         let g = groups();
         assert_eq!(
             decide(&[answer("alice", true, "old")], &request(1), Some(&g)),
+            None
+        );
+    }
+
+    #[test]
+    fn a_second_spelling_of_one_name_is_not_a_second_approver() {
+        let g = groups();
+        for spelling in ["alice ", " Alice", "ALICE", "al\u{200b}ice"] {
+            assert_eq!(
+                decide(
+                    &[answer("alice", true, "d1"), answer(spelling, true, "d1")],
+                    &request(2),
+                    Some(&g)
+                ),
+                None,
+                "{spelling:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_starter_cannot_approve_under_another_spelling_of_their_name() {
+        let g = groups();
+        for spelling in ["carol ", "Carol", "\u{feff}carol"] {
+            let refused = answer_counts(&answer(spelling, true, "d1"), &request(1), Some(&g));
+            assert!(
+                refused
+                    .as_ref()
+                    .is_err_and(|r| r.contains("two-person rule")),
+                "{spelling:?}: {refused:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn group_members_are_matched_in_normal_form() {
+        let g = BTreeMap::from([("dba".to_string(), vec!["Bob ".to_string()])]);
+        assert_eq!(
+            answer_counts(&answer("bob", true, "d1"), &request(1), Some(&g)),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn without_an_rbk_toml_no_answer_counts() {
+        let refused = answer_counts(&answer("alice", true, "d1"), &request(1), None);
+        assert!(
+            refused.as_ref().is_err_and(|r| r.contains("no rbk.toml")),
+            "{refused:?}"
+        );
+        let mut ungrouped = request(1);
+        ungrouped.group = None;
+        assert!(answer_counts(&answer("alice", true, "d1"), &ungrouped, None).is_err());
+        assert_eq!(
+            decide(&[answer("alice", true, "d1")], &ungrouped, None),
             None
         );
     }

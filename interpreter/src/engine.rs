@@ -324,6 +324,10 @@ impl<'a> Machine<'a> {
                     runbook: runbook.name.name.clone(),
                     started_by: request.started_by.clone(),
                     inputs: inputs_json,
+                    run_id: Some(request.run_id.clone()),
+                    digest: Some(crate::journal::text_digest(
+                        &self.program.file(module.file).text,
+                    )),
                 })
                 .await?
             }

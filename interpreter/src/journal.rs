@@ -15,6 +15,13 @@ pub enum EventKind {
         runbook: String,
         started_by: String,
         inputs: serde_json::Value,
+        /// The run this journal belongs to and the digest of the program it runs: hashed into
+        /// the first event, so a journal moved under another run, or a run record edited after
+        /// the fact, no longer matches. `None` only in journals written before rbk recorded them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        run_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        digest: Option<String>,
     },
     StepStarted {
         step: String,
@@ -40,6 +47,17 @@ pub enum EventKind {
         quorum: u32,
         actions: Vec<String>,
         digest: String,
+    },
+    /// An answer as recorded by `rbk approve`/`deny` or the terminal prompt, written in the
+    /// same transaction as the store's answer row: the run counts only answers journaled here.
+    ApprovalAnswered {
+        step: String,
+        by: String,
+        approve: bool,
+        channel: String,
+        digest: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        comment: Option<String>,
     },
     ApprovalGranted {
         step: String,

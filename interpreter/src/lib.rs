@@ -7,8 +7,10 @@
 pub mod action;
 pub mod approval;
 pub mod approvals;
+pub mod audit;
 pub mod dry_run;
 pub mod engine;
+pub mod identity;
 pub mod journal;
 mod operators;
 pub mod store;

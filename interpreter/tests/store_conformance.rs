@@ -11,10 +11,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use rbk_interpreter::action::BoxFuture;
+use rbk_interpreter::approvals::journaled_answers;
+use rbk_interpreter::audit::verify_run;
 use rbk_interpreter::journal::{verify_chain, EventKind};
 use rbk_interpreter::store::{
-    ApprovalAnswer, PostgresStore, RunLimits, RunRecord, SqliteStore, StartDecision, Store,
-    StoreError,
+    ApprovalAnswer, JournalHead, PostgresStore, RunLimits, RunRecord, SqliteStore, StartDecision,
+    Store, StoreError,
 };
 use serde_json::json;
 
@@ -186,6 +188,11 @@ fn run(id: &str, runbook: &str, key: &str, started_at: i64) -> RunRecord {
         digest: "sha256:0123".into(),
         inputs: json!({"cluster": "db1", "max": 3, "ratio": 0.1, "tags": ["a", "b"]}),
         limit_key: key.into(),
+        // What a store records for a run that has journaled nothing yet.
+        head: Some(JournalHead {
+            events: 0,
+            hash: String::new(),
+        }),
     }
 }
 
@@ -222,6 +229,10 @@ fn sample_events() -> Vec<EventKind> {
                 "sum": 0.300_000_000_000_000_04,
                 "secret": "<redacted>",
             }),
+            // As an older rbk wrote it: journals from before the start named its run still
+            // read back and verify.
+            run_id: None,
+            digest: None,
         },
         EventKind::StepStarted {
             step: "check".into(),
@@ -649,6 +660,88 @@ async fn limits_hold_under_concurrent_starts(stores: [Arc<dyn Store>; 2]) {
     assert_eq!(started, 1, "exactly one of the racing runs may start");
 }
 
+async fn every_append_moves_the_anchored_head_so_a_removed_tail_shows(
+    store: &dyn Store,
+    raw: &Raw,
+) {
+    started(store, run("r-h", "failover", "", 1)).await;
+    let mut last = None;
+    for (i, kind) in sample_events().iter().take(4).enumerate() {
+        last = Some(store.append_event("r-h", i as i64, kind).await.unwrap());
+    }
+    let record = store.run("r-h").await.unwrap().expect("the run");
+    assert_eq!(
+        record.head,
+        Some(JournalHead {
+            events: 4,
+            hash: last.expect("an event").hash,
+        })
+    );
+    raw("DELETE FROM rbk_events WHERE run_id = 'r-h' AND seq = 3".into())
+        .await
+        .unwrap();
+    let events = store.events("r-h").await.unwrap();
+    assert_eq!(
+        verify_chain(&events),
+        Ok(()),
+        "a removed tail leaves a valid chain"
+    );
+    let audit = verify_run(&record, &events, &[]);
+    assert!(
+        audit
+            .findings
+            .iter()
+            .any(|f| f.contains("anchors 4 events but the journal has 3")),
+        "{audit:?}"
+    );
+}
+
+async fn answers_are_journaled_with_their_row_and_a_row_written_around_the_store_is_caught(
+    store: &dyn Store,
+    raw: &Raw,
+) {
+    started(store, run("r-q", "failover", "", 1)).await;
+    let answer = ApprovalAnswer {
+        run_id: "r-q".into(),
+        step: "promote".into(),
+        user: "bob".into(),
+        approve: true,
+        comment: Some("lag is zero".into()),
+        channel: "cli".into(),
+        at: 10,
+        digest: "sha256:plan".into(),
+    };
+    store.record_answer(&answer).await.unwrap();
+    let events = store.events("r-q").await.unwrap();
+    assert!(
+        matches!(&events[..], [event] if matches!(&event.kind,
+            EventKind::ApprovalAnswered { by, approve: true, .. } if by == "bob")),
+        "{events:?}"
+    );
+    assert_eq!(journaled_answers("r-q", "promote", &events), vec![answer]);
+
+    raw(
+        r#"INSERT INTO rbk_answers (run_id, step, "user", approve, comment, channel, at, digest)
+           VALUES ('r-q', 'promote', 'mallory', true, NULL, 'cli', 11, 'sha256:plan')"#
+            .into(),
+    )
+    .await
+    .unwrap();
+    let rows = store.run_answers("r-q").await.unwrap();
+    assert_eq!(rows.len(), 2);
+    // The run counts what the journal holds, not what the table holds.
+    assert_eq!(journaled_answers("r-q", "promote", &events).len(), 1);
+    let record = store.run("r-q").await.unwrap().expect("the run");
+    let audit = verify_run(&record, &events, &rows);
+    assert!(
+        audit
+            .findings
+            .iter()
+            .any(|f| f.contains("\"mallory\"") && f.contains("not in the journal")),
+        "{audit:?}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // The matrix
 // ---------------------------------------------------------------------------------------------
@@ -673,6 +766,25 @@ macro_rules! conformance {
             async fn tampering_is_detected() {
                 let h = $make().await;
                 super::tampering_is_detected(&*h.store, &h.raw).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn every_append_moves_the_anchored_head_so_a_removed_tail_shows() {
+                let h = $make().await;
+                super::every_append_moves_the_anchored_head_so_a_removed_tail_shows(
+                    &*h.store, &h.raw,
+                )
+                .await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn answers_are_journaled_with_their_row_and_a_row_written_around_the_store_is_caught(
+            ) {
+                let h = $make().await;
+                super::answers_are_journaled_with_their_row_and_a_row_written_around_the_store_is_caught(
+                    &*h.store, &h.raw,
+                )
+                .await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -4,6 +4,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rbk_compiler::syntax::TimeoutOutcome;
 use rbk_interpreter::approval::ApprovalRequest;
 use rbk_interpreter::approvals::answer_counts;
+use rbk_interpreter::identity::normalize_person;
 use rbk_interpreter::journal::EventKind;
 use rbk_interpreter::store::ApprovalAnswer;
 
@@ -28,16 +29,34 @@ pub fn run(args: AnswerArgs) -> u8 {
         Ok(runtime) => runtime,
         Err(message) => return usage_error(&message),
     };
+    if args
+        .as_user
+        .as_deref()
+        .is_some_and(|u| normalize_person(u).is_empty())
+    {
+        return usage_error("--as needs a name: it was blank");
+    }
     let user = session::acting_user(args.as_user.as_deref());
     runtime.block_on(async {
-        let (project_file, config) = match session::project(Path::new(".")) {
-            Ok(found) => found,
-            Err(message) => return usage_error(&message),
-        };
         let (store, record) = match session::find_run(args.store.as_deref(), &args.run).await {
             Ok(found) => found,
             Err(message) => return usage_error(&message),
         };
+        // The groups the run itself counts answers by: those of the rbk.toml that governs its
+        // runbook (the current directory's when the runbook file is gone).
+        let runbook_file = Path::new(&record.file);
+        let near = if runbook_file.exists() { runbook_file } else { Path::new(".") };
+        let (project_file, config) = match session::project(near) {
+            Ok(found) => found,
+            Err(message) => return usage_error(&message),
+        };
+        if project_file.is_none() {
+            return usage_error(&format!(
+                "no rbk.toml governs run {} ({}), so nobody is known to be an approver and no answer can count\n  \
+                 help: define the approver groups in an rbk.toml beside the runbook or in a directory above it (see docs/trust.md)",
+                record.id, record.file
+            ));
+        }
         let events = match store.events(&record.id).await {
             Ok(events) => events,
             Err(error) => return usage_error(&error.to_string()),
@@ -76,8 +95,7 @@ pub fn run(args: AnswerArgs) -> u8 {
             actions: Vec::new(),
             digest,
         };
-        let groups = project_file.as_ref().map(|_| config.approvers.clone());
-        if let Err(reason) = answer_counts(&answer, &request, groups.as_ref()) {
+        if let Err(reason) = answer_counts(&answer, &request, Some(&config.approvers)) {
             println!("refused: {reason}");
             return exit::FINDINGS;
         }

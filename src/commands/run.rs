@@ -9,9 +9,10 @@ use rbk_compiler::{check, CheckOptions};
 use rbk_interpreter::approval::{ApprovalRequest, ProcessEnvironment};
 use rbk_interpreter::approvals::{describe_outcome, ApprovalNotice, StoreApprover};
 use rbk_interpreter::dry_run::DryRunActions;
+use rbk_interpreter::identity::normalize_person;
 use rbk_interpreter::journal::{EventKind, FanOut};
 use rbk_interpreter::store::{
-    ApprovalAnswer, RunLimits, RunRecord, StartDecision, Store, StoreJournal,
+    ApprovalAnswer, JournalHead, RunLimits, RunRecord, StartDecision, Store, StoreJournal,
 };
 use rbk_interpreter::{engine, Actions, BoxFuture, Journal, Services, Value};
 use rbk_stdlib::natives::NativeActions;
@@ -165,6 +166,7 @@ pub fn run(args: RunArgs) -> u8 {
                     .collect(),
             ),
             limit_key: String::new(),
+            head: None,
         };
         match store.start_run(&record, &limits).await {
             Ok(StartDecision::Started) => {}
@@ -229,6 +231,7 @@ impl Execution<'_> {
             groups: groups.clone(),
             poll_every: Duration::from_millis(500),
             notice: Box::new(TerminalNotice {
+                approvers_known: groups.is_some(),
                 store: store.clone(),
                 handle: tokio::runtime::Handle::current(),
             }),
@@ -245,6 +248,13 @@ impl Execution<'_> {
         let report = match engine::run(analysis, services, request).await {
             Ok(report) => report,
             Err(message) => {
+                // The journal ends with the status the record gets, or `rbk log --verify`
+                // would rightly call its tail missing.
+                let finished = EventKind::RunFinished {
+                    status: "failed".into(),
+                    summary: message.clone(),
+                };
+                let _ = store.append_event(&run_id, now_ms(), &finished).await;
                 let _ = store.set_status(&run_id, "failed", &message).await;
                 return usage_error(&message);
             }
@@ -259,6 +269,7 @@ impl Execution<'_> {
         {
             eprintln!("warning: the run's final status could not be saved: {error}");
         }
+        print_head(store.as_ref(), &run_id, format).await;
         if dry_run {
             let withheld = dry.withheld.lock().map(|w| w.clone()).unwrap_or_default();
             println!();
@@ -280,6 +291,22 @@ impl Execution<'_> {
         } else {
             exit::FINDINGS
         }
+    }
+}
+
+/// The journal's head as the store anchored it, for the operator to keep outside the store:
+/// with it, `rbk log RUN --verify --anchor` shows a journal rewritten later.
+async fn print_head(store: &dyn Store, run_id: &str, format: Format) {
+    let Ok(Some(JournalHead { events, hash })) =
+        store.run(run_id).await.map(|run| run.and_then(|r| r.head))
+    else {
+        return;
+    };
+    if format == Format::Json {
+        let line = serde_json::json!({ "event": "journal_head", "run": run_id, "events": events, "head": hash });
+        println!("{line}");
+    } else {
+        println!("journal: {events} events, head {hash} (keep it: rbk log {run_id} --export)");
     }
 }
 
@@ -453,7 +480,9 @@ fn describe(kind: &EventKind, run_id: &str, elapsed: Duration) -> Option<String>
         EventKind::StepFailed { step, error } => format!("  ✗ {step}: {error}"),
         EventKind::StepSkipped { step, condition } => format!("  – {step} skipped ({condition})"),
         EventKind::StepDenied { step } => format!("  ✗ {step} not approved"),
-        EventKind::ApprovalRequested { .. } | EventKind::Bound { .. } => return None,
+        EventKind::ApprovalRequested { .. }
+        | EventKind::ApprovalAnswered { .. }
+        | EventKind::Bound { .. } => return None,
         EventKind::RunResumed {
             by,
             completed,
@@ -495,6 +524,8 @@ fn describe(kind: &EventKind, run_id: &str, elapsed: Duration) -> Option<String>
 
 /// Says how to answer an approval; on a terminal, also asks right here.
 struct TerminalNotice {
+    /// False when no rbk.toml governs the runbook: then no answer can count.
+    approvers_known: bool,
     store: Arc<dyn Store>,
     handle: tokio::runtime::Handle,
 }
@@ -525,6 +556,11 @@ impl ApprovalNotice for TerminalNotice {
                 describe_outcome(request.on_timeout)
             );
         }
+        if !self.approvers_known {
+            println!(
+                "    no rbk.toml governs this runbook, so nobody is known to be an approver: no answer can count"
+            );
+        }
         println!(
             "    answer with: rbk approve {} {} --as USER   (or: rbk deny ...)",
             request.run_id, request.step
@@ -547,7 +583,7 @@ fn prompt(store: Arc<dyn Store>, handle: tokio::runtime::Handle, request: Approv
     print!("    approver name (or Enter to wait for `rbk approve`): ");
     let _ = std::io::stdout().flush();
     let Some(Ok(user)) = lines.next() else { return };
-    let user = user.trim().to_string();
+    let user = normalize_person(&user);
     if user.is_empty() {
         return;
     }

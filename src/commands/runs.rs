@@ -1,8 +1,11 @@
+use std::path::Path;
+
+use rbk_interpreter::audit::{verify_run, ExportedHead};
 use rbk_interpreter::journal::{verify_chain, EventKind};
 use rbk_interpreter::value::format_time;
 
 use super::check::usage_error;
-use super::session;
+use super::{head, session};
 use crate::{exit, Format};
 
 /// `rbk runs`: the most recent runs in the store.
@@ -43,8 +46,26 @@ pub fn list(store: Option<&str>, limit: usize) -> u8 {
     })
 }
 
-/// `rbk log RUN`: the run's journal; `--verify` checks its hash chain.
-pub fn log(run: &str, store: Option<&str>, format: Format, verify: bool) -> u8 {
+/// `rbk log RUN`: the run's journal; `--verify` checks it against itself, its record, its
+/// answers, and (`--anchor`) a head exported earlier.
+pub fn log(
+    run: &str,
+    store: Option<&str>,
+    format: Format,
+    verify: bool,
+    anchor: Option<&Path>,
+) -> u8 {
+    let anchor = match anchor.map(read_anchor).transpose() {
+        Ok(anchor) => anchor,
+        Err(message) => return usage_error(&message),
+    };
+    let key = match anchor.as_ref().map(|_| head::head_key()).transpose() {
+        Ok(key) => key.flatten(),
+        Err(message) => return usage_error(&message),
+    };
+    if anchor.as_ref().is_some_and(|a| a.hmac.is_some()) && key.is_none() {
+        return usage_error("the anchor is signed, but no key to check it is configured\n  help: name the key's environment variable in rbk.toml: [audit] head_key_env = \"NAME\"");
+    }
     let runtime = match session::runtime() {
         Ok(runtime) => runtime,
         Err(message) => return usage_error(&message),
@@ -54,13 +75,23 @@ pub fn log(run: &str, store: Option<&str>, format: Format, verify: bool) -> u8 {
             Ok(found) => found,
             Err(message) => return usage_error(&message),
         };
-        let events = match store.events(&record.id).await {
-            Ok(events) => events,
-            Err(error) => return usage_error(&error.to_string()),
+        let (events, answers) = match (store.events(&record.id).await, store.run_answers(&record.id).await) {
+            (Ok(events), Ok(answers)) => (events, answers),
+            (Err(error), _) | (_, Err(error)) => return usage_error(&error.to_string()),
         };
-        let chain = verify_chain(&events);
+        let mut audit = verify_run(&record, &events, &answers);
+        if let Some(anchor) = &anchor {
+            audit.findings.extend(anchor.check(&record.id, &events, key.as_deref()));
+        }
         if format == Format::Json {
-            let document = serde_json::json!({ "run": record, "events": events, "chain_intact": chain.is_ok() });
+            let document = serde_json::json!({
+                "run": record,
+                "events": events,
+                "chain_intact": verify_chain(&events).is_ok(),
+                "intact": audit.is_intact(),
+                "findings": audit.findings,
+                "notes": audit.notes,
+            });
             println!("{}", serde_json::to_string_pretty(&document).unwrap_or_default());
         } else {
             println!("run {} — {} ({})", record.id, record.runbook, record.file);
@@ -72,19 +103,35 @@ pub fn log(run: &str, store: Option<&str>, format: Format, verify: bool) -> u8 {
             for event in &events {
                 println!("{:>4}  {}  {}", event.seq, format_time(event.at), line(&event.kind));
             }
-        }
-        match chain {
-            Ok(()) => {
-                if verify {
-                    println!("journal intact: {} events, hash chain verified", events.len());
-                }
-                exit::OK
+            for note in &audit.notes {
+                println!("note: {note}");
             }
-            Err(seq) => {
-                println!("TAMPERED: the hash chain breaks at event {seq}; the journal was changed after it was written");
-                exit::FINDINGS
+            for finding in &audit.findings {
+                println!("TAMPERED: {finding}");
             }
         }
+        if !audit.is_intact() {
+            return exit::FINDINGS;
+        }
+        if verify && format == Format::Human {
+            let anchored = if anchor.is_some() { ", the exported anchor" } else { "" };
+            println!(
+                "journal intact: {} events, hash chain verified; it agrees with the run record, its answers{anchored} and its anchored head",
+                events.len()
+            );
+        }
+        exit::OK
+    })
+}
+
+fn read_anchor(path: &Path) -> Result<ExportedHead, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("--anchor {}: {e}", path.display()))?;
+    serde_json::from_str(text.trim()).map_err(|e| {
+        format!(
+            "--anchor {}: not a head printed by `rbk log RUN --export`: {e}",
+            path.display()
+        )
     })
 }
 

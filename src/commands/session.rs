@@ -4,17 +4,20 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rbk_compiler::config::ProjectConfig;
+use rbk_interpreter::identity::normalize_person;
 use rbk_interpreter::store::{MemoryStore, PostgresStore, RunRecord, SqliteStore, Store};
 
 use crate::workspace;
 
-/// `--as USER`, else `$RBK_USER`, else the OS user.
+/// `--as USER`, else `$RBK_USER`, else the OS user, in normal form (`Bob ` is `bob`): the local
+/// user's word, not an authenticated identity (docs/trust.md).
 pub fn acting_user(as_user: Option<&str>) -> String {
     as_user
         .map(str::to_string)
         .or_else(|| std::env::var("RBK_USER").ok())
         .or_else(|| std::env::var("USER").ok())
         .or_else(|| std::env::var("LOGNAME").ok())
+        .map(|u| normalize_person(&u))
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| "unknown".to_string())
 }

@@ -1,6 +1,8 @@
-//! What both stores share: the limit check, status transitions and run id prefixes.
+//! What the stores share: the limit check, status transitions, run id prefixes, the journal
+//! event an answer writes and the head read back from two nullable columns.
 
-use super::{RunLimits, RunRecord, StoreError, FINAL_STATES};
+use super::{ApprovalAnswer, JournalHead, RunLimits, RunRecord, StoreError, FINAL_STATES};
+use crate::journal::EventKind;
 
 /// Whether `limits` forbid one more run, given the counts; the reason if so.
 pub(crate) fn limit_exceeded(
@@ -76,5 +78,29 @@ pub(crate) fn unique_prefix(
                 ids.join(", ")
             )))
         }
+    }
+}
+
+/// The journal event that records `answer`, written with its row.
+pub(crate) fn answered_event(answer: &ApprovalAnswer) -> EventKind {
+    EventKind::ApprovalAnswered {
+        step: answer.step.clone(),
+        by: answer.user.clone(),
+        approve: answer.approve,
+        channel: answer.channel.clone(),
+        digest: answer.digest.clone(),
+        comment: answer.comment.clone(),
+    }
+}
+
+/// The anchored head from its two columns; NULL in either (a run recorded before heads were
+/// anchored) is no head.
+pub(crate) fn head_from_columns(events: Option<i64>, hash: Option<String>) -> Option<JournalHead> {
+    match (events, hash) {
+        (Some(events), Some(hash)) => Some(JournalHead {
+            events: u64::try_from(events).unwrap_or(0),
+            hash,
+        }),
+        _ => None,
     }
 }

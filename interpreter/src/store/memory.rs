@@ -4,8 +4,11 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
-use super::common::{check_transition, limit_exceeded, unique_prefix};
-use super::{ApprovalAnswer, RunLimits, RunRecord, StartDecision, Store, StoreError, FINAL_STATES};
+use super::common::{answered_event, check_transition, limit_exceeded, unique_prefix};
+use super::{
+    ApprovalAnswer, JournalHead, RunLimits, RunRecord, StartDecision, Store, StoreError,
+    FINAL_STATES,
+};
 use crate::action::BoxFuture;
 use crate::journal::{event_hash, Event, EventKind};
 
@@ -29,6 +32,35 @@ impl MemoryStore {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// Appends `kind` to the run's journal and moves the run's anchored head with it.
+fn append_to(
+    state: &mut State,
+    run_id: &str,
+    at: i64,
+    kind: &EventKind,
+) -> Result<Event, StoreError> {
+    let Some(run) = state.runs.iter_mut().find(|r| r.id == run_id) else {
+        return Err(StoreError(format!("memory store: no run {run_id}")));
+    };
+    let events = state.events.entry(run_id.to_string()).or_default();
+    let seq = events.len() as u64;
+    let prev_hash = events.last().map(|e| e.hash.clone()).unwrap_or_default();
+    let hash = event_hash(&prev_hash, seq, at, kind);
+    let event = Event {
+        seq,
+        at,
+        kind: kind.clone(),
+        prev_hash,
+        hash,
+    };
+    events.push(event.clone());
+    run.head = Some(JournalHead {
+        events: seq + 1,
+        hash: event.hash.clone(),
+    });
+    Ok(event)
 }
 
 impl Store for MemoryStore {
@@ -70,6 +102,10 @@ impl Store for MemoryStore {
                 &run.limit_key,
             )?;
             let mut record = run.clone();
+            record.head = Some(JournalHead {
+                events: 0,
+                hash: String::new(),
+            });
             let decision = match reason {
                 Some(reason) => {
                     record.status = "suppressed".into();
@@ -89,25 +125,7 @@ impl Store for MemoryStore {
         at: i64,
         kind: &'a EventKind,
     ) -> BoxFuture<'a, Result<Event, StoreError>> {
-        Box::pin(async move {
-            let mut state = self.lock();
-            if !state.runs.iter().any(|r| r.id == run_id) {
-                return Err(StoreError(format!("memory store: no run {run_id}")));
-            }
-            let events = state.events.entry(run_id.to_string()).or_default();
-            let seq = events.len() as u64;
-            let prev_hash = events.last().map(|e| e.hash.clone()).unwrap_or_default();
-            let hash = event_hash(&prev_hash, seq, at, kind);
-            let event = Event {
-                seq,
-                at,
-                kind: kind.clone(),
-                prev_hash,
-                hash,
-            };
-            events.push(event.clone());
-            Ok(event)
-        })
+        Box::pin(async move { append_to(&mut self.lock(), run_id, at, kind) })
     }
 
     fn events<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Result<Vec<Event>, StoreError>> {
@@ -183,6 +201,12 @@ impl Store for MemoryStore {
             state.answers.retain(|a| {
                 !(a.run_id == answer.run_id && a.step == answer.step && a.user == answer.user)
             });
+            append_to(
+                &mut state,
+                &answer.run_id,
+                answer.at,
+                &answered_event(answer),
+            )?;
             state.answers.push(answer.clone());
             Ok(())
         })
@@ -199,6 +223,21 @@ impl Store for MemoryStore {
                 .answers
                 .iter()
                 .filter(|a| a.run_id == run_id && a.step == step)
+                .cloned()
+                .collect())
+        })
+    }
+
+    fn run_answers<'a>(
+        &'a self,
+        run_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<ApprovalAnswer>, StoreError>> {
+        Box::pin(async move {
+            Ok(self
+                .lock()
+                .answers
+                .iter()
+                .filter(|a| a.run_id == run_id)
                 .cloned()
                 .collect())
         })

@@ -26,6 +26,20 @@ pub struct RunRecord {
     pub inputs: serde_json::Value,
     /// The `concurrency ... per` / `rate ... by` key, `""` when the runbook has none.
     pub limit_key: String,
+    // The audit anchor (kept together so that other record fields merge cleanly).
+    /// The journal's head as the store wrote it with the last event; `None` for runs recorded
+    /// by an rbk that did not anchor heads. Stores set it; what a caller passes is ignored.
+    #[serde(default)]
+    pub head: Option<JournalHead>,
+}
+
+/// How far a run's journal goes: the number of events and the hash of the last one (`""` for
+/// none). Written in the same transaction as each event, it makes a removed tail visible; kept
+/// outside the store (`rbk log --export`), it makes a rewritten journal visible too.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalHead {
+    pub events: u64,
+    pub hash: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -114,7 +128,7 @@ pub trait Store: Send + Sync {
         limits: &'a RunLimits,
     ) -> BoxFuture<'a, Result<StartDecision, StoreError>>;
     /// Appends an event to the run's journal, computing `seq`, `prev_hash` and `hash`
-    /// atomically (two writers never get the same `seq`).
+    /// atomically (two writers never get the same `seq`), and moves the run's anchored head.
     fn append_event<'a>(
         &'a self,
         run_id: &'a str,
@@ -132,8 +146,8 @@ pub trait Store: Send + Sync {
     fn run<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<RunRecord>, StoreError>>;
     /// The most recent runs first.
     fn runs<'a>(&'a self, limit: usize) -> BoxFuture<'a, Result<Vec<RunRecord>, StoreError>>;
-    /// Records an answer; a second answer by the same user for the same run and step
-    /// replaces the first.
+    /// Records an answer, and journals it (`ApprovalAnswered`) in the same transaction; a second
+    /// answer by the same user for the same run and step replaces the first row.
     fn record_answer<'a>(
         &'a self,
         answer: &'a ApprovalAnswer,
@@ -142,6 +156,12 @@ pub trait Store: Send + Sync {
         &'a self,
         run_id: &'a str,
         step: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<ApprovalAnswer>, StoreError>>;
+    /// Every answer row of a run, whatever the step: what `rbk log --verify` checks against
+    /// the journal.
+    fn run_answers<'a>(
+        &'a self,
+        run_id: &'a str,
     ) -> BoxFuture<'a, Result<Vec<ApprovalAnswer>, StoreError>>;
 }
 

@@ -13,7 +13,9 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{Mutex, MutexGuard};
 use tokio_postgres::{Client, Config, GenericClient, NoTls, Row, Transaction};
 
-use super::common::{check_transition, limit_exceeded, unique_prefix};
+use super::common::{
+    answered_event, check_transition, head_from_columns, limit_exceeded, unique_prefix,
+};
 use super::{ApprovalAnswer, RunLimits, RunRecord, StartDecision, Store, StoreError, FINAL_STATES};
 use crate::action::BoxFuture;
 use crate::journal::{event_hash, Event, EventKind};
@@ -56,10 +58,13 @@ CREATE TABLE IF NOT EXISTS rbk_answers (
     digest      TEXT NOT NULL,
     UNIQUE (run_id, step, "user")
 );
+-- The anchored journal head; NULL in runs recorded before it was.
+ALTER TABLE rbk_runs ADD COLUMN IF NOT EXISTS head_events BIGINT;
+ALTER TABLE rbk_runs ADD COLUMN IF NOT EXISTS head_hash TEXT;
 "#;
 
-const RUN_COLUMNS: &str =
-    "id, file, runbook, started_by, started_at, status, summary, digest, inputs, limit_key";
+const RUN_COLUMNS: &str = "id, file, runbook, started_by, started_at, status, summary, digest, \
+     inputs, limit_key, head_events, head_hash";
 
 pub struct PostgresStore {
     config: Config,
@@ -173,6 +178,12 @@ fn run_from_row(row: &Row) -> Result<RunRecord, StoreError> {
         inputs: serde_json::from_str(&inputs)
             .map_err(|e| err(&format!("run {id}: bad inputs JSON"), e))?,
         limit_key: get(9)?,
+        head: head_from_columns(
+            row.try_get(10)
+                .map_err(|e| pg_err(&format!("bad run row {id}"), e))?,
+            row.try_get(11)
+                .map_err(|e| pg_err(&format!("bad run row {id}"), e))?,
+        ),
         id,
     })
 }
@@ -186,7 +197,8 @@ async fn insert_run(
     let inputs = serde_json::to_string(&run.inputs).map_err(|e| err("inputs", e))?;
     tx.execute(
         &format!(
-            "INSERT INTO rbk_runs ({RUN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            "INSERT INTO rbk_runs ({RUN_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, '')"
         ),
         &[
             &run.id,
@@ -225,6 +237,81 @@ async fn count(
         .try_get(0)
         .map_err(|e| pg_err(context, e))
 }
+
+/// Appends `kind` to the run's journal inside `tx` (the run row locked, so two writers never
+/// get the same `seq`) and moves the run's anchored head with it.
+async fn append_in(
+    tx: &Transaction<'_>,
+    run_id: &str,
+    at: i64,
+    kind: &EventKind,
+) -> Result<Event, StoreError> {
+    let json = serde_json::to_string(kind).map_err(|e| err("event", e))?;
+    let locked = tx
+        .query_opt(
+            "SELECT id FROM rbk_runs WHERE id = $1 FOR UPDATE",
+            &[&run_id],
+        )
+        .await
+        .map_err(|e| pg_err("cannot lock run", e))?;
+    if locked.is_none() {
+        return Err(StoreError(format!("postgres store: no run {run_id}")));
+    }
+    let last = tx
+        .query_opt(
+            "SELECT seq, hash FROM rbk_events WHERE run_id = $1 ORDER BY seq DESC LIMIT 1",
+            &[&run_id],
+        )
+        .await
+        .map_err(|e| pg_err("cannot read journal", e))?;
+    let (seq, prev_hash) = match last {
+        None => (0u64, String::new()),
+        Some(row) => {
+            let seq: i64 = row.try_get(0).map_err(|e| pg_err("bad event row", e))?;
+            let hash: String = row.try_get(1).map_err(|e| pg_err("bad event row", e))?;
+            (seq as u64 + 1, hash)
+        }
+    };
+    let hash = event_hash(&prev_hash, seq, at, kind);
+    let seq_sql = i64::try_from(seq)
+        .map_err(|_| StoreError(format!("postgres store: seq {seq} out of range")))?;
+    tx.execute(
+        "INSERT INTO rbk_events (run_id, seq, at, kind, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        &[&run_id, &seq_sql, &at, &json, &prev_hash, &hash],
+    )
+    .await
+    .map_err(|e| pg_err("cannot append event", e))?;
+    tx.execute(
+        "UPDATE rbk_runs SET head_events = $2, head_hash = $3 WHERE id = $1",
+        &[&run_id, &(seq_sql + 1), &hash],
+    )
+    .await
+    .map_err(|e| pg_err("cannot anchor the journal head", e))?;
+    Ok(Event {
+        seq,
+        at,
+        kind: kind.clone(),
+        prev_hash,
+        hash,
+    })
+}
+
+fn answer_from_row(row: &Row) -> Result<ApprovalAnswer, StoreError> {
+    let bad = |e| pg_err("bad answer row", e);
+    Ok(ApprovalAnswer {
+        run_id: row.try_get(0).map_err(bad)?,
+        step: row.try_get(1).map_err(bad)?,
+        user: row.try_get(2).map_err(bad)?,
+        approve: row.try_get(3).map_err(bad)?,
+        comment: row.try_get(4).map_err(bad)?,
+        channel: row.try_get(5).map_err(bad)?,
+        at: row.try_get(6).map_err(bad)?,
+        digest: row.try_get(7).map_err(bad)?,
+    })
+}
+
+const ANSWER_COLUMNS: &str = r#"run_id, step, "user", approve, comment, channel, at, digest"#;
 
 impl Store for PostgresStore {
     fn start_run<'a>(
@@ -306,57 +393,16 @@ impl Store for PostgresStore {
         kind: &'a EventKind,
     ) -> BoxFuture<'a, Result<Event, StoreError>> {
         Box::pin(async move {
-            let json = serde_json::to_string(kind).map_err(|e| err("event", e))?;
             let mut client = self.client().await?;
             let tx = client
                 .transaction()
                 .await
                 .map_err(|e| pg_err("cannot begin", e))?;
-            let locked = tx
-                .query_opt(
-                    "SELECT id FROM rbk_runs WHERE id = $1 FOR UPDATE",
-                    &[&run_id],
-                )
-                .await
-                .map_err(|e| pg_err("cannot lock run", e))?;
-            if locked.is_none() {
-                return Err(StoreError(format!("postgres store: no run {run_id}")));
-            }
-            let last = tx
-                .query_opt(
-                    "SELECT seq, hash FROM rbk_events WHERE run_id = $1 ORDER BY seq DESC LIMIT 1",
-                    &[&run_id],
-                )
-                .await
-                .map_err(|e| pg_err("cannot read journal", e))?;
-            let (seq, prev_hash) = match last {
-                None => (0u64, String::new()),
-                Some(row) => {
-                    let seq: i64 = row.try_get(0).map_err(|e| pg_err("bad event row", e))?;
-                    let hash: String = row.try_get(1).map_err(|e| pg_err("bad event row", e))?;
-                    (seq as u64 + 1, hash)
-                }
-            };
-            let hash = event_hash(&prev_hash, seq, at, kind);
-            let seq_sql = i64::try_from(seq)
-                .map_err(|_| StoreError(format!("postgres store: seq {seq} out of range")))?;
-            tx.execute(
-                "INSERT INTO rbk_events (run_id, seq, at, kind, prev_hash, hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-                &[&run_id, &seq_sql, &at, &json, &prev_hash, &hash],
-            )
-            .await
-            .map_err(|e| pg_err("cannot append event", e))?;
+            let event = append_in(&tx, run_id, at, kind).await?;
             tx.commit()
                 .await
                 .map_err(|e| pg_err("cannot commit event", e))?;
-            Ok(Event {
-                seq,
-                at,
-                kind: kind.clone(),
-                prev_hash,
-                hash,
-            })
+            Ok(event)
         })
     }
 
@@ -490,33 +536,40 @@ impl Store for PostgresStore {
         answer: &'a ApprovalAnswer,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
-            self.client()
-                .await?
-                .execute(
-                    r#"INSERT INTO rbk_answers (run_id, step, "user", approve, comment, channel, at, digest)
-                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                       ON CONFLICT (run_id, step, "user") DO UPDATE SET
-                         approve = excluded.approve, comment = excluded.comment,
-                         channel = excluded.channel, at = excluded.at, digest = excluded.digest"#,
-                    &[
-                        &answer.run_id,
-                        &answer.step,
-                        &answer.user,
-                        &answer.approve,
-                        &answer.comment,
-                        &answer.channel,
-                        &answer.at,
-                        &answer.digest,
-                    ],
-                )
+            let mut client = self.client().await?;
+            let tx = client
+                .transaction()
                 .await
-                .map_err(|e| {
-                    if e.code() == Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION) {
-                        StoreError(format!("postgres store: no run {}", answer.run_id))
-                    } else {
-                        pg_err("cannot record answer", e)
-                    }
-                })?;
+                .map_err(|e| pg_err("cannot begin", e))?;
+            tx.execute(
+                r#"INSERT INTO rbk_answers (run_id, step, "user", approve, comment, channel, at, digest)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                   ON CONFLICT (run_id, step, "user") DO UPDATE SET
+                     approve = excluded.approve, comment = excluded.comment,
+                     channel = excluded.channel, at = excluded.at, digest = excluded.digest"#,
+                &[
+                    &answer.run_id,
+                    &answer.step,
+                    &answer.user,
+                    &answer.approve,
+                    &answer.comment,
+                    &answer.channel,
+                    &answer.at,
+                    &answer.digest,
+                ],
+            )
+            .await
+            .map_err(|e| {
+                if e.code() == Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION) {
+                    StoreError(format!("postgres store: no run {}", answer.run_id))
+                } else {
+                    pg_err("cannot record answer", e)
+                }
+            })?;
+            append_in(&tx, &answer.run_id, answer.at, &answered_event(answer)).await?;
+            tx.commit()
+                .await
+                .map_err(|e| pg_err("cannot commit answer", e))?;
             Ok(())
         })
     }
@@ -531,27 +584,36 @@ impl Store for PostgresStore {
                 .client()
                 .await?
                 .query(
-                    r#"SELECT run_id, step, "user", approve, comment, channel, at, digest
-                       FROM rbk_answers WHERE run_id = $1 AND step = $2 ORDER BY at, "user""#,
+                    &format!(
+                        r#"SELECT {ANSWER_COLUMNS} FROM rbk_answers
+                           WHERE run_id = $1 AND step = $2 ORDER BY at, "user""#
+                    ),
                     &[&run_id, &step],
                 )
                 .await
                 .map_err(|e| pg_err("cannot read answers", e))?;
-            rows.iter()
-                .map(|row| {
-                    let bad = |e| pg_err("bad answer row", e);
-                    Ok(ApprovalAnswer {
-                        run_id: row.try_get(0).map_err(bad)?,
-                        step: row.try_get(1).map_err(bad)?,
-                        user: row.try_get(2).map_err(bad)?,
-                        approve: row.try_get(3).map_err(bad)?,
-                        comment: row.try_get(4).map_err(bad)?,
-                        channel: row.try_get(5).map_err(bad)?,
-                        at: row.try_get(6).map_err(bad)?,
-                        digest: row.try_get(7).map_err(bad)?,
-                    })
-                })
-                .collect()
+            rows.iter().map(answer_from_row).collect()
+        })
+    }
+
+    fn run_answers<'a>(
+        &'a self,
+        run_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<ApprovalAnswer>, StoreError>> {
+        Box::pin(async move {
+            let rows = self
+                .client()
+                .await?
+                .query(
+                    &format!(
+                        r#"SELECT {ANSWER_COLUMNS} FROM rbk_answers
+                           WHERE run_id = $1 ORDER BY step, at, "user""#
+                    ),
+                    &[&run_id],
+                )
+                .await
+                .map_err(|e| pg_err("cannot read answers", e))?;
+            rows.iter().map(answer_from_row).collect()
         })
     }
 }

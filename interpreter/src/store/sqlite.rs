@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
-use super::common::{check_transition, limit_exceeded, unique_prefix};
+use super::common::{
+    answered_event, check_transition, head_from_columns, limit_exceeded, unique_prefix,
+};
 use super::{ApprovalAnswer, RunLimits, RunRecord, StartDecision, Store, StoreError, FINAL_STATES};
 use crate::action::BoxFuture;
 use crate::journal::{event_hash, Event, EventKind};
@@ -19,7 +21,16 @@ use crate::journal::{event_hash, Event, EventKind};
 /// How long a writer waits for another process's transaction before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-const SCHEMA_VERSION: i64 = 1;
+/// 2: runs anchor their journal's head (`head_events`, `head_hash`); an older rbk would append
+/// events without moving it, so it must not open a version-2 file.
+const SCHEMA_VERSION: i64 = 2;
+
+/// Columns added after version 1, as (table, column, type): added to an existing file on open.
+/// NULL in old rows means "not recorded".
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("rbk_runs", "head_events", "INTEGER"),
+    ("rbk_runs", "head_hash", "TEXT"),
+];
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS rbk_runs (
@@ -58,8 +69,8 @@ CREATE TABLE IF NOT EXISTS rbk_answers (
 );
 "#;
 
-const RUN_COLUMNS: &str =
-    "id, file, runbook, started_by, started_at, status, summary, digest, inputs, limit_key";
+const RUN_COLUMNS: &str = "id, file, runbook, started_by, started_at, status, summary, digest, \
+     inputs, limit_key, head_events, head_hash";
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -122,6 +133,9 @@ impl SqliteStore {
         }
         tx.execute_batch(SCHEMA)
             .map_err(|e| err("cannot create schema", e))?;
+        for (table, column, kind) in ADDED_COLUMNS {
+            add_column_if_missing(&tx, table, column, kind)?;
+        }
         tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))
             .map_err(|e| err("user_version", e))?;
         tx.commit().map_err(|e| err("cannot commit schema", e))?;
@@ -141,6 +155,28 @@ impl SqliteStore {
     }
 }
 
+/// Migrations that depend on what a file has rather than on its version number, so they can
+/// be applied in any order.
+fn add_column_if_missing(
+    tx: &rusqlite::Transaction<'_>,
+    table: &str,
+    column: &str,
+    kind: &str,
+) -> Result<(), StoreError> {
+    let present: bool = tx
+        .query_row(
+            &format!("SELECT count(*) > 0 FROM pragma_table_info('{table}') WHERE name = ?1"),
+            [column],
+            |row| row.get(0),
+        )
+        .map_err(|e| err(&format!("cannot read the columns of {table}"), e))?;
+    if !present {
+        tx.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind};"))
+            .map_err(|e| err(&format!("cannot add {table}.{column}"), e))?;
+    }
+    Ok(())
+}
+
 fn run_from_row(row: &Row<'_>) -> rusqlite::Result<(RunRecord, String)> {
     let inputs: String = row.get(8)?;
     Ok((
@@ -155,6 +191,7 @@ fn run_from_row(row: &Row<'_>) -> rusqlite::Result<(RunRecord, String)> {
             digest: row.get(7)?,
             inputs: serde_json::Value::Null,
             limit_key: row.get(9)?,
+            head: head_from_columns(row.get(10)?, row.get(11)?),
         },
         inputs,
     ))
@@ -183,7 +220,8 @@ fn insert_run(
     let inputs = serde_json::to_string(&run.inputs).map_err(|e| err("inputs", e))?;
     tx.execute(
         &format!(
-            "INSERT INTO rbk_runs ({RUN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+            "INSERT INTO rbk_runs ({RUN_COLUMNS}) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, '')"
         ),
         params![
             run.id,
@@ -212,6 +250,74 @@ fn insert_run(
 fn seq_to_sql(seq: u64) -> Result<i64, StoreError> {
     i64::try_from(seq).map_err(|_| StoreError(format!("sqlite store: seq {seq} out of range")))
 }
+
+/// Appends `kind` to the run's journal inside `tx` and moves the run's anchored head with it.
+fn append_in(
+    tx: &rusqlite::Transaction<'_>,
+    run_id: &str,
+    at: i64,
+    kind: &EventKind,
+) -> Result<Event, StoreError> {
+    let json = serde_json::to_string(kind).map_err(|e| err("event", e))?;
+    // Cached statements: compiling the SQL again for every event was a quarter of the time of
+    // a cheap step.
+    let exists: Option<i64> = tx
+        .prepare_cached("SELECT 1 FROM rbk_runs WHERE id = ?1")
+        .and_then(|mut statement| statement.query_row([run_id], |row| row.get(0)).optional())
+        .map_err(|e| err("cannot read run", e))?;
+    if exists.is_none() {
+        return Err(StoreError(format!("sqlite store: no run {run_id}")));
+    }
+    let last: Option<(i64, String)> = tx
+        .prepare_cached(
+            "SELECT seq, hash FROM rbk_events WHERE run_id = ?1 ORDER BY seq DESC LIMIT 1",
+        )
+        .and_then(|mut statement| {
+            statement
+                .query_row([run_id], |row| Ok((row.get(0)?, row.get(1)?)))
+                .optional()
+        })
+        .map_err(|e| err("cannot read journal", e))?;
+    let (seq, prev_hash) = match last {
+        None => (0u64, String::new()),
+        Some((seq, hash)) => (seq as u64 + 1, hash),
+    };
+    let hash = event_hash(&prev_hash, seq, at, kind);
+    let seq_value = seq_to_sql(seq)?;
+    tx.prepare_cached(
+        "INSERT INTO rbk_events (run_id, seq, at, kind, prev_hash, hash) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .and_then(|mut statement| {
+        statement.execute(params![run_id, seq_value, at, json, prev_hash, hash])
+    })
+    .map_err(|e| err("cannot append event", e))?;
+    tx.prepare_cached("UPDATE rbk_runs SET head_events = ?2, head_hash = ?3 WHERE id = ?1")
+        .and_then(|mut statement| statement.execute(params![run_id, seq_value + 1, hash]))
+        .map_err(|e| err("cannot anchor the journal head", e))?;
+    Ok(Event {
+        seq,
+        at,
+        kind: kind.clone(),
+        prev_hash,
+        hash,
+    })
+}
+
+fn answer_from_row(row: &Row<'_>) -> rusqlite::Result<ApprovalAnswer> {
+    Ok(ApprovalAnswer {
+        run_id: row.get(0)?,
+        step: row.get(1)?,
+        user: row.get(2)?,
+        approve: row.get(3)?,
+        comment: row.get(4)?,
+        channel: row.get(5)?,
+        at: row.get(6)?,
+        digest: row.get(7)?,
+    })
+}
+
+const ANSWER_COLUMNS: &str = r#"run_id, step, "user", approve, comment, channel, at, digest"#;
 
 impl Store for SqliteStore {
     fn start_run<'a>(
@@ -274,54 +380,13 @@ impl Store for SqliteStore {
         kind: &'a EventKind,
     ) -> BoxFuture<'a, Result<Event, StoreError>> {
         Box::pin(async move {
-            let json = serde_json::to_string(kind).map_err(|e| err("event", e))?;
             let mut conn = self.lock();
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(|e| err("cannot begin", e))?;
-            // Cached statements: compiling the SQL again for every event was a quarter of the
-            // time of a cheap step.
-            let exists: Option<i64> = tx
-                .prepare_cached("SELECT 1 FROM rbk_runs WHERE id = ?1")
-                .and_then(|mut statement| {
-                    statement.query_row([run_id], |row| row.get(0)).optional()
-                })
-                .map_err(|e| err("cannot read run", e))?;
-            if exists.is_none() {
-                return Err(StoreError(format!("sqlite store: no run {run_id}")));
-            }
-            let last: Option<(i64, String)> = tx
-                .prepare_cached(
-                    "SELECT seq, hash FROM rbk_events WHERE run_id = ?1 ORDER BY seq DESC LIMIT 1",
-                )
-                .and_then(|mut statement| {
-                    statement
-                        .query_row([run_id], |row| Ok((row.get(0)?, row.get(1)?)))
-                        .optional()
-                })
-                .map_err(|e| err("cannot read journal", e))?;
-            let (seq, prev_hash) = match last {
-                None => (0u64, String::new()),
-                Some((seq, hash)) => (seq as u64 + 1, hash),
-            };
-            let hash = event_hash(&prev_hash, seq, at, kind);
-            let seq_value = seq_to_sql(seq)?;
-            tx.prepare_cached(
-                "INSERT INTO rbk_events (run_id, seq, at, kind, prev_hash, hash) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )
-            .and_then(|mut statement| {
-                statement.execute(params![run_id, seq_value, at, json, prev_hash, hash])
-            })
-            .map_err(|e| err("cannot append event", e))?;
+            let event = append_in(&tx, run_id, at, kind)?;
             tx.commit().map_err(|e| err("cannot commit event", e))?;
-            Ok(Event {
-                seq,
-                at,
-                kind: kind.clone(),
-                prev_hash,
-                hash,
-            })
+            Ok(event)
         })
     }
 
@@ -452,8 +517,11 @@ impl Store for SqliteStore {
         answer: &'a ApprovalAnswer,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
-            let conn = self.lock();
-            conn.execute(
+            let mut conn = self.lock();
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| err("cannot begin", e))?;
+            tx.execute(
                 r#"INSERT INTO rbk_answers (run_id, step, "user", approve, comment, channel, at, digest)
                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                    ON CONFLICT (run_id, step, "user") DO UPDATE SET
@@ -478,6 +546,8 @@ impl Store for SqliteStore {
                 }
                 e => err("cannot record answer", e),
             })?;
+            append_in(&tx, &answer.run_id, answer.at, &answered_event(answer))?;
+            tx.commit().map_err(|e| err("cannot commit answer", e))?;
             Ok(())
         })
     }
@@ -490,24 +560,33 @@ impl Store for SqliteStore {
         Box::pin(async move {
             let conn = self.lock();
             let mut stmt = conn
-                .prepare(
-                    r#"SELECT run_id, step, "user", approve, comment, channel, at, digest
-                       FROM rbk_answers WHERE run_id = ?1 AND step = ?2 ORDER BY at, "user""#,
-                )
+                .prepare(&format!(
+                    r#"SELECT {ANSWER_COLUMNS} FROM rbk_answers
+                       WHERE run_id = ?1 AND step = ?2 ORDER BY at, "user""#
+                ))
                 .map_err(|e| err("cannot read answers", e))?;
             let rows = stmt
-                .query_map([run_id, step], |row| {
-                    Ok(ApprovalAnswer {
-                        run_id: row.get(0)?,
-                        step: row.get(1)?,
-                        user: row.get(2)?,
-                        approve: row.get(3)?,
-                        comment: row.get(4)?,
-                        channel: row.get(5)?,
-                        at: row.get(6)?,
-                        digest: row.get(7)?,
-                    })
-                })
+                .query_map([run_id, step], answer_from_row)
+                .map_err(|e| err("cannot read answers", e))?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(|e| err("cannot read answers", e))
+        })
+    }
+
+    fn run_answers<'a>(
+        &'a self,
+        run_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<ApprovalAnswer>, StoreError>> {
+        Box::pin(async move {
+            let conn = self.lock();
+            let mut stmt = conn
+                .prepare(&format!(
+                    r#"SELECT {ANSWER_COLUMNS} FROM rbk_answers
+                       WHERE run_id = ?1 ORDER BY step, at, "user""#
+                ))
+                .map_err(|e| err("cannot read answers", e))?;
+            let rows = stmt
+                .query_map([run_id], answer_from_row)
                 .map_err(|e| err("cannot read answers", e))?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
                 .map_err(|e| err("cannot read answers", e))

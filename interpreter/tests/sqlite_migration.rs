@@ -1,0 +1,84 @@
+//! A `.rbk/rbk.db` written by the rbk before journal heads were anchored (schema version 1)
+//! opens, keeps its runs and their journals, verifies with a note that its heads were never
+//! anchored, and anchors the head from the next event on.
+
+use rbk_interpreter::audit::verify_run;
+use rbk_interpreter::journal::{event_hash, EventKind};
+use rbk_interpreter::store::{SqliteStore, Store};
+
+const VERSION_1: &str = r#"
+CREATE TABLE rbk_runs (
+    id TEXT PRIMARY KEY NOT NULL, file TEXT NOT NULL, runbook TEXT NOT NULL,
+    started_by TEXT NOT NULL, started_at INTEGER NOT NULL, status TEXT NOT NULL,
+    summary TEXT NOT NULL, digest TEXT NOT NULL, inputs TEXT NOT NULL, limit_key TEXT NOT NULL
+);
+CREATE TABLE rbk_events (
+    run_id TEXT NOT NULL REFERENCES rbk_runs (id), seq INTEGER NOT NULL, at INTEGER NOT NULL,
+    kind TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE rbk_answers (
+    run_id TEXT NOT NULL REFERENCES rbk_runs (id), step TEXT NOT NULL, "user" TEXT NOT NULL,
+    approve INTEGER NOT NULL, comment TEXT, channel TEXT NOT NULL, at INTEGER NOT NULL,
+    digest TEXT NOT NULL, UNIQUE (run_id, step, "user")
+);
+PRAGMA user_version = 1;
+"#;
+
+#[tokio::test]
+async fn a_version_1_store_opens_keeps_its_runs_and_anchors_new_events() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("sqlite-migration-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("rbk.db");
+    let started = EventKind::RunStarted {
+        runbook: "failover".into(),
+        started_by: "alice".into(),
+        inputs: serde_json::json!({}),
+        run_id: None,
+        digest: None,
+    };
+    let hash = event_hash("", 0, 5, &started);
+    {
+        let old = rusqlite::Connection::open(&path).unwrap();
+        old.execute_batch(VERSION_1).unwrap();
+        old.execute(
+            "INSERT INTO rbk_runs VALUES ('r-old', 'db.rbk', 'failover', 'alice', 1, 'running', '', 'd', '{}', '')",
+            [],
+        )
+        .unwrap();
+        old.execute(
+            "INSERT INTO rbk_events VALUES ('r-old', 0, 5, ?1, '', ?2)",
+            [serde_json::to_string(&started).unwrap(), hash.clone()],
+        )
+        .unwrap();
+    }
+
+    let store = SqliteStore::open(&path).unwrap();
+    let record = store.run("r-old").await.unwrap().expect("the old run");
+    assert_eq!(record.head, None);
+    let events = store.events("r-old").await.unwrap();
+    let audit = verify_run(&record, &events, &[]);
+    assert!(audit.is_intact(), "{audit:?}");
+    assert!(
+        audit.notes.iter().any(|n| n.contains("did not anchor")),
+        "{audit:?}"
+    );
+
+    let next = store
+        .append_event("r-old", 6, &EventKind::StepSucceeded { step: "a".into() })
+        .await
+        .unwrap();
+    let head = store
+        .run("r-old")
+        .await
+        .unwrap()
+        .unwrap()
+        .head
+        .expect("anchored now");
+    assert_eq!((head.events, head.hash), (2, next.hash));
+    // Opening again is a no-op.
+    drop(store);
+    SqliteStore::open(&path).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,72 @@
+//! `rbk log RUN --export`: the run's journal head (event count and last hash), checked first
+//! and signed with an HMAC when rbk.toml names a key, to keep outside the store. A journal
+//! and record rewritten consistently by someone who can write to the store pass every check
+//! a store can make on itself; compared with a head kept elsewhere (`rbk log RUN --verify
+//! --anchor FILE`), they do not.
+
+use std::path::Path;
+
+use rbk_interpreter::audit::{verify_run, ExportedHead};
+
+use super::check::usage_error;
+use super::session;
+use crate::exit;
+
+/// The HMAC key for heads: the environment variable rbk.toml's `[audit] head_key_env` names,
+/// `None` when it names none. Named but unset is an error: a head meant to be signed must not
+/// silently go out unsigned.
+pub fn head_key() -> Result<Option<Vec<u8>>, String> {
+    let (project_file, config) = session::project(Path::new("."))?;
+    let Some(name) = config.audit.and_then(|a| a.head_key_env) else {
+        return Ok(None);
+    };
+    match std::env::var(&name) {
+        Ok(key) if !key.is_empty() => Ok(Some(key.into_bytes())),
+        _ => Err(format!(
+            "{} names ${name} as the key for signing journal heads, but it is not set\n  help: set {name} (the same key later checks the head), or remove [audit] head_key_env",
+            project_file
+                .as_deref()
+                .map_or("rbk.toml".to_string(), |p| p.display().to_string())
+        )),
+    }
+}
+
+pub fn export(run: &str, store: Option<&str>) -> u8 {
+    let key = match head_key() {
+        Ok(key) => key,
+        Err(message) => return usage_error(&message),
+    };
+    let runtime = match session::runtime() {
+        Ok(runtime) => runtime,
+        Err(message) => return usage_error(&message),
+    };
+    runtime.block_on(async {
+        let (store, record) = match session::find_run(store, run).await {
+            Ok(found) => found,
+            Err(message) => return usage_error(&message),
+        };
+        let (events, answers) = match (
+            store.events(&record.id).await,
+            store.run_answers(&record.id).await,
+        ) {
+            (Ok(events), Ok(answers)) => (events, answers),
+            (Err(error), _) | (_, Err(error)) => return usage_error(&error.to_string()),
+        };
+        // A head vouches for the journal up to it: never export one for a journal that
+        // does not verify.
+        let audit = verify_run(&record, &events, &answers);
+        if !audit.is_intact() {
+            for finding in &audit.findings {
+                eprintln!("TAMPERED: {finding}");
+            }
+            eprintln!("no head exported: run {} does not verify", record.id);
+            return exit::FINDINGS;
+        }
+        let head = ExportedHead::of(&record.id, &events, key.as_deref());
+        println!(
+            "{}",
+            serde_json::to_string(&head).unwrap_or_else(|_| "{}".to_string())
+        );
+        exit::OK
+    })
+}
