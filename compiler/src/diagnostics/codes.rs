@@ -47,12 +47,14 @@ macro_rules! codes {
 codes! {
     SyntaxError = "E0001", Error, "syntax error";
     NestingTooDeep = "E0002", Error, "nesting too deep";
+    ExpressionTooLong = "E0003", Error, "expression too long";
     UnknownName = "E0101", Error, "unknown name";
     UnknownModule = "E0102", Error, "unknown module";
     UnknownMember = "E0103", Error, "unknown member";
     DuplicateDefinition = "E0104", Error, "duplicate definition";
     LocalModuleUnavailable = "E0105", Error, "local module cannot be loaded";
     UnknownStep = "E0106", Error, "unknown step";
+    UseTargetNotAFile = "E0107", Error, "use target is not a regular file";
     WrongArgumentCount = "E0201", Error, "wrong number of arguments";
     BadArgumentName = "E0202", Error, "unknown or duplicate argument name";
     MissingArgument = "E0203", Error, "missing argument";

@@ -1,5 +1,8 @@
-//! A small scanner over the source text: where the `//` comments are (the grammar skips them,
-//! so the tree does not have them), and where tokens and literals start and end.
+//! What the formatter needs from the source text beyond the tree: where the `//` comments are
+//! (the grammar skips them, so the tree does not have them), and where tokens and literals
+//! start and end.
+
+use crate::syntax::scan::{scan, string_end, TokenKind};
 
 /// One `//` comment (not a `///` doc comment): its byte range and its text, without the
 /// trailing whitespace.
@@ -10,30 +13,17 @@ pub struct Comment {
     pub text: String,
 }
 
-/// Every `//` comment outside string literals, in source order.
+/// Every `//` comment outside string literals, in source order (as the one scanner,
+/// [`crate::syntax::scan`], finds them).
 pub fn collect(src: &str) -> Vec<Comment> {
-    let bytes = src.as_bytes();
-    let mut comments = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' => i = string_end(bytes, i),
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                let end = line_end(bytes, i);
-                if bytes.get(i + 2) != Some(&b'/') {
-                    let text = src[i..end].trim_end().to_string();
-                    comments.push(Comment {
-                        start: i,
-                        end: i + text.len(),
-                        text,
-                    });
-                }
-                i = end;
-            }
-            _ => i += 1,
-        }
-    }
-    comments
+    scan(src)
+        .filter(|token| token.kind == TokenKind::Comment)
+        .map(|token| Comment {
+            start: token.start,
+            end: token.end,
+            text: src[token.start..token.end].to_string(),
+        })
+        .collect()
 }
 
 fn line_end(bytes: &[u8], from: usize) -> usize {
@@ -41,56 +31,6 @@ fn line_end(bytes: &[u8], from: usize) -> usize {
         .iter()
         .position(|&b| b == b'\n')
         .map_or(bytes.len(), |p| from + p)
-}
-
-/// The end (exclusive) of the string literal starting at `start` (`"` or `"""`), skipping
-/// escapes and interpolated expressions, which may hold strings of their own.
-pub fn string_end(bytes: &[u8], start: usize) -> usize {
-    let triple = bytes[start..].starts_with(b"\"\"\"");
-    let mut i = start + if triple { 3 } else { 1 };
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\\' => i += 2,
-            b'"' if triple => {
-                if bytes[i..].starts_with(b"\"\"\"") {
-                    return i + 3;
-                }
-                i += 1;
-            }
-            b'"' => return i + 1,
-            b'{' => i = interpolation_end(bytes, i),
-            _ => i += 1,
-        }
-    }
-    bytes.len()
-}
-
-/// The end of `{ expr }` inside a string, starting at its `{`.
-fn interpolation_end(bytes: &[u8], start: usize) -> usize {
-    let mut depth = 0usize;
-    let mut i = start;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' => {
-                i = string_end(bytes, i);
-                continue;
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                i = line_end(bytes, i);
-                continue;
-            }
-            b'{' => depth += 1,
-            b'}' => {
-                depth -= 1;
-                if depth == 0 {
-                    return i + 1;
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    bytes.len()
 }
 
 /// The first position at or after `from` that is not whitespace or a comment (doc comments
@@ -136,7 +76,7 @@ pub fn literal_at(src: &str, from: usize) -> &str {
         return "";
     }
     let end = if bytes[start] == b'"' {
-        string_end(bytes, start)
+        string_end(src, start)
     } else {
         let mut end = start;
         while end < bytes.len()

@@ -6,7 +6,7 @@
 //! Literals (strings, numbers, durations) are copied from the source as written. A file with
 //! syntax errors is refused rather than guessed at.
 
-mod comments;
+pub(crate) mod comments;
 mod printer;
 
 use std::fmt;

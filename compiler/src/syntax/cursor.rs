@@ -1,8 +1,9 @@
 //! Where the cursor is, read from the raw text: the buffer is usually mid-edit and does not
-//! parse, so completion asks a small lexer (strings, interpolation, comments, brackets) what
-//! surrounds the cursor instead of asking the syntax tree.
+//! parse, so completion asks the forgiving scanner ([`super::scan`]) what surrounds the cursor
+//! (strings, interpolations, comments, brackets) instead of asking the syntax tree.
 
 use super::ast::Span;
+use super::scan::{scan, TokenKind};
 
 /// An open bracket around the cursor and the words of its line before it (`step kill "..." {`
 /// gives `["step", "kill"]`).
@@ -35,39 +36,22 @@ pub struct Cursor {
     pub frames: Vec<Frame>,
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum Mode {
-    Code,
-    /// `"..."`; the depth of `frames` when the string opened.
-    Str,
-    /// `"""..."""`.
-    LongStr,
-}
-
 fn is_word_char(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_'
 }
 
+/// Frames further out than this get no `head` (completion reads the innermost one; computing
+/// every head of a line with a million open brackets would take quadratic time).
+const FRAMES_WITH_HEADS: usize = 32;
+
 /// The words of the line holding `at`, before `at` (string contents left out).
 fn line_words(text: &str, at: usize) -> Vec<String> {
     let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
-    let mut words = Vec::new();
-    let mut in_string = false;
-    let mut current = String::new();
-    for c in text[start..at].chars() {
-        if c == '"' {
-            in_string = !in_string;
-        }
-        if !in_string && (c.is_ascii_alphanumeric() || c == '_') {
-            current.push(c);
-        } else if !current.is_empty() {
-            words.push(std::mem::take(&mut current));
-        }
-    }
-    if !current.is_empty() {
-        words.push(current);
-    }
-    words
+    let line = &text[start..at];
+    scan(line)
+        .filter(|token| matches!(token.kind, TokenKind::Word | TokenKind::Number))
+        .map(|token| line[token.start..token.end].to_string())
+        .collect()
 }
 
 /// Reads `text` up to `offset` and tells what surrounds that point.
@@ -76,117 +60,83 @@ pub fn at(text: &str, offset: usize) -> Cursor {
     while !text.is_char_boundary(offset) {
         offset -= 1;
     }
-    let bytes = text.as_bytes();
+    let before = &text[..offset];
+    let bytes = before.as_bytes();
     let mut frames: Vec<Frame> = Vec::new();
-    // Strings can hold `{expr}`, which can hold strings: a stack of modes, one per level.
-    let mut modes = vec![Mode::Code];
-    let mut string_start = 0;
+    let mut string_starts: Vec<usize> = Vec::new();
     let mut last_word: Option<(usize, usize)> = None;
-    let mut i = 0;
-    while i < offset {
-        let mode = *modes.last().unwrap_or(&Mode::Code);
-        let c = bytes[i];
-        match mode {
-            Mode::Str | Mode::LongStr => {
-                let long = mode == Mode::LongStr;
-                if c == b'\\' {
-                    i += 2;
-                    continue;
+    let mut place = Place::Code;
+    for token in scan(before) {
+        place = Place::Code;
+        match token.kind {
+            TokenKind::Comment | TokenKind::DocComment => {
+                // A comment runs to the end of its line: the cursor is in it when no line
+                // ends between them.
+                if !before[token.start..].contains('\n') {
+                    place = Place::Comment;
                 }
-                if long && bytes[i..].starts_with(b"\"\"\"") {
-                    modes.pop();
-                    i += 3;
-                    continue;
-                }
-                if !long && (c == b'"' || c == b'\n') {
-                    modes.pop();
-                } else if c == b'{' {
-                    modes.push(Mode::Code);
-                    frames.push(Frame {
-                        open: '$',
-                        at: i,
-                        head: Vec::new(),
-                        named: Vec::new(),
-                        commas: 0,
-                    });
-                }
-                i += 1;
             }
-            Mode::Code => {
-                if bytes[i..].starts_with(b"//") {
-                    match bytes[i..].iter().position(|&b| b == b'\n') {
-                        Some(n) if i + n < offset => i += n,
-                        _ => {
-                            return Cursor {
-                                place: Place::Comment,
-                                frames,
-                            }
-                        }
-                    }
-                    continue;
+            TokenKind::StrOpen { .. } => string_starts.push(token.start),
+            TokenKind::StrText | TokenKind::StrClose => {}
+            TokenKind::StrUnclosed => {
+                let start = string_starts.pop().unwrap_or(0);
+                // The text ends inside the string: that is where the cursor is.
+                if token.start == offset {
+                    place = Place::String { start };
                 }
-                match c {
-                    b'"' => {
-                        string_start = i;
-                        if bytes[i..].starts_with(b"\"\"\"") {
-                            modes.push(Mode::LongStr);
-                            i += 3;
-                        } else {
-                            modes.push(Mode::Str);
-                            i += 1;
-                        }
-                        last_word = None;
-                        continue;
-                    }
-                    b'(' | b'[' | b'{' => frames.push(Frame {
-                        open: c as char,
-                        at: i,
-                        head: line_words(text, i),
-                        named: Vec::new(),
-                        commas: 0,
-                    }),
-                    b',' => {
-                        if let Some(frame) = frames.last_mut() {
-                            frame.commas += 1;
-                        }
-                    }
-                    b')' | b']' | b'}' => {
-                        let closes_interpolation = c == b'}'
-                            && modes.len() > 1
-                            && frames.last().is_some_and(|f| f.open == '$');
-                        frames.pop();
-                        if closes_interpolation {
-                            modes.pop();
-                        }
-                    }
-                    b':' if bytes.get(i + 1) != Some(&b':') => {
-                        if let (Some((start, end)), Some(frame)) = (last_word, frames.last_mut()) {
-                            frame.named.push(text[start..end].to_string());
-                        }
-                    }
-                    _ => {}
-                }
-                if is_word_char(c) {
-                    let start = i;
-                    while i < offset && is_word_char(bytes[i]) {
-                        i += 1;
-                    }
-                    last_word = Some((start, i));
-                    continue;
-                }
-                if !c.is_ascii_whitespace() {
-                    last_word = None;
-                }
-                i += 1;
             }
+            TokenKind::InterpolationOpen => frames.push(Frame {
+                open: '$',
+                at: token.start,
+                head: Vec::new(),
+                named: Vec::new(),
+                commas: 0,
+            }),
+            TokenKind::InterpolationClose => {
+                // Brackets left open inside the interpolation close with it.
+                while let Some(frame) = frames.pop() {
+                    if frame.open == '$' {
+                        break;
+                    }
+                }
+            }
+            TokenKind::Open(open) => frames.push(Frame {
+                open: open as char,
+                at: token.start,
+                head: Vec::new(),
+                named: Vec::new(),
+                commas: 0,
+            }),
+            TokenKind::Close(_) => {
+                if frames.last().is_some_and(|frame| frame.open != '$') {
+                    frames.pop();
+                }
+            }
+            TokenKind::Word | TokenKind::Number => last_word = Some((token.start, token.end)),
+            TokenKind::Punct => match bytes[token.start] {
+                b',' => {
+                    if let Some(frame) = frames.last_mut() {
+                        frame.commas += 1;
+                    }
+                }
+                b':' if text.as_bytes().get(token.start + 1) != Some(&b':') => {
+                    if let (Some((start, end)), Some(frame)) = (last_word, frames.last_mut()) {
+                        frame.named.push(text[start..end].to_string());
+                    }
+                }
+                _ => {}
+            },
+        }
+        if !matches!(token.kind, TokenKind::Word | TokenKind::Number) {
+            last_word = None;
         }
     }
-    let place = match modes.last() {
-        Some(Mode::Str | Mode::LongStr) => Place::String {
-            start: string_start,
-        },
-        _ => Place::Code,
-    };
+    let first_with_head = frames.len().saturating_sub(FRAMES_WITH_HEADS);
+    for frame in &mut frames[first_with_head..] {
+        if frame.open != '$' {
+            frame.head = line_words(text, frame.at);
+        }
+    }
     Cursor { place, frames }
 }
 

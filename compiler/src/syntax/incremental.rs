@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use super::ast::Item;
 use super::parser::{parse, ParseOutput};
 use super::recovery::check_nesting;
+use super::scan::scan;
 use super::shift::Shift;
 use crate::diagnostics::Diagnostic;
 use crate::FileId;
@@ -54,110 +55,62 @@ fn starts_item(line: &[u8]) -> bool {
 /// Byte offsets where the pieces of `text` start: 0, then the newline before each line that
 /// starts a top-level item.
 pub fn item_starts(text: &str) -> Vec<usize> {
-    #[derive(Clone, Copy, PartialEq)]
-    enum Mode {
-        Code,
-        Str,
-        LongStr,
-    }
     let bytes = text.as_bytes();
     let mut starts = vec![0];
-    // One mode per level: strings hold `{interpolations}`, which hold code.
-    let mut modes = vec![Mode::Code];
-    // Open brackets in code, per level of `modes` that is code.
-    let mut depths = vec![0usize];
+    // The scanner's tokens, each with how much is open after it.
+    let mut scanner = scan(text);
+    let mut pending = scanner.next().map(|token| (token, scanner.nesting()));
+    let mut nesting = 0;
     // Inside a run of `///` lines (blank and `//` lines between them included), which belongs
     // to the item after it.
     let mut in_doc_run = false;
-    let mut i = 0;
-    while i < bytes.len() {
-        let at_line_start = i == 0 || bytes[i - 1] == b'\n';
-        if at_line_start && modes.len() == 1 && depths[0] == 0 {
-            let line = &bytes[i..];
-            let this_line = line.split(|&b| b == b'\n').next().unwrap_or_default();
-            let trimmed = this_line.trim_ascii();
-            let is_doc = trimmed.starts_with(b"///");
-            let is_trivia = !is_doc && (trimmed.is_empty() || trimmed.starts_with(b"//"));
-            // The piece starts at the newline before the line: what the parser reports at the
-            // very start of a piece then points where it points in the whole file (the end of
-            // what came before), never before the piece.
-            let starts_here = line.starts_with(b"///") || starts_item(line);
-            if i > 0 && !in_doc_run && starts_here {
-                let last = *starts.last().unwrap_or(&0);
-                if i - 1 > last {
-                    starts.push(i - 1);
-                }
+    let line_starts = std::iter::once(0).chain(newlines(bytes).map(|newline| newline + 1));
+    for i in line_starts {
+        if i > bytes.len() {
+            break;
+        }
+        while let Some((token, after)) = pending {
+            if token.start >= i {
+                break;
             }
-            if is_doc {
-                in_doc_run = true;
-            } else if !is_trivia {
-                in_doc_run = false;
+            nesting = after;
+            pending = scanner.next().map(|token| (token, scanner.nesting()));
+        }
+        if nesting != 0 {
+            in_doc_run = false;
+            continue;
+        }
+        let line = &bytes[i..];
+        let this_line = line.split(|&b| b == b'\n').next().unwrap_or_default();
+        let trimmed = this_line.trim_ascii();
+        let is_doc = trimmed.starts_with(b"///");
+        let is_trivia = !is_doc && (trimmed.is_empty() || trimmed.starts_with(b"//"));
+        // The piece starts at the newline before the line: what the parser reports at the very
+        // start of a piece then points where it points in the whole file (the end of what came
+        // before), never before the piece.
+        let starts_here = line.starts_with(b"///") || starts_item(line);
+        if i > 0 && !in_doc_run && starts_here {
+            let last = *starts.last().unwrap_or(&0);
+            if i - 1 > last {
+                starts.push(i - 1);
             }
-        } else if at_line_start {
+        }
+        if is_doc {
+            in_doc_run = true;
+        } else if !is_trivia {
             in_doc_run = false;
         }
-        let b = bytes[i];
-        match *modes.last().unwrap_or(&Mode::Code) {
-            Mode::Code => match b {
-                b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                    while i < bytes.len() && bytes[i] != b'\n' {
-                        i += 1;
-                    }
-                    continue;
-                }
-                b'"' if bytes[i..].starts_with(b"\"\"\"") => {
-                    modes.push(Mode::LongStr);
-                    i += 3;
-                    continue;
-                }
-                b'"' => modes.push(Mode::Str),
-                b'(' | b'[' | b'{' => {
-                    if let Some(depth) = depths.last_mut() {
-                        *depth += 1;
-                    }
-                }
-                b')' | b']' | b'}' => match depths.last_mut() {
-                    Some(depth) if *depth > 0 => *depth -= 1,
-                    // The `}` that closes an interpolation: back into its string.
-                    _ if b == b'}' && modes.len() > 1 => {
-                        modes.pop();
-                        depths.pop();
-                    }
-                    _ => {}
-                },
-                _ => {}
-            },
-            mode => {
-                let long = mode == Mode::LongStr;
-                match b {
-                    b'\\' => {
-                        i += 2;
-                        continue;
-                    }
-                    b'"' if long && bytes[i..].starts_with(b"\"\"\"") => {
-                        modes.pop();
-                        i += 3;
-                        continue;
-                    }
-                    b'"' if !long => {
-                        modes.pop();
-                    }
-                    // A one-line string ends with its line, closed or not.
-                    b'\n' if !long => {
-                        modes.pop();
-                        continue;
-                    }
-                    b'{' => {
-                        modes.push(Mode::Code);
-                        depths.push(0);
-                    }
-                    _ => {}
-                }
-            }
-        }
-        i += 1;
     }
     starts
+}
+
+/// The offsets of the newlines in `bytes`.
+fn newlines(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, &b)| b == b'\n')
+        .map(|(i, _)| i)
 }
 
 impl ParseCache {

@@ -1,10 +1,9 @@
-//! A forgiving scanner over the raw text, for the features that must work on any buffer, however
-//! broken: comments (the grammar skips them, so the tree has none), string pieces around
-//! interpolations, numbers, words and brackets. It never fails and never recurses: nesting
-//! (strings inside `{interpolations}` inside strings) is kept on an explicit stack.
-//!
-//! It follows `grammar/rbk.pest`: `//` comments, `///` doc comments, `"..."` strings that end at
-//! the line end when unclosed, `"""..."""` strings, `\` escapes, `{expr}` interpolation.
+//! Lexemes for the editor features that must work on any buffer, however broken: comments (the
+//! grammar skips them, so the tree has none), string pieces around interpolations, numbers,
+//! words and brackets. They are the tokens of the one forgiving scanner, [`super::scan`],
+//! grouped as highlighting and folding want them.
+
+use super::scan::{scan, TokenKind};
 
 /// What a lexeme is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,152 +33,45 @@ pub struct Lexeme {
     pub end: usize,
 }
 
-enum Mode {
-    /// Code; inside an interpolation, `depth` counts the `{` opened since.
-    Code { interpolation: bool, depth: usize },
-    /// A string literal; `piece` is where its current piece of text started.
-    Str { triple: bool, piece: usize },
-}
-
-fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
-}
-
-/// Every lexeme of `text`, in order and without overlap. Every boundary falls on an ASCII byte
-/// or the end of the text, so each range is valid `str` slicing.
+/// Every lexeme of `text`, in order and without overlap: the tokens of [`scan`], with each
+/// piece of a string (from its opening quote or the end of an interpolation to its closing
+/// quote or the start of the next interpolation) as one [`LexKind::Str`].
 pub fn lex(text: &str) -> Vec<Lexeme> {
-    let bytes = text.as_bytes();
-    let len = bytes.len();
     let mut out = Vec::new();
     let mut push = |kind, start, end| {
         if end > start {
             out.push(Lexeme { kind, start, end });
         }
     };
-    let mut stack = vec![Mode::Code {
-        interpolation: false,
-        depth: 0,
-    }];
-    let mut i = 0;
-    while i < len {
-        let b = bytes[i];
-        match stack.last_mut() {
-            Some(Mode::Str { triple, piece }) => {
-                let (triple, piece) = (*triple, *piece);
-                if b == b'\\' {
-                    i += 2;
-                } else if triple && bytes[i..].starts_with(b"\"\"\"") {
-                    push(LexKind::Str, piece, i + 3);
-                    stack.pop();
-                    i += 3;
-                } else if !triple && b == b'"' {
-                    push(LexKind::Str, piece, i + 1);
-                    stack.pop();
-                    i += 1;
-                } else if !triple && b == b'\n' {
-                    // Unclosed: a one-line string ends with its line.
-                    push(LexKind::Str, piece, i);
-                    stack.pop();
-                } else if b == b'{' {
-                    push(LexKind::Str, piece, i);
-                    stack.push(Mode::Code {
-                        interpolation: true,
-                        depth: 0,
-                    });
-                    i += 1;
-                } else {
-                    i += 1;
+    // Where the string piece being read started, per open string.
+    let mut pieces: Vec<usize> = Vec::new();
+    for token in scan(text) {
+        match token.kind {
+            TokenKind::StrOpen { .. } => pieces.push(token.start),
+            TokenKind::StrText => {}
+            TokenKind::InterpolationOpen => {
+                if let Some(&piece) = pieces.last() {
+                    push(LexKind::Str, piece, token.start);
                 }
             }
-            Some(Mode::Code {
-                interpolation,
-                depth,
-            }) => match b {
-                b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                    let end = bytes[i..]
-                        .iter()
-                        .position(|&c| c == b'\n')
-                        .map_or(len, |p| i + p);
-                    let kind = if bytes.get(i + 2) == Some(&b'/') {
-                        LexKind::DocComment
-                    } else {
-                        LexKind::Comment
-                    };
-                    push(kind, i, i + text[i..end].trim_end().len());
-                    i = end;
+            TokenKind::InterpolationClose => {
+                if let Some(piece) = pieces.last_mut() {
+                    *piece = token.end;
                 }
-                b'"' => {
-                    let triple = bytes[i..].starts_with(b"\"\"\"");
-                    stack.push(Mode::Str { triple, piece: i });
-                    i += if triple { 3 } else { 1 };
+            }
+            TokenKind::StrClose | TokenKind::StrUnclosed => {
+                if let Some(piece) = pieces.pop() {
+                    push(LexKind::Str, piece, token.end);
                 }
-                b'0'..=b'9' => {
-                    let start = i;
-                    while i < len && bytes[i].is_ascii_digit() {
-                        i += 1;
-                    }
-                    if bytes.get(i) == Some(&b'.')
-                        && bytes.get(i + 1).is_some_and(|c| c.is_ascii_digit())
-                    {
-                        i += 1;
-                        while i < len && bytes[i].is_ascii_digit() {
-                            i += 1;
-                        }
-                    }
-                    if bytes.get(i) == Some(&b'%') {
-                        i += 1;
-                    } else {
-                        // Duration units (`1h30m`), or a malformed number taken whole.
-                        while i < len && is_word_byte(bytes[i]) {
-                            i += 1;
-                        }
-                    }
-                    push(LexKind::Number, start, i);
-                }
-                b'a'..=b'z' | b'A'..=b'Z' | b'_' => {
-                    let start = i;
-                    while i < len && is_word_byte(bytes[i]) {
-                        i += 1;
-                    }
-                    push(LexKind::Word, start, i);
-                }
-                b'{' => {
-                    if *interpolation {
-                        *depth += 1;
-                    }
-                    push(LexKind::Open(b), i, i + 1);
-                    i += 1;
-                }
-                b'}' if *interpolation && *depth == 0 => {
-                    // The interpolation ends; its string goes on after the brace.
-                    stack.pop();
-                    if let Some(Mode::Str { piece, .. }) = stack.last_mut() {
-                        *piece = i + 1;
-                    }
-                    i += 1;
-                }
-                b'}' => {
-                    if *interpolation {
-                        *depth -= 1;
-                    }
-                    push(LexKind::Close(b), i, i + 1);
-                    i += 1;
-                }
-                b'(' | b'[' => {
-                    push(LexKind::Open(b), i, i + 1);
-                    i += 1;
-                }
-                b')' | b']' => {
-                    push(LexKind::Close(b), i, i + 1);
-                    i += 1;
-                }
-                _ => i += 1,
-            },
-            None => break,
+            }
+            TokenKind::Comment => push(LexKind::Comment, token.start, token.end),
+            TokenKind::DocComment => push(LexKind::DocComment, token.start, token.end),
+            TokenKind::Number => push(LexKind::Number, token.start, token.end),
+            TokenKind::Word => push(LexKind::Word, token.start, token.end),
+            TokenKind::Open(b) => push(LexKind::Open(b), token.start, token.end),
+            TokenKind::Close(b) => push(LexKind::Close(b), token.start, token.end),
+            TokenKind::Punct => {}
         }
-    }
-    if let Some(Mode::Str { piece, .. }) = stack.last() {
-        push(LexKind::Str, *piece, len);
     }
     out
 }

@@ -7,12 +7,15 @@ pub mod keywords;
 pub mod lexer;
 mod parser;
 mod recovery;
+pub mod scan;
 mod shift;
 pub mod visit;
 
 pub use ast::*;
 pub use incremental::{item_starts, ParseCache};
-pub use parser::{parse, parse_expression, ParseOutput, MAX_NESTING};
+pub use parser::{parse, parse_expression, ParseOutput, MAX_EXPR_HEIGHT, MAX_NESTING};
 
+#[cfg(test)]
+mod scan_agreement;
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,7 @@ use pest::Parser as _;
 
 use super::ast::*;
 use super::recovery;
+use super::scan::{scan, TokenKind};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::FileId;
 
@@ -20,6 +21,9 @@ pub const MAX_NESTING: usize = 128;
 const MAX_ELSE_IF: usize = 256;
 /// Prefix operators and lambdas chained deeper than this are refused while building the tree.
 const MAX_EXPR_DEPTH: usize = 256;
+/// No expression tree is taller than this (`1 + 1 + ...` and `a.b.c...` grow one level per
+/// operator): every later phase walks the tree recursively, so its height bounds their stack.
+pub const MAX_EXPR_HEIGHT: u32 = 256;
 
 pub struct ParseOutput {
     pub file: SourceFile,
@@ -42,6 +46,8 @@ pub fn parse(file: FileId, text: &str) -> ParseOutput {
         next_id: 0,
         diagnostics: Vec::new(),
         depth: 0,
+        heights: Vec::new(),
+        too_tall_reported: false,
     };
     let source = match RbkParser::parse(Rule::file, text) {
         Ok(mut pairs) => match pairs.next() {
@@ -75,6 +81,8 @@ pub fn parse_expression(file: FileId, text: &str) -> Result<Expr, Diagnostic> {
         next_id: 0,
         diagnostics: Vec::new(),
         depth: 0,
+        heights: Vec::new(),
+        too_tall_reported: false,
     };
     match RbkParser::parse(Rule::strict_expression, text) {
         Ok(mut pairs) => {
@@ -101,6 +109,10 @@ struct TreeBuilder<'a> {
     next_id: u32,
     diagnostics: Vec<Diagnostic>,
     depth: usize,
+    /// The height of every expression built so far, by id.
+    heights: Vec<u32>,
+    /// Whether the outermost expression being built was already reported too tall.
+    too_tall_reported: bool,
 }
 
 /// The pair's span without the whitespace and comments pest counts in when an optional part at
@@ -125,20 +137,10 @@ fn without_trailing_trivia(mut text: &str) -> &str {
 }
 
 /// Where a `//` comment starts in one line, outside string literals.
-fn comment_start(line: &str) -> Option<usize> {
-    let bytes = line.as_bytes();
-    let mut in_string = false;
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\\' if in_string => i += 1,
-            b'"' => in_string = !in_string,
-            b'/' if !in_string && bytes.get(i + 1) == Some(&b'/') => return Some(i),
-            _ => {}
-        }
-        i += 1;
-    }
-    None
+pub(super) fn comment_start(line: &str) -> Option<usize> {
+    scan(line)
+        .find(|token| matches!(token.kind, TokenKind::Comment | TokenKind::DocComment))
+        .map(|token| token.start)
 }
 
 /// What the grammar skipped in one place, re-parsed strictly to say what was wrong.
@@ -943,14 +945,95 @@ impl<'a> TreeBuilder<'a> {
     // Expressions
     // ---------------------------------------------------------------------------------------
 
-    fn mk(&mut self, kind: ExprKind, span: Span) -> Expr {
+    /// Makes a node. One that would be taller than [`MAX_EXPR_HEIGHT`] is reported, and it and
+    /// the rest of its outermost expression are replaced by empty nodes, so no tree ever gets
+    /// taller.
+    fn mk(&mut self, mut kind: ExprKind, span: Span) -> Expr {
         let id = ExprId(self.next_id);
         self.next_id += 1;
+        let (mut height, tallest) = match self.tallest_child(&kind) {
+            Some((height, child)) => (height + 1, Some(child)),
+            None => (1, None),
+        };
+        if self.too_tall_reported {
+            // The rest of a too-tall expression is dropped too: its parts would only add
+            // errors about a tree that is not what was written.
+            kind = ExprKind::None;
+            height = 1;
+        } else if height > MAX_EXPR_HEIGHT {
+            self.too_tall_reported = true;
+            // Point at what this node adds to its tallest child: the `+ 1` or `.b`.
+            let at = match tallest {
+                Some(child) if child.start == span.start && child.end < span.end => {
+                    Span::new(child.end, span.end)
+                }
+                Some(child) if child.start > span.start => Span::new(span.start, child.start),
+                _ => span,
+            };
+            self.error(
+                Code::ExpressionTooLong,
+                at,
+                format!(
+                    "this expression is too long: more than {MAX_EXPR_HEIGHT} operators, calls or fields in a chain"
+                ),
+                "split it with `let` bindings (each holding part of the chain), or use a list and a loop",
+            );
+            kind = ExprKind::None;
+            height = 1;
+        }
+        debug_assert_eq!(self.heights.len(), id.0 as usize);
+        self.heights.push(height);
         Expr { id, kind, span }
+    }
+
+    /// The height and span of the tallest direct child of a node about to be made.
+    fn tallest_child(&self, kind: &ExprKind) -> Option<(u32, Span)> {
+        let mut tallest: Option<(u32, Span)> = None;
+        let mut see = |child: &Expr| {
+            let height = self.heights.get(child.id.0 as usize).copied().unwrap_or(1);
+            if tallest.is_none_or(|(best, _)| height > best) {
+                tallest = Some((height, child.span));
+            }
+        };
+        match kind {
+            ExprKind::Str(parts) => parts.iter().for_each(|part| {
+                if let StrPart::Interpolation(inner) = part {
+                    see(inner);
+                }
+            }),
+            ExprKind::List(elements) => elements.iter().for_each(&mut see),
+            ExprKind::Record(fields) => fields.iter().for_each(|field| see(&field.value)),
+            ExprKind::Field(base, _) => see(base),
+            ExprKind::Index(base, index) => {
+                see(base);
+                see(index);
+            }
+            ExprKind::Call { callee, args } => {
+                see(callee);
+                args.iter().for_each(|arg| see(&arg.value));
+            }
+            ExprKind::Unary(_, operand) => see(operand),
+            ExprKind::Binary(_, lhs, rhs) => {
+                see(lhs);
+                see(rhs);
+            }
+            ExprKind::Lambda { body, .. } => see(body),
+            ExprKind::Int(_)
+            | ExprKind::Float(_)
+            | ExprKind::Bool(_)
+            | ExprKind::None
+            | ExprKind::Duration(_)
+            | ExprKind::Percent(_)
+            | ExprKind::Name(_) => {}
+        }
+        tallest
     }
 
     fn expr(&mut self, pair: Pair<Rule>) -> Expr {
         let span = span_of(&pair);
+        if self.depth == 0 {
+            self.too_tall_reported = false;
+        }
         if self.depth >= MAX_EXPR_DEPTH {
             self.error(
                 Code::NestingTooDeep,

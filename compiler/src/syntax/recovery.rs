@@ -3,82 +3,135 @@
 use pest::error::{ErrorVariant, InputLocation};
 
 use super::parser::{Rule, MAX_NESTING};
+use super::scan::{scan, TokenKind};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::syntax::Span;
 use crate::FileId;
 
 /// Refuses input whose brackets nest deeper than [`MAX_NESTING`], before the recursive parser
-/// sees it. String text and comments do not count; interpolations inside strings do.
+/// sees it. Brackets in code, `<` of `list<`/`map<` and interpolations count; string text and
+/// comments do not — except in the text of a one-line string left unclosed or of any `"""`
+/// string: the grammar may fail to read those as strings (unclosed, or a bad escape) and its
+/// recovery then reads their brackets as code, so they count as code.
+///
+/// The count never undercounts what the parser can recurse on: a closer ends only the opener
+/// it matches (the grammar's recovery skips a `)` inside an unclosed `{`, but it recurses on
+/// every `{`).
 pub fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
     #[derive(Clone, Copy, PartialEq)]
     enum Open {
-        Bracket,
+        /// `(`, `[` or `{` in code.
+        Bracket(u8),
         /// `<` of `list<` or `map<`.
         Angle,
-        /// `{` of an interpolation; closing it returns to a string (`true`: a `"""` string).
-        Interpolation(bool),
+        /// `{` of an interpolation.
+        Interpolation,
+        /// An open string: not a level, but where its text starts matters if the grammar may
+        /// not read it as a string.
+        Str { text_start: usize, triple: bool },
     }
     let bytes = text.as_bytes();
     let mut stack: Vec<Open> = Vec::new();
-    // `Some(triple)` while inside string text.
-    let mut string: Option<bool> = None;
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        if let Some(triple) = string {
-            match c {
-                b'\\' => i += 1,
-                b'"' if !triple => string = None,
-                b'"' if bytes[i..].starts_with(b"\"\"\"") => {
-                    string = None;
-                    i += 2;
-                }
-                b'{' => {
-                    stack.push(Open::Interpolation(triple));
-                    string = None;
-                }
-                _ => {}
+    let mut depth = 0usize;
+    let mut previous_word = "";
+    let too_deep = |at: usize| {
+        let span = Span::new(at, (at + 1).min(text.len()));
+        Diagnostic::new(Code::NestingTooDeep, file, span, "brackets are nested too deeply")
+            .label(format!("nesting level {} starts here", MAX_NESTING + 1))
+            .help(format!(
+                "at most {MAX_NESTING} levels of (), [] and {{}} are allowed; name intermediate values with `let`"
+            ))
+    };
+    for token in scan(text) {
+        let byte = bytes.get(token.start).copied().unwrap_or(0);
+        match token.kind {
+            TokenKind::Open(open) => {
+                stack.push(Open::Bracket(open));
+                depth += 1;
             }
-        } else {
-            match c {
-                b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                    while i < bytes.len() && bytes[i] != b'\n' {
-                        i += 1;
-                    }
-                }
-                b'"' if bytes[i..].starts_with(b"\"\"\"") => {
-                    string = Some(true);
-                    i += 2;
-                }
-                b'"' => string = Some(false),
-                b'(' | b'[' | b'{' => stack.push(Open::Bracket),
-                b'<' if text[..i].trim_end().ends_with("list")
-                    || text[..i].trim_end().ends_with("map") =>
-                {
-                    stack.push(Open::Angle)
-                }
-                b'>' if stack.last() == Some(&Open::Angle) => {
+            TokenKind::InterpolationOpen => {
+                stack.push(Open::Interpolation);
+                depth += 1;
+            }
+            TokenKind::Punct if byte == b'<' && matches!(previous_word, "list" | "map") => {
+                stack.push(Open::Angle);
+                depth += 1;
+            }
+            TokenKind::Punct if byte == b'>' && stack.last() == Some(&Open::Angle) => {
+                stack.pop();
+                depth -= 1;
+            }
+            TokenKind::Close(close) => {
+                if stack.last() == Some(&Open::Bracket(opener(close))) {
                     stack.pop();
+                    depth -= 1;
                 }
-                b')' | b']' | b'}' => {
-                    if let Some(Open::Interpolation(triple)) = stack.pop() {
-                        string = Some(triple);
+            }
+            TokenKind::StrOpen { triple } => stack.push(Open::Str {
+                text_start: token.end,
+                triple,
+            }),
+            TokenKind::InterpolationClose | TokenKind::StrClose | TokenKind::StrUnclosed => {
+                // What is left open inside an interpolation or string closes with it.
+                while let Some(open) = stack.pop() {
+                    match open {
+                        Open::Interpolation if token.kind == TokenKind::InterpolationClose => {
+                            depth -= 1;
+                            break;
+                        }
+                        Open::Str { text_start, triple } => {
+                            // The grammar may fail on a `"""` string (a bad escape) or an
+                            // unclosed one and read its text as code: count it as code then.
+                            if triple || token.kind == TokenKind::StrUnclosed {
+                                let body = &bytes[text_start.min(token.start)..token.start];
+                                if let Some(at) = deepest_raw_bracket(body, depth) {
+                                    return Some(too_deep(text_start + at));
+                                }
+                            }
+                            break;
+                        }
+                        _ => depth -= 1,
                     }
                 }
-                _ => {}
             }
+            _ => {}
         }
-        if stack.len() > MAX_NESTING {
-            let span = Span::new(i, i + 1);
-            return Some(
-                Diagnostic::new(Code::NestingTooDeep, file, span, "brackets are nested too deeply")
-                    .label(format!("nesting level {} starts here", MAX_NESTING + 1))
-                    .help(format!(
-                        "at most {MAX_NESTING} levels of (), [] and {{}} are allowed; name intermediate values with `let`"
-                    )),
-            );
+        if depth > MAX_NESTING {
+            return Some(too_deep(token.start));
         }
-        i += 1;
+        if !matches!(token.kind, TokenKind::Comment | TokenKind::DocComment) {
+            previous_word = match token.kind {
+                TokenKind::Word => &text[token.start..token.end],
+                _ => "",
+            };
+        }
+    }
+    None
+}
+
+fn opener(close: u8) -> u8 {
+    match close {
+        b')' => b'(',
+        b']' => b'[',
+        _ => b'{',
+    }
+}
+
+/// Where raw text, every bracket read as code on top of `depth` open levels, first nests
+/// deeper than [`MAX_NESTING`].
+fn deepest_raw_bracket(body: &[u8], depth: usize) -> Option<usize> {
+    let mut open: Vec<u8> = Vec::new();
+    for (i, &b) in body.iter().enumerate() {
+        match b {
+            b'(' | b'[' | b'{' => open.push(b),
+            b')' | b']' | b'}' if open.last() == Some(&opener(b)) => {
+                open.pop();
+            }
+            _ => {}
+        }
+        if depth + open.len() > MAX_NESTING {
+            return Some(i);
+        }
     }
     None
 }
@@ -234,37 +287,21 @@ fn describe_rule(rule: Rule) -> &'static str {
 }
 
 /// The offset of the first bracket in `snippet` that is never closed (strings skipped).
-fn unclosed_bracket(snippet: &str) -> Option<usize> {
+pub(super) fn unclosed_bracket(snippet: &str) -> Option<usize> {
     let bytes = snippet.as_bytes();
     let mut open: Vec<usize> = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
-                    if bytes[i] == b'\\' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'(' | b'[' | b'{' => open.push(i),
-            b')' | b']' | b'}' => {
+    for token in scan(snippet) {
+        match token.kind {
+            TokenKind::Open(_) => open.push(token.start),
+            TokenKind::Close(close) => {
                 if let Some(last) = open.pop() {
-                    if closing(bytes[last]) != bytes[i] as char {
+                    if closing(bytes[last]) != close as char {
                         return None;
                     }
                 }
             }
             _ => {}
         }
-        i += 1;
     }
     open.first().copied()
 }
