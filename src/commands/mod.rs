@@ -4,6 +4,7 @@ pub mod answer;
 pub mod check;
 pub mod explain;
 pub mod fmt;
+pub mod lsp;
 pub mod plan;
 mod render;
 pub mod resume;
