@@ -146,7 +146,7 @@ enum Command {
     /// Print the long explanation of a diagnostic code, e.g. `rbk explain E0301`.
     Explain { code: String },
     /// Serve the Language Server Protocol on stdin/stdout (diagnostics, hover, completion, fixes).
-    Lsp,
+    Lsp(commands::lsp::TransportArgs),
 }
 
 fn main() -> ExitCode {
@@ -214,7 +214,7 @@ fn main() -> ExitCode {
                 ..
             } => commands::runs::log(&run, store.as_deref(), format, verify, anchor.as_deref()),
             Command::Explain { code } => commands::explain::run(&code),
-            Command::Lsp => rbk_lsp::run_stdio(),
+            Command::Lsp(transport) => commands::lsp::run(&transport),
         });
     match worker.map(|handle| handle.join()) {
         Ok(Ok(code)) => code.into(),

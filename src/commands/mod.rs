@@ -5,6 +5,7 @@ pub mod check;
 pub mod explain;
 pub mod fmt;
 pub mod head;
+pub mod lsp;
 pub mod plan;
 mod render;
 pub mod resume;

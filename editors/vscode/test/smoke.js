@@ -15,37 +15,8 @@ const dir = path.resolve(process.argv[2] || path.join(__dirname, '..'));
 // Modules are resolved from the extension's directory, as VS Code would.
 const requireHere = Module.createRequire(path.join(dir, 'extension.js'));
 
-const configured = { 'rbk.path': '/opt/rbk/bin/rbk' };
-const disposable = { dispose() {} };
-
-// Any other member of the API (classes vscode-languageclient extends at load time, enums) is
-// an empty class whose own members are again such classes.
-function anything() {
-  return new Proxy(class {}, {
-    get: (target, key) => (key in target ? target[key] : (target[key] = anything())),
-  });
-}
-const api = {
-  workspace: {
-    getConfiguration: (section) => ({ get: (key) => configured[`${section}.${key}`] }),
-    onDidChangeConfiguration: () => disposable,
-  },
-  window: {
-    errors: [],
-    showErrorMessage(message) {
-      this.errors.push(message);
-    },
-  },
-};
-const vscode = new Proxy(api, {
-  get: (target, key) => (key in target ? target[key] : (target[key] = anything())),
-});
-
-// `require('vscode')` anywhere (vscode-languageclient requires it too) gets the stand-in.
-const load = Module._load;
-Module._load = function (request, parent, isMain) {
-  return request === 'vscode' ? vscode : load.call(this, request, parent, isMain);
-};
+const { configured, api } = require('./vscode-stand-in');
+configured['rbk.path'] = '/opt/rbk/bin/rbk';
 
 // The real module resolves and loads: the require graph of extension.js is complete.
 const lsp = requireHere('vscode-languageclient/node');
