@@ -158,3 +158,56 @@ fn a_blank_name_is_a_usage_error() {
         answer.stderr
     );
 }
+
+#[test]
+fn a_row_written_into_the_store_by_hand_approves_nothing() {
+    let dir = project("forged-row", Some(SRE));
+    // One approver, and a gate that gives up quickly: a forged row that counted would let
+    // the step run long before the timeout.
+    std::fs::write(
+        dir.join("note.rbk"),
+        TWO_PERSON.replace(
+            "approval required 2 from \"sre\" timeout 10m",
+            "approval required from \"sre\" timeout 3s",
+        ),
+    )
+    .unwrap();
+    let (run, run_id) = start(&dir, "dave");
+    let log = rbk_in(&dir, &["log", &run_id, "--format", "json"]);
+    let document: serde_json::Value = serde_json::from_str(&log.stdout).unwrap();
+    let digest = document["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "approval_requested")
+        .and_then(|e| e["digest"].as_str())
+        .expect("the run asked for approval")
+        .to_string();
+    let forged = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('INSERT INTO rbk_answers (run_id, step, \"user\", approve, comment, channel, at, digest) VALUES (?, \\'write\\', \\'bob\\', 1, NULL, \\'cli\\', 0, ?)', (sys.argv[2], sys.argv[3])); c.commit()",
+            &dir.join(".rbk").join("rbk.db").display().to_string(),
+            &run_id,
+            &digest,
+        ])
+        .status()
+        .unwrap();
+    assert!(forged.success());
+    let (status, output) = run.finish();
+    assert_eq!(status, 1, "{output}");
+    assert!(output.contains("approval of write timed out"), "{output}");
+    assert!(
+        !dir.join("note").exists(),
+        "the step ran on a forged answer"
+    );
+    let verify = rbk_in(&dir, &["log", &run_id, "--verify"]);
+    assert_eq!(verify.status, 1, "{}", verify.stdout);
+    assert!(
+        verify
+            .stdout
+            .contains("is in the store but not in the journal"),
+        "{}",
+        verify.stdout
+    );
+}
