@@ -11,6 +11,7 @@ pub mod dry_run;
 pub mod engine;
 pub mod journal;
 mod operators;
+pub mod secrets;
 pub mod store;
 pub mod testing;
 pub mod value;
