@@ -263,57 +263,182 @@ fn bad_inputs_are_usage_errors() {
     assert!(ok.stdout.contains("log: 70%"), "{}", ok.stdout);
 }
 
-#[test]
-fn a_secret_never_reaches_the_output_or_the_store() {
-    let project = Project::new("secret");
-    std::fs::write(
-        project.dir.join("secret.rbk"),
-        r#"use std.shell
+/// Hands its secrets to programs, an HTTP endpoint, Slack, PagerDuty, a database and an
+/// approval prompt, each of which may show them again.
+const LEAKY: &str = r##"use std.shell
+use std.http
+use std.slack
+use std.pagerduty
+use std.postgres as pg
 
-runbook uses_token {
-  title "Uses a token"
+runbook leak_hunt {
+  title "Every way a secret could come back"
   input {
-    token: secret = secret("RBK_TEST_TOKEN")
+    token: secret = secret("RBK_LEAK_TOKEN")
+    db_url: secret = secret("RBK_LEAK_DB_URL")
+    echo_url: string = env("RBK_LEAK_ECHO_URL")
+    copy: string = env("RBK_LEAK_TOKEN")
   }
-  step call "Call with the token" {
-    approval none reason "the test program only checks its argument"
-    shell.run(argv: ["test", "-n", token])
-    log "called with the token"
+  escalate pagerduty.page(service: "db", summary: "leak_hunt needs a human: {run.summary} {copy}")
+
+  step echo "Programs echo the secrets" {
+    approval none reason "echo and printf only print"
+    let echoed = shell.run(argv: ["echo", token])
+    let printed = shell.run(argv: ["printf", "%s|%s|%s", token, db_url, copy])
+    log "echo said {echoed}; printf said {printed}"
+  }
+
+  step server "An endpoint echoes what it was sent" {
+    let response = http.post(url: echo_url, body: "{echoed} {copy}")
+    log "the endpoint said {response.body}"
+  }
+
+  notify slack.post(channel: "#ops", text: "programs said {echoed}; the copy is {copy}")
+
+  step database "The database names the URL's parts" {
+    on failure continue
+    let db = pg.connect(url: db_url)
+    log "connected to {db}"
+  }
+
+  step gated "A prompt shows resolved arguments" {
+    approval required from "sre" timeout 1s on timeout deny
+    shell.run(argv: ["echo", copy, token])
   }
 }
-"#,
+"##;
+
+/// The secret search: runs [`LEAKY`] with distinctive secrets (human, `--format json` and
+/// `--dry-run`) and looks for them, and their encodings, in everything a user or an attacker
+/// can read afterwards.
+#[test]
+fn secrets_echoed_back_by_programs_servers_and_databases_never_come_back() {
+    let token = "tok/3n+L3ak=Q9z!x-7c1d";
+    let token_url_encoded = "tok%2F3n%2BL3ak%3DQ9z%21x-7c1d";
+    // base64("tok/3n+L3ak=Q9z!x-7c1d:"), as in a basic-auth header, up to its last whole group.
+    let token_base64 = "dG9rLzNuK0wzYWs9UTl6IXgtN2Mx";
+    let db_password = "pgpw-5e2a9f1c";
+    // The database is named like the password, so the server's error repeats it.
+    let db_url = format!("postgres://postgres:{db_password}@127.0.0.1:5432/{db_password}");
+    let routing_key = "pdkey-0d6e4b2a77";
+    let server = support::echo_server::EchoServer::start(&format!(
+        "you sent Authorization: Bearer {token}; as a query: ?t={token_url_encoded}; \
+         basic {token_base64}Og==; body: "
+    ));
+    let slack_hook = format!("{}/services/T0/B0/slackhook-91ab7c", server.url);
+    let project = Project::new("secret-search");
+    std::fs::write(project.dir.join("leaky.rbk"), LEAKY).unwrap();
+    std::fs::write(
+        project.dir.join("rbk.toml"),
+        format!(
+            "[approvers]\nsre = [\"alice\", \"bob\"]\n\n\
+             [integrations.slack]\nwebhook_url_secret = \"RBK_LEAK_SLACK\"\n\n\
+             [integrations.pagerduty]\nurl = \"{}/v2/enqueue\"\nrouting_key_secret = \"RBK_LEAK_PD\"\n",
+            server.url
+        ),
     )
     .unwrap();
-    let secret_value = "s3cr3t-value-that-must-not-leak";
-    let output = Command::new(env!("CARGO_BIN_EXE_rbk"))
-        .args(["run", "secret.rbk", "--format", "json"])
-        .current_dir(&project.dir)
-        .env("RBK_TEST_TOKEN", secret_value)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}");
-    assert!(stdout.contains("<secret RBK_TEST_TOKEN>"), "{stdout}");
+    let run = |extra: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_rbk"))
+            .args(["run", "leaky.rbk", "--as", "carol"])
+            .args(extra)
+            .current_dir(&project.dir)
+            .env("NO_COLOR", "1")
+            .env("RBK_LEAK_TOKEN", token)
+            .env("RBK_LEAK_DB_URL", &db_url)
+            .env("RBK_LEAK_ECHO_URL", format!("{}/echo", server.url))
+            .env("RBK_LEAK_SLACK", &slack_hook)
+            .env("RBK_LEAK_PD", routing_key)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        (
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let human = run(&[]);
+    let json = run(&["--format", "json"]);
+    let dry = run(&["--dry-run"]);
+
+    // The runs did what the search needs: every echo happened and was masked.
     assert!(
-        !stdout.contains(secret_value)
-            && !String::from_utf8_lossy(&output.stderr).contains(secret_value)
+        human.0.contains("log: echo said <secret RBK_LEAK_TOKEN>"),
+        "{}{}",
+        human.0,
+        human.1
     );
-    for entry in std::fs::read_dir(project.dir.join(".rbk")).unwrap() {
-        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
-        assert!(
-            !bytes
-                .windows(secret_value.len())
-                .any(|w| w == secret_value.as_bytes()),
-            "the secret is in the store"
-        );
+    assert!(
+        human
+            .0
+            .contains("the endpoint said you sent Authorization: Bearer <secret RBK_LEAK_TOKEN>"),
+        "{}",
+        human.0
+    );
+    assert!(human.0.contains("<secret RBK_LEAK_DB_URL>"), "{}", human.0);
+    assert!(human.0.contains("needs approval"), "{}", human.0);
+    assert!(dry.0.contains("not executed"), "{}", dry.0);
+    let requests = server.requests();
+    assert!(
+        requests.iter().any(|r| r.contains("/services/T0/B0/"))
+            && requests.iter().any(|r| r.contains("/v2/enqueue")),
+        "Slack and PagerDuty were not both called: {requests:?}"
+    );
+
+    let mut outputs: Vec<(String, String)> = vec![
+        ("run stdout".into(), human.0.clone()),
+        ("run stderr".into(), human.1),
+        ("run --format json stdout".into(), json.0.clone()),
+        ("run --format json stderr".into(), json.1),
+        ("run --dry-run stdout".into(), dry.0.clone()),
+        ("run --dry-run stderr".into(), dry.1),
+    ];
+    let mut run_ids: Vec<String> = [&human.0, &dry.0]
+        .iter()
+        .filter_map(|out| out.lines().find_map(|l| l.strip_prefix("run ")))
+        .chain(json.0.lines().filter_map(|l| l.split("\"run\":\"").nth(1)))
+        .filter_map(|rest| rest.split([':', '"']).next())
+        .map(str::to_string)
+        .collect();
+    run_ids.sort();
+    run_ids.dedup();
+    assert!(run_ids.len() == 3, "run ids: {run_ids:?}");
+    for id in &run_ids {
+        for args in [vec!["log", id], vec!["log", id, "--format", "json"]] {
+            let log = project.rbk(&args);
+            assert_eq!(log.status, 0, "{}", log.stderr);
+            outputs.push((args.join(" "), log.stdout + &log.stderr));
+        }
     }
-    let run_id = stdout
-        .lines()
-        .find_map(|l| l.split("\"run\":\"").nth(1))
-        .map(|r| r.split('"').next().unwrap().to_string())
-        .unwrap();
-    let log = project.rbk(&["log", &run_id, "--format", "json"]);
-    assert!(!log.stdout.contains(secret_value));
+    let runs = project.rbk(&["runs"]);
+    outputs.push(("rbk runs".into(), runs.stdout + &runs.stderr));
+    // The SQLite store, its write-ahead log and anything else rbk keeps there, as bytes.
+    for entry in std::fs::read_dir(project.dir.join(".rbk")).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        outputs.push((
+            path.display().to_string(),
+            String::from_utf8_lossy(&bytes).into_owned(),
+        ));
+    }
+
+    let runbook_secrets = [token, token_url_encoded, token_base64, db_password];
+    let everything = [&runbook_secrets[..], &["slackhook-91ab7c", routing_key]].concat();
+    for (place, text) in &outputs {
+        for secret in &everything {
+            assert!(!text.contains(secret), "{secret} is in {place}:\n{text}");
+        }
+    }
+    // What went to Slack, PagerDuty and the endpoint carries their own keys, never the
+    // runbook's secrets.
+    for request in &requests {
+        for secret in &runbook_secrets {
+            assert!(
+                !request.contains(secret),
+                "{secret} was sent out:\n{request}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -12,6 +12,7 @@ use rbk_compiler::Analysis;
 use crate::action::{ActionCall, ActionError, Actions, BoxFuture};
 use crate::approval::{ApprovalDecision, ApprovalRequest, Approver, Environment};
 use crate::journal::{EventKind, Journal};
+use crate::secrets::{Learned, SecretMask};
 use crate::value::{format_duration, Secret, Value};
 
 /// The systems a run talks to.
@@ -186,6 +187,8 @@ struct Machine<'a> {
     resume: Option<Resume>,
     branches: Vec<(usize, bool)>,
     const_cache: HashMap<(ModuleId, usize), Value>,
+    /// Every secret value read so far: what leaves the engine is masked with it.
+    secrets: SecretMask,
 }
 
 /// Runs the runbook; an `Err` means it could not start (unknown runbook, missing input).
@@ -226,8 +229,27 @@ pub async fn run(
         resume: request.resume.clone(),
         branches: Vec::new(),
         const_cache: HashMap::new(),
+        secrets: SecretMask::default(),
     };
-    machine.run_runbook(module, runbook, request).await
+    // Secrets a resumed run had read come back from the environment: mask them from the start.
+    let carried = request.inputs.values().chain(&request.alert).chain(
+        request
+            .resume
+            .iter()
+            .flat_map(|r| r.bindings.iter().map(|(_, v)| v)),
+    );
+    for value in carried {
+        machine.secrets.learn_value(value);
+    }
+    let secrets = machine.secrets.clone();
+    match machine.run_runbook(module, runbook, request).await {
+        Ok(mut report) => {
+            report.summary = secrets.mask(&report.summary);
+            report.fatal = report.fatal.map(|fatal| secrets.mask(&fatal));
+            Ok(report)
+        }
+        Err(message) => Err(secrets.mask(&message)),
+    }
 }
 
 impl<'a> Machine<'a> {
@@ -235,7 +257,13 @@ impl<'a> Machine<'a> {
         self.started_at + self.clock_origin.elapsed().as_millis() as i64
     }
 
+    /// Every event goes out masked: the store, the live display and `rbk log` show what this
+    /// writes, so this is where a secret echoed back by an action is caught.
     async fn journal(&self, kind: EventKind) -> Result<(), String> {
+        let kind = self
+            .secrets
+            .mask_event(kind)
+            .map_err(|e| format!("the journal could not be written, so the run stops: {e}"))?;
         self.services
             .journal
             .append(self.now(), kind)
@@ -1006,7 +1034,9 @@ impl<'a> Machine<'a> {
                 }
                 _ => None,
             };
-            described.push(resolved.unwrap_or_else(|| self.source(call.span)));
+            let text = resolved.unwrap_or_else(|| self.source(call.span));
+            // The prompt shows resolved values: a string holding a secret is shown masked.
+            described.push(self.secrets.mask(&text));
         }
         described
     }
@@ -1390,7 +1420,18 @@ impl<'a> Machine<'a> {
                     ItemKind::Extern(ext) => (&ext.params, &ext.ret, &ext.name.name, ext.effect),
                     _ => return Err(Flow::Fatal("extern expected".into())),
                 };
-                let values = self.arguments(target, params, args).await?;
+                // A string holding a secret's value (from `env`, say) is masked before it can leave
+                // in a notification or a command line; a secret itself goes through, unmasked,
+                // to the action that needs it.
+                let values: Vec<Value> = self
+                    .arguments(target, params, args)
+                    .await?
+                    .into_iter()
+                    .map(|value| {
+                        self.secrets.learn_value(&value);
+                        self.secrets.mask_value(value)
+                    })
+                    .collect();
                 let target_module = self.program.module(target);
                 let returns_handle = ret.as_ref().and_then(|t| match &t.kind {
                     TypeExprKind::Named { module: None, name } => target_module
@@ -1425,15 +1466,19 @@ impl<'a> Machine<'a> {
                 })
                 .await
                 .map_err(Flow::Fatal)?;
+                // What comes back (a command's output, a server's error) may echo a secret: it is
+                // masked before the runbook can log it, notify with it or pass it on.
                 match self.services.actions.call(&call).await {
-                    Ok(value) => Ok(value),
+                    Ok(value) => Ok(self.secrets.mask_value(value)),
                     Err(ActionError {
                         message,
                         fatal: true,
-                    }) => Err(Flow::Fatal(message)),
-                    Err(ActionError { message, .. }) => {
-                        fail(format!("{} failed: {message}", call.action))
-                    }
+                    }) => Err(Flow::Fatal(self.secrets.mask(&message))),
+                    Err(ActionError { message, .. }) => fail(format!(
+                        "{} failed: {}",
+                        call.action,
+                        self.secrets.mask(&message)
+                    )),
                 }
             }
             Callee::Fn {
@@ -1580,7 +1625,20 @@ impl<'a> Machine<'a> {
                     Builtin::Secret => {
                         let name = values[0].to_string();
                         match self.services.environment.secret(&name) {
-                            Some(value) => Ok(Value::Secret(Secret::new(name, value))),
+                            Some(value) => {
+                                if self.secrets.learn(&name, &value) == Learned::TooShort {
+                                    self.journal(EventKind::Log {
+                                        step: self.step.clone(),
+                                        message: format!(
+                                            "warning: secret {name} (or the password in it) is shorter than {} characters, so rbk does not mask it where a program echoes it; use a longer secret",
+                                            crate::secrets::SHORTEST_MASKED
+                                        ),
+                                    })
+                                    .await
+                                    .map_err(Flow::Fatal)?;
+                                }
+                                Ok(Value::Secret(Secret::new(name, value)))
+                            }
                             None => fail(format!("secret {name} is not set (rbk reads it from the environment variable {name})")),
                         }
                     }
@@ -1630,6 +1688,7 @@ pub async fn evaluate(
         resume: None,
         branches: Vec::new(),
         const_cache: HashMap::new(),
+        secrets: SecretMask::default(),
     };
     machine.eval(expr).await.map_err(flow_message)
 }

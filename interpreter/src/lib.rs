@@ -13,6 +13,7 @@ pub mod engine;
 pub mod identity;
 pub mod journal;
 mod operators;
+pub mod secrets;
 pub mod store;
 pub mod testing;
 pub mod value;

@@ -1,6 +1,8 @@
 //! Running the built `rbk` binary the way a user would.
 #![allow(dead_code)]
 
+pub mod echo_server;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
