@@ -1,11 +1,12 @@
 //! The files a command works on: finding `.rbk` files and the nearest `rbk.toml`, reading them,
 //! and serving `use` imports to the compiler.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use rbk_compiler::config::ProjectConfig;
+use rbk_compiler::source_files;
 use rbk_compiler::ModuleLoader;
 
 /// Serves `std.*` from the binary and local modules from disk.
@@ -21,28 +22,16 @@ impl ModuleLoader for FileLoader {
     }
 
     fn local_module(&self, from: &Path, relative: &str) -> Result<(PathBuf, String), String> {
-        let base = from.parent().unwrap_or(Path::new("."));
-        let path = normalize(&base.join(relative));
-        match fs::read_to_string(&path) {
+        let path = source_files::local_module_path(from, relative);
+        match source_files::read(&path) {
             Ok(text) => Ok((path, text)),
             Err(error) => Err(describe_io(&error)),
         }
     }
-}
 
-/// `a/./b/../c` -> `a/c`, without touching the file system, so paths in messages stay readable.
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir if out.file_name().is_some() => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
+    fn special_file(&self, path: &Path) -> Option<&'static str> {
+        source_files::special_kind(path)
     }
-    out
 }
 
 pub fn describe_io(error: &std::io::Error) -> String {
@@ -50,20 +39,27 @@ pub fn describe_io(error: &std::io::Error) -> String {
         std::io::ErrorKind::NotFound => "no such file".to_string(),
         std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
         std::io::ErrorKind::InvalidData => "not valid UTF-8 text".to_string(),
+        // `source_files::read` refusing a FIFO or device says what it is.
+        std::io::ErrorKind::InvalidInput => error.to_string(),
         _ => error.to_string(),
     }
 }
 
 /// All `.rbk` files under the given paths (files as given, directories recursively, sorted).
+/// Something that is neither a directory nor a regular file (a FIFO, a device) is refused:
+/// reading it could block or never end.
 pub fn collect_sources(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let mut files = Vec::new();
+    // Directories already walked, by their real path: a symbolic link back up the tree (or two
+    // links to one directory) is walked once.
+    let mut walked = HashSet::new();
     for path in paths {
         let metadata =
             fs::metadata(path).map_err(|e| format!("{}: {}", path.display(), describe_io(&e)))?;
         if metadata.is_dir() {
-            walk(path, &mut files)
-                .map_err(|e| format!("{}: {}", path.display(), describe_io(&e)))?;
+            walk(path, &mut files, &mut walked)?;
         } else {
+            refuse_special(path)?;
             files.push(path.clone());
         }
     }
@@ -71,8 +67,24 @@ pub fn collect_sources(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<PathBuf> = fs::read_dir(dir)?
+fn refuse_special(path: &Path) -> Result<(), String> {
+    match source_files::special_kind(path) {
+        Some(kind) => Err(format!(
+            "{}: is {kind}, not a regular file; rbk reads only regular .rbk files",
+            path.display()
+        )),
+        None => Ok(()),
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, walked: &mut HashSet<PathBuf>) -> Result<(), String> {
+    let io_error = |e: std::io::Error| format!("{}: {}", dir.display(), describe_io(&e));
+    let real = fs::canonicalize(dir).map_err(io_error)?;
+    if !walked.insert(real) {
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = fs::read_dir(dir)
+        .map_err(io_error)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     entries.sort();
@@ -82,8 +94,9 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
             continue;
         }
         if entry.is_dir() {
-            walk(&entry, out)?;
+            walk(&entry, out, walked)?;
         } else if entry.extension().is_some_and(|e| e == "rbk") {
+            refuse_special(&entry)?;
             out.push(entry);
         }
     }
@@ -91,7 +104,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 }
 
 pub fn read_source(path: &Path) -> Result<String, String> {
-    fs::read_to_string(path).map_err(|e| format!("{}: {}", path.display(), describe_io(&e)))
+    source_files::read(path).map_err(|e| format!("{}: {}", path.display(), describe_io(&e)))
 }
 
 /// The nearest `rbk.toml` at or above the file's directory.

@@ -810,3 +810,181 @@ fn binary_exits_0_or_1_on_mutated_examples() {
     );
     let _ = std::fs::remove_dir_all(cleanup);
 }
+
+// ---------------------------------------------------------------------------------------------
+// (e) The shapes that once crashed: flat chains of 400,000 terms, unterminated strings before
+// millions of brackets, deep nesting inside interpolations. Each must be diagnosed — on a small
+// stack in-process, and by every command of the binary.
+// ---------------------------------------------------------------------------------------------
+
+/// Far less than the binary gives its passes (512 MB), and than a test thread gets (2 MB):
+/// every input below must check, render, format and plan within it.
+const SMALL_STACK: usize = 1024 * 1024;
+
+fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(SMALL_STACK)
+        .spawn(f)
+        .expect("spawn")
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+const FLAT_TERMS: usize = 400_000;
+
+/// Inputs a hostile or generated file may hold, each with the code it must be refused with.
+fn hostile_shapes() -> Vec<(&'static str, &'static str, String)> {
+    let n = FLAT_TERMS;
+    let mb = 1 << 20;
+    vec![
+        ("1 + 1 + ...", "E0003", in_fn(&vec!["1"; n].join(" + "))),
+        ("a.b.c...", "E0003", in_fn(&format!("a{}", ".b".repeat(n)))),
+        ("x == x == ...", "E0003", in_fn(&vec!["x"; n].join(" == "))),
+        ("and chain", "E0003", in_fn(&vec!["true"; n].join(" and "))),
+        ("or chain", "E0003", in_fn(&vec!["true"; n].join(" or "))),
+        (
+            "&& chain",
+            "E0001",
+            in_fn(&vec!["true"; n / 4].join(" && ")),
+        ),
+        (
+            "f(x)(x)...",
+            "E0003",
+            in_fn(&format!("f{}", "(x)".repeat(n))),
+        ),
+        (
+            "x[0][0]...",
+            "E0003",
+            in_fn(&format!("x{}", "[0]".repeat(n))),
+        ),
+        (
+            "f(f(f(... within the nesting limit, each with a chain",
+            "E0003",
+            in_fn(&format!(
+                "{}x{}",
+                format!("f({} + ", vec!["1"; 200].join(" + ")).repeat(100),
+                ")".repeat(100)
+            )),
+        ),
+        (
+            "else if chain",
+            "E0002",
+            format!(
+                "fn f(a: bool) {{\n  if a {{ }}{}\n}}\n",
+                " else if a { }".repeat(n / 4)
+            ),
+        ),
+        (
+            "unterminated string, then ( x 1M on the next line",
+            "E0002",
+            in_fn(&format!("\"abc\n{}", "(".repeat(mb))),
+        ),
+        (
+            "unterminated string, then ( x 1M on its line",
+            "E0002",
+            in_fn(&format!("\"abc {}", "(".repeat(mb))),
+        ),
+        (
+            "unterminated string after an escape, then { x 1M",
+            "E0002",
+            in_fn(&format!("\"abc\\\n{}", "{".repeat(mb))),
+        ),
+        (
+            "unterminated \"\"\" string, then ( x 1M",
+            "E0002",
+            in_fn(&format!("\"\"\"abc\n{}", "(".repeat(mb))),
+        ),
+        (
+            "closed \"\"\" string with a bad escape around ( x 1M",
+            "E0002",
+            in_fn(&format!("\"\"\"\\q\n{}\n\"\"\"", "(".repeat(mb))),
+        ),
+        (
+            "{ ) { ) ... in a block",
+            "E0002",
+            in_fn(&"{ ) ".repeat(mb / 4)),
+        ),
+        (
+            "deep interpolations",
+            "E0002",
+            in_fn(&format!(
+                "{}x{}",
+                "\"{".repeat(mb / 4),
+                "}\"".repeat(mb / 4)
+            )),
+        ),
+        (
+            "deep interpolations, unterminated",
+            "E0002",
+            in_fn(&"\"{(".repeat(mb / 4)),
+        ),
+        (
+            "brackets deep inside one interpolation",
+            "E0002",
+            in_fn(&format!("\"{{{}x\"", "(".repeat(mb))),
+        ),
+    ]
+}
+
+#[test]
+fn hostile_shapes_are_diagnosed_on_a_small_stack() {
+    for (what, code, text) in hostile_shapes() {
+        let started = Instant::now();
+        let (codes, formatted) = on_small_stack(move || {
+            let analysis = exercise(text.clone());
+            let codes: Vec<&'static str> = analysis
+                .diagnostics
+                .iter()
+                .map(|d| d.code.as_str())
+                .collect();
+            let formatted = rbk_compiler::format::format(&text).is_ok();
+            // Freeing the trees must not recurse deeply either.
+            drop(analysis);
+            (codes, formatted)
+        });
+        assert!(
+            codes.contains(&code),
+            "{what}: expected {code}, got {codes:?}"
+        );
+        assert!(!formatted, "{what}: a file with errors is not formatted");
+        if std::env::var_os("RBK_FUZZ_TIMES").is_some() {
+            eprintln!("{what}: {:?}", started.elapsed());
+        }
+    }
+}
+
+#[test]
+fn every_command_diagnoses_hostile_shapes() {
+    let dir = std::env::temp_dir().join(format!("rbk-hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    for (n, (what, code, text)) in hostile_shapes().into_iter().enumerate() {
+        let path = dir.join(format!("shape{n}.rbk"));
+        std::fs::write(&path, text).expect("write shape");
+        for args in [
+            vec!["check", "--format", "json"],
+            vec!["check"],
+            vec!["fmt", "--check"],
+            vec!["plan"],
+            vec!["test"],
+        ] {
+            let output = Command::new(env!("CARGO_BIN_EXE_rbk"))
+                .args(&args)
+                .arg(&path)
+                .env("NO_COLOR", "1")
+                .output()
+                .expect("run rbk");
+            assert_eq!(
+                output.status.code(),
+                Some(1),
+                "rbk {} on {what}: stderr:\n{}",
+                args.join(" "),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            if args == ["check", "--format", "json"] {
+                let stdout = String::from_utf8_lossy(&output.stdout);
+                assert!(stdout.contains(code), "{what}: expected {code} in {stdout}");
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -20,6 +20,13 @@ pub trait ModuleLoader {
     fn std_module_names(&self) -> Vec<String>;
     /// Reads `relative` (from `use "./x.rbk"`) next to the file at `from`: its path and text.
     fn local_module(&self, from: &Path, relative: &str) -> Result<(PathBuf, String), String>;
+    /// What the module at `path` (see [`crate::source_files::local_module_path`]) is when it is
+    /// not a regular file (a FIFO, a device, a directory): asked before [`Self::local_module`],
+    /// so a `use` never blocks reading something that does not end. Loaders that serve no
+    /// files from disk keep the default.
+    fn special_file(&self, _path: &Path) -> Option<&'static str> {
+        None
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -324,6 +331,24 @@ fn resolve_import(
                 );
                 return None;
             };
+            // A module used by many others is read and parsed once.
+            let expected = crate::source_files::local_module_path(from_path, &path.value);
+            if let Some(&id) = state.by_origin.get(&ModuleOrigin::File(expected.clone())) {
+                return Some(id);
+            }
+            if let Some(kind) = state.loader.special_file(&expected) {
+                state.diagnostics.push(
+                    Diagnostic::new(
+                        Code::UseTargetNotAFile,
+                        file,
+                        path.span,
+                        format!("cannot load module \"{}\": it is {kind}, not a regular file", path.value),
+                    )
+                    .label("not a regular file")
+                    .help("a module is a `.rbk` file: point the `use` at one (reading a pipe or device would never end)"),
+                );
+                return None;
+            }
             match state.loader.local_module(from_path, &path.value) {
                 Ok((resolved, text)) => {
                     let origin = ModuleOrigin::File(resolved.clone());

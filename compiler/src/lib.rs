@@ -8,7 +8,8 @@
 //! 5. [`lints`] applies the safety rules (approval gates, blast radius, secrets, ...);
 //! 6. [`plan`] describes each runbook's effect-level plan for reviewers.
 //!
-//! The compiler does no I/O of its own: sources come in through a [`ModuleLoader`].
+//! The compiler does no I/O of its own: sources come in through a [`ModuleLoader`] (which may
+//! read them with [`source_files`]).
 
 pub mod config;
 pub mod diagnostics;
@@ -17,6 +18,7 @@ pub mod format;
 pub mod lints;
 pub mod plan;
 pub mod resolve;
+pub mod source_files;
 pub mod syntax;
 pub mod types;
 

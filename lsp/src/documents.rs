@@ -3,10 +3,11 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use rbk_compiler::config::ProjectConfig;
 use rbk_compiler::resolve::{ModuleId, ModuleOrigin};
+use rbk_compiler::source_files;
 use rbk_compiler::syntax::ParseCache;
 use rbk_compiler::types::ApproverGroups;
 use rbk_compiler::{Analysis, CheckOptions, ModuleLoader};
@@ -64,12 +65,11 @@ impl ModuleLoader for BufferLoader {
     }
 
     fn local_module(&self, from: &Path, relative: &str) -> Result<(PathBuf, String), String> {
-        let base = from.parent().unwrap_or(Path::new("."));
-        let path = normalize(&base.join(relative));
+        let path = source_files::local_module_path(from, relative);
         if let Some(text) = self.open.get(&path) {
             return Ok((path, text.clone()));
         }
-        match fs::read_to_string(&path) {
+        match source_files::read(&path) {
             Ok(text) => Ok((path, text)),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                 Err("no such file".to_string())
@@ -80,21 +80,13 @@ impl ModuleLoader for BufferLoader {
             Err(error) => Err(error.to_string()),
         }
     }
-}
 
-/// `a/./b/../c` -> `a/c`, as the CLI writes paths.
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            Component::CurDir => {}
-            Component::ParentDir if out.file_name().is_some() => {
-                out.pop();
-            }
-            other => out.push(other),
+    fn special_file(&self, path: &Path) -> Option<&'static str> {
+        if self.open.contains_key(path) {
+            return None;
         }
+        source_files::special_kind(path)
     }
-    out
 }
 
 /// The nearest `rbk.toml` at or above the file's directory.

@@ -47,5 +47,8 @@ pub fn run_stdio() -> u8 {
         let (service, socket) = LspService::new(Backend::new);
         Server::new(stdin, stdout, socket).serve(service).await;
     });
+    // A check still running on the blocking pool must not hold up `exit`: dropping the runtime
+    // would wait for it.
+    runtime.shutdown_background();
     0
 }

@@ -22,16 +22,22 @@ struct Open {
 pub struct Backend {
     client: Client,
     open: Mutex<HashMap<Uri, Open>>,
-    /// Parsed items of recent checks: an edit re-parses only the item it touched.
-    parses: Mutex<ParseCache>,
+    /// Parsed items of recent checks: an edit re-parses only the item it touched. Shared with
+    /// the blocking task a check runs on.
+    parses: Arc<Mutex<ParseCache>>,
 }
+
+/// Above this size a document gets diagnostics only: semantic tokens, folding ranges, symbols
+/// and inlay hints walk the whole text or tree on every request, and on a document of
+/// megabytes each would keep the server busy for seconds.
+pub const LARGE_DOCUMENT_BYTES: usize = 1 << 20;
 
 impl Backend {
     pub fn new(client: Client) -> Self {
         Backend {
             client,
             open: Mutex::new(HashMap::new()),
-            parses: Mutex::new(ParseCache::new()),
+            parses: Arc::new(Mutex::new(ParseCache::new())),
         }
     }
 
@@ -92,13 +98,20 @@ impl Backend {
             .filter(|(u, _)| **u != uri)
             .map(|(u, open)| (document_path(u), open.document.text.clone()))
             .collect();
-        let checked = {
-            let mut parses = self
-                .parses
+        if self.is_stale(&uri, version) {
+            return;
+        }
+        // The check runs on the blocking pool: however long a huge document takes, the server
+        // keeps reading messages and answers `shutdown` and `exit` meanwhile.
+        let parses = Arc::clone(&self.parses);
+        let path = document_path(&uri);
+        let check = tokio::task::spawn_blocking(move || {
+            let mut parses = parses
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            Checked::with_cache(document_path(&uri), text, others, &mut parses).map(Arc::new)
-        };
+            Checked::with_cache(path, text, others, &mut parses).map(Arc::new)
+        });
+        let checked = check.await.ok().flatten();
         // The check it replaces is dropped after the diagnostics are out: freeing a large
         // tree takes time the user would wait for.
         let _previous = {
@@ -133,6 +146,21 @@ impl Backend {
         self.client
             .publish_diagnostics(uri, diagnostics, Some(version))
             .await;
+    }
+
+    /// Whether a newer version of the document arrived (or it was closed): checking this one
+    /// would be wasted work.
+    fn is_stale(&self, uri: &Uri, version: i32) -> bool {
+        self.lock()
+            .get(uri)
+            .is_none_or(|open| open.document.version > version)
+    }
+
+    /// Whether the document is too large for the features that walk all of it per request.
+    fn is_large(&self, uri: &Uri) -> bool {
+        self.lock()
+            .get(uri)
+            .is_some_and(|open| open.document.text.len() > LARGE_DOCUMENT_BYTES)
     }
 
     /// Re-checks the other open documents that use the file at `uri`, so they see its new text
@@ -354,6 +382,9 @@ impl LanguageServer for Backend {
         &self,
         params: DocumentSymbolParams,
     ) -> Result<Option<DocumentSymbolResponse>> {
+        if self.is_large(&params.text_document.uri) {
+            return Ok(None);
+        }
         let Some(checked) = self.checked(&params.text_document.uri) else {
             return Ok(None);
         };
@@ -422,6 +453,9 @@ impl LanguageServer for Backend {
         &self,
         params: SemanticTokensParams,
     ) -> Result<Option<SemanticTokensResult>> {
+        if self.is_large(&params.text_document.uri) {
+            return Ok(None);
+        }
         let Some((text, checked)) = self.text_and_check(&params.text_document.uri) else {
             return Ok(None);
         };
@@ -433,6 +467,9 @@ impl LanguageServer for Backend {
     }
 
     async fn folding_range(&self, params: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
+        if self.is_large(&params.text_document.uri) {
+            return Ok(None);
+        }
         let Some((text, checked)) = self.text_and_check(&params.text_document.uri) else {
             return Ok(None);
         };
@@ -443,6 +480,9 @@ impl LanguageServer for Backend {
     }
 
     async fn inlay_hint(&self, params: InlayHintParams) -> Result<Option<Vec<InlayHint>>> {
+        if self.is_large(&params.text_document.uri) {
+            return Ok(None);
+        }
         let Some(checked) = self.checked(&params.text_document.uri) else {
             return Ok(None);
         };

@@ -52,10 +52,11 @@ pub fn human(analysis: &Analysis, diagnostic: &Diagnostic) -> String {
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(100)
         .with_links(false);
-    let report = MietteDiagnostic::new(
+    let report = MietteDiagnostic::with_lines(
         diagnostic.clone(),
         &file.path.display().to_string(),
         &file.text,
+        &file.lines,
     );
     let mut out = String::new();
     if handler.render_report(&mut out, &report).is_err() {
