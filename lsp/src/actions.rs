@@ -3,6 +3,7 @@
 
 use rbk_compiler::diagnostics::{Code, Diagnostic};
 use rbk_compiler::syntax::{ClauseKind, ItemKind, Runbook, Span, Step, UseTarget};
+use tower_lsp_server::ls_types::{self as lsp, Range};
 
 use crate::documents::Checked;
 
@@ -23,6 +24,19 @@ pub fn quick_fixes(checked: &Checked, diagnostic: &Diagnostic) -> Vec<QuickFix> 
         Code::MissingTitle => title_fix(checked, span).into_iter().collect(),
         _ => Vec::new(),
     }
+}
+
+/// Whether a code-action request for `range` with the client's `context` diagnostics asks for
+/// the fixes of `diagnostic`: it is one the client names, or it lies on a line the request
+/// touches. Editors ask at the cursor (Neovim, Emacs) or for the line, which is rarely inside
+/// the diagnostic's own range.
+pub fn asked_for(diagnostic: &lsp::Diagnostic, range: Range, context: &[lsp::Diagnostic]) -> bool {
+    let named = context
+        .iter()
+        .any(|d| d.range == diagnostic.range && d.code == diagnostic.code);
+    let on_a_requested_line = diagnostic.range.start.line <= range.end.line
+        && diagnostic.range.end.line >= range.start.line;
+    named || on_a_requested_line
 }
 
 /// The leading whitespace of the line holding `offset`.

@@ -11,6 +11,7 @@ pub mod convert;
 pub mod definition;
 pub mod documents;
 pub mod folding;
+pub mod formatting;
 pub mod hover;
 pub mod inlay_hints;
 pub mod keyword_docs;
@@ -19,6 +20,7 @@ pub mod references;
 pub mod semantic_tokens;
 pub mod server;
 pub mod std_sources;
+pub mod stdio;
 pub mod symbols;
 
 pub use rbk_compiler as compiler;
@@ -26,9 +28,16 @@ pub use rbk_compiler as compiler;
 pub use rbk_compiler::syntax::{cursor, lexer};
 pub use server::Backend;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use tower_lsp_server::{LspService, Server};
 
-/// Serves the protocol on stdin/stdout until the client says `exit`. Returns the exit status.
+/// Serves the protocol on stdin/stdout until the client says `exit` or closes stdin. Returns
+/// the exit status: 0 after `shutdown`, else 1 (and 2 if the server cannot start).
+///
+/// On `exit` the process ends at once, from the thread that reads stdin (see [`stdio`]): a
+/// check still running has nothing to save.
 pub fn run_stdio() -> u8 {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -42,13 +51,37 @@ pub fn run_stdio() -> u8 {
             return 2;
         }
     };
+    let shutdown_requested = Arc::new(AtomicBool::new(false));
+    let (to_server, forwarded) = tokio::sync::mpsc::unbounded_channel();
+    let reader = {
+        let shutdown_requested = shutdown_requested.clone();
+        std::thread::Builder::new()
+            .name("rbk-lsp-stdin".to_string())
+            .spawn(move || {
+                let stdin = std::io::stdin().lock();
+                let forward = |bytes| {
+                    // The server is gone only when the process is ending anyway.
+                    let _ = to_server.send(bytes);
+                };
+                if let Some(status) = stdio::watch(stdin, forward, &shutdown_requested) {
+                    std::process::exit(i32::from(status));
+                }
+            })
+    };
+    if let Err(error) = reader {
+        eprintln!("rbk lsp: cannot start: {error}");
+        return 2;
+    }
     runtime.block_on(async {
-        let (stdin, stdout) = (tokio::io::stdin(), tokio::io::stdout());
+        let stdin = stdio::ForwardedInput::new(forwarded);
         let (service, socket) = LspService::new(Backend::new);
-        Server::new(stdin, stdout, socket).serve(service).await;
+        Server::new(stdin, tokio::io::stdout(), socket)
+            .serve(service)
+            .await;
     });
-    // A check still running on the blocking pool must not hold up `exit`: dropping the runtime
+    // A check still running on the blocking pool must not hold up the end: dropping the runtime
     // would wait for it.
     runtime.shutdown_background();
-    0
+    // stdin ended without `exit`.
+    stdio::exit_status(shutdown_requested.load(Ordering::SeqCst))
 }

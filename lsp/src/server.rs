@@ -9,7 +9,9 @@ use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer};
 
 use crate::documents::{self, document_path, Checked, Document};
-use crate::{actions, completion, convert, definition, hover, references, std_sources, symbols};
+use crate::{
+    actions, completion, convert, definition, formatting, hover, references, std_sources, symbols,
+};
 use rbk_compiler::resolve::ModuleOrigin;
 use rbk_compiler::syntax::ParseCache;
 
@@ -401,16 +403,7 @@ impl LanguageServer for Backend {
         let Ok(formatted) = rbk_compiler::format::format(&text) else {
             return Ok(Some(Vec::new()));
         };
-        if formatted == text {
-            return Ok(Some(Vec::new()));
-        }
-        let lines = rbk_compiler::diagnostics::LineIndex::new(&text);
-        let source = convert::SourceText {
-            text: &text,
-            lines: &lines,
-        };
-        let whole = source.range(rbk_compiler::syntax::Span::new(0, text.len()));
-        Ok(Some(vec![TextEdit::new(whole, formatted)]))
+        Ok(Some(formatting::edits(&text, &formatted)))
     }
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
@@ -419,14 +412,12 @@ impl LanguageServer for Backend {
             return Ok(None);
         };
         let source = checked.source();
-        let wanted = source.span(params.range);
         let mut actions = Vec::new();
         for diagnostic in checked.own_diagnostics() {
-            let span = diagnostic.primary.span;
-            if span.end < wanted.start || span.start > wanted.end {
+            let lsp_diagnostic = convert::diagnostic(&source, uri, diagnostic);
+            if !actions::asked_for(&lsp_diagnostic, params.range, &params.context.diagnostics) {
                 continue;
             }
-            let lsp_diagnostic = convert::diagnostic(&source, uri, diagnostic);
             for fix in actions::quick_fixes(&checked, diagnostic) {
                 let edits = fix
                     .inserts

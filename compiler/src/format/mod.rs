@@ -31,7 +31,26 @@ impl fmt::Display for FormatError {
 impl std::error::Error for FormatError {}
 
 /// Formats one file. `format(&format(x)?)? == format(x)?` for every `x` that parses.
+///
+/// A file whose every line ends in `\r\n` stays that way: it is formatted as if its lines
+/// ended in `\n`, and `\r\n` is put back. That is exact, literals included, only because
+/// every line ending is a `\r\n`; a file that mixes them comes out with `\n` outside literals.
 pub fn format(text: &str) -> Result<String, FormatError> {
+    if uses_crlf(text) {
+        let formatted = format_lf(&text.replace("\r\n", "\n"))?;
+        return Ok(formatted.replace('\n', "\r\n"));
+    }
+    format_lf(text)
+}
+
+/// Whether the file has line breaks and each is a `\r\n`.
+fn uses_crlf(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut breaks = (0..bytes.len()).filter(|&at| bytes[at] == b'\n').peekable();
+    breaks.peek().is_some() && breaks.all(|at| at > 0 && bytes[at - 1] == b'\r')
+}
+
+fn format_lf(text: &str) -> Result<String, FormatError> {
     let parsed = parse(FileId(0), text);
     if !parsed.diagnostics.is_empty() {
         return Err(FormatError {
