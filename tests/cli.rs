@@ -160,6 +160,41 @@ fn plan_as_json() {
 }
 
 #[test]
+fn plan_shows_the_effect_of_every_clause() {
+    let run = rbk(&["plan", "tests/fixtures/plan/acts_outside_its_steps.rbk"]);
+    assert_eq!(run.status, 0, "{}", run.stdout);
+    insta::assert_snapshot!(run.stdout);
+}
+
+#[test]
+fn plan_never_calls_a_runbook_pure_when_a_clause_can_act() {
+    let run = rbk(&[
+        "plan",
+        "--format",
+        "json",
+        "tests/fixtures/plan/acts_outside_its_steps.rbk",
+    ]);
+    assert_eq!(run.status, 0, "{}", run.stdout);
+    let plans: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let plan = &plans[0];
+    // The first step calls nothing; the input default connects (a `read` action).
+    assert_eq!(plan["steps"][0]["effect"], "pure");
+    assert_eq!(plan["effect"], "read");
+    assert_eq!(plan["inputs"][0]["effect"], "read");
+    assert_eq!(
+        plan["inputs"][0]["actions"][0]["action"],
+        "postgres.connect"
+    );
+    assert_eq!(plan["inputs"][1]["effect"], "pure");
+    assert_eq!(plan["trigger"]["effect"], "pure");
+    assert_eq!(
+        plan["limits"][0]["written"],
+        "concurrency 1 per alert.labels[\"db\"]"
+    );
+    assert_eq!(plan["steps"][1]["condition_effect"], "read");
+}
+
+#[test]
 fn plan_refuses_a_file_with_errors() {
     let run = rbk(&["plan", "tests/fixtures/diagnostics/E0301.rbk"]);
     assert_eq!(run.status, 1);

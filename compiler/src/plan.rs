@@ -1,5 +1,9 @@
 //! The effect-level plan of a runbook, for a reviewer: what each step can do, behind which gate,
 //! under which condition, and what escalates. Nothing runs to produce it.
+//!
+//! Every clause that evaluates an expression (the trigger filter, input defaults, limits,
+//! conditions, `notify`, `escalate`) shows what it can reach, and the runbook's effect is the
+//! strongest of them all: a runbook is only called `pure` when no clause of it can act.
 
 use std::fmt;
 
@@ -14,13 +18,26 @@ use crate::syntax::*;
 pub struct RunbookPlan {
     pub name: String,
     pub title: Option<String>,
-    pub trigger: String,
-    pub inputs: Vec<String>,
-    pub limits: Vec<String>,
+    /// `manual`, `schedule "..."` or `alert "..." [where ...]`.
+    pub trigger: ClausePlan,
+    pub inputs: Vec<ClausePlan>,
+    pub limits: Vec<ClausePlan>,
+    /// The strongest effect any clause can reach.
     pub effect: String,
     pub steps: Vec<StepPlan>,
-    pub notify: Vec<ActionPlan>,
-    pub escalate: Option<ActionPlan>,
+    pub notify: Vec<ClausePlan>,
+    pub escalate: Option<ClausePlan>,
+}
+
+/// A clause outside the steps, as written, with what evaluating it can reach.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClausePlan {
+    pub written: String,
+    pub effect: String,
+    pub actions: Vec<ActionPlan>,
+    /// False for a clause with no expression (an input without default, a manual trigger).
+    #[serde(skip)]
+    pub evaluates: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -32,6 +49,8 @@ pub struct StepPlan {
     pub actions: Vec<ActionPlan>,
     pub gate: String,
     pub condition: Option<String>,
+    /// What evaluating the condition can reach (`None` without a condition).
+    pub condition_effect: Option<String>,
     pub options: Vec<String>,
 }
 
@@ -71,6 +90,21 @@ fn action_plans(actions: &[ActionUse], text: &str) -> Vec<ActionPlan> {
 pub fn build(analysis: &Analysis, module: &Module) -> Vec<RunbookPlan> {
     let text = analysis.files[module.file.0 as usize].text.as_str();
     let source = |span: Span| text.get(span.start..span.end).unwrap_or("").to_string();
+    let actions_of = |expr: &Expr| {
+        analysis
+            .effects
+            .expr_actions(&analysis.modules, &analysis.types, module.id, expr)
+    };
+    // What a clause can reach: the actions of all its expressions.
+    let clause_plan = |written: String, exprs: &[&Expr]| {
+        let actions: Vec<ActionUse> = exprs.iter().flat_map(|e| actions_of(e)).collect();
+        ClausePlan {
+            written,
+            effect: strongest(&actions).to_string(),
+            actions: action_plans(&actions, text),
+            evaluates: !exprs.is_empty(),
+        }
+    };
     let mut plans = Vec::new();
     for item in &module.ast.items {
         let ItemKind::Runbook(runbook) = &item.kind else {
@@ -79,7 +113,7 @@ pub fn build(analysis: &Analysis, module: &Module) -> Vec<RunbookPlan> {
         let mut plan = RunbookPlan {
             name: runbook.name.name.clone(),
             title: None,
-            trigger: "manual".into(),
+            trigger: clause_plan("manual".into(), &[]),
             inputs: Vec::new(),
             limits: Vec::new(),
             effect: Effect::Pure.to_string(),
@@ -87,23 +121,35 @@ pub fn build(analysis: &Analysis, module: &Module) -> Vec<RunbookPlan> {
             notify: Vec::new(),
             escalate: None,
         };
-        let mut overall = Effect::Pure;
         for clause in &runbook.clauses {
+            let written = || source(clause.span);
             match &clause.kind {
                 ClauseKind::Title(title) => plan.title = Some(title.value.clone()),
-                ClauseKind::Trigger(_)
-                | ClauseKind::Concurrency { .. }
-                | ClauseKind::Rate { .. }
-                | ClauseKind::Timeout(_) => {
-                    let written = source(clause.span);
-                    if matches!(clause.kind, ClauseKind::Trigger(_)) {
-                        plan.trigger = written.trim_start_matches("trigger").trim().to_string();
-                    } else {
-                        plan.limits.push(written);
-                    }
+                ClauseKind::Trigger(trigger) => {
+                    let filter: Vec<&Expr> = match trigger {
+                        Trigger::Alert {
+                            filter: Some(filter),
+                            ..
+                        } => vec![filter],
+                        _ => Vec::new(),
+                    };
+                    let written = written().trim_start_matches("trigger").trim().to_string();
+                    plan.trigger = clause_plan(written, &filter);
                 }
+                ClauseKind::Concurrency { limit, per } => {
+                    let exprs: Vec<&Expr> = std::iter::once(limit).chain(per).collect();
+                    plan.limits.push(clause_plan(written(), &exprs));
+                }
+                ClauseKind::Rate { limit, window, by } => {
+                    let exprs: Vec<&Expr> = [limit, window].into_iter().chain(by).collect();
+                    plan.limits.push(clause_plan(written(), &exprs));
+                }
+                ClauseKind::Timeout(limit) => plan.limits.push(clause_plan(written(), &[limit])),
                 ClauseKind::Input(fields) => {
-                    plan.inputs.extend(fields.iter().map(|f| source(f.span)))
+                    for field in fields {
+                        let default: Vec<&Expr> = field.default.iter().collect();
+                        plan.inputs.push(clause_plan(source(field.span), &default));
+                    }
                 }
                 ClauseKind::Step(step) => {
                     let actions = analysis.effects.step_actions(
@@ -113,31 +159,48 @@ pub fn build(analysis: &Analysis, module: &Module) -> Vec<RunbookPlan> {
                         step,
                     );
                     let effect = strongest(&actions);
-                    overall = overall.max(effect);
-                    plan.steps.push(step_plan(step, &actions, text, effect));
+                    let condition_effect = step
+                        .when
+                        .as_ref()
+                        .map(|when| strongest(&actions_of(when)).to_string());
+                    let mut step_plan = step_plan(step, &actions, text, effect);
+                    step_plan.condition_effect = condition_effect;
+                    plan.steps.push(step_plan);
                 }
-                ClauseKind::Notify(call) | ClauseKind::Escalate(call) => {
-                    let actions = analysis.effects.expr_actions(
-                        &analysis.modules,
-                        &analysis.types,
-                        module.id,
-                        call,
-                    );
-                    overall = overall.max(strongest(&actions));
-                    let mut plans = action_plans(&actions, text);
-                    if matches!(clause.kind, ClauseKind::Notify(_)) {
-                        plan.notify.append(&mut plans);
-                    } else {
-                        plan.escalate = plans.into_iter().next();
-                    }
+                ClauseKind::Notify(call) => plan.notify.push(clause_plan(written(), &[call])),
+                ClauseKind::Escalate(call) => {
+                    plan.escalate = Some(clause_plan(source(call.span), &[call]))
                 }
                 ClauseKind::Owner(_) => {}
             }
         }
-        plan.effect = overall.to_string();
+        let clause_effects = std::iter::once(&plan.trigger)
+            .chain(&plan.inputs)
+            .chain(&plan.limits)
+            .chain(&plan.notify)
+            .chain(&plan.escalate)
+            .map(|c| c.effect.as_str());
+        let step_effects = plan.steps.iter().map(|s| s.effect.as_str());
+        plan.effect = clause_effects
+            .chain(step_effects)
+            .filter_map(parse_effect)
+            .max()
+            .unwrap_or(Effect::Pure)
+            .to_string();
         plans.push(plan);
     }
     plans
+}
+
+fn parse_effect(text: &str) -> Option<Effect> {
+    [
+        Effect::Pure,
+        Effect::Read,
+        Effect::Write,
+        Effect::Destructive,
+    ]
+    .into_iter()
+    .find(|e| e.to_string() == text)
 }
 
 fn step_plan(step: &Step, actions: &[ActionUse], text: &str, effect: Effect) -> StepPlan {
@@ -173,7 +236,24 @@ fn step_plan(step: &Step, actions: &[ActionUse], text: &str, effect: Effect) -> 
         actions: action_plans(actions, text),
         gate,
         condition: step.when.as_ref().map(|w| source(w.span)),
+        condition_effect: None,
         options,
+    }
+}
+
+impl ClausePlan {
+    /// `[pure]`, or the strongest effect and the actions behind it: `[read: postgres.connect]`.
+    pub fn effect_note(&self) -> String {
+        if self.actions.is_empty() {
+            return format!("[{}]", self.effect);
+        }
+        let mut names: Vec<&str> = Vec::new();
+        for action in &self.actions {
+            if !names.contains(&action.action.as_str()) {
+                names.push(&action.action);
+            }
+        }
+        format!("[{}: {}]", self.effect, names.join(", "))
     }
 }
 
@@ -183,14 +263,31 @@ impl fmt::Display for RunbookPlan {
             Some(title) => writeln!(f, "runbook {} — {title}", self.name)?,
             None => writeln!(f, "runbook {}", self.name)?,
         }
-        writeln!(f, "  trigger:  {}", self.trigger)?;
+        if self.trigger.evaluates {
+            writeln!(
+                f,
+                "  trigger:  {}  {}",
+                self.trigger.written,
+                self.trigger.effect_note()
+            )?;
+        } else {
+            writeln!(f, "  trigger:  {}", self.trigger.written)?;
+        }
         for input in &self.inputs {
-            writeln!(f, "  input:    {input}")?;
+            if input.evaluates {
+                writeln!(f, "  input:    {}  {}", input.written, input.effect_note())?;
+            } else {
+                writeln!(f, "  input:    {}", input.written)?;
+            }
         }
         for limit in &self.limits {
-            writeln!(f, "  limit:    {limit}")?;
+            writeln!(f, "  limit:    {}  {}", limit.written, limit.effect_note())?;
         }
-        writeln!(f, "  effect:   {} (strongest reachable)", self.effect)?;
+        writeln!(
+            f,
+            "  effect:   {} (strongest reachable from any clause)",
+            self.effect
+        )?;
         for (index, step) in self.steps.iter().enumerate() {
             let title = step
                 .title
@@ -213,29 +310,33 @@ impl fmt::Display for RunbookPlan {
                 )?;
             }
             writeln!(f, "     gate:      {}", step.gate)?;
-            writeln!(
-                f,
-                "     condition: {}",
-                step.condition.as_deref().unwrap_or("always")
-            )?;
+            match (&step.condition, &step.condition_effect) {
+                (Some(condition), Some(effect)) => writeln!(
+                    f,
+                    "     condition: {condition}  [{effect}, evaluated before the gate]"
+                )?,
+                (Some(condition), None) => writeln!(f, "     condition: {condition}")?,
+                (None, _) => writeln!(f, "     condition: always")?,
+            }
             for option in &step.options {
                 writeln!(f, "     option:    {option}")?;
             }
         }
-        for action in &self.notify {
+        for notify in &self.notify {
             writeln!(f)?;
             writeln!(
                 f,
-                "  notify:   {} [{}]  (failure is logged, not fatal)",
-                action.action, action.effect
+                "  notify:   {}  (failure is logged, not fatal)",
+                notify.effect_note()
             )?;
         }
         writeln!(f)?;
         match &self.escalate {
-            Some(action) => writeln!(
+            Some(escalate) => writeln!(
                 f,
-                "  on failure, denial or approval timeout: {} [{}]  {}",
-                action.action, action.effect, action.call
+                "  on failure, denial or approval timeout: {}  {}",
+                escalate.effect_note(),
+                escalate.written
             ),
             None => writeln!(
                 f,

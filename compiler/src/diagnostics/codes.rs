@@ -67,6 +67,9 @@ codes! {
     UnsafeAutoApprove = "E0302", Error, "`on timeout approve` on an action that is not safe to auto-approve";
     SecretExposed = "E0303", Error, "secret interpolated or logged";
     QuorumTooLarge = "E0304", Error, "approval quorum larger than the approver group";
+    ActingCondition = "E0305", Error, "a condition or setting can change something";
+    UngatedDestructiveClause = "E0306", Error, "destructive action in a clause without an approval gate";
+    ConstCallsAction = "E0307", Error, "constant initialiser calls an action";
     MissingTitle = "W0001", Warning, "missing title";
     UnusedLet = "W0002", Warning, "unused `let`";
     UnreachableAfterFail = "W0003", Warning, "unreachable code after `fail`";

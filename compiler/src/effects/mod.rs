@@ -39,19 +39,25 @@ impl EffectInfo {
         let mut direct: HashMap<ItemRef, DirectCalls> = HashMap::new();
         for module in modules {
             for (index, item) in module.ast.items.iter().enumerate() {
-                if let ItemKind::Fn(function) = &item.kind {
-                    let mut externs = Vec::new();
-                    let mut fns = Vec::new();
-                    walk_stmts(
-                        &function.body,
-                        &mut |expr| match types.callee(module.id, expr.id) {
-                            Some(Callee::Extern { module, item }) => externs.push((module, item)),
-                            Some(Callee::Fn { module, item }) => fns.push((module, item)),
-                            _ => {}
-                        },
-                    );
-                    direct.insert((module.id, index), (externs, fns));
+                // A parameter's default is evaluated at every call that leaves it out, so what
+                // it can reach is part of what the call can reach, for `fn`s and externs alike.
+                let (params, body) = match &item.kind {
+                    ItemKind::Fn(function) => (&function.params, function.body.as_slice()),
+                    ItemKind::Extern(external) => (&external.params, &[][..]),
+                    _ => continue,
+                };
+                let mut externs = Vec::new();
+                let mut fns = Vec::new();
+                let mut record = |expr: &Expr| match types.callee(module.id, expr.id) {
+                    Some(Callee::Extern { module, item }) => externs.push((module, item)),
+                    Some(Callee::Fn { module, item }) => fns.push((module, item)),
+                    _ => {}
+                };
+                for default in params.iter().filter_map(|p| p.default.as_ref()) {
+                    walk_expr(default, &mut record);
                 }
+                walk_stmts(body, &mut record);
+                direct.insert((module.id, index), (externs, fns));
             }
         }
         let mut fn_reach = HashMap::new();
@@ -116,19 +122,30 @@ impl EffectInfo {
                 via,
             })
         };
+        let reached_through = |m: ModuleId, item: usize, name: &str| {
+            self.fn_reach
+                .get(&(m, item))
+                .into_iter()
+                .flatten()
+                .filter_map(|&(em, ei)| describe(em, ei, Some(name.to_string())))
+                .collect::<Vec<_>>()
+        };
         match callee {
-            Callee::Extern { module, item } => describe(module, item, None).into_iter().collect(),
+            Callee::Extern { module, item } => {
+                let mut actions: Vec<ActionUse> =
+                    describe(module, item, None).into_iter().collect();
+                if let Some(own) = actions.first().map(|a| a.name.clone()) {
+                    // Actions in the extern's parameter defaults.
+                    actions.extend(reached_through(module, item, &own));
+                }
+                actions
+            }
             Callee::Fn { module: m, item } => {
                 let fn_name = match &modules[m.0 as usize].ast.items[item].kind {
                     ItemKind::Fn(function) => function.name.name.clone(),
                     _ => String::new(),
                 };
-                self.fn_reach
-                    .get(&(m, item))
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|&(em, ei)| describe(em, ei, Some(fn_name.clone())))
-                    .collect()
+                reached_through(m, item, &fn_name)
             }
             Callee::Builtin(_) => Vec::new(),
         }

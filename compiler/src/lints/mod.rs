@@ -4,7 +4,9 @@
 mod alert_limits;
 mod approval;
 mod blast_radius;
+mod const_values;
 mod escalation;
+mod gateless_clauses;
 mod title;
 mod unreachable;
 
@@ -37,6 +39,7 @@ pub trait Lint {
 
 pub const ALL: &[&dyn Lint] = &[
     &approval::ApprovalGates,
+    &gateless_clauses::GatelessClauses,
     &blast_radius::BlastRadius,
     &escalation::MissingEscalation,
     &alert_limits::AlertLimits,
@@ -73,6 +76,9 @@ pub fn run_all(cx: &LintContext, out: &mut Vec<Diagnostic>) {
                 ItemKind::Fn(function) => {
                     unreachable::check_block(module.file, &function.body, out)
                 }
+                ItemKind::Const(constant) => const_values::check_const(
+                    cx.modules, cx.types, cx.effects, module, constant, out,
+                ),
                 _ => {}
             }
         }

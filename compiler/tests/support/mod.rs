@@ -1,0 +1,56 @@
+//! Checking a runbook given as text, with the standard library read from `stdlib/std/`, for the
+//! compiler's own tests of what the checker accepts and refuses.
+
+use std::path::{Path, PathBuf};
+
+use rbk_compiler::diagnostics::{Code, Diagnostic};
+use rbk_compiler::{check, Analysis, CheckOptions, ModuleLoader};
+
+struct StdFromRepo;
+
+fn std_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../stdlib/std")
+}
+
+impl ModuleLoader for StdFromRepo {
+    fn std_module(&self, name: &str) -> Option<String> {
+        std::fs::read_to_string(std_dir().join(format!("{name}.rbk"))).ok()
+    }
+
+    fn std_module_names(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn local_module(&self, _from: &Path, relative: &str) -> Result<(PathBuf, String), String> {
+        Err(format!("no local modules in these tests ({relative})"))
+    }
+}
+
+pub fn analyse(source: &str) -> Analysis {
+    check(
+        vec![(PathBuf::from("test.rbk"), source.to_string())],
+        &StdFromRepo,
+        &CheckOptions::default(),
+    )
+}
+
+/// The codes reported for `source`, in order.
+pub fn codes(source: &str) -> Vec<Code> {
+    errors(source).iter().map(|d| d.code).collect()
+}
+
+pub fn errors(source: &str) -> Vec<Diagnostic> {
+    analyse(source)
+        .diagnostics
+        .into_iter()
+        .filter(Diagnostic::is_error)
+        .collect()
+}
+
+/// A runbook with the usual modules in scope, and `db` as an input.
+pub fn runbook(body: &str) -> String {
+    format!(
+        "use std.postgres as pg\nuse std.k8s\nuse std.slack\nuse std.pagerduty\nuse std.shell\n\n\
+         runbook r {{\n  title \"t\"\n  input {{\n    db: pg.Database = pg.connect(secret(\"URL\"))\n  }}\n{body}\n}}\n"
+    )
+}
