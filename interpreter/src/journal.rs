@@ -15,6 +15,9 @@ pub enum EventKind {
         runbook: String,
         started_by: String,
         inputs: serde_json::Value,
+        /// A `--dry-run`. Left out when false, so journals written before it hash the same.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        dry_run: bool,
     },
     StepStarted {
         step: String,
@@ -23,8 +26,15 @@ pub enum EventKind {
     StepSucceeded {
         step: String,
     },
+    /// The step failed for good: a final state.
     StepFailed {
         step: String,
+        error: String,
+    },
+    /// An attempt failed and the step will be tried again (`retry`): not a final state.
+    StepRetrying {
+        step: String,
+        attempt: u32,
         error: String,
     },
     StepSkipped {
@@ -92,6 +102,11 @@ pub enum EventKind {
     StepInDoubt {
         step: String,
         effect: String,
+    },
+    /// An in-doubt step was answered `done`: its effect is there, so it does not run again.
+    StepMarkedDone {
+        step: String,
+        by: Vec<String>,
     },
     RunFinished {
         status: String,

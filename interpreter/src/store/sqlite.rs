@@ -11,8 +11,11 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
-use super::common::{check_transition, limit_exceeded, unique_prefix};
-use super::{ApprovalAnswer, RunLimits, RunRecord, StartDecision, Store, StoreError, FINAL_STATES};
+use super::common::{check_transition, claim_allowed, limit_exceeded, slot_holders, unique_prefix};
+use super::{
+    ApprovalAnswer, ClaimRefusal, RunLimits, RunOwner, RunRecord, StartDecision, Store, StoreError,
+    FINAL_STATES,
+};
 use crate::action::BoxFuture;
 use crate::journal::{event_hash, Event, EventKind};
 
@@ -58,11 +61,71 @@ CREATE TABLE IF NOT EXISTS rbk_answers (
 );
 "#;
 
-const RUN_COLUMNS: &str =
-    "id, file, runbook, started_by, started_at, status, summary, digest, inputs, limit_key";
+/// Columns added after the first schema, added to an existing file when missing.
+const ADDED_RUN_COLUMNS: &[(&str, &str)] = &[
+    ("owner_host", "TEXT NOT NULL DEFAULT ''"),
+    ("owner_pid", "INTEGER NOT NULL DEFAULT 0"),
+    ("owner_started", "TEXT NOT NULL DEFAULT ''"),
+    ("dry_run", "INTEGER NOT NULL DEFAULT 0"),
+];
+
+const RUN_COLUMNS: &str = "id, file, runbook, started_by, started_at, status, summary, digest, \
+     inputs, limit_key, owner_host, owner_pid, owner_started, dry_run";
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// The file the store lives in (`None` in memory), checked before every write.
+    file: Option<StoreFile>,
+}
+
+/// The store's file as opened. SQLite goes on writing through its open descriptor after the
+/// file is deleted or made read-only, so every later write would be lost or unwanted while
+/// the run reported success: writes check first that the file is still this one, writable.
+struct StoreFile {
+    path: std::path::PathBuf,
+    identity: (u64, u64),
+}
+
+impl StoreFile {
+    fn of(path: &Path) -> Result<StoreFile, StoreError> {
+        let metadata = std::fs::metadata(path)
+            .map_err(|e| err(&format!("cannot read {}", path.display()), e))?;
+        Ok(StoreFile {
+            path: path.to_path_buf(),
+            identity: file_identity(&metadata),
+        })
+    }
+
+    fn check(&self) -> Result<(), StoreError> {
+        let gone = || {
+            StoreError(format!(
+                "sqlite store: {} was deleted or replaced while rbk was using it; what is written now would be lost",
+                self.path.display()
+            ))
+        };
+        let metadata = std::fs::metadata(&self.path).map_err(|_| gone())?;
+        if file_identity(&metadata) != self.identity {
+            return Err(gone());
+        }
+        if metadata.permissions().readonly() {
+            return Err(StoreError(format!(
+                "sqlite store: {} was made read-only; rbk does not write to it",
+                self.path.display()
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+fn file_identity(metadata: &std::fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (metadata.dev(), metadata.ino())
+}
+
+#[cfg(not(unix))]
+fn file_identity(_metadata: &std::fs::Metadata) -> (u64, u64) {
+    (0, 0)
 }
 
 fn err(context: &str, e: impl std::fmt::Display) -> StoreError {
@@ -95,7 +158,9 @@ impl SqliteStore {
         }
         conn.execute_batch("PRAGMA synchronous = NORMAL;")
             .map_err(|e| err("synchronous", e))?;
-        Self::init(conn)
+        let mut store = Self::init(conn)?;
+        store.file = Some(StoreFile::of(path)?);
+        Ok(store)
     }
 
     /// A store that lives and dies with this value: for tests and `--dry-run`.
@@ -122,12 +187,19 @@ impl SqliteStore {
         }
         tx.execute_batch(SCHEMA)
             .map_err(|e| err("cannot create schema", e))?;
+        add_missing_columns(&tx)?;
         tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))
             .map_err(|e| err("user_version", e))?;
         tx.commit().map_err(|e| err("cannot commit schema", e))?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
+            file: None,
         })
+    }
+
+    /// Fails when the store's file is no longer the one opened, or no longer writable.
+    fn writable(&self) -> Result<(), StoreError> {
+        self.file.as_ref().map_or(Ok(()), StoreFile::check)
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
@@ -139,6 +211,34 @@ impl SqliteStore {
     pub fn execute_raw(&self, sql: &str) -> Result<usize, StoreError> {
         self.lock().execute(sql, []).map_err(|e| err("raw sql", e))
     }
+}
+
+/// A store file made by an older rbk gets the columns added since.
+fn add_missing_columns(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+    let mut stmt = tx
+        .prepare("SELECT name FROM pragma_table_info('rbk_runs')")
+        .map_err(|e| err("cannot read schema", e))?;
+    let present: Vec<String> = stmt
+        .query_map([], |row| row.get(0))
+        .and_then(|rows| rows.collect())
+        .map_err(|e| err("cannot read schema", e))?;
+    for (name, declaration) in ADDED_RUN_COLUMNS {
+        if !present.iter().any(|p| p == name) {
+            tx.execute_batch(&format!(
+                "ALTER TABLE rbk_runs ADD COLUMN {name} {declaration};"
+            ))
+            .map_err(|e| err(&format!("cannot add column {name}"), e))?;
+        }
+    }
+    Ok(())
+}
+
+fn owner_from(host: String, pid: i64, started: String) -> Option<RunOwner> {
+    (!host.is_empty()).then(|| RunOwner {
+        host,
+        pid: u32::try_from(pid).unwrap_or(0),
+        started,
+    })
 }
 
 fn run_from_row(row: &Row<'_>) -> rusqlite::Result<(RunRecord, String)> {
@@ -155,6 +255,8 @@ fn run_from_row(row: &Row<'_>) -> rusqlite::Result<(RunRecord, String)> {
             digest: row.get(7)?,
             inputs: serde_json::Value::Null,
             limit_key: row.get(9)?,
+            owner: owner_from(row.get(10)?, row.get(11)?, row.get(12)?),
+            dry_run: row.get(13)?,
         },
         inputs,
     ))
@@ -181,9 +283,11 @@ fn insert_run(
     summary: &str,
 ) -> Result<(), StoreError> {
     let inputs = serde_json::to_string(&run.inputs).map_err(|e| err("inputs", e))?;
+    let (host, pid, started) = owner_columns(run.owner.as_ref());
     tx.execute(
         &format!(
-            "INSERT INTO rbk_runs ({RUN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+            "INSERT INTO rbk_runs ({RUN_COLUMNS}) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
         ),
         params![
             run.id,
@@ -195,7 +299,11 @@ fn insert_run(
             summary,
             run.digest,
             inputs,
-            run.limit_key
+            run.limit_key,
+            host,
+            pid,
+            started,
+            run.dry_run
         ],
     )
     .map_err(|e| match e {
@@ -209,6 +317,36 @@ fn insert_run(
     Ok(())
 }
 
+fn owner_columns(owner: Option<&RunOwner>) -> (&str, i64, &str) {
+    owner.map_or(("", 0, ""), |o| {
+        (o.host.as_str(), i64::from(o.pid), o.started.as_str())
+    })
+}
+
+/// The owners of the other not-ended, real runs of a runbook and key.
+fn active_owners(
+    tx: &rusqlite::Transaction<'_>,
+    runbook: &str,
+    limit_key: &str,
+    except: &str,
+) -> Result<Vec<Option<RunOwner>>, StoreError> {
+    let mut stmt = tx
+        .prepare(&format!(
+            "SELECT owner_host, owner_pid, owner_started FROM rbk_runs \
+             WHERE runbook = ?1 AND limit_key = ?2 AND id <> ?3 AND dry_run = 0 \
+             AND status NOT IN ({})",
+            final_states_sql()
+        ))
+        .map_err(|e| err("cannot count active runs", e))?;
+    let rows = stmt
+        .query_map(params![runbook, limit_key, except], |row| {
+            Ok(owner_from(row.get(0)?, row.get(1)?, row.get(2)?))
+        })
+        .map_err(|e| err("cannot count active runs", e))?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(|e| err("cannot count active runs", e))
+}
+
 fn seq_to_sql(seq: u64) -> Result<i64, StoreError> {
     i64::try_from(seq).map_err(|_| StoreError(format!("sqlite store: seq {seq} out of range")))
 }
@@ -220,23 +358,19 @@ impl Store for SqliteStore {
         limits: &'a RunLimits,
     ) -> BoxFuture<'a, Result<StartDecision, StoreError>> {
         Box::pin(async move {
+            self.writable()?;
             let mut conn = self.lock();
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(|e| err("cannot begin", e))?;
+            // A dry run acts on nothing: no limit applies to it.
+            let no_limits = RunLimits::default();
+            let limits = if run.dry_run { &no_limits } else { limits };
             let reason = limit_exceeded(
                 limits,
                 || {
-                    tx.query_row(
-                        &format!(
-                            "SELECT count(*) FROM rbk_runs WHERE runbook = ?1 AND limit_key = ?2 \
-                             AND status NOT IN ({})",
-                            final_states_sql()
-                        ),
-                        params![run.runbook, run.limit_key],
-                        |row| row.get(0),
-                    )
-                    .map_err(|e| err("cannot count active runs", e))
+                    let owners = active_owners(&tx, &run.runbook, &run.limit_key, &run.id)?;
+                    Ok(slot_holders(owners.iter().map(Option::as_ref)))
                 },
                 |window_ms| {
                     let since = run
@@ -244,7 +378,7 @@ impl Store for SqliteStore {
                         .saturating_sub(i64::try_from(window_ms).unwrap_or(i64::MAX));
                     tx.query_row(
                         "SELECT count(*) FROM rbk_runs WHERE runbook = ?1 AND limit_key = ?2 \
-                         AND status <> 'suppressed' AND started_at >= ?3",
+                         AND status <> 'suppressed' AND dry_run = 0 AND started_at >= ?3",
                         params![run.runbook, run.limit_key, since],
                         |row| row.get(0),
                     )
@@ -267,6 +401,50 @@ impl Store for SqliteStore {
         })
     }
 
+    fn claim_run<'a>(
+        &'a self,
+        run_id: &'a str,
+        owner: &'a RunOwner,
+        limits: &'a RunLimits,
+        takeover: bool,
+    ) -> BoxFuture<'a, Result<Result<(), ClaimRefusal>, StoreError>> {
+        Box::pin(async move {
+            self.writable()?;
+            let mut conn = self.lock();
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| err("cannot begin", e))?;
+            let record = tx
+                .query_row(
+                    &format!("SELECT {RUN_COLUMNS} FROM rbk_runs WHERE id = ?1"),
+                    [run_id],
+                    run_from_row,
+                )
+                .optional()
+                .map_err(|e| err("cannot read run", e))?
+                .map(finish_run)
+                .transpose()?;
+            let allowed = claim_allowed(record.as_ref(), limits, takeover, || {
+                let record = record
+                    .as_ref()
+                    .map_or(("", ""), |r| (r.runbook.as_str(), r.limit_key.as_str()));
+                let owners = active_owners(&tx, record.0, record.1, run_id)?;
+                Ok(slot_holders(owners.iter().map(Option::as_ref)))
+            })?;
+            if allowed.is_ok() {
+                let (host, pid, started) = owner_columns(Some(owner));
+                tx.execute(
+                    "UPDATE rbk_runs SET owner_host = ?2, owner_pid = ?3, owner_started = ?4 \
+                     WHERE id = ?1",
+                    params![run_id, host, pid, started],
+                )
+                .map_err(|e| err("cannot record the run's new process", e))?;
+                tx.commit().map_err(|e| err("cannot commit claim", e))?;
+            }
+            Ok(allowed)
+        })
+    }
+
     fn append_event<'a>(
         &'a self,
         run_id: &'a str,
@@ -274,6 +452,7 @@ impl Store for SqliteStore {
         kind: &'a EventKind,
     ) -> BoxFuture<'a, Result<Event, StoreError>> {
         Box::pin(async move {
+            self.writable()?;
             let json = serde_json::to_string(kind).map_err(|e| err("event", e))?;
             let mut conn = self.lock();
             let tx = conn
@@ -374,6 +553,7 @@ impl Store for SqliteStore {
         summary: &'a str,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
+            self.writable()?;
             let mut conn = self.lock();
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -452,6 +632,7 @@ impl Store for SqliteStore {
         answer: &'a ApprovalAnswer,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
+            self.writable()?;
             let conn = self.lock();
             conn.execute(
                 r#"INSERT INTO rbk_answers (run_id, step, "user", approve, comment, channel, at, digest)
