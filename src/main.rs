@@ -111,6 +111,10 @@ enum Command {
         /// Who resumes it (default: $RBK_USER, else the OS user).
         #[arg(long = "as")]
         as_user: Option<String>,
+        /// Resume a run whose process is on another machine (or was not recorded), which rbk
+        /// cannot check: you state that the process is gone.
+        #[arg(long)]
+        takeover: bool,
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
@@ -194,8 +198,15 @@ fn main() -> ExitCode {
                 run,
                 store,
                 as_user,
+                takeover,
                 format,
-            } => commands::resume::run(&run, store.as_deref(), as_user.as_deref(), format),
+            } => commands::resume::run(commands::resume::ResumeArgs {
+                run: &run,
+                store: store.as_deref(),
+                as_user: as_user.as_deref(),
+                takeover,
+                format,
+            }),
             Command::Approve(args) => commands::answer::run(answer(args, true)),
             Command::Deny(args) => commands::answer::run(answer(args, false)),
             Command::Runs { store, limit } => commands::runs::list(store.as_deref(), limit),

@@ -216,3 +216,237 @@ fn a_denied_retry_stops_the_run() {
         "s4 never ran and s3 was not repeated"
     );
 }
+
+/// A step that only reads, then a destructive one. `look` waits on an HTTP server the test
+/// holds, so the run is alive with a read in flight for as long as the test wants.
+const READ_THEN_ACT: &str = r#"use std.http
+use std.shell
+
+runbook read_then_act {
+  input {
+    url: string
+    dir: string
+  }
+
+  step look {
+    let answer = http.get(url: url)
+    log "look got {answer.status}"
+  }
+
+  step act {
+    approval none reason "appends to a test file"
+    shell.run(argv: ["sh", "-c", "echo act >> {dir}/effects"])
+  }
+}
+"#;
+
+/// An HTTP server whose first request waits until `release` is sent; later ones are answered
+/// at once. `connected` says when the first request has arrived.
+struct HeldServer {
+    url: String,
+    connected: std::sync::mpsc::Receiver<()>,
+    release: std::sync::mpsc::Sender<()>,
+}
+
+fn held_server() -> HeldServer {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://127.0.0.1:{}/",
+        listener.local_addr().unwrap().port()
+    );
+    let (connected_tx, connected) = std::sync::mpsc::channel();
+    let (release, release_rx) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { break };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|read| read > 2) {
+                line.clear();
+            }
+            if n == 0 {
+                let _ = connected_tx.send(());
+                let _ = release_rx.recv();
+            }
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+        }
+    });
+    HeldServer {
+        url,
+        connected,
+        release,
+    }
+}
+
+fn run_id_in(line: &str) -> String {
+    line.strip_prefix("run ")
+        .and_then(|rest| rest.split(':').next())
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn resuming_a_live_run_is_refused_and_nothing_runs_twice() {
+    let dir = project("resume-alive");
+    std::fs::write(dir.join("steps.rbk"), READ_THEN_ACT).unwrap();
+    let server = held_server();
+    let run = spawn_rbk(
+        &dir,
+        &[
+            "run",
+            "steps.rbk",
+            "--input",
+            &format!("url={}", server.url),
+            "--input",
+            &format!("dir={}", dir.display()),
+            "--as",
+            "carol",
+        ],
+    );
+    let first = run.read_until(|line| line.starts_with("run "));
+    let run_id = run_id_in(&first[0]);
+    // `look` is in flight: its request has reached the server, which holds it.
+    server.connected.recv().unwrap();
+    let runs = rbk_in(&dir, &["runs"]);
+    assert!(
+        runs.stdout.contains("running") && !runs.stdout.contains("interrupted"),
+        "{}",
+        runs.stdout
+    );
+
+    // Someone thinks the run is stuck and resumes it while its process is alive.
+    let resumed = rbk_in(&dir, &["resume", &run_id, "--as", "dave"]);
+    assert_eq!(resumed.status, 1, "{}{}", resumed.stdout, resumed.stderr);
+    assert!(
+        resumed.stdout.contains("is still running") && resumed.stdout.contains("is alive"),
+        "{}",
+        resumed.stdout
+    );
+    assert!(resumed.stdout.contains("help:"), "{}", resumed.stdout);
+    assert!(effects(&dir).is_empty(), "the refused resume ran nothing");
+
+    server.release.send(()).unwrap();
+    let (status, output) = run.finish();
+    assert_eq!(status, 0, "{output}");
+    assert_eq!(
+        effects(&dir),
+        ["act"],
+        "the destructive step ran exactly once"
+    );
+}
+
+#[test]
+fn an_in_doubt_step_answered_done_is_not_run_again() {
+    let dir = project("resume-done");
+    // s3 kills its own rbk process after its effect: it is in flight, and destructive.
+    std::fs::write(
+        dir.join("steps.rbk"),
+        RUNBOOK.replace(
+            "echo s3 >> {dir}/effects",
+            "echo s3 >> {dir}/effects; test -e {dir}/resumed || kill -9 $PPID",
+        ),
+    )
+    .unwrap();
+    let input = format!("dir={}", dir.display());
+    let (status, _) = spawn_rbk(
+        &dir,
+        &["run", "steps.rbk", "--input", &input, "--as", "carol"],
+    )
+    .finish();
+    assert_ne!(status, 0);
+    let runs = rbk_in(&dir, &["runs"]);
+    assert!(runs.stdout.contains("interrupted"), "{}", runs.stdout);
+    let run_id = runs
+        .stdout
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    std::fs::write(dir.join("resumed"), "").unwrap();
+
+    let mut resumed = spawn_rbk(&dir, &["resume", &run_id, "--as", "carol"]);
+    resumed
+        .read_until(|line| line.contains(&format!("answer with: rbk approve {run_id} s3#retry")));
+    // Both questions are in the journal before either is shown.
+    let log = rbk_in(&dir, &["log", &run_id, "--format", "json"]);
+    if !log.stdout.contains("s3#done") {
+        let _ = resumed.child.kill();
+        panic!("the in-doubt step offers no `done` answer:\n{}", log.stdout);
+    }
+    let own = rbk_in(&dir, &["approve", &run_id, "s3#done", "--as", "carol"]);
+    assert_eq!(own.status, 1, "the starter cannot answer either");
+    let bob = rbk_in(&dir, &["approve", &run_id, "s3#done", "--as", "bob"]);
+    assert_eq!(bob.status, 0, "{}{}", bob.stdout, bob.stderr);
+    let (status, output) = resumed.finish();
+    assert_eq!(status, 0, "{output}");
+    assert!(output.contains("s3 marked done by bob"), "{output}");
+    assert_eq!(
+        effects(&dir),
+        ["s1", "s3", "s4"],
+        "s3's effect was there: it did not run again, and the run went on"
+    );
+    // The answer and who gave it are in the journal.
+    let log = rbk_in(&dir, &["log", &run_id, "--format", "json"]);
+    let document: serde_json::Value = serde_json::from_str(&log.stdout).unwrap();
+    let marked = document["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "step_marked_done")
+        .expect("a step_marked_done event");
+    assert_eq!(marked["step"], "s3");
+    assert_eq!(marked["by"], serde_json::json!(["bob"]));
+}
+
+#[test]
+fn a_killed_dry_run_is_never_resumed_into_a_real_run() {
+    let dir = project("resume-dry");
+    // s1 waits for an approval, so the dry run can be killed part-way.
+    std::fs::write(
+        dir.join("steps.rbk"),
+        RUNBOOK.replacen(
+            "approval none reason \"appends to a test file\"",
+            "approval required from \"sre\"",
+            1,
+        ),
+    )
+    .unwrap();
+    let input = format!("dir={}", dir.display());
+    let mut run = spawn_rbk(
+        &dir,
+        &[
+            "run",
+            "steps.rbk",
+            "--dry-run",
+            "--input",
+            &input,
+            "--as",
+            "carol",
+        ],
+    );
+    let seen = run.read_until(|line| line.contains("answer with: rbk approve"));
+    assert!(seen[0].contains("(dry run"), "{seen:?}");
+    let run_id = run_id_in(&seen[0]);
+    run.child.kill().unwrap();
+    run.child.wait().unwrap();
+
+    let mut resumed = spawn_rbk(&dir, &["resume", &run_id, "--as", "carol"]);
+    let said = resumed.read_until(|line| line.contains("dry run") || line.contains("answer with"));
+    if !said.iter().any(|l| l.contains("was a dry run")) {
+        // It went on as a real run and now waits for approval: stop it, and fail.
+        let _ = resumed.child.kill();
+        panic!("a dry run must not resume as a real run: {said:?}");
+    }
+    let (status, output) = resumed.finish();
+    assert_eq!(status, 1, "{said:?}{output}");
+    assert!(
+        output.contains("help: a dry run is never resumed"),
+        "{output}"
+    );
+    assert!(effects(&dir).is_empty(), "nothing was performed");
+}

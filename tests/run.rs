@@ -560,3 +560,147 @@ fn the_store_named_in_rbk_toml_is_used() {
         runs.stdout
     );
 }
+
+/// `clean_scratch` without its approval gate (same runbook, same `concurrency 1`): a dry run
+/// of it runs straight through.
+fn ungated(project: &Project) -> &'static str {
+    std::fs::write(
+        project.dir.join("dry.rbk"),
+        GATED.replace(
+            "approval required from \"sre\" timeout 10m on timeout deny",
+            "approval none reason \"test\"",
+        ),
+    )
+    .unwrap();
+    "dry.rbk"
+}
+
+#[test]
+fn a_killed_run_frees_its_concurrency_slot() {
+    let project = Project::new("killed-slot");
+    let (mut first, first_id) = project.start_run("carol");
+    // kill -9 while it waits: it never gets to record an end.
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    let runs = project.rbk(&["runs"]);
+    let line = runs
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(&first_id))
+        .unwrap_or_default()
+        .to_string();
+    assert!(line.contains("interrupted"), "{}", runs.stdout);
+
+    // `concurrency 1`: the dead run does not hold the slot, so a new run starts.
+    let (second, second_id) = project.start_run("dave");
+    // The interrupted run cannot take the slot back while the new one holds it.
+    let resume = project.rbk(&["resume", &first_id, "--as", "carol"]);
+    assert_eq!(resume.status, 1, "{}{}", resume.stdout, resume.stderr);
+    assert!(resume.stdout.contains("took its slot"), "{}", resume.stdout);
+    project.rbk(&["deny", &second_id, "clean", "--as", "alice"]);
+    second.finish();
+}
+
+#[test]
+fn a_dry_run_takes_no_slot_and_is_journaled_as_a_dry_run() {
+    let project = Project::new("dry-slot");
+    // A real run of clean_scratch waits for approval, holding its `concurrency 1` slot.
+    let (real, real_id) = project.start_run("carol");
+    let file = ungated(&project);
+    let input = format!("dir={}", project.scratch());
+    let dry = project.rbk(&["run", file, "--dry-run", "--input", &input, "--as", "dave"]);
+    assert_eq!(dry.status, 0, "{}{}", dry.stdout, dry.stderr);
+    assert!(!dry.stdout.contains("not started"), "{}", dry.stdout);
+    assert_eq!(project.files_left(), 2, "nothing was deleted");
+    let dry_id = dry
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("run "))
+        .and_then(|rest| rest.split(':').next())
+        .unwrap()
+        .to_string();
+
+    let log = project.rbk(&["log", &dry_id, "--format", "json"]);
+    let document: serde_json::Value = serde_json::from_str(&log.stdout).unwrap();
+    assert_eq!(document["run"]["dry_run"], true, "{}", log.stdout);
+    assert_eq!(document["events"][0]["event"], "run_started");
+    assert_eq!(document["events"][0]["dry_run"], true);
+    let runs = project.rbk(&["runs"]);
+    assert!(runs.stdout.contains("(dry run)"), "{}", runs.stdout);
+
+    // The real run ends; a dry run in the meantime did not count towards anything.
+    project.rbk(&["deny", &real_id, "clean", "--as", "alice"]);
+    real.finish();
+    let resume = project.rbk(&["resume", &dry_id]);
+    assert_eq!(resume.status, 1, "{}", resume.stdout);
+}
+
+#[test]
+fn an_unknown_store_scheme_is_a_usage_error() {
+    let project = Project::new("store-scheme");
+    for url in ["postgress://localhost/rbk", "mysql://localhost/rbk"] {
+        let runs = project.rbk(&["runs", "--store", url]);
+        assert_eq!(runs.status, 2, "{url}: {}{}", runs.stdout, runs.stderr);
+        assert!(runs.stderr.contains("unknown scheme"), "{}", runs.stderr);
+        let input = format!("dir={}", project.scratch());
+        let run = project.rbk(&["run", "clean.rbk", "--input", &input, "--store", url]);
+        assert_eq!(run.status, 2, "{url}: {}{}", run.stdout, run.stderr);
+    }
+    let made: Vec<_> = std::fs::read_dir(&project.dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !made.iter().any(|name| name.ends_with(':')),
+        "no SQLite file named after the URL: {made:?}"
+    );
+}
+
+/// A runbook that does `COMMAND` to its own store file, then has one more step to journal.
+fn harm_the_store(project: &Project, command: &str) -> support::Run {
+    let runbook = format!(
+        r#"use std.shell
+
+runbook harm_store {{
+  input {{
+    db: string
+  }}
+
+  step harm {{
+    approval none reason "the test harms its own store"
+    shell.run(argv: ["sh", "-c", "{command} {{db}}"])
+  }}
+
+  step after {{
+    log "still journaling"
+  }}
+}}
+"#
+    );
+    std::fs::write(project.dir.join("harm.rbk"), runbook).unwrap();
+    let db = project.dir.join(".rbk").join("rbk.db");
+    project.rbk(&[
+        "run",
+        "harm.rbk",
+        "--input",
+        &format!("db={}", db.display()),
+    ])
+}
+
+#[test]
+fn a_store_deleted_during_the_run_fails_it() {
+    let project = Project::new("store-deleted");
+    let run = harm_the_store(&project, "rm -f");
+    assert_ne!(run.status, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("was deleted"), "{}", run.stderr);
+    assert!(!run.stdout.contains("run succeeded"), "{}", run.stdout);
+}
+
+#[test]
+fn a_store_made_read_only_during_the_run_fails_it() {
+    let project = Project::new("store-read-only");
+    let run = harm_the_store(&project, "chmod 0444");
+    assert_ne!(run.status, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("read-only"), "{}", run.stderr);
+    assert!(!run.stdout.contains("run succeeded"), "{}", run.stdout);
+}

@@ -62,6 +62,7 @@ fn check_start(record: &RunRecord, events: &[Event], audit: &mut Audit) -> bool 
         inputs,
         run_id,
         digest,
+        dry_run,
     } = &first.kind
     else {
         audit.findings.push(
@@ -90,6 +91,13 @@ fn check_start(record: &RunRecord, events: &[Event], audit: &mut Audit) -> bool 
     if let Some(digest) = digest {
         differs("program digest", quoted(digest), quoted(&record.digest));
     }
+    // A dry run flipped to a real one in the record could be resumed into performing what it
+    // only reported.
+    differs(
+        "dry-run flag",
+        dry_run.to_string(),
+        record.dry_run.to_string(),
+    );
     run_id.is_some()
 }
 

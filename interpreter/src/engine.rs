@@ -36,6 +36,8 @@ pub struct RunRequest {
     pub started_at: i64,
     /// Continue a run whose process died, instead of starting one.
     pub resume: Option<Resume>,
+    /// A `--dry-run` (the caller withholds write and destructive actions): journaled as such.
+    pub dry_run: bool,
 }
 
 /// What a dead process had done, read back from its journal.
@@ -69,9 +71,8 @@ impl Resume {
                 EventKind::StepSucceeded { step } => Some((step, StepState::Succeeded)),
                 EventKind::StepSkipped { step, .. } => Some((step, StepState::Skipped)),
                 EventKind::StepDenied { step } => Some((step, StepState::Denied)),
-                EventKind::StepFailed { step, error } if !error.ends_with("retrying)") => {
-                    Some((step, StepState::Failed))
-                }
+                EventKind::StepFailed { step, .. } => Some((step, StepState::Failed)),
+                EventKind::StepMarkedDone { step, .. } => Some((step, StepState::Succeeded)),
                 EventKind::Bound { name, value, .. } => {
                     let value = Value::from_stored(value, &|secret| environment.secret(secret))?;
                     if !bindings.contains_key(name) {
@@ -98,6 +99,16 @@ impl Resume {
             .collect();
         Ok(resume)
     }
+}
+
+/// What a human answered for a step that was in flight when its process died.
+enum InDoubtAnswer {
+    /// Run it again.
+    Retry,
+    /// Its effect is there: do not run it again, go on.
+    Done,
+    /// Stop the run.
+    Stop,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -356,6 +367,7 @@ impl<'a> Machine<'a> {
                     digest: Some(crate::journal::text_digest(
                         &self.program.file(module.file).text,
                     )),
+                    dry_run: request.dry_run,
                 })
                 .await?
             }
@@ -569,17 +581,40 @@ impl<'a> Machine<'a> {
             for (index, clause) in runbook.clauses.iter().enumerate() {
                 match &clause.kind {
                     ClauseKind::Step(step) => {
-                        if let Some(resume) = &resume {
-                            if resume.completed.iter().any(|(n, _)| n == &step.name.name) {
-                                continue;
+                        let continue_on_failure = step.options.iter().any(|o| {
+                            matches!(o.kind, StepOptionKind::OnFailure(FailureMode::Continue))
+                        });
+                        let ended_before = resume.as_ref().and_then(|r| {
+                            r.completed
+                                .iter()
+                                .find(|(n, _)| n == &step.name.name)
+                                .map(|(_, state)| *state)
+                        });
+                        if let Some(state) = ended_before {
+                            // The dead process ended this step; if that ended the run, the
+                            // run ends here too rather than going on to the steps after it.
+                            match state {
+                                StepState::Failed if !continue_on_failure => {
+                                    *failed_step = Some(step.name.name.clone());
+                                    return RunStatus::Failed;
+                                }
+                                StepState::Denied => {
+                                    *failed_step = Some(step.name.name.clone());
+                                    return RunStatus::Denied;
+                                }
+                                _ => continue,
                             }
                         }
                         let in_doubt = resume.as_ref().and_then(|r| r.in_flight.as_ref())
                             == Some(&step.name.name);
                         if in_doubt {
-                            match self.retry_in_doubt(step).await {
-                                Ok(true) => {}
-                                Ok(false) => {
+                            match self.answer_in_doubt(step).await {
+                                Ok(InDoubtAnswer::Retry) => {}
+                                Ok(InDoubtAnswer::Done) => {
+                                    steps.push((step.name.name.clone(), StepState::Succeeded));
+                                    continue;
+                                }
+                                Ok(InDoubtAnswer::Stop) => {
                                     steps.push((step.name.name.clone(), StepState::Denied));
                                     *failed_step = Some(step.name.name.clone());
                                     return RunStatus::Denied;
@@ -600,9 +635,6 @@ impl<'a> Machine<'a> {
                             }
                         };
                         steps.push((step.name.name.clone(), state));
-                        let continue_on_failure = step.options.iter().any(|o| {
-                            matches!(o.kind, StepOptionKind::OnFailure(FailureMode::Continue))
-                        });
                         match state {
                             StepState::Failed if !continue_on_failure => {
                                 *failed_step = Some(step.name.name.clone());
@@ -884,9 +916,10 @@ impl<'a> Machine<'a> {
                 Err(Flow::Fatal(message)) => return Err(message),
                 Err(Flow::Failed(message)) => {
                     if attempt <= retries {
-                        self.journal(EventKind::StepFailed {
+                        self.journal(EventKind::StepRetrying {
                             step: name.clone(),
-                            error: format!("{message} (attempt {attempt}, retrying)"),
+                            attempt,
+                            error: message,
                         })
                         .await?;
                         tokio::time::sleep(Duration::from_millis(wait)).await;
@@ -909,13 +942,15 @@ impl<'a> Machine<'a> {
     }
 
     /// A step that was running when the process died may have done part of its work. A `read`
-    /// step simply runs again; one that writes or destroys needs a human's approval first
-    /// (answered as `STEP#retry`). `Ok(false)`: not approved.
-    async fn retry_in_doubt(&mut self, step: &'a Step) -> Result<bool, String> {
+    /// step simply runs again; for one that writes or destroys, a human answers, through the
+    /// approval mechanism: approving `STEP#retry` runs it again, approving `STEP#done` says its
+    /// effect is there (it does not run again, the run goes on), and denying either stops the
+    /// run. Whoever answers, and which answer, is journaled.
+    async fn answer_in_doubt(&mut self, step: &'a Step) -> Result<InDoubtAnswer, String> {
         let module = self.module();
         let effect = crate_effect(self.program, module.id, step);
         if effect <= Effect::Read {
-            return Ok(true);
+            return Ok(InDoubtAnswer::Retry);
         }
         let name = step.name.name.clone();
         self.journal(EventKind::StepInDoubt {
@@ -929,35 +964,53 @@ impl<'a> Machine<'a> {
             }
             _ => None,
         });
-        let key = format!("{name}#retry");
-        let request = ApprovalRequest {
-            run_id: self.run_id.clone(),
-            step: key.clone(),
-            group: group.clone(),
-            quorum: 1,
-            timeout: None,
-            on_timeout: TimeoutOutcome::Deny,
-            started_by: self.started_by.clone(),
-            actions: self.step_action_calls(step).await,
-            digest: self.plan_digest(&key),
+        let actions = self.step_action_calls(step).await;
+        let mut requests = Vec::new();
+        for key in [format!("{name}#retry"), format!("{name}#done")] {
+            let request = ApprovalRequest {
+                run_id: self.run_id.clone(),
+                step: key.clone(),
+                group: group.clone(),
+                quorum: 1,
+                timeout: None,
+                on_timeout: TimeoutOutcome::Deny,
+                started_by: self.started_by.clone(),
+                actions: actions.clone(),
+                digest: self.plan_digest(&key),
+            };
+            self.journal(EventKind::ApprovalRequested {
+                step: key,
+                group: group.clone(),
+                quorum: 1,
+                actions: actions.clone(),
+                digest: request.digest.clone(),
+            })
+            .await?;
+            requests.push(request);
+        }
+        let approver = self.services.approver;
+        // Whichever question is answered first decides; the other is dropped unanswered.
+        let (key, decision, done) = tokio::select! {
+            // In a fixed order, so the questions are put in the same order every time.
+            biased;
+            decision = approver.request(&requests[0]) => (&requests[0].step, decision, false),
+            decision = approver.request(&requests[1]) => (&requests[1].step, decision, true),
         };
-        self.journal(EventKind::ApprovalRequested {
-            step: key.clone(),
-            group,
-            quorum: 1,
-            actions: request.actions.clone(),
-            digest: request.digest.clone(),
-        })
-        .await?;
-        match self.services.approver.request(&request).await {
+        let key = key.clone();
+        match decision {
             ApprovalDecision::Granted { by, channel } => {
                 self.journal(EventKind::ApprovalGranted {
                     step: key,
-                    by,
+                    by: by.clone(),
                     channel,
                 })
                 .await?;
-                Ok(true)
+                if done {
+                    self.journal(EventKind::StepMarkedDone { step: name, by })
+                        .await?;
+                    return Ok(InDoubtAnswer::Done);
+                }
+                Ok(InDoubtAnswer::Retry)
             }
             ApprovalDecision::Denied { by, channel } => {
                 self.journal(EventKind::ApprovalDenied {
@@ -967,7 +1020,7 @@ impl<'a> Machine<'a> {
                 })
                 .await?;
                 self.journal(EventKind::StepDenied { step: name }).await?;
-                Ok(false)
+                Ok(InDoubtAnswer::Stop)
             }
             ApprovalDecision::TimedOut => {
                 self.journal(EventKind::ApprovalTimedOut {
@@ -976,7 +1029,7 @@ impl<'a> Machine<'a> {
                 })
                 .await?;
                 self.journal(EventKind::StepDenied { step: name }).await?;
-                Ok(false)
+                Ok(InDoubtAnswer::Stop)
             }
         }
     }

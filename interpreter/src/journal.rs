@@ -22,6 +22,9 @@ pub enum EventKind {
         run_id: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         digest: Option<String>,
+        /// A `--dry-run`. Left out when false, so journals written before it hash the same.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        dry_run: bool,
     },
     StepStarted {
         step: String,
@@ -30,8 +33,15 @@ pub enum EventKind {
     StepSucceeded {
         step: String,
     },
+    /// The step failed for good: a final state.
     StepFailed {
         step: String,
+        error: String,
+    },
+    /// An attempt failed and the step will be tried again (`retry`): not a final state.
+    StepRetrying {
+        step: String,
+        attempt: u32,
         error: String,
     },
     StepSkipped {
@@ -110,6 +120,11 @@ pub enum EventKind {
     StepInDoubt {
         step: String,
         effect: String,
+    },
+    /// An in-doubt step was answered `done`: its effect is there, so it does not run again.
+    StepMarkedDone {
+        step: String,
+        by: Vec<String>,
     },
     RunFinished {
         status: String,

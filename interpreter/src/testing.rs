@@ -337,6 +337,7 @@ async fn run_test(program: &Analysis, module: &Module, test: &TestItem) -> TestO
                     run_id: "test-run".into(),
                     started_at: 1_764_072_000_000,
                     resume: None,
+                    dry_run: false,
                 };
                 match run(program, services, request).await {
                     Ok(report) => {

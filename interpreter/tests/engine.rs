@@ -214,6 +214,7 @@ impl World {
             run_id: "run-1".into(),
             started_at: STARTED_AT,
             resume: None,
+            dry_run: false,
         };
         let report = run(program, services, request)
             .await
@@ -905,13 +906,15 @@ async fn retry_with_exponential_backoff_succeeds_on_the_third_attempt() {
     assert_eq!(started.elapsed(), Duration::from_secs(30));
 
     let kinds = world.kinds();
-    assert!(kinds.contains(&EventKind::StepFailed {
+    assert!(kinds.contains(&EventKind::StepRetrying {
         step: "flaky".into(),
-        error: "rb.call_api failed: 503 (attempt 1, retrying)".into()
+        attempt: 1,
+        error: "rb.call_api failed: 503".into()
     }));
-    assert!(kinds.contains(&EventKind::StepFailed {
+    assert!(kinds.contains(&EventKind::StepRetrying {
         step: "flaky".into(),
-        error: "rb.call_api failed: 503 (attempt 2, retrying)".into()
+        attempt: 2,
+        error: "rb.call_api failed: 503".into()
     }));
     assert_eq!(
         world.tags(),
@@ -919,10 +922,10 @@ async fn retry_with_exponential_backoff_succeeds_on_the_third_attempt() {
             "run_started",
             "step_started",
             "action_called",
-            "step_failed",
+            "step_retrying",
             "step_started",
             "action_called",
-            "step_failed",
+            "step_retrying",
             "step_started",
             "action_called",
             "action_called",
@@ -950,20 +953,23 @@ async fn retry_gives_up_after_the_last_attempt() {
             .collect::<Vec<_>>(),
         vec![1, 2, 3]
     );
-    let failures: Vec<String> = world
+    // The attempts that will be retried are journaled as such, not as failures: only the
+    // last one ends the step.
+    let failures: Vec<(String, Option<u32>)> = world
         .kinds()
         .into_iter()
         .filter_map(|k| match k {
-            EventKind::StepFailed { error, .. } => Some(error),
+            EventKind::StepFailed { error, .. } => Some((error, None)),
+            EventKind::StepRetrying { error, attempt, .. } => Some((error, Some(attempt))),
             _ => None,
         })
         .collect();
     assert_eq!(
         failures,
         [
-            "rb.call_api failed: 503 (attempt 1, retrying)",
-            "rb.call_api failed: 503 (attempt 2, retrying)",
-            "rb.call_api failed: 503",
+            ("rb.call_api failed: 503".to_string(), Some(1)),
+            ("rb.call_api failed: 503".to_string(), Some(2)),
+            ("rb.call_api failed: 503".to_string(), None),
         ]
     );
 }
@@ -1025,9 +1031,10 @@ runbook slow_step {{
     assert_eq!(world.actions.calls_of("call_api").len(), 2);
     // 5s, a 1s pause, 5s.
     assert_eq!(started.elapsed(), Duration::from_secs(11));
-    assert!(world.kinds().contains(&EventKind::StepFailed {
+    assert!(world.kinds().contains(&EventKind::StepRetrying {
         step: "slow".into(),
-        error: "step timed out after 5s (attempt 1, retrying)".into()
+        attempt: 1,
+        error: "step timed out after 5s".into()
     }));
 }
 
@@ -1801,6 +1808,7 @@ runbook needs_input {
         run_id: "run-1".into(),
         started_at: STARTED_AT,
         resume: None,
+        dry_run: false,
     };
     let services = || Services {
         actions: &world.actions,
@@ -2288,6 +2296,7 @@ runbook waits {{
         run_id: "run-1".into(),
         started_at: STARTED_AT,
         resume: None,
+        dry_run: false,
     };
     let started = tokio::time::Instant::now();
     let report = run(&program, services, request).await.unwrap();
@@ -2361,6 +2370,7 @@ runbook audited {{
         run_id: "run-1".into(),
         started_at: STARTED_AT,
         resume: None,
+        dry_run: false,
     };
     let report = run(&program, services, request).await.unwrap();
     assert!(
@@ -2408,8 +2418,67 @@ runbook audited {
         run_id: "run-1".into(),
         started_at: STARTED_AT,
         resume: None,
+        dry_run: false,
     };
     let error = run(&program, services, request).await.unwrap_err();
     assert!(error.contains("disk full"), "{error}");
     assert!(world.actions.calls().is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// what a resume reads back from the journal
+// ---------------------------------------------------------------------------------------------
+
+fn journal_of(kinds: Vec<EventKind>) -> Vec<Event> {
+    let journal = MemoryJournal::default();
+    for (at, kind) in kinds.into_iter().enumerate() {
+        journal.push(at as i64, kind);
+    }
+    journal.events()
+}
+
+/// Whether a step was retrying is a journaled event, never read from an error's wording: a
+/// final failure whose message happens to end in "retrying)" is still final.
+#[test]
+fn a_failure_worded_like_a_retry_is_final_on_resume() {
+    let events = journal_of(vec![
+        EventKind::StepStarted {
+            step: "push".into(),
+            attempt: 1,
+        },
+        EventKind::StepFailed {
+            step: "push".into(),
+            error: "shell.run failed: upstream busy (attempt 3, retrying)".into(),
+        },
+    ]);
+    let resume =
+        rbk_interpreter::engine::Resume::from_journal(&events, &MapEnvironment::default()).unwrap();
+    assert_eq!(
+        resume.in_flight, None,
+        "the step ended: it must not run again"
+    );
+    assert_eq!(
+        resume.completed,
+        vec![("push".to_string(), StepState::Failed)]
+    );
+}
+
+/// A process that died between two attempts left its step in flight.
+#[test]
+fn a_step_between_retries_is_in_flight_on_resume() {
+    let events = journal_of(vec![
+        EventKind::StepStarted {
+            step: "push".into(),
+            attempt: 1,
+        },
+        EventKind::StepRetrying {
+            step: "push".into(),
+            attempt: 1,
+            error: "503".into(),
+        },
+    ]);
+    let resume =
+        rbk_interpreter::engine::Resume::from_journal(&events, &MapEnvironment::default()).unwrap();
+    assert_eq!(resume.in_flight.as_deref(), Some("push"));
+    assert!(resume.completed.is_empty());
 }

@@ -37,6 +37,7 @@ async fn a_version_1_store_opens_keeps_its_runs_and_anchors_new_events() {
         inputs: serde_json::json!({}),
         run_id: None,
         digest: None,
+        dry_run: false,
     };
     let hash = event_hash("", 0, 5, &started);
     {

@@ -15,8 +15,8 @@ use rbk_interpreter::approvals::journaled_answers;
 use rbk_interpreter::audit::verify_run;
 use rbk_interpreter::journal::{verify_chain, EventKind};
 use rbk_interpreter::store::{
-    ApprovalAnswer, JournalHead, PostgresStore, RunLimits, RunRecord, SqliteStore, StartDecision,
-    Store, StoreError,
+    ApprovalAnswer, ClaimRefusal, JournalHead, Liveness, PostgresStore, RunLimits, RunOwner,
+    RunRecord, SqliteStore, StartDecision, Store, StoreError,
 };
 use serde_json::json;
 
@@ -33,8 +33,13 @@ struct Harness {
     /// in-memory store, which has only one).
     other: Arc<dyn Store>,
     raw: Raw,
+    /// Opens the same data again, as a new `rbk` process would (`None` for the in-memory
+    /// store, which lives in one handle).
+    reopen: Option<Reopen>,
     _cleanup: Cleanup,
 }
+
+type Reopen = Arc<dyn Fn() -> BoxFuture<'static, Arc<dyn Store>> + Send + Sync>;
 
 enum Cleanup {
     None,
@@ -99,10 +104,17 @@ async fn sqlite_file() -> Harness {
     let path = dir.join(".rbk").join("rbk.db");
     let store = Arc::new(SqliteStore::open(&path).expect("open sqlite store"));
     let other = Arc::new(SqliteStore::open(&path).expect("open second sqlite handle"));
+    let reopen: Reopen = Arc::new(move || {
+        let path = path.clone();
+        Box::pin(async move {
+            Arc::new(SqliteStore::open(&path).expect("reopen sqlite store")) as Arc<dyn Store>
+        })
+    });
     Harness {
         raw: sqlite_raw(store.clone()),
         store,
         other,
+        reopen: Some(reopen),
         _cleanup: Cleanup::Dir(dir),
     }
 }
@@ -113,6 +125,7 @@ async fn sqlite_memory() -> Harness {
         raw: sqlite_raw(store.clone()),
         store: store.clone(),
         other: store,
+        reopen: None,
         _cleanup: Cleanup::None,
     }
 }
@@ -164,10 +177,21 @@ async fn postgres() -> Harness {
         let store = raw_store.clone();
         Box::pin(async move { store.execute_raw(&sql).await.map(|_| ()) })
     });
+    let reopen: Reopen = Arc::new(move || {
+        let url = url.clone();
+        Box::pin(async move {
+            Arc::new(
+                PostgresStore::connect(&url)
+                    .await
+                    .expect("reconnect the postgres store"),
+            ) as Arc<dyn Store>
+        })
+    });
     Harness {
         store,
         other,
         raw,
+        reopen: Some(reopen),
         _cleanup: cleanup,
     }
 }
@@ -193,6 +217,8 @@ fn run(id: &str, runbook: &str, key: &str, started_at: i64) -> RunRecord {
             events: 0,
             hash: String::new(),
         }),
+        owner: None,
+        dry_run: false,
     }
 }
 
@@ -233,6 +259,7 @@ fn sample_events() -> Vec<EventKind> {
             // read back and verify.
             run_id: None,
             digest: None,
+            dry_run: false,
         },
         EventKind::StepStarted {
             step: "check".into(),
@@ -743,6 +770,268 @@ async fn answers_are_journaled_with_their_row_and_a_row_written_around_the_store
 }
 
 // ---------------------------------------------------------------------------------------------
+// Who runs a run: live, dead and unknown processes; dry runs
+// ---------------------------------------------------------------------------------------------
+
+/// This very process: alive.
+fn alive() -> RunOwner {
+    RunOwner::this_process()
+}
+
+/// A process on this host that is gone: this pid under another start time, as after a kill -9
+/// and the pid's reuse.
+fn dead() -> RunOwner {
+    let mut owner = RunOwner::this_process();
+    let boot = owner.started.split_once(':').map_or("", |(boot, _)| boot);
+    owner.started = format!("{boot}:1");
+    owner
+}
+
+/// A process on another machine: rbk cannot tell whether it runs.
+fn elsewhere() -> RunOwner {
+    let mut owner = RunOwner::this_process();
+    owner.host = format!("{}-other-machine", owner.host);
+    owner
+}
+
+fn owned(id: &str, runbook: &str, key: &str, owner: RunOwner) -> RunRecord {
+    RunRecord {
+        owner: Some(owner),
+        ..run(id, runbook, key, 1_000)
+    }
+}
+
+const ONE_AT_A_TIME: RunLimits = RunLimits {
+    concurrency: Some(1),
+    rate: None,
+};
+
+async fn a_dead_run_frees_its_concurrency_slot(store: &dyn Store) {
+    assert_eq!(dead().liveness(), Liveness::Dead, "the test's dead owner");
+    let crashed = owned("r-dead", "failover", "db1", dead());
+    assert_eq!(
+        start(store, &crashed, &ONE_AT_A_TIME).await,
+        StartDecision::Started
+    );
+    let recorded = store.run("r-dead").await.unwrap().unwrap();
+    assert_eq!(recorded.owner, Some(dead()), "the owner round-trips");
+    assert_eq!(recorded.status, "running");
+    assert_eq!(recorded.shown_status(), "interrupted");
+
+    // Its process died without ending it: the slot is free for a new run...
+    let next = owned("r-next", "failover", "db1", alive());
+    assert_eq!(
+        start(store, &next, &ONE_AT_A_TIME).await,
+        StartDecision::Started,
+        "a run whose process died must not hold its concurrency slot"
+    );
+    assert_eq!(
+        store.run("r-next").await.unwrap().unwrap().shown_status(),
+        "running"
+    );
+    // ...which a live run then holds.
+    assert!(matches!(
+        start(
+            store,
+            &owned("r-third", "failover", "db1", alive()),
+            &ONE_AT_A_TIME
+        )
+        .await,
+        StartDecision::Suppressed(_)
+    ));
+
+    // A run on another machine may be running: it keeps its slot.
+    let remote = owned("r-remote", "failover", "db2", elsewhere());
+    assert_eq!(
+        start(store, &remote, &ONE_AT_A_TIME).await,
+        StartDecision::Started
+    );
+    assert!(matches!(
+        start(
+            store,
+            &owned("r-after-remote", "failover", "db2", alive()),
+            &ONE_AT_A_TIME
+        )
+        .await,
+        StartDecision::Suppressed(_)
+    ));
+}
+
+async fn resume_claims_only_a_dead_run(store: &dyn Store) {
+    let none = RunLimits::default();
+    let me = alive();
+
+    started(store, owned("r-live", "vacuum", "", alive())).await;
+    assert_eq!(
+        store.claim_run("r-live", &me, &none, false).await.unwrap(),
+        Err(ClaimRefusal::Alive(alive())),
+        "a run whose process is alive is not resumed"
+    );
+    assert_eq!(
+        store.claim_run("r-live", &me, &none, true).await.unwrap(),
+        Err(ClaimRefusal::Alive(alive())),
+        "not even with --takeover"
+    );
+
+    started(store, owned("r-crashed", "vacuum", "", dead())).await;
+    assert_eq!(
+        store
+            .claim_run("r-crashed", &me, &none, false)
+            .await
+            .unwrap(),
+        Ok(())
+    );
+    assert_eq!(
+        store.run("r-crashed").await.unwrap().unwrap().owner,
+        Some(alive()),
+        "the resuming process owns the run now"
+    );
+    // A second resume of the same run, at once: its owner (the first resume) is alive.
+    assert_eq!(
+        store
+            .claim_run("r-crashed", &me, &none, false)
+            .await
+            .unwrap(),
+        Err(ClaimRefusal::Alive(alive()))
+    );
+
+    started(store, owned("r-remote", "vacuum", "", elsewhere())).await;
+    assert_eq!(
+        store
+            .claim_run("r-remote", &me, &none, false)
+            .await
+            .unwrap(),
+        Err(ClaimRefusal::Unknown(Some(elsewhere())))
+    );
+    assert_eq!(
+        store.claim_run("r-remote", &me, &none, true).await.unwrap(),
+        Ok(()),
+        "--takeover: the user states the remote process is gone"
+    );
+
+    let dry = RunRecord {
+        dry_run: true,
+        ..owned("r-dry", "vacuum", "", dead())
+    };
+    started(store, dry).await;
+    assert!(store.run("r-dry").await.unwrap().unwrap().dry_run);
+    assert_eq!(
+        store.claim_run("r-dry", &me, &none, true).await.unwrap(),
+        Err(ClaimRefusal::DryRun),
+        "a dry run is never resumed into a real run"
+    );
+
+    started(store, owned("r-ended", "vacuum", "", dead())).await;
+    store.set_status("r-ended", "failed", "boom").await.unwrap();
+    assert_eq!(
+        store.claim_run("r-ended", &me, &none, false).await.unwrap(),
+        Err(ClaimRefusal::Ended("failed".into()))
+    );
+    assert_eq!(
+        store
+            .claim_run("r-nowhere", &me, &none, false)
+            .await
+            .unwrap(),
+        Err(ClaimRefusal::Missing)
+    );
+
+    // The dead run's slot went to a new run: it cannot take it back while that one runs.
+    started(store, owned("r-slot-old", "failover", "db9", dead())).await;
+    assert_eq!(
+        start(
+            store,
+            &owned("r-slot-new", "failover", "db9", alive()),
+            &ONE_AT_A_TIME
+        )
+        .await,
+        StartDecision::Started
+    );
+    let Err(ClaimRefusal::SlotTaken(reason)) = store
+        .claim_run("r-slot-old", &me, &ONE_AT_A_TIME, false)
+        .await
+        .unwrap()
+    else {
+        panic!("resuming must not exceed concurrency 1");
+    };
+    assert!(reason.contains("concurrency 1"), "{reason}");
+    store
+        .set_status("r-slot-new", "succeeded", "")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .claim_run("r-slot-old", &me, &ONE_AT_A_TIME, false)
+            .await
+            .unwrap(),
+        Ok(())
+    );
+}
+
+async fn dry_runs_take_no_slot(store: &dyn Store) {
+    let limits = RunLimits {
+        concurrency: Some(1),
+        rate: Some((1, 60_000)),
+    };
+    let dry = |id: &str| RunRecord {
+        dry_run: true,
+        ..owned(id, "restart", "web", alive())
+    };
+    // Dry runs, however many, start and leave both limits untouched...
+    assert_eq!(
+        start(store, &dry("r-dry1"), &limits).await,
+        StartDecision::Started
+    );
+    assert_eq!(
+        start(store, &dry("r-dry2"), &limits).await,
+        StartDecision::Started
+    );
+    // ...so a real run still starts...
+    let real = owned("r-real", "restart", "web", alive());
+    assert_eq!(start(store, &real, &limits).await, StartDecision::Started);
+    // ...and a dry run alongside it is not held back by it either.
+    assert_eq!(
+        start(store, &dry("r-dry3"), &limits).await,
+        StartDecision::Started
+    );
+    // The limits still hold for real runs.
+    assert!(matches!(
+        start(store, &owned("r-real2", "restart", "web", alive()), &limits).await,
+        StartDecision::Suppressed(_)
+    ));
+}
+
+async fn a_store_from_before_owners_gains_the_columns(raw: &Raw, reopen: &Reopen) {
+    // The table as the first schema made it, with a run in it.
+    for column in ["owner_host", "owner_pid", "owner_started", "dry_run"] {
+        raw(format!("ALTER TABLE rbk_runs DROP COLUMN {column}"))
+            .await
+            .unwrap();
+    }
+    raw(
+        "INSERT INTO rbk_runs (id, file, runbook, started_by, started_at, status, summary, \
+         digest, inputs, limit_key) VALUES ('r-old', 'a.rbk', 'failover', 'alice', 1, \
+         'running', '', 'd', '{}', '')"
+            .into(),
+    )
+    .await
+    .unwrap();
+    let store = reopen().await;
+    let old = store.run("r-old").await.unwrap().expect("the old run");
+    assert_eq!(old.owner, None);
+    assert!(!old.dry_run);
+    assert_eq!(
+        old.shown_status(),
+        "running",
+        "an unrecorded owner may be alive"
+    );
+    started(&*store, owned("r-new", "vacuum", "", alive())).await;
+    assert_eq!(
+        store.run("r-new").await.unwrap().unwrap().owner,
+        Some(alive())
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
 // The matrix
 // ---------------------------------------------------------------------------------------------
 
@@ -813,6 +1102,24 @@ macro_rules! conformance {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn a_dead_run_frees_its_concurrency_slot() {
+                let h = $make().await;
+                super::a_dead_run_frees_its_concurrency_slot(&*h.store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn resume_claims_only_a_dead_run() {
+                let h = $make().await;
+                super::resume_claims_only_a_dead_run(&*h.store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn dry_runs_take_no_slot() {
+                let h = $make().await;
+                super::dry_runs_take_no_slot(&*h.store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn limits_hold_under_concurrent_starts() {
                 let h = $make().await;
                 super::limits_hold_under_concurrent_starts([h.store.clone(), h.other.clone()])
@@ -825,6 +1132,24 @@ macro_rules! conformance {
 conformance!(sqlite_file, super::sqlite_file);
 conformance!(sqlite_memory, super::sqlite_memory);
 conformance!(postgres, super::postgres);
+
+/// Stores made by an rbk from before run owners were recorded: a SQLite file and a PostgreSQL
+/// schema (the in-memory store has no "before").
+mod migration {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn an_old_sqlite_file_gains_the_owner_columns() {
+        let h = super::sqlite_file().await;
+        let reopen = h.reopen.as_ref().expect("a file can be reopened");
+        super::a_store_from_before_owners_gains_the_columns(&h.raw, reopen).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn an_old_postgres_schema_gains_the_owner_columns() {
+        let h = super::postgres().await;
+        let reopen = h.reopen.as_ref().expect("a database can be reconnected to");
+        super::a_store_from_before_owners_gains_the_columns(&h.raw, reopen).await;
+    }
+}
 
 /// The SQLite file is shared by separate handles (as by separate `rbk` processes): what one
 /// writes, a handle opened later reads, and the schema is not recreated over it.
@@ -868,6 +1193,9 @@ mod memory {
         super::answers_replace_per_user(&*store()).await;
         super::concurrency_limit_suppresses_per_key(&*store()).await;
         super::rate_limit_suppresses_the_third(&*store()).await;
+        super::a_dead_run_frees_its_concurrency_slot(&*store()).await;
+        super::resume_claims_only_a_dead_run(&*store()).await;
+        super::dry_runs_take_no_slot(&*store()).await;
         let shared = store();
         super::limits_hold_under_concurrent_starts([shared.clone(), shared]).await;
     }

@@ -1,8 +1,10 @@
 use std::path::PathBuf;
 
+use rbk_compiler::syntax::ItemKind;
 use rbk_compiler::{check, CheckOptions};
 use rbk_interpreter::engine::{self, Resume};
-use rbk_interpreter::store::FINAL_STATES;
+use rbk_interpreter::journal::EventKind;
+use rbk_interpreter::store::{ClaimRefusal, RunLimits, RunOwner, RunRecord, FINAL_STATES};
 use rbk_interpreter::ProcessEnvironment;
 
 use super::check::usage_error;
@@ -11,33 +13,37 @@ use super::{render, session};
 use crate::workspace::{self, FileLoader};
 use crate::{exit, Format};
 
-/// `rbk resume RUN`: continues a run whose process died. Finished steps never run again; the
-/// step that was running runs again if it only reads, and otherwise waits for an approval of
-/// `STEP#retry`.
-pub fn run(run: &str, store: Option<&str>, as_user: Option<&str>, format: Format) -> u8 {
+pub struct ResumeArgs<'a> {
+    pub run: &'a str,
+    pub store: Option<&'a str>,
+    pub as_user: Option<&'a str>,
+    /// Resume even though the run's process is on another host (or unrecorded) and rbk cannot
+    /// check that it is gone.
+    pub takeover: bool,
+    pub format: Format,
+}
+
+/// `rbk resume RUN`: continues a run whose process died. A run whose process is alive, a dry
+/// run, or a run whose `concurrency` slot another run took is refused. Finished steps never run
+/// again; the step that was running runs again if it only reads, and otherwise waits for an
+/// answer: `STEP#retry`, `STEP#done`, or a denial.
+pub fn run(args: ResumeArgs<'_>) -> u8 {
     let runtime = match session::runtime() {
         Ok(runtime) => runtime,
         Err(message) => return usage_error(&message),
     };
-    let user = session::acting_user(as_user);
+    let user = session::acting_user(args.as_user);
     runtime.block_on(async {
-        let (store, record) = match session::find_run(store, run).await {
+        let (store, record) = match session::find_run(args.store, args.run).await {
             Ok(found) => found,
             Err(message) => return usage_error(&message),
         };
         if FINAL_STATES.contains(&record.status.as_str()) {
-            println!("run {} already ended ({}): nothing to resume", record.id, record.status);
-            return exit::FINDINGS;
+            return refuse(&record, ClaimRefusal::Ended(record.status.clone()));
         }
-        let events = match store.events(&record.id).await {
-            Ok(events) => events,
-            Err(error) => return usage_error(&error.to_string()),
-        };
-        let mut resume = match Resume::from_journal(&events, &ProcessEnvironment) {
-            Ok(resume) => resume,
-            Err(message) => return usage_error(&message),
-        };
-        resume.resumed_by = user;
+        if record.dry_run {
+            return refuse(&record, ClaimRefusal::DryRun);
+        }
 
         let file = PathBuf::from(&record.file);
         let text = match workspace::read_source(&file) {
@@ -61,8 +67,38 @@ pub fn run(run: &str, store: Option<&str>, as_user: Option<&str>, format: Format
             println!("error: {} no longer checks; the run cannot resume", file.display());
             return exit::FINDINGS;
         }
+        let root = analysis.roots[0];
+        let limits = analysis
+            .module(root)
+            .ast
+            .items
+            .iter()
+            .position(|item| matches!(&item.kind, ItemKind::Runbook(r) if r.name.name == record.runbook))
+            .map(|item| RunLimits::of(&analysis, root, item))
+            .unwrap_or_default();
+        // From here on this process is the run's: a second `rbk resume` is refused like any
+        // resume of a live run.
+        match store.claim_run(&record.id, &RunOwner::this_process(), &limits, args.takeover).await {
+            Ok(Ok(())) => {}
+            Ok(Err(refusal)) => return refuse(&record, refusal),
+            Err(error) => return usage_error(&error.to_string()),
+        }
+
+        let events = match store.events(&record.id).await {
+            Ok(events) => events,
+            Err(error) => return usage_error(&error.to_string()),
+        };
+        let journaled_dry_run = events.iter().any(|e| matches!(e.kind, EventKind::RunStarted { dry_run: true, .. }));
+        if journaled_dry_run {
+            return refuse(&record, ClaimRefusal::DryRun);
+        }
+        let mut resume = match Resume::from_journal(&events, &ProcessEnvironment) {
+            Ok(resume) => resume,
+            Err(message) => return usage_error(&message),
+        };
+        resume.resumed_by = user;
         let request = engine::RunRequest {
-            module: analysis.roots[0],
+            module: root,
             runbook: record.runbook.clone(),
             inputs: Default::default(),
             alert: None,
@@ -70,8 +106,44 @@ pub fn run(run: &str, store: Option<&str>, as_user: Option<&str>, format: Format
             run_id: record.id.clone(),
             started_at: record.started_at,
             resume: Some(resume),
+            dry_run: false,
         };
-        let execution = Execution { analysis: &analysis, store, groups, integrations: &config.integrations, format, dry_run: false };
+        let execution = Execution { analysis: &analysis, store, groups, integrations: &config.integrations, format: args.format, dry_run: false };
         execution.run(request).await
     })
+}
+
+/// Says why the run cannot be resumed and what to do instead; exit 1.
+fn refuse(record: &RunRecord, refusal: ClaimRefusal) -> u8 {
+    let id = &record.id;
+    let (problem, help) = match refusal {
+        ClaimRefusal::Missing => return usage_error(&format!("there is no run `{id}` in this store (see `rbk runs`)")),
+        ClaimRefusal::Ended(status) => {
+            println!("run {id} already ended ({status}): nothing to resume");
+            return exit::FINDINGS;
+        }
+        ClaimRefusal::DryRun => (
+            format!("run {id} was a dry run: it performed no write or destructive action, and resuming it would perform them"),
+            format!("a dry run is never resumed; start a real run with `rbk run {}`", record.file),
+        ),
+        ClaimRefusal::Alive(owner) => (
+            format!("run {id} is still running ({owner} is alive): resuming it would run its steps a second time"),
+            "wait for it to end; `rbk resume` is for a run whose process died (`rbk runs` shows it as interrupted)".to_string(),
+        ),
+        ClaimRefusal::Unknown(Some(owner)) => (
+            format!("run {id} belongs to {owner}, and rbk cannot check from this machine whether that process still runs"),
+            format!("resume it on {}; if you know that process is gone, `rbk resume {id} --takeover`", owner.host),
+        ),
+        ClaimRefusal::Unknown(None) => (
+            format!("run {id} did not record which process runs it (it was started by an older rbk), so rbk cannot tell whether it still runs"),
+            format!("if you know that process is gone, `rbk resume {id} --takeover`"),
+        ),
+        ClaimRefusal::SlotTaken(reason) => (
+            format!("run {id} cannot resume: {reason}; another run took its slot while it was interrupted"),
+            "wait for that run to end, then resume this one".to_string(),
+        ),
+    };
+    println!("error: {problem}");
+    println!("  help: {help}");
+    exit::FINDINGS
 }

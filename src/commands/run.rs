@@ -12,7 +12,7 @@ use rbk_interpreter::dry_run::DryRunActions;
 use rbk_interpreter::identity::normalize_person;
 use rbk_interpreter::journal::{EventKind, FanOut};
 use rbk_interpreter::store::{
-    ApprovalAnswer, JournalHead, RunLimits, RunRecord, StartDecision, Store, StoreJournal,
+    ApprovalAnswer, JournalHead, RunLimits, RunOwner, RunRecord, StartDecision, Store, StoreJournal,
 };
 use rbk_interpreter::{engine, Actions, BoxFuture, Journal, Services, Value};
 use rbk_stdlib::natives::NativeActions;
@@ -167,6 +167,8 @@ pub fn run(args: RunArgs) -> u8 {
             ),
             limit_key: String::new(),
             head: None,
+            owner: Some(RunOwner::this_process()),
+            dry_run: args.dry_run,
         };
         match store.start_run(&record, &limits).await {
             Ok(StartDecision::Started) => {}
@@ -185,6 +187,7 @@ pub fn run(args: RunArgs) -> u8 {
             run_id: run_id.clone(),
             started_at: now_ms(),
             resume: None,
+            dry_run: args.dry_run,
         };
         let execution = Execution {
             analysis: &analysis,
@@ -267,7 +270,12 @@ impl Execution<'_> {
             .set_status(&run_id, report.status.as_str(), &summary)
             .await
         {
-            eprintln!("warning: the run's final status could not be saved: {error}");
+            // A run whose outcome is not in the store did not happen as far as anyone can
+            // later tell: never report it as a success.
+            return usage_error(&format!(
+                "the run {} but its final status could not be saved, so the store does not show it: {error}",
+                report.status.as_str()
+            ));
         }
         print_head(store.as_ref(), &run_id, format).await;
         if dry_run {
@@ -427,10 +435,11 @@ impl Journal for LiveDisplay {
             match (&kind, text) {
                 (EventKind::StepStarted { step, .. }, Some(text)) => self.step_started(step, text),
                 (EventKind::StepSucceeded { step }, Some(text)) => self.step_ended(step, "✓", text),
-                (EventKind::StepFailed { step, error }, Some(text))
-                    if !error.ends_with("retrying)") =>
-                {
+                (EventKind::StepFailed { step, .. }, Some(text)) => {
                     self.step_ended(step, "✗", text)
+                }
+                (EventKind::StepMarkedDone { step, .. }, Some(text)) => {
+                    self.step_ended(step, "✓", text)
                 }
                 (EventKind::StepDenied { step }, Some(text)) => self.step_ended(step, "✗", text),
                 (EventKind::StepSkipped { step, .. }, Some(text)) => {
@@ -470,14 +479,31 @@ fn describe(kind: &EventKind, run_id: &str, elapsed: Duration) -> Option<String>
         EventKind::RunStarted {
             runbook,
             started_by,
+            dry_run,
             ..
-        } => format!("run {run_id}: {runbook}, started by {started_by}"),
+        } => format!(
+            "run {run_id}: {runbook}, started by {started_by}{}",
+            if *dry_run {
+                " (dry run: write and destructive actions are not performed)"
+            } else {
+                ""
+            }
+        ),
         EventKind::StepStarted { step, attempt } if *attempt > 1 => {
             format!("  ▸ {step} (attempt {attempt})")
         }
         EventKind::StepStarted { step, .. } => format!("  ▸ {step}"),
         EventKind::StepSucceeded { step } => format!("  ✓ {step}"),
         EventKind::StepFailed { step, error } => format!("  ✗ {step}: {error}"),
+        EventKind::StepRetrying {
+            step,
+            attempt,
+            error,
+        } => format!("  ✗ {step}: {error} (attempt {attempt}, retrying)"),
+        EventKind::StepMarkedDone { step, by } => format!(
+            "  ✓ {step} marked done by {}: its effect was there, it does not run again",
+            by.join(", ")
+        ),
         EventKind::StepSkipped { step, condition } => format!("  – {step} skipped ({condition})"),
         EventKind::StepDenied { step } => format!("  ✗ {step} not approved"),
         EventKind::ApprovalRequested { .. }
@@ -496,9 +522,12 @@ fn describe(kind: &EventKind, run_id: &str, elapsed: Duration) -> Option<String>
                 .map(|s| format!(", `{s}` was running"))
                 .unwrap_or_default()
         ),
-        EventKind::StepInDoubt { step, effect } => {
-            format!("  ? {step} was running when the process died and is {effect}: it may have done part of its work")
-        }
+        EventKind::StepInDoubt { step, effect } => format!(
+            "  ? {step} was running when the process died and is {effect}: it may have done part of its work\n    \
+             someone other than the run's starter answers: approve `{step}#retry` to run it again, \
+             approve `{step}#done` if its effect is there (it does not run again; the run goes on), \
+             or deny either to stop the run"
+        ),
         EventKind::ApprovalGranted { step, by, channel } => {
             format!("  ✓ {step} approved by {} ({channel})", by.join(", "))
         }
@@ -566,7 +595,9 @@ impl ApprovalNotice for TerminalNotice {
             request.run_id, request.step
         );
         let _ = std::io::stdout().flush();
-        if std::io::stdin().is_terminal() {
+        // An in-doubt step asks two questions at once (`#retry`, `#done`): answered with
+        // `rbk approve`, not at a prompt that would ask twice.
+        if std::io::stdin().is_terminal() && !request.step.contains('#') {
             let store = self.store.clone();
             let handle = self.handle.clone();
             let request = request.clone();

@@ -28,15 +28,16 @@ pub fn list(store: Option<&str>, limit: usize) -> u8 {
             return exit::OK;
         }
         println!(
-            "{:<24} {:<22} {:<10} {:<12} {:<20} summary",
+            "{:<24} {:<22} {:<11} {:<12} {:<20} summary",
             "run", "runbook", "status", "started by", "started at"
         );
         for run in runs {
+            let dry = if run.dry_run { "(dry run) " } else { "" };
             println!(
-                "{:<24} {:<22} {:<10} {:<12} {:<20} {}",
+                "{:<24} {:<22} {:<11} {:<12} {:<20} {dry}{}",
                 run.id,
                 run.runbook,
-                run.status,
+                run.shown_status(),
                 run.started_by,
                 format_time(run.started_at),
                 run.summary
@@ -95,7 +96,8 @@ pub fn log(
             println!("{}", serde_json::to_string_pretty(&document).unwrap_or_default());
         } else {
             println!("run {} — {} ({})", record.id, record.runbook, record.file);
-            println!("started by {} at {}; status {}", record.started_by, format_time(record.started_at), record.status);
+            let dry = if record.dry_run { " (a dry run)" } else { "" };
+            println!("started by {} at {}; status {}{dry}", record.started_by, format_time(record.started_at), record.shown_status());
             if !record.summary.is_empty() {
                 println!("summary: {}", record.summary);
             }

@@ -80,9 +80,23 @@ pub async fn open_store(
         Some(memory) if memory == "memory" || memory == ":memory:" => {
             Ok(Arc::new(MemoryStore::new()))
         }
+        Some(url) if url_scheme(&url).is_some() => Err(format!(
+            "store `{url}`: unknown scheme `{}://`; a store is a SQLite file path, a postgres:// (or postgresql://) URL, or `memory`",
+            url_scheme(&url).unwrap_or_default()
+        )),
         Some(path) => open_sqlite(Path::new(&path)),
         None => open_sqlite(&base.join(".rbk").join("rbk.db")),
     }
+}
+
+/// `SCHEME` when `location` looks like `SCHEME://...` (RFC 3986 scheme characters), so that a
+/// mistyped URL is refused instead of becoming a SQLite file named after it.
+fn url_scheme(location: &str) -> Option<&str> {
+    let (scheme, _) = location.split_once("://")?;
+    let mut chars = scheme.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    valid.then_some(scheme)
 }
 
 fn open_sqlite(path: &Path) -> Result<Arc<dyn Store>, String> {

@@ -1,8 +1,63 @@
-//! What the stores share: the limit check, status transitions, run id prefixes, the journal
-//! event an answer writes and the head read back from two nullable columns.
+//! What the stores share: the limit check, taking over a run, status transitions, run id
+//! prefixes, the journal event an answer writes and the head read back from two nullable
+//! columns.
 
-use super::{ApprovalAnswer, JournalHead, RunLimits, RunRecord, StoreError, FINAL_STATES};
+use super::owner::{holds_slot, Liveness};
+use super::{
+    ApprovalAnswer, ClaimRefusal, JournalHead, RunLimits, RunOwner, RunRecord, StoreError,
+    FINAL_STATES,
+};
 use crate::journal::EventKind;
+
+/// How many of these not-ended, real runs' owners still hold their `concurrency` slot.
+pub(crate) fn slot_holders<'r>(owners: impl IntoIterator<Item = Option<&'r RunOwner>>) -> i64 {
+    owners.into_iter().filter(|o| holds_slot(*o)).count() as i64
+}
+
+/// Whether `record` may be taken over by a new process. `others_holding` counts the other
+/// runs of its runbook and key that hold a `concurrency` slot.
+pub(crate) fn claim_allowed(
+    record: Option<&RunRecord>,
+    limits: &RunLimits,
+    takeover: bool,
+    others_holding: impl FnOnce() -> Result<i64, StoreError>,
+) -> Result<Result<(), ClaimRefusal>, StoreError> {
+    let Some(record) = record else {
+        return Ok(Err(ClaimRefusal::Missing));
+    };
+    if FINAL_STATES.contains(&record.status.as_str()) {
+        return Ok(Err(ClaimRefusal::Ended(record.status.clone())));
+    }
+    if record.dry_run {
+        return Ok(Err(ClaimRefusal::DryRun));
+    }
+    match record.owner.as_ref().map(RunOwner::liveness) {
+        Some(Liveness::Alive) => {
+            return Ok(Err(ClaimRefusal::Alive(
+                record.owner.clone().unwrap_or_else(RunOwner::this_process),
+            )))
+        }
+        Some(Liveness::Dead) => {}
+        Some(Liveness::Unknown) | None if takeover => {}
+        Some(Liveness::Unknown) | None => {
+            return Ok(Err(ClaimRefusal::Unknown(record.owner.clone())))
+        }
+    }
+    if let Some(max) = limits.concurrency {
+        let holding = others_holding()?;
+        if holding >= i64::from(max) {
+            let key = if record.limit_key.is_empty() {
+                String::new()
+            } else {
+                format!(" for {:?}", record.limit_key)
+            };
+            return Ok(Err(ClaimRefusal::SlotTaken(format!(
+                "concurrency {max}{key} reached: {holding} other run(s) in progress"
+            ))));
+        }
+    }
+    Ok(Ok(()))
+}
 
 /// Whether `limits` forbid one more run, given the counts; the reason if so.
 pub(crate) fn limit_exceeded(

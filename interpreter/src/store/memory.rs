@@ -4,10 +4,12 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
-use super::common::{answered_event, check_transition, limit_exceeded, unique_prefix};
+use super::common::{
+    answered_event, check_transition, claim_allowed, limit_exceeded, slot_holders, unique_prefix,
+};
 use super::{
-    ApprovalAnswer, JournalHead, RunLimits, RunRecord, StartDecision, Store, StoreError,
-    FINAL_STATES,
+    ApprovalAnswer, ClaimRefusal, JournalHead, RunLimits, RunOwner, RunRecord, StartDecision,
+    Store, StoreError, FINAL_STATES,
 };
 use crate::action::BoxFuture;
 use crate::journal::{event_hash, Event, EventKind};
@@ -77,16 +79,23 @@ impl Store for MemoryStore {
                     run.id
                 )));
             }
-            let same = |r: &&RunRecord| r.runbook == run.runbook && r.limit_key == run.limit_key;
+            let same = |r: &&RunRecord| {
+                r.runbook == run.runbook && r.limit_key == run.limit_key && !r.dry_run
+            };
+            // A dry run acts on nothing: no limit applies to it.
+            let no_limits = RunLimits::default();
+            let limits = if run.dry_run { &no_limits } else { limits };
             let reason = limit_exceeded(
                 limits,
                 || {
-                    Ok(state
-                        .runs
-                        .iter()
-                        .filter(same)
-                        .filter(|r| !FINAL_STATES.contains(&r.status.as_str()))
-                        .count() as i64)
+                    Ok(slot_holders(
+                        state
+                            .runs
+                            .iter()
+                            .filter(same)
+                            .filter(|r| !FINAL_STATES.contains(&r.status.as_str()))
+                            .map(|r| r.owner.as_ref()),
+                    ))
                 },
                 |window_ms| {
                     let since = run
@@ -116,6 +125,41 @@ impl Store for MemoryStore {
             };
             state.runs.push(record);
             Ok(decision)
+        })
+    }
+
+    fn claim_run<'a>(
+        &'a self,
+        run_id: &'a str,
+        owner: &'a RunOwner,
+        limits: &'a RunLimits,
+        takeover: bool,
+    ) -> BoxFuture<'a, Result<Result<(), ClaimRefusal>, StoreError>> {
+        Box::pin(async move {
+            let mut state = self.lock();
+            let record = state.runs.iter().find(|r| r.id == run_id).cloned();
+            let allowed = claim_allowed(record.as_ref(), limits, takeover, || {
+                Ok(slot_holders(
+                    state
+                        .runs
+                        .iter()
+                        .filter(|r| {
+                            record.as_ref().is_some_and(|me| {
+                                r.id != me.id
+                                    && r.runbook == me.runbook
+                                    && r.limit_key == me.limit_key
+                            })
+                        })
+                        .filter(|r| !r.dry_run && !FINAL_STATES.contains(&r.status.as_str()))
+                        .map(|r| r.owner.as_ref()),
+                ))
+            })?;
+            if allowed.is_ok() {
+                if let Some(run) = state.runs.iter_mut().find(|r| r.id == run_id) {
+                    run.owner = Some(owner.clone());
+                }
+            }
+            Ok(allowed)
         })
     }
 

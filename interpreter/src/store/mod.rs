@@ -31,6 +31,14 @@ pub struct RunRecord {
     /// by an rbk that did not anchor heads. Stores set it; what a caller passes is ignored.
     #[serde(default)]
     pub head: Option<JournalHead>,
+    // Who executes the run (kept together: resume safety and dead runs' slots).
+    /// The process executing the run (the last one to start or resume it); `None` in records
+    /// written before rbk recorded it.
+    #[serde(default)]
+    pub owner: Option<RunOwner>,
+    /// A `--dry-run`: it takes no `concurrency` or `rate` slot and is never resumed.
+    #[serde(default)]
+    pub dry_run: bool,
 }
 
 /// How far a run's journal goes: the number of events and the hash of the last one (`""` for
@@ -40,6 +48,18 @@ pub struct RunRecord {
 pub struct JournalHead {
     pub events: u64,
     pub hash: String,
+}
+
+impl RunRecord {
+    /// The status to show: a run that has not ended but whose process is known to be dead is
+    /// `interrupted` (resume it with `rbk resume`).
+    pub fn shown_status(&self) -> &str {
+        let ended = FINAL_STATES.contains(&self.status.as_str());
+        match &self.owner {
+            Some(owner) if !ended && owner.liveness() == Liveness::Dead => "interrupted",
+            _ => &self.status,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -66,6 +86,24 @@ pub enum StartDecision {
 }
 
 /// Limits declared by the runbook, evaluated for this run.
+/// Why a run cannot be taken over by a new process (`rbk resume`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ClaimRefusal {
+    /// There is no such run.
+    Missing,
+    /// It ended with this status.
+    Ended(String),
+    /// It was a dry run: resuming it would perform what it only reported.
+    DryRun,
+    /// Its process still runs.
+    Alive(RunOwner),
+    /// Its process is on another host (or was not recorded), so rbk cannot tell whether it
+    /// still runs; the caller did not ask to take it over anyway.
+    Unknown(Option<RunOwner>),
+    /// `concurrency` would be exceeded: another run took the slot this one held.
+    SlotTaken(String),
+}
+
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct RunLimits {
     /// At most this many runs of the same runbook and key in a non-final state.
@@ -127,6 +165,16 @@ pub trait Store: Send + Sync {
         run: &'a RunRecord,
         limits: &'a RunLimits,
     ) -> BoxFuture<'a, Result<StartDecision, StoreError>>;
+    /// Makes `owner` the process executing the run, atomically checking that the run may
+    /// continue: not ended, not a dry run, its previous process not alive (nor of unknown
+    /// liveness, unless `takeover`), and its `concurrency` slot not taken by another run.
+    fn claim_run<'a>(
+        &'a self,
+        run_id: &'a str,
+        owner: &'a RunOwner,
+        limits: &'a RunLimits,
+        takeover: bool,
+    ) -> BoxFuture<'a, Result<Result<(), ClaimRefusal>, StoreError>>;
     /// Appends an event to the run's journal, computing `seq`, `prev_hash` and `hash`
     /// atomically (two writers never get the same `seq`), and moves the run's anchored head.
     fn append_event<'a>(
@@ -167,10 +215,12 @@ pub trait Store: Send + Sync {
 
 mod common;
 pub mod memory;
+pub mod owner;
 pub mod postgres;
 pub mod sqlite;
 
 pub use memory::MemoryStore;
+pub use owner::{Liveness, RunOwner};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 

@@ -14,9 +14,13 @@ use tokio::sync::{Mutex, MutexGuard};
 use tokio_postgres::{Client, Config, GenericClient, NoTls, Row, Transaction};
 
 use super::common::{
-    answered_event, check_transition, head_from_columns, limit_exceeded, unique_prefix,
+    answered_event, check_transition, claim_allowed, head_from_columns, limit_exceeded,
+    slot_holders, unique_prefix,
 };
-use super::{ApprovalAnswer, RunLimits, RunRecord, StartDecision, Store, StoreError, FINAL_STATES};
+use super::{
+    ApprovalAnswer, ClaimRefusal, RunLimits, RunOwner, RunRecord, StartDecision, Store, StoreError,
+    FINAL_STATES,
+};
 use crate::action::BoxFuture;
 use crate::journal::{event_hash, Event, EventKind};
 
@@ -63,8 +67,16 @@ ALTER TABLE rbk_runs ADD COLUMN IF NOT EXISTS head_events BIGINT;
 ALTER TABLE rbk_runs ADD COLUMN IF NOT EXISTS head_hash TEXT;
 "#;
 
+/// Columns added after the first schema: added to an existing database when missing.
+const ADDED_RUN_COLUMNS: &str = r#"
+ALTER TABLE rbk_runs ADD COLUMN IF NOT EXISTS owner_host TEXT NOT NULL DEFAULT '';
+ALTER TABLE rbk_runs ADD COLUMN IF NOT EXISTS owner_pid BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE rbk_runs ADD COLUMN IF NOT EXISTS owner_started TEXT NOT NULL DEFAULT '';
+ALTER TABLE rbk_runs ADD COLUMN IF NOT EXISTS dry_run BOOLEAN NOT NULL DEFAULT false;
+"#;
+
 const RUN_COLUMNS: &str = "id, file, runbook, started_by, started_at, status, summary, digest, \
-     inputs, limit_key, head_events, head_hash";
+     inputs, limit_key, head_events, head_hash, owner_host, owner_pid, owner_started, dry_run";
 
 pub struct PostgresStore {
     config: Config,
@@ -116,6 +128,9 @@ impl PostgresStore {
         tx.batch_execute(SCHEMA)
             .await
             .map_err(|e| pg_err("cannot create schema", e))?;
+        tx.batch_execute(ADDED_RUN_COLUMNS)
+            .await
+            .map_err(|e| pg_err("cannot add columns", e))?;
         tx.commit()
             .await
             .map_err(|e| pg_err("cannot commit schema", e))?;
@@ -184,8 +199,60 @@ fn run_from_row(row: &Row) -> Result<RunRecord, StoreError> {
             row.try_get(11)
                 .map_err(|e| pg_err(&format!("bad run row {id}"), e))?,
         ),
+        owner: owner_from(
+            get(12)?,
+            row.try_get(13)
+                .map_err(|e| pg_err(&format!("bad run row {id}"), e))?,
+            get(14)?,
+        ),
+        dry_run: row
+            .try_get(15)
+            .map_err(|e| pg_err(&format!("bad run row {id}"), e))?,
         id,
     })
+}
+
+fn owner_from(host: String, pid: i64, started: String) -> Option<RunOwner> {
+    (!host.is_empty()).then(|| RunOwner {
+        host,
+        pid: u32::try_from(pid).unwrap_or(0),
+        started,
+    })
+}
+
+fn owner_columns(owner: Option<&RunOwner>) -> (String, i64, String) {
+    owner.map_or((String::new(), 0, String::new()), |o| {
+        (o.host.clone(), i64::from(o.pid), o.started.clone())
+    })
+}
+
+/// The owners of the other not-ended, real runs of a runbook and key.
+async fn active_owners(
+    tx: &Transaction<'_>,
+    runbook: &str,
+    limit_key: &str,
+    except: &str,
+) -> Result<Vec<Option<RunOwner>>, StoreError> {
+    let finals: Vec<&str> = FINAL_STATES.to_vec();
+    let rows = tx
+        .query(
+            "SELECT owner_host, owner_pid, owner_started FROM rbk_runs \
+             WHERE runbook = $1 AND limit_key = $2 AND id <> $3 AND NOT dry_run \
+             AND NOT (status = ANY($4))",
+            &[&runbook, &limit_key, &except, &finals],
+        )
+        .await
+        .map_err(|e| pg_err("cannot count active runs", e))?;
+    rows.iter()
+        .map(|row| {
+            let bad = |e| pg_err("bad run row", e);
+            Ok(owner_from(
+                row.try_get(0).map_err(bad)?,
+                row.try_get(1).map_err(bad)?,
+                row.try_get(2).map_err(bad)?,
+            ))
+        })
+        .collect()
 }
 
 async fn insert_run(
@@ -195,10 +262,11 @@ async fn insert_run(
     summary: &str,
 ) -> Result<(), StoreError> {
     let inputs = serde_json::to_string(&run.inputs).map_err(|e| err("inputs", e))?;
+    let (host, pid, started) = owner_columns(run.owner.as_ref());
     tx.execute(
         &format!(
             "INSERT INTO rbk_runs ({RUN_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, '')"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, '', $11, $12, $13, $14)"
         ),
         &[
             &run.id,
@@ -211,6 +279,10 @@ async fn insert_run(
             &run.digest,
             &inputs,
             &run.limit_key,
+            &host,
+            &pid,
+            &started,
+            &run.dry_run,
         ],
     )
     .await
@@ -331,18 +403,12 @@ impl Store for PostgresStore {
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&key])
                 .await
                 .map_err(|e| pg_err("cannot lock limits", e))?;
-            let finals: Vec<&str> = FINAL_STATES.to_vec();
+            // A dry run acts on nothing: no limit applies to it.
+            let no_limits = RunLimits::default();
+            let limits = if run.dry_run { &no_limits } else { limits };
             let active = if limits.concurrency.is_some() {
-                Some(
-                    count(
-                        &tx,
-                        "SELECT count(*) FROM rbk_runs WHERE runbook = $1 AND limit_key = $2 \
-                         AND NOT (status = ANY($3))",
-                        &[&run.runbook, &run.limit_key, &finals],
-                        "cannot count active runs",
-                    )
-                    .await?,
-                )
+                let owners = active_owners(&tx, &run.runbook, &run.limit_key, &run.id).await?;
+                Some(slot_holders(owners.iter().map(Option::as_ref)))
             } else {
                 None
             };
@@ -354,7 +420,7 @@ impl Store for PostgresStore {
                     count(
                         &tx,
                         "SELECT count(*) FROM rbk_runs WHERE runbook = $1 AND limit_key = $2 \
-                         AND status <> 'suppressed' AND started_at >= $3",
+                         AND status <> 'suppressed' AND NOT dry_run AND started_at >= $3",
                         &[&run.runbook, &run.limit_key, &since],
                         "cannot count recent runs",
                     )
@@ -383,6 +449,62 @@ impl Store for PostgresStore {
                 .await
                 .map_err(|e| pg_err("cannot commit run", e))?;
             Ok(decision)
+        })
+    }
+
+    fn claim_run<'a>(
+        &'a self,
+        run_id: &'a str,
+        owner: &'a RunOwner,
+        limits: &'a RunLimits,
+        takeover: bool,
+    ) -> BoxFuture<'a, Result<Result<(), ClaimRefusal>, StoreError>> {
+        Box::pin(async move {
+            let mut client = self.client().await?;
+            let tx = client
+                .transaction()
+                .await
+                .map_err(|e| pg_err("cannot begin", e))?;
+            // Locked like a start, so a resume and a new run never both take the last slot;
+            // the row lock makes two resumes of the same run queue.
+            let record = tx
+                .query_opt(
+                    &format!("SELECT {RUN_COLUMNS} FROM rbk_runs WHERE id = $1 FOR UPDATE"),
+                    &[&run_id],
+                )
+                .await
+                .map_err(|e| pg_err("cannot read run", e))?
+                .map(|row| run_from_row(&row))
+                .transpose()?;
+            let mut others_holding = None;
+            if let Some(record) = &record {
+                let key = limit_lock(&record.runbook, &record.limit_key);
+                tx.execute("SELECT pg_advisory_xact_lock($1)", &[&key])
+                    .await
+                    .map_err(|e| pg_err("cannot lock limits", e))?;
+                if limits.concurrency.is_some() {
+                    let owners =
+                        active_owners(&tx, &record.runbook, &record.limit_key, run_id).await?;
+                    others_holding = Some(slot_holders(owners.iter().map(Option::as_ref)));
+                }
+            }
+            let allowed = claim_allowed(record.as_ref(), limits, takeover, || {
+                Ok(others_holding.unwrap_or(0))
+            })?;
+            if allowed.is_ok() {
+                let (host, pid, started) = owner_columns(Some(owner));
+                tx.execute(
+                    "UPDATE rbk_runs SET owner_host = $2, owner_pid = $3, owner_started = $4 \
+                     WHERE id = $1",
+                    &[&run_id, &host, &pid, &started],
+                )
+                .await
+                .map_err(|e| pg_err("cannot record the run's new process", e))?;
+                tx.commit()
+                    .await
+                    .map_err(|e| pg_err("cannot commit claim", e))?;
+            }
+            Ok(allowed)
         })
     }
 

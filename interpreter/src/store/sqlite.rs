@@ -12,9 +12,13 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use super::common::{
-    answered_event, check_transition, head_from_columns, limit_exceeded, unique_prefix,
+    answered_event, check_transition, claim_allowed, head_from_columns, limit_exceeded,
+    slot_holders, unique_prefix,
 };
-use super::{ApprovalAnswer, RunLimits, RunRecord, StartDecision, Store, StoreError, FINAL_STATES};
+use super::{
+    ApprovalAnswer, ClaimRefusal, RunLimits, RunOwner, RunRecord, StartDecision, Store, StoreError,
+    FINAL_STATES,
+};
 use crate::action::BoxFuture;
 use crate::journal::{event_hash, Event, EventKind};
 
@@ -30,6 +34,10 @@ const SCHEMA_VERSION: i64 = 2;
 const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("rbk_runs", "head_events", "INTEGER"),
     ("rbk_runs", "head_hash", "TEXT"),
+    ("rbk_runs", "owner_host", "TEXT NOT NULL DEFAULT ''"),
+    ("rbk_runs", "owner_pid", "INTEGER NOT NULL DEFAULT 0"),
+    ("rbk_runs", "owner_started", "TEXT NOT NULL DEFAULT ''"),
+    ("rbk_runs", "dry_run", "INTEGER NOT NULL DEFAULT 0"),
 ];
 
 const SCHEMA: &str = r#"
@@ -70,10 +78,62 @@ CREATE TABLE IF NOT EXISTS rbk_answers (
 "#;
 
 const RUN_COLUMNS: &str = "id, file, runbook, started_by, started_at, status, summary, digest, \
-     inputs, limit_key, head_events, head_hash";
+     inputs, limit_key, head_events, head_hash, owner_host, owner_pid, owner_started, dry_run";
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// The file the store lives in (`None` in memory), checked before every write.
+    file: Option<StoreFile>,
+}
+
+/// The store's file as opened. SQLite goes on writing through its open descriptor after the
+/// file is deleted or made read-only, so every later write would be lost or unwanted while
+/// the run reported success: writes check first that the file is still this one, writable.
+struct StoreFile {
+    path: std::path::PathBuf,
+    identity: (u64, u64),
+}
+
+impl StoreFile {
+    fn of(path: &Path) -> Result<StoreFile, StoreError> {
+        let metadata = std::fs::metadata(path)
+            .map_err(|e| err(&format!("cannot read {}", path.display()), e))?;
+        Ok(StoreFile {
+            path: path.to_path_buf(),
+            identity: file_identity(&metadata),
+        })
+    }
+
+    fn check(&self) -> Result<(), StoreError> {
+        let gone = || {
+            StoreError(format!(
+                "sqlite store: {} was deleted or replaced while rbk was using it; what is written now would be lost",
+                self.path.display()
+            ))
+        };
+        let metadata = std::fs::metadata(&self.path).map_err(|_| gone())?;
+        if file_identity(&metadata) != self.identity {
+            return Err(gone());
+        }
+        if metadata.permissions().readonly() {
+            return Err(StoreError(format!(
+                "sqlite store: {} was made read-only; rbk does not write to it",
+                self.path.display()
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+fn file_identity(metadata: &std::fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (metadata.dev(), metadata.ino())
+}
+
+#[cfg(not(unix))]
+fn file_identity(_metadata: &std::fs::Metadata) -> (u64, u64) {
+    (0, 0)
 }
 
 fn err(context: &str, e: impl std::fmt::Display) -> StoreError {
@@ -106,7 +166,9 @@ impl SqliteStore {
         }
         conn.execute_batch("PRAGMA synchronous = NORMAL;")
             .map_err(|e| err("synchronous", e))?;
-        Self::init(conn)
+        let mut store = Self::init(conn)?;
+        store.file = Some(StoreFile::of(path)?);
+        Ok(store)
     }
 
     /// A store that lives and dies with this value: for tests and `--dry-run`.
@@ -141,7 +203,13 @@ impl SqliteStore {
         tx.commit().map_err(|e| err("cannot commit schema", e))?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
+            file: None,
         })
+    }
+
+    /// Fails when the store's file is no longer the one opened, or no longer writable.
+    fn writable(&self) -> Result<(), StoreError> {
+        self.file.as_ref().map_or(Ok(()), StoreFile::check)
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
@@ -177,6 +245,14 @@ fn add_column_if_missing(
     Ok(())
 }
 
+fn owner_from(host: String, pid: i64, started: String) -> Option<RunOwner> {
+    (!host.is_empty()).then(|| RunOwner {
+        host,
+        pid: u32::try_from(pid).unwrap_or(0),
+        started,
+    })
+}
+
 fn run_from_row(row: &Row<'_>) -> rusqlite::Result<(RunRecord, String)> {
     let inputs: String = row.get(8)?;
     Ok((
@@ -192,6 +268,8 @@ fn run_from_row(row: &Row<'_>) -> rusqlite::Result<(RunRecord, String)> {
             inputs: serde_json::Value::Null,
             limit_key: row.get(9)?,
             head: head_from_columns(row.get(10)?, row.get(11)?),
+            owner: owner_from(row.get(12)?, row.get(13)?, row.get(14)?),
+            dry_run: row.get(15)?,
         },
         inputs,
     ))
@@ -218,10 +296,11 @@ fn insert_run(
     summary: &str,
 ) -> Result<(), StoreError> {
     let inputs = serde_json::to_string(&run.inputs).map_err(|e| err("inputs", e))?;
+    let (host, pid, started) = owner_columns(run.owner.as_ref());
     tx.execute(
         &format!(
             "INSERT INTO rbk_runs ({RUN_COLUMNS}) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, '')"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, '', ?11, ?12, ?13, ?14)"
         ),
         params![
             run.id,
@@ -233,7 +312,11 @@ fn insert_run(
             summary,
             run.digest,
             inputs,
-            run.limit_key
+            run.limit_key,
+            host,
+            pid,
+            started,
+            run.dry_run
         ],
     )
     .map_err(|e| match e {
@@ -245,6 +328,36 @@ fn insert_run(
         e => err(&format!("cannot record run {}", run.id), e),
     })?;
     Ok(())
+}
+
+fn owner_columns(owner: Option<&RunOwner>) -> (&str, i64, &str) {
+    owner.map_or(("", 0, ""), |o| {
+        (o.host.as_str(), i64::from(o.pid), o.started.as_str())
+    })
+}
+
+/// The owners of the other not-ended, real runs of a runbook and key.
+fn active_owners(
+    tx: &rusqlite::Transaction<'_>,
+    runbook: &str,
+    limit_key: &str,
+    except: &str,
+) -> Result<Vec<Option<RunOwner>>, StoreError> {
+    let mut stmt = tx
+        .prepare(&format!(
+            "SELECT owner_host, owner_pid, owner_started FROM rbk_runs \
+             WHERE runbook = ?1 AND limit_key = ?2 AND id <> ?3 AND dry_run = 0 \
+             AND status NOT IN ({})",
+            final_states_sql()
+        ))
+        .map_err(|e| err("cannot count active runs", e))?;
+    let rows = stmt
+        .query_map(params![runbook, limit_key, except], |row| {
+            Ok(owner_from(row.get(0)?, row.get(1)?, row.get(2)?))
+        })
+        .map_err(|e| err("cannot count active runs", e))?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(|e| err("cannot count active runs", e))
 }
 
 fn seq_to_sql(seq: u64) -> Result<i64, StoreError> {
@@ -326,23 +439,19 @@ impl Store for SqliteStore {
         limits: &'a RunLimits,
     ) -> BoxFuture<'a, Result<StartDecision, StoreError>> {
         Box::pin(async move {
+            self.writable()?;
             let mut conn = self.lock();
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(|e| err("cannot begin", e))?;
+            // A dry run acts on nothing: no limit applies to it.
+            let no_limits = RunLimits::default();
+            let limits = if run.dry_run { &no_limits } else { limits };
             let reason = limit_exceeded(
                 limits,
                 || {
-                    tx.query_row(
-                        &format!(
-                            "SELECT count(*) FROM rbk_runs WHERE runbook = ?1 AND limit_key = ?2 \
-                             AND status NOT IN ({})",
-                            final_states_sql()
-                        ),
-                        params![run.runbook, run.limit_key],
-                        |row| row.get(0),
-                    )
-                    .map_err(|e| err("cannot count active runs", e))
+                    let owners = active_owners(&tx, &run.runbook, &run.limit_key, &run.id)?;
+                    Ok(slot_holders(owners.iter().map(Option::as_ref)))
                 },
                 |window_ms| {
                     let since = run
@@ -350,7 +459,7 @@ impl Store for SqliteStore {
                         .saturating_sub(i64::try_from(window_ms).unwrap_or(i64::MAX));
                     tx.query_row(
                         "SELECT count(*) FROM rbk_runs WHERE runbook = ?1 AND limit_key = ?2 \
-                         AND status <> 'suppressed' AND started_at >= ?3",
+                         AND status <> 'suppressed' AND dry_run = 0 AND started_at >= ?3",
                         params![run.runbook, run.limit_key, since],
                         |row| row.get(0),
                     )
@@ -373,6 +482,50 @@ impl Store for SqliteStore {
         })
     }
 
+    fn claim_run<'a>(
+        &'a self,
+        run_id: &'a str,
+        owner: &'a RunOwner,
+        limits: &'a RunLimits,
+        takeover: bool,
+    ) -> BoxFuture<'a, Result<Result<(), ClaimRefusal>, StoreError>> {
+        Box::pin(async move {
+            self.writable()?;
+            let mut conn = self.lock();
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| err("cannot begin", e))?;
+            let record = tx
+                .query_row(
+                    &format!("SELECT {RUN_COLUMNS} FROM rbk_runs WHERE id = ?1"),
+                    [run_id],
+                    run_from_row,
+                )
+                .optional()
+                .map_err(|e| err("cannot read run", e))?
+                .map(finish_run)
+                .transpose()?;
+            let allowed = claim_allowed(record.as_ref(), limits, takeover, || {
+                let record = record
+                    .as_ref()
+                    .map_or(("", ""), |r| (r.runbook.as_str(), r.limit_key.as_str()));
+                let owners = active_owners(&tx, record.0, record.1, run_id)?;
+                Ok(slot_holders(owners.iter().map(Option::as_ref)))
+            })?;
+            if allowed.is_ok() {
+                let (host, pid, started) = owner_columns(Some(owner));
+                tx.execute(
+                    "UPDATE rbk_runs SET owner_host = ?2, owner_pid = ?3, owner_started = ?4 \
+                     WHERE id = ?1",
+                    params![run_id, host, pid, started],
+                )
+                .map_err(|e| err("cannot record the run's new process", e))?;
+                tx.commit().map_err(|e| err("cannot commit claim", e))?;
+            }
+            Ok(allowed)
+        })
+    }
+
     fn append_event<'a>(
         &'a self,
         run_id: &'a str,
@@ -380,6 +533,7 @@ impl Store for SqliteStore {
         kind: &'a EventKind,
     ) -> BoxFuture<'a, Result<Event, StoreError>> {
         Box::pin(async move {
+            self.writable()?;
             let mut conn = self.lock();
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -439,6 +593,7 @@ impl Store for SqliteStore {
         summary: &'a str,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
+            self.writable()?;
             let mut conn = self.lock();
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -517,6 +672,7 @@ impl Store for SqliteStore {
         answer: &'a ApprovalAnswer,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
+            self.writable()?;
             let mut conn = self.lock();
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
