@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 
 use rbk_compiler::{check, CheckOptions};
+use rbk_interpreter::audit::verify_run;
 use rbk_interpreter::engine::{self, Resume};
 use rbk_interpreter::store::FINAL_STATES;
 use rbk_interpreter::ProcessEnvironment;
@@ -33,6 +34,20 @@ pub fn run(run: &str, store: Option<&str>, as_user: Option<&str>, format: Format
             Ok(events) => events,
             Err(error) => return usage_error(&error.to_string()),
         };
+        // What a resumed run skips comes from the journal: one that does not verify (a
+        // removed tail would make a finished step run again) is not resumed.
+        let answers = match store.run_answers(&record.id).await {
+            Ok(answers) => answers,
+            Err(error) => return usage_error(&error.to_string()),
+        };
+        let audit = verify_run(&record, &events, &answers);
+        if !audit.is_intact() {
+            for finding in &audit.findings {
+                println!("TAMPERED: {finding}");
+            }
+            println!("run {} is not resumed: its journal does not verify (see rbk log {} --verify)", record.id, record.id);
+            return exit::FINDINGS;
+        }
         let mut resume = match Resume::from_journal(&events, &ProcessEnvironment) {
             Ok(resume) => resume,
             Err(message) => return usage_error(&message),
