@@ -491,3 +491,37 @@ fn the_final_output_of_a_run_shows_the_head_that_export_prints() {
     assert_eq!(last["events"], head["events"]);
     assert_eq!(last["head"], head["head"]);
 }
+
+#[test]
+fn a_run_whose_journal_does_not_verify_is_not_resumed() {
+    let dir = test_dir("resume");
+    std::fs::write(
+        dir.join("rbk.toml"),
+        "[approvers]\nsre = [\"alice\", \"bob\"]\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("notes.rbk"), RUNBOOKS).unwrap();
+    let input = format!("dir={}", dir.display());
+    let mut run = spawn_rbk(
+        &dir,
+        &["run", "notes.rbk::note", "--input", &input, "--as", "carol"],
+    );
+    let seen = run.read_until(|line| line.contains("answer with: rbk approve"));
+    let id = run_id(&seen.join("\n"));
+    // The process dies while it waits; then its journal loses its tail.
+    run.child.kill().unwrap();
+    let _ = run.child.wait();
+    let case = Case { dir };
+    case.sql(&format!(
+        "DELETE FROM rbk_events WHERE run_id = '{id}' AND seq = (SELECT max(seq) FROM rbk_events WHERE run_id = '{id}');"
+    ));
+    let resumed = case.rbk(&["resume", &id, "--as", "carol"]);
+    assert_eq!(resumed.status, 1, "{}{}", resumed.stdout, resumed.stderr);
+    assert!(resumed.stdout.contains("TAMPERED"), "{}", resumed.stdout);
+    assert!(
+        resumed.stdout.contains("is not resumed"),
+        "{}",
+        resumed.stdout
+    );
+    assert!(!case.dir.join("note").exists());
+}

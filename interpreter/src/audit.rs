@@ -147,8 +147,15 @@ fn check_status(record: &RunRecord, events: &[Event], audit: &mut Audit) {
         return;
     }
     match finished {
+        Some(journaled) if journaled != status && FINAL_STATES.contains(&status) => {
+            audit.findings.push(format!(
+                "the run record's status is {status:?} but the journal ends with the run {journaled}: the record was edited"
+            ))
+        }
+        // A process can die between journaling the end and saving the status; an edit to a
+        // non-final status reads the same.
         Some(journaled) if journaled != status => audit.findings.push(format!(
-            "the run record's status is {status:?} but the journal ends with the run {journaled}: the record was edited"
+            "the run record's status is {status:?} but the journal ends with the run {journaled}: the record was edited, or the process died before saving the status"
         )),
         Some(_) => {}
         None if events.is_empty() && FINAL_STATES.contains(&status) => audit.findings.push(format!(

@@ -2,6 +2,7 @@ use std::path::PathBuf;
 
 use rbk_compiler::syntax::ItemKind;
 use rbk_compiler::{check, CheckOptions};
+use rbk_interpreter::audit::verify_run;
 use rbk_interpreter::engine::{self, Resume};
 use rbk_interpreter::journal::EventKind;
 use rbk_interpreter::store::{ClaimRefusal, RunLimits, RunOwner, RunRecord, FINAL_STATES};
@@ -44,6 +45,27 @@ pub fn run(args: ResumeArgs<'_>) -> u8 {
         if record.dry_run {
             return refuse(&record, ClaimRefusal::DryRun);
         }
+        let events = match store.events(&record.id).await {
+            Ok(events) => events,
+            Err(error) => return usage_error(&error.to_string()),
+        };
+        // What a resumed run skips comes from the journal: one that does not verify (a
+        // removed tail would make a finished step run again) is not resumed.
+        let answers = match store.run_answers(&record.id).await {
+            Ok(answers) => answers,
+            Err(error) => return usage_error(&error.to_string()),
+        };
+        let audit = verify_run(&record, &events, &answers);
+        if !audit.is_intact() {
+            for finding in &audit.findings {
+                println!("TAMPERED: {finding}");
+            }
+            println!("run {} is not resumed: its journal does not verify (see rbk log {} --verify)", record.id, record.id);
+            return exit::FINDINGS;
+        }
+        if events.iter().any(|e| matches!(e.kind, EventKind::RunStarted { dry_run: true, .. })) {
+            return refuse(&record, ClaimRefusal::DryRun);
+        }
 
         let file = PathBuf::from(&record.file);
         let text = match workspace::read_source(&file) {
@@ -84,14 +106,8 @@ pub fn run(args: ResumeArgs<'_>) -> u8 {
             Err(error) => return usage_error(&error.to_string()),
         }
 
-        let events = match store.events(&record.id).await {
-            Ok(events) => events,
-            Err(error) => return usage_error(&error.to_string()),
-        };
-        let journaled_dry_run = events.iter().any(|e| matches!(e.kind, EventKind::RunStarted { dry_run: true, .. }));
-        if journaled_dry_run {
-            return refuse(&record, ClaimRefusal::DryRun);
-        }
+        // The journal read above is still the whole journal: its previous process is dead (or
+        // the claim was refused), so nothing appended since.
         let mut resume = match Resume::from_journal(&events, &ProcessEnvironment) {
             Ok(resume) => resume,
             Err(message) => return usage_error(&message),
