@@ -1713,6 +1713,74 @@ async fn a_secret_given_as_an_input_is_masked_in_run_started() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_secret_an_action_echoes_back_is_masked_in_its_result_its_error_and_the_escalation() {
+    let program = secretive();
+    let mut world = World::default();
+    world
+        .environment
+        .secrets
+        .insert("API_TOKEN".into(), SECRET.into());
+    // The first call echoes the token (in base64 too); the second fails quoting it.
+    world.actions.answer(
+        "call_with",
+        vec![
+            Ok(Value::str(format!(
+                "you sent {SECRET}, or aHVudGVyMi12ZXJ5LXNlY3JldA=="
+            ))),
+            Err(ActionError::new(format!("token {SECRET} was revoked"))),
+        ],
+    );
+    let report = world.run(&program, "secretive").await;
+
+    assert_eq!(report.status, RunStatus::Failed);
+    let kinds = world.kinds();
+    assert!(
+        kinds.contains(&EventKind::Log {
+            step: "use_it".into(),
+            message: "the API answered you sent <secret API_TOKEN>, or <secret API_TOKEN>dA=="
+                .into()
+        }),
+        "{kinds:#?}"
+    );
+    assert!(
+        kinds.contains(&EventKind::StepFailed {
+            step: "fails_after".into(),
+            error: "rb.call_with failed: token <secret API_TOKEN> was revoked".into()
+        }),
+        "{kinds:#?}"
+    );
+    assert!(report.escalated);
+    assert_no_leak(&world, &report);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_secret_too_short_to_mask_is_named_in_the_journal() {
+    let program = secretive();
+    let mut world = World::default();
+    world
+        .environment
+        .secrets
+        .insert("API_TOKEN".into(), "abc".into());
+    world.actions.always("call_with", Ok(Value::Int(200)));
+    world.run(&program, "secretive").await;
+    let warnings: Vec<String> = world
+        .kinds()
+        .into_iter()
+        .filter_map(|kind| match kind {
+            EventKind::Log { message, .. } if message.starts_with("warning: secret") => {
+                Some(message)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        warnings,
+        ["warning: secret API_TOKEN (or the password in it) is shorter than 4 characters, so rbk \
+          does not mask it where a program echoes it; use a longer secret"],
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_missing_secret_fails_the_run_before_any_step() {
     let program = secretive();
     let world = World::default();
