@@ -1754,6 +1754,53 @@ async fn a_secret_an_action_echoes_back_is_masked_in_its_result_its_error_and_th
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_resumed_run_masks_the_secrets_its_dead_process_had_read() {
+    let program = secretive();
+    let mut world = World::default();
+    world.actions.answer(
+        "call_with",
+        vec![Err(ActionError::new(format!("token {SECRET} was revoked")))],
+    );
+    // The input was bound before the crash: the resumed run never calls `secret()` itself.
+    let resume = rbk_interpreter::engine::Resume {
+        completed: vec![("use_it".into(), StepState::Succeeded)],
+        bindings: vec![(
+            "token".into(),
+            Value::Secret(rbk_interpreter::value::Secret::new("API_TOKEN", SECRET)),
+        )],
+        in_flight: None,
+        resumed_by: "tester".into(),
+    };
+    let services = Services {
+        actions: &world.actions,
+        approver: &world.approver,
+        journal: &world.journal,
+        environment: &world.environment,
+    };
+    let request = RunRequest {
+        module: program.roots[0],
+        runbook: "secretive".into(),
+        inputs: BTreeMap::new(),
+        alert: None,
+        started_by: "tester".into(),
+        run_id: "run-1".into(),
+        started_at: STARTED_AT,
+        resume: Some(resume),
+    };
+    let report = run(&program, services, request).await.expect("it resumes");
+    assert_eq!(report.status, RunStatus::Failed);
+    assert!(
+        world.kinds().contains(&EventKind::StepFailed {
+            step: "fails_after".into(),
+            error: "rb.call_with failed: token <secret API_TOKEN> was revoked".into()
+        }),
+        "{:#?}",
+        world.kinds()
+    );
+    assert_no_leak(&world, &report);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_secret_too_short_to_mask_is_named_in_the_journal() {
     let program = secretive();
     let mut world = World::default();
