@@ -1720,6 +1720,121 @@ async fn a_secret_given_as_an_input_is_masked_in_run_started() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_secret_an_action_echoes_back_is_masked_in_its_result_its_error_and_the_escalation() {
+    let program = secretive();
+    let mut world = World::default();
+    world
+        .environment
+        .secrets
+        .insert("API_TOKEN".into(), SECRET.into());
+    // The first call echoes the token (in base64 too); the second fails quoting it.
+    world.actions.answer(
+        "call_with",
+        vec![
+            Ok(Value::str(format!(
+                "you sent {SECRET}, or aHVudGVyMi12ZXJ5LXNlY3JldA=="
+            ))),
+            Err(ActionError::new(format!("token {SECRET} was revoked"))),
+        ],
+    );
+    let report = world.run(&program, "secretive").await;
+
+    assert_eq!(report.status, RunStatus::Failed);
+    let kinds = world.kinds();
+    assert!(
+        kinds.contains(&EventKind::Log {
+            step: "use_it".into(),
+            message: "the API answered you sent <secret API_TOKEN>, or <secret API_TOKEN>dA=="
+                .into()
+        }),
+        "{kinds:#?}"
+    );
+    assert!(
+        kinds.contains(&EventKind::StepFailed {
+            step: "fails_after".into(),
+            error: "rb.call_with failed: token <secret API_TOKEN> was revoked".into()
+        }),
+        "{kinds:#?}"
+    );
+    assert!(report.escalated);
+    assert_no_leak(&world, &report);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_resumed_run_masks_the_secrets_its_dead_process_had_read() {
+    let program = secretive();
+    let mut world = World::default();
+    world.actions.answer(
+        "call_with",
+        vec![Err(ActionError::new(format!("token {SECRET} was revoked")))],
+    );
+    // The input was bound before the crash: the resumed run never calls `secret()` itself.
+    let resume = rbk_interpreter::engine::Resume {
+        completed: vec![("use_it".into(), StepState::Succeeded)],
+        bindings: vec![(
+            "token".into(),
+            Value::Secret(rbk_interpreter::value::Secret::new("API_TOKEN", SECRET)),
+        )],
+        in_flight: None,
+        resumed_by: "tester".into(),
+    };
+    let services = Services {
+        actions: &world.actions,
+        approver: &world.approver,
+        journal: &world.journal,
+        environment: &world.environment,
+    };
+    let request = RunRequest {
+        module: program.roots[0],
+        runbook: "secretive".into(),
+        inputs: BTreeMap::new(),
+        alert: None,
+        started_by: "tester".into(),
+        run_id: "run-1".into(),
+        started_at: STARTED_AT,
+        resume: Some(resume),
+    };
+    let report = run(&program, services, request).await.expect("it resumes");
+    assert_eq!(report.status, RunStatus::Failed);
+    assert!(
+        world.kinds().contains(&EventKind::StepFailed {
+            step: "fails_after".into(),
+            error: "rb.call_with failed: token <secret API_TOKEN> was revoked".into()
+        }),
+        "{:#?}",
+        world.kinds()
+    );
+    assert_no_leak(&world, &report);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_secret_too_short_to_mask_is_named_in_the_journal() {
+    let program = secretive();
+    let mut world = World::default();
+    world
+        .environment
+        .secrets
+        .insert("API_TOKEN".into(), "abc".into());
+    world.actions.always("call_with", Ok(Value::Int(200)));
+    world.run(&program, "secretive").await;
+    let warnings: Vec<String> = world
+        .kinds()
+        .into_iter()
+        .filter_map(|kind| match kind {
+            EventKind::Log { message, .. } if message.starts_with("warning: secret") => {
+                Some(message)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        warnings,
+        ["warning: secret API_TOKEN (or the password in it) is shorter than 4 characters, so rbk \
+          does not mask it where a program echoes it; use a longer secret"],
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_missing_secret_fails_the_run_before_any_step() {
     let program = secretive();
     let world = World::default();
