@@ -74,7 +74,8 @@ fn a_fifo_in_a_walked_directory_is_refused_not_read_forever() {
 fn a_use_of_a_fifo_or_device_is_diagnosed_not_read_forever() {
     let dir = scratch("fifo-use");
     mkfifo(&dir.join("pipe.rbk"));
-    for target in ["./pipe.rbk", "/dev/zero", "./"] {
+    fs::create_dir_all(dir.join("folder.rbk")).unwrap();
+    for target in ["./pipe.rbk", "/dev/zero", "./folder.rbk"] {
         fs::write(
             dir.join("main.rbk"),
             format!("use \"{target}\" as m\n\n{HELLO}"),
