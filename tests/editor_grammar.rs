@@ -1,7 +1,8 @@
 //! Keeps the editor grammars in step with `grammar/rbk.pest`: every reserved word of the
 //! `keyword` rule and every word of the `contextual` rule (`rbk_compiler::syntax::keywords`,
 //! which a compiler test keeps equal to the grammar) must be highlighted by the VS Code
-//! TextMate grammar, and the extension manifest must point at files that exist.
+//! TextMate grammar, every escape of the `escape` rule must be highlighted as an escape (not as
+//! an invalid one), and the extension manifest must point at files that exist.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -98,6 +99,81 @@ fn textmate_grammar_highlights_every_keyword() {
         extra.is_empty(),
         "keyword pattern lists words that are not reserved: {extra:?}"
     );
+}
+
+/// The pest string literals in `text`, unescaped.
+fn pest_strings(text: &str) -> Vec<String> {
+    let mut strings = Vec::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '"' {
+            continue;
+        }
+        let mut literal = String::new();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => break,
+                '\\' => literal.extend(chars.next()),
+                c => literal.push(c),
+            }
+        }
+        strings.push(literal);
+    }
+    strings
+}
+
+/// The characters the `escape` rule of grammar/rbk.pest accepts after a backslash.
+fn pest_escapes() -> Vec<String> {
+    let pest = read(&root().join("grammar/rbk.pest"));
+    let rule = pest
+        .lines()
+        .find(|line| line.trim_start().starts_with("escape "))
+        .expect("grammar/rbk.pest has an `escape` rule");
+    let alternatives = rule
+        .split_once("\"\\\\\"")
+        .expect("the escape rule starts with a backslash")
+        .1;
+    let escapes = pest_strings(alternatives);
+    assert!(
+        escapes.len() >= 6,
+        "could not read the escape rule: {rule} -> {escapes:?}"
+    );
+    escapes
+}
+
+#[test]
+fn textmate_grammar_highlights_every_escape_the_language_accepts() {
+    let grammar = tm_grammar();
+    let escapes = &grammar["repository"]["string-escapes"]["patterns"];
+    let pattern = |scope: &str| {
+        let found = escapes
+            .as_array()
+            .expect("string-escapes patterns")
+            .iter()
+            .find(|p| p["name"] == scope)
+            .unwrap_or_else(|| panic!("no {scope} pattern"));
+        // Anchored: the pattern must match the whole escape, as TextMate tries it at the `\`.
+        regex::Regex::new(&format!("^(?:{})", found["match"].as_str().unwrap())).unwrap()
+    };
+    let (valid, invalid) = (
+        pattern("constant.character.escape.rbk"),
+        pattern("invalid.illegal.escape.rbk"),
+    );
+    for escape in pest_escapes() {
+        let written = format!("\\{escape}");
+        assert!(
+            valid
+                .find(&written)
+                .is_some_and(|m| m.len() == written.len()),
+            "the language accepts `{written}` but the TextMate grammar does not highlight it \
+             as an escape (so it shows it as invalid)"
+        );
+    }
+    // What the language refuses is not shown as an escape.
+    for refused in ["\\q", "\\x", "\\0"] {
+        assert!(!valid.is_match(refused), "{refused}");
+        assert!(invalid.is_match(refused), "{refused}");
+    }
 }
 
 #[test]

@@ -172,3 +172,39 @@ fn files_with_syntax_errors_are_left_alone() {
     assert_eq!(fs::read_to_string(dir.join("broken.rbk")).unwrap(), broken);
     let _ = fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn crlf_files_stay_crlf_and_check_accepts_them_when_formatted() {
+    let dir = tempdir("crlf");
+    let tidy = TIDY.replace('\n', "\r\n");
+    fs::write(dir.join("tidy.rbk"), &tidy).unwrap();
+    let run = rbk_in(&dir, &["fmt", "--check", "tidy.rbk"]);
+    assert_eq!(run.status, 0, "{}", run.stdout);
+    fs::write(dir.join("messy.rbk"), MESSY.replace('\n', "\r\n")).unwrap();
+    let run = rbk_in(&dir, &["fmt", "messy.rbk"]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert_eq!(fs::read_to_string(dir.join("messy.rbk")).unwrap(), tidy);
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_end_of_line_comment_stays_after_the_element_it_followed() {
+    let dir = tempdir("element-comments");
+    let source = "fn f() -> list<int> {\n  return [1, // one\n    2, 3, // three\n    4]\n}\n\nfn g() -> int {\n  return h(a: 1, b: 2, // b\n    c: 3)\n}\n";
+    fs::write(dir.join("comments.rbk"), source).unwrap();
+    let run = rbk_in(&dir, &["fmt", "comments.rbk"]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let formatted = fs::read_to_string(dir.join("comments.rbk")).unwrap();
+    for (element, comment) in [("1,", "// one"), ("3,", "// three"), ("b: 2,", "// b")] {
+        let line = formatted
+            .lines()
+            .find(|line| line.contains(comment))
+            .unwrap_or_else(|| panic!("{comment} lost:\n{formatted}"));
+        assert_eq!(
+            line.trim(),
+            format!("{element} {comment}"),
+            "{comment} moved:\n{formatted}"
+        );
+    }
+    let _ = fs::remove_dir_all(&dir);
+}

@@ -134,10 +134,16 @@ impl<'a> Printer<'a> {
 
     /// Comments on the line a node ends on (and any left inside it) go at the end of the line.
     fn trailing(&mut self, end: usize) {
+        self.trailing_before(end, usize::MAX);
+    }
+
+    /// [`Printer::trailing`] for a node whose next sibling starts at `next`: a comment after
+    /// that sibling follows it, even on the same line (`[1, 2, // two` keeps `// two` on 2).
+    fn trailing_before(&mut self, end: usize, next: usize) {
         let mut texts = Vec::new();
         while let Some(comment) = self.comments.get(self.next) {
             let same_line = comment.start >= end && !self.src[end..comment.start].contains('\n');
-            if comment.start >= end && !same_line {
+            if comment.start >= end && (!same_line || comment.start >= next) {
                 break;
             }
             texts.push(comment.text.clone());
@@ -157,9 +163,12 @@ impl<'a> Printer<'a> {
         self.end_line();
     }
 
-    /// After ` {` at source position `open`: the rest of the line, then one level deeper.
+    /// After ` {` at source position `open`: the rest of the line, then one level deeper. A
+    /// comment on that line after the first element (`[1, // one`) is that element's.
     fn open_block(&mut self, open: usize) {
-        self.finish_line(open + 1);
+        let first = skip_trivia(self.src, open + 1);
+        self.trailing_before(open + 1, first);
+        self.end_line();
         self.indent += 1;
         self.fresh = true;
     }
@@ -378,7 +387,7 @@ impl<'a> Printer<'a> {
                     clause.span.start + "input".len(),
                     b'{',
                 ));
-                for field in fields {
+                for (i, field) in fields.iter().enumerate() {
                     self.leading(field.span.start, false, true);
                     if let Some(doc) = &field.doc {
                         self.doc(doc, field.span.start);
@@ -388,7 +397,9 @@ impl<'a> Printer<'a> {
                     self.push(": ");
                     self.ty(&field.ty);
                     self.optional(" = ", field.default.as_ref());
-                    self.finish_line(field.span.end);
+                    let next = fields.get(i + 1).map_or(end, |next| next.span.start);
+                    self.trailing_before(field.span.end, next);
+                    self.end_line();
                 }
                 return self.close_block(end - 1, true);
             }
@@ -903,13 +914,15 @@ impl<'a> Printer<'a> {
         }
         self.out.push(open_char);
         self.open_block(open);
-        for item in items {
+        for (i, item) in items.iter().enumerate() {
             let item_span = span(item);
             self.leading(item_span.start, false, false);
             self.start_line();
             print(self, item);
             self.push(",");
-            self.finish_line(item_span.end);
+            let next = items.get(i + 1).map_or(close, |next| span(next).start);
+            self.trailing_before(item_span.end, next);
+            self.end_line();
         }
         self.comments_before(close, false, false);
         self.indent -= 1;

@@ -98,3 +98,41 @@ fn lambdas_types_and_externs() {
         "type P = { a: int, b: list<map<string, int>> }\n\ntype H\n\nextern action go(p: P, t: duration = 10s) -> P? effect destructive safe_to_auto_approve\n\nfn f(ps: list<P>) -> list<P> {\n  return filter(ps, p => p.a > 1)\n}\n\nfn g(ps: list<P>) -> list<P> {\n  return sort_by(ps, x => (x.a))\n}\n"
     );
 }
+
+#[test]
+fn an_end_of_line_comment_stays_after_the_element_it_followed() {
+    // Several elements on a line: each comment stays after the last element before it.
+    let input = "fn f() -> list<int> {\n  return [1, // one\n    2, 3, // three\n    4]\n}\n";
+    assert_eq!(
+        fmt(input),
+        "fn f() -> list<int> {\n  return [\n    1, // one\n    2,\n    3, // three\n    4,\n  ]\n}\n"
+    );
+    // Record fields and call arguments, the comment after the comma or before the bracket.
+    let input = "fn f() -> int {\n  return g(a: 1, b: { x: 1, // x\n    y: 2, z: 3 }, // b\n    c: 2 // c\n  )\n}\n";
+    assert_eq!(
+        fmt(input),
+        "fn f() -> int {\n  return g(\n    a: 1,\n    b: {\n      x: 1, // x\n      y: 2,\n      z: 3,\n    }, // b\n    c: 2, // c\n  )\n}\n"
+    );
+    // Input fields written on one line.
+    let input = "runbook r {\n  input { a: int = 1, b: int = 2 // b\n  }\n}\n";
+    assert_eq!(
+        fmt(input),
+        "runbook r {\n  input {\n    a: int = 1\n    b: int = 2 // b\n  }\n}\n"
+    );
+}
+
+#[test]
+fn crlf_files_stay_crlf_and_formatted_ones_are_unchanged() {
+    let lf = include_str!("../../../examples/db_pool_exhaustion.rbk");
+    let crlf = lf.replace('\n', "\r\n");
+    assert_eq!(fmt(&crlf), crlf);
+    // Out of shape and CRLF: formatted, still CRLF, literals as written.
+    let input = "const Q: string = \"\"\"\r\n  SELECT 1\r\n\"\"\"\r\nfn f()->int{\r\nreturn 1 // one\r\n}\r\n";
+    assert_eq!(
+        fmt(input),
+        "const Q: string = \"\"\"\r\n  SELECT 1\r\n\"\"\"\r\n\r\nfn f() -> int {\r\n  return 1 // one\r\n}\r\n"
+    );
+    // A file that mixes line endings gets `\n` outside literals, as before.
+    let mixed = "fn f() -> int {\r\n  return 1\n}\n";
+    assert_eq!(fmt(mixed), "fn f() -> int {\n  return 1\n}\n");
+}
