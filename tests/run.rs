@@ -9,7 +9,8 @@ use std::process::Command;
 
 use support::{rbk, rbk_in, repo_root, spawn_rbk, Spawned};
 
-const GATED: &str = r#"use std.shell
+const GATED: &str = r#"use std.pagerduty
+use std.shell
 
 /// Cleans a scratch directory after a human says yes.
 runbook clean_scratch {
@@ -18,7 +19,7 @@ runbook clean_scratch {
   input {
     dir: string
   }
-  escalate shell.run(argv: ["touch", "{dir}/../escalated"])
+  escalate pagerduty.page(service: "sre", summary: "clean_scratch needs a human: {run.summary}")
 
   step look "List what is there" {
     approval none reason "ls only lists the directory"
@@ -172,9 +173,13 @@ fn a_denied_step_stops_the_run_and_escalates() {
     let (status, output) = child.finish();
     assert_eq!(status, 1);
     assert!(output.contains("clean denied by bob"), "{output}");
-    assert!(output.contains("escalated"), "{output}");
     assert_eq!(project.files_left(), 2, "a denied step deletes nothing");
-    assert!(project.dir.join("escalated").exists(), "the escalation ran");
+    // The escalation ran; with no PagerDuty routing key here, the page itself fails (and is
+    // journaled). A destructive escalation is refused by the checker (E0306).
+    assert!(
+        output.contains("↑ escalated") || output.contains("! escalation failed"),
+        "{output}"
+    );
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 use rbk_compiler::syntax::BinaryOp;
 use rbk_compiler::types::Builtin;
 
-use crate::value::Value;
+use crate::value::{format_duration, Value};
 
 pub fn compare(a: &Value, b: &Value) -> Option<Ordering> {
     match (a, b) {
@@ -52,9 +52,15 @@ pub fn binary(op: BinaryOp, left: Value, right: Value) -> Result<Value, String> 
         }
         BinaryOp::Add => match (left, right) {
             (Int(a), Int(b)) => Int(a.checked_add(b).ok_or_else(overflow)?),
-            (Duration(a), Duration(b)) => Duration(a.checked_add(b).ok_or_else(overflow)?),
+            (Duration(a), Duration(b)) => duration(i128::from(a) + i128::from(b), || {
+                format!("{} + {}", format_duration(a), format_duration(b))
+            })?,
             (Percent(a), Percent(b)) => Percent(a + b),
-            (Time(t), Duration(d)) | (Duration(d), Time(t)) => Time(t.saturating_add(d as i64)),
+            (Time(t), Duration(d)) | (Duration(d), Time(t)) => {
+                time(i128::from(t) + i128::from(d), || {
+                    format!("a time + {}", format_duration(d))
+                })?
+            }
             (Str(a), Str(b)) => Str(a + &b),
             (List(mut a), List(b)) => {
                 a.extend(b);
@@ -64,16 +70,23 @@ pub fn binary(op: BinaryOp, left: Value, right: Value) -> Result<Value, String> 
         },
         BinaryOp::Sub => match (left, right) {
             (Int(a), Int(b)) => Int(a.checked_sub(b).ok_or_else(overflow)?),
-            (Duration(a), Duration(b)) => Duration(a.saturating_sub(b)),
+            (Duration(a), Duration(b)) => duration(i128::from(a) - i128::from(b), || {
+                format!("{} - {}", format_duration(a), format_duration(b))
+            })?,
             (Percent(a), Percent(b)) => Percent(a - b),
-            (Time(t), Duration(d)) => Time(t.saturating_sub(d as i64)),
-            (Time(a), Time(b)) => Duration(a.saturating_sub(b).max(0) as u64),
+            (Time(t), Duration(d)) => time(i128::from(t) - i128::from(d), || {
+                format!("a time - {}", format_duration(d))
+            })?,
+            (Time(a), Time(b)) => duration(i128::from(a) - i128::from(b), || {
+                "a time minus a later time".to_string()
+            })?,
             (a, b) => Float(number(&a)? - number(&b)?),
         },
         BinaryOp::Mul => match (left, right) {
             (Int(a), Int(b)) => Int(a.checked_mul(b).ok_or_else(overflow)?),
             (Duration(d), n) | (n, Duration(d)) => {
-                Duration((d as f64 * number(&n)?).max(0.0) as u64)
+                let factor = number(&n)?;
+                scaled(d, factor, || format!("{} * {factor}", format_duration(d)))?
             }
             (Percent(p), n) | (n, Percent(p)) => Percent(p * number(&n)?),
             (a, b) => Float(number(&a)? * number(&b)?),
@@ -83,7 +96,15 @@ pub fn binary(op: BinaryOp, left: Value, right: Value) -> Result<Value, String> 
             (Int(a), Int(b)) => Int(a.checked_div(b).ok_or_else(overflow)?),
             (Duration(a), Duration(b)) if b > 0 => Float(a as f64 / b as f64),
             (Percent(a), Percent(b)) if b != 0.0 => Float(a / b),
-            (Duration(d), n) => Duration((d as f64 / number(&n)?).max(0.0) as u64),
+            (Duration(d), n) => {
+                let divisor = number(&n)?;
+                if divisor == 0.0 {
+                    return Err("division by zero".into());
+                }
+                scaled(d, 1.0 / divisor, || {
+                    format!("{} / {divisor}", format_duration(d))
+                })?
+            }
             (Percent(p), n) => Percent(p / number(&n)?),
             (a, b) => {
                 let divisor = number(&b)?;
@@ -97,6 +118,39 @@ pub fn binary(op: BinaryOp, left: Value, right: Value) -> Result<Value, String> 
             return Err("short-circuit operator evaluated eagerly".into())
         }
     })
+}
+
+/// A duration result, or the run error that says why there is none: durations are whole
+/// milliseconds from 0 to `i64::MAX`, and arithmetic never saturates into that range.
+fn duration(ms: i128, written: impl FnOnce() -> String) -> Result<Value, String> {
+    if ms < 0 {
+        return Err(format!(
+            "duration out of range: {} is negative (durations cannot be)",
+            written()
+        ));
+    }
+    match i64::try_from(ms) {
+        Ok(ms) => Ok(Value::Duration(ms as u64)),
+        Err(_) => Err(format!(
+            "duration out of range: {} is longer than the longest duration",
+            written()
+        )),
+    }
+}
+
+fn time(ms: i128, written: impl FnOnce() -> String) -> Result<Value, String> {
+    i64::try_from(ms)
+        .map(Value::Time)
+        .map_err(|_| format!("time out of range: {}", written()))
+}
+
+/// `ms` times a factor, rounded down to a millisecond.
+fn scaled(ms: u64, factor: f64, written: impl FnOnce() -> String) -> Result<Value, String> {
+    let result = ms as f64 * factor;
+    if !result.is_finite() || result >= i64::MAX as f64 {
+        return duration(i128::MAX, written);
+    }
+    duration(result.floor() as i128, written)
 }
 
 fn number(value: &Value) -> Result<f64, String> {
@@ -174,5 +228,122 @@ pub fn simple_builtin(builtin: Builtin, mut values: Vec<Value>) -> Result<Value,
         }
         Builtin::String => Ok(Value::Str(first.to_string())),
         other => Err(format!("{}() needs the run's context", other.name())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Duration arithmetic never saturates: a result out of range is a run error that says so.
+
+    use super::*;
+
+    const MINUTE: u64 = 60_000;
+
+    fn out_of_range(result: Result<Value, String>) -> String {
+        match result {
+            Err(message) => message,
+            Ok(value) => panic!("expected a run error, got {value}"),
+        }
+    }
+
+    #[test]
+    fn subtracting_a_longer_duration_is_an_error_not_zero() {
+        let message = out_of_range(binary(
+            BinaryOp::Sub,
+            Value::Duration(2 * MINUTE),
+            Value::Duration(5 * MINUTE),
+        ));
+        assert_eq!(
+            message,
+            "duration out of range: 2m - 5m is negative (durations cannot be)"
+        );
+        assert_eq!(
+            binary(
+                BinaryOp::Sub,
+                Value::Duration(5 * MINUTE),
+                Value::Duration(2 * MINUTE)
+            ),
+            Ok(Value::Duration(3 * MINUTE))
+        );
+    }
+
+    #[test]
+    fn adding_or_multiplying_past_the_longest_duration_is_an_error() {
+        let longest = i64::MAX as u64;
+        let sum = out_of_range(binary(
+            BinaryOp::Add,
+            Value::Duration(longest),
+            Value::Duration(1),
+        ));
+        assert!(sum.starts_with("duration out of range"), "{sum}");
+        let product = out_of_range(binary(
+            BinaryOp::Mul,
+            Value::Duration(longest / 2),
+            Value::Int(3),
+        ));
+        assert!(product.starts_with("duration out of range"), "{product}");
+        let negative = out_of_range(binary(
+            BinaryOp::Mul,
+            Value::Duration(MINUTE),
+            Value::Float(-1.5),
+        ));
+        assert!(negative.contains("negative"), "{negative}");
+        assert_eq!(
+            binary(BinaryOp::Mul, Value::Int(3), Value::Duration(MINUTE)),
+            Ok(Value::Duration(3 * MINUTE))
+        );
+    }
+
+    #[test]
+    fn dividing_a_duration_by_zero_is_an_error_not_the_longest_duration() {
+        let by_float = out_of_range(binary(
+            BinaryOp::Div,
+            Value::Duration(MINUTE),
+            Value::Float(0.0),
+        ));
+        assert_eq!(by_float, "division by zero");
+        assert_eq!(
+            binary(BinaryOp::Div, Value::Duration(MINUTE), Value::Int(4)),
+            Ok(Value::Duration(15_000))
+        );
+    }
+
+    #[test]
+    fn time_arithmetic_is_checked_too() {
+        let earlier_minus_later = out_of_range(binary(
+            BinaryOp::Sub,
+            Value::Time(1_000),
+            Value::Time(2_000),
+        ));
+        assert!(
+            earlier_minus_later.contains("negative"),
+            "{earlier_minus_later}"
+        );
+        let past_the_end = out_of_range(binary(
+            BinaryOp::Add,
+            Value::Time(i64::MAX - 10),
+            Value::Duration(MINUTE),
+        ));
+        assert!(
+            past_the_end.starts_with("time out of range"),
+            "{past_the_end}"
+        );
+        assert_eq!(
+            binary(BinaryOp::Sub, Value::Time(2_000), Value::Time(1_000)),
+            Ok(Value::Duration(1_000))
+        );
+    }
+
+    #[test]
+    fn summing_durations_fails_on_overflow() {
+        let longest = i64::MAX as u64;
+        let message = out_of_range(simple_builtin(
+            Builtin::Sum,
+            vec![Value::List(vec![
+                Value::Duration(longest),
+                Value::Duration(longest),
+            ])],
+        ));
+        assert!(message.starts_with("duration out of range"), "{message}");
     }
 }

@@ -63,6 +63,9 @@ codes! {
     NotCallable = "E0206", Error, "not callable";
     BadOperands = "E0207", Error, "operator not defined for these types";
     NotMockable = "E0208", Error, "not a mockable action";
+    ZeroDuration = "E0209", Error, "zero duration where time must pass";
+    DurationOutOfRange = "E0210", Error, "duration literal out of range";
+    DurationArithmeticOutOfRange = "E0211", Error, "constant duration arithmetic out of range";
     UngatedDestructiveStep = "E0301", Error, "destructive step without an approval clause";
     UnsafeAutoApprove = "E0302", Error, "`on timeout approve` on an action that is not safe to auto-approve";
     SecretExposed = "E0303", Error, "secret interpolated or logged";

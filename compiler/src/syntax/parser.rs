@@ -1302,15 +1302,18 @@ impl<'a> TreeBuilder<'a> {
             };
             number.clear();
         }
-        total.unwrap_or_else(|| {
-            self.error(
-                Code::SyntaxError,
-                span_of(pair),
-                "this duration is too long",
-                "use a shorter duration",
-            );
-            u64::MAX
-        })
+        // Durations are at most i64::MAX milliseconds, so that adding one to a time is exact.
+        total
+            .filter(|&ms| i64::try_from(ms).is_ok())
+            .unwrap_or_else(|| {
+                self.error(
+                    Code::DurationOutOfRange,
+                    span_of(pair),
+                    "this duration is too long: durations are at most about 292 million years",
+                    "use a shorter duration",
+                );
+                u64::MAX
+            })
     }
 
     fn string_expr(&mut self, pair: Pair<Rule>) -> Expr {

@@ -5,6 +5,7 @@
 
 mod builtins;
 mod checker;
+mod durations;
 mod operators;
 mod tests;
 mod ty;
@@ -80,5 +81,7 @@ pub type ApproverGroups = std::collections::BTreeMap<String, Vec<String>>;
 pub fn check_modules(modules: &[Module], diagnostics: &mut Vec<Diagnostic>) -> TypeInfo {
     let mut checker = checker::Checker::new(modules, diagnostics);
     checker.check_all();
-    checker.into_info()
+    let info = checker.into_info();
+    durations::check(modules, diagnostics);
+    info
 }
