@@ -1793,6 +1793,7 @@ async fn a_resumed_run_masks_the_secrets_its_dead_process_had_read() {
         run_id: "run-1".into(),
         started_at: STARTED_AT,
         resume: Some(resume),
+        dry_run: false,
     };
     let report = run(&program, services, request).await.expect("it resumes");
     assert_eq!(report.status, RunStatus::Failed);
