@@ -2598,3 +2598,54 @@ fn a_step_between_retries_is_in_flight_on_resume() {
     assert_eq!(resume.in_flight.as_deref(), Some("push"));
     assert!(resume.completed.is_empty());
 }
+
+/// The dead process had journaled the end of a step that ended the run (it failed, with no
+/// `on failure continue`), but not the run's end: the resumed run ends there too, instead of
+/// going on to the destructive step after it.
+#[tokio::test(start_paused = true)]
+async fn a_resumed_run_whose_step_had_failed_does_not_go_on() {
+    let program = program(&format!(
+        r#"
+runbook failing_then_restart {{
+  {ESCALATE}
+  step check "Check" {{
+    call_api()
+  }}
+  step act "Restart" {{
+    approval none reason "test"
+    restart(name: "web")
+  }}
+}}
+"#
+    ));
+    let mut world = World::default();
+    world.actions.always("restart", Ok(Value::None));
+    let services = Services {
+        actions: &world.actions,
+        approver: &world.approver,
+        journal: &world.journal,
+        environment: &world.environment,
+    };
+    let request = RunRequest {
+        module: program.roots[0],
+        runbook: "failing_then_restart".into(),
+        inputs: BTreeMap::new(),
+        alert: None,
+        started_by: "tester".into(),
+        run_id: "run-1".into(),
+        started_at: STARTED_AT,
+        resume: Some(rbk_interpreter::engine::Resume {
+            completed: vec![("check".into(), StepState::Failed)],
+            resumed_by: "dave".into(),
+            ..Default::default()
+        }),
+        dry_run: false,
+    };
+    let report = run(&program, services, request).await.unwrap();
+    assert_eq!(report.status, RunStatus::Failed);
+    assert_eq!(report.failed_step.as_deref(), Some("check"));
+    assert!(
+        world.actions.calls_of("restart").is_empty(),
+        "the step after the failure must not run"
+    );
+}

@@ -11,7 +11,7 @@ mod printer;
 
 use std::fmt;
 
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Code, Diagnostic};
 use crate::syntax::parse;
 use crate::FileId;
 
@@ -52,9 +52,15 @@ fn uses_crlf(text: &str) -> bool {
 
 fn format_lf(text: &str) -> Result<String, FormatError> {
     let parsed = parse(FileId(0), text);
-    if !parsed.diagnostics.is_empty() {
+    // A literal out of range (E0210) still parses, and literals are copied as written.
+    let syntax_errors: Vec<Diagnostic> = parsed
+        .diagnostics
+        .into_iter()
+        .filter(|d| matches!(d.code, Code::SyntaxError | Code::NestingTooDeep))
+        .collect();
+    if !syntax_errors.is_empty() {
         return Err(FormatError {
-            diagnostics: parsed.diagnostics,
+            diagnostics: syntax_errors,
         });
     }
     Ok(printer::print(text, &parsed.file))
