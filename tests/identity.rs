@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use support::{rbk_in, repo_root, spawn_rbk, Spawned};
 
 const TWO_PERSON: &str = r#"use std.shell
+use std.pagerduty
 
 /// Writes a note once two people agree.
 runbook note {
@@ -18,7 +19,7 @@ runbook note {
   input {
     dir: string
   }
-  escalate shell.run(argv: ["true"])
+  escalate pagerduty.page(service: "sre", summary: "the note needs a human: {run.summary}")
 
   step write "Write the note" {
     approval required 2 from "sre" timeout 10m on timeout deny

@@ -17,6 +17,7 @@ use std::sync::OnceLock;
 use support::{rbk_in, repo_root, spawn_rbk};
 
 const RUNBOOKS: &str = r#"use std.shell
+use std.pagerduty
 
 /// Writes a note once a second person agrees.
 runbook note {
@@ -24,7 +25,7 @@ runbook note {
   input {
     dir: string
   }
-  escalate shell.run(argv: ["true"])
+  escalate pagerduty.page(service: "sre", summary: "the note needs a human: {run.summary}")
 
   step write "Write the note" {
     approval required from "sre" timeout 10m on timeout deny
@@ -35,7 +36,6 @@ runbook note {
 /// Says hello; asks nobody.
 runbook tidy {
   title "Say hello"
-  escalate shell.run(argv: ["true"])
 
   step hello "Say hello" {
     log "hello"

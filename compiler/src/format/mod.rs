@@ -15,7 +15,7 @@ use crate::diagnostics::{Code, Diagnostic};
 use crate::syntax::parse;
 use crate::FileId;
 
-/// Why a file was not formatted: its syntax errors (E0001, E0002).
+/// Why a file was not formatted: its syntax errors (E0001, E0002, E0003).
 #[derive(Clone, Debug)]
 pub struct FormatError {
     pub diagnostics: Vec<Diagnostic>,
@@ -52,11 +52,13 @@ fn uses_crlf(text: &str) -> bool {
 
 fn format_lf(text: &str) -> Result<String, FormatError> {
     let parsed = parse(FileId(0), text);
-    // A literal out of range (E0210) still parses, and literals are copied as written.
+    // A literal out of range (E0210) still parses, and literals are copied as written. Every
+    // other parse diagnostic means the tree lacks some of the text (an expression refused as
+    // too long is a placeholder), so printing it would lose code.
     let syntax_errors: Vec<Diagnostic> = parsed
         .diagnostics
         .into_iter()
-        .filter(|d| matches!(d.code, Code::SyntaxError | Code::NestingTooDeep))
+        .filter(|d| d.code != Code::DurationOutOfRange)
         .collect();
     if !syntax_errors.is_empty() {
         return Err(FormatError {
