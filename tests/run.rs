@@ -242,6 +242,37 @@ fn dry_run_reports_destructive_actions_without_running_them() {
     );
 }
 
+/// A withheld call that returns a named record (`http.post` → `http.Response`) gives a record
+/// the dry run can read on, as the real run would, rather than stopping at its first field.
+#[test]
+fn a_dry_run_reads_on_past_a_withheld_call_that_returns_a_record() {
+    let project = Project::new("dry-record");
+    std::fs::write(
+        project.dir.join("hook.rbk"),
+        r#"use std.http
+
+/// Tells a webhook, then reads its answer.
+runbook hook {
+  title "Tell the webhook"
+
+  step tell "Tell the webhook" {
+    let response = http.post("http://127.0.0.1:9/hook", "ping")
+    log "webhook answered {response.status}: {response.body}"
+  }
+}
+"#,
+    )
+    .unwrap();
+    let run = project.rbk(&["run", "hook.rbk", "--dry-run"]);
+    assert_eq!(run.status, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("webhook answered 0: "),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("[write] http.post("), "{}", run.stdout);
+}
+
 #[test]
 fn bad_inputs_are_usage_errors() {
     let project = Project::new("inputs");

@@ -240,7 +240,7 @@ impl Execution<'_> {
             }),
         };
         let natives = NativeActions::new(integrations);
-        let dry = DryRunActions::new(&natives);
+        let dry = DryRunActions::new(&natives, &analysis.types.named_types);
         let actions: &dyn Actions = if dry_run { &dry } else { &natives };
         let services = Services {
             actions,

@@ -61,11 +61,9 @@ pub fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
                 stack.pop();
                 depth -= 1;
             }
-            TokenKind::Close(close) => {
-                if stack.last() == Some(&Open::Bracket(opener(close))) {
-                    stack.pop();
-                    depth -= 1;
-                }
+            TokenKind::Close(close) if stack.last() == Some(&Open::Bracket(opener(close))) => {
+                stack.pop();
+                depth -= 1;
             }
             TokenKind::StrOpen { triple } => stack.push(Open::Str {
                 text_start: token.end,

@@ -14,7 +14,14 @@ pub(crate) struct Checker<'a> {
     pub(super) modules: &'a [Module],
     pub(super) info: TypeInfo,
     pub(super) diagnostics: &'a mut Vec<Diagnostic>,
+    /// How many more unknown names may be compared with every name in scope for a "did you
+    /// mean": each comparison walks the whole scope, so a file of many unknown names among
+    /// many names would otherwise take quadratic time.
+    pub(super) suggestions_left: usize,
 }
+
+/// Unknown names (per check) that get a "did you mean" hint; later ones get the plain help.
+const SUGGESTION_BUDGET: usize = 100;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum BindingKind {
@@ -151,6 +158,7 @@ impl<'a> Checker<'a> {
             modules,
             info: TypeInfo::default(),
             diagnostics,
+            suggestions_left: SUGGESTION_BUDGET,
         }
     }
 
@@ -1124,9 +1132,15 @@ impl<'a> Checker<'a> {
         } else if ident.name == "run" {
             "`run` exists only in `escalate` and `notify`".to_string()
         } else {
-            let mut candidates: Vec<&str> = env.visible_names();
-            candidates.extend(module.names.consts.keys().map(String::as_str));
-            match suggest(&ident.name, candidates) {
+            let suggestion = if self.suggestions_left > 0 {
+                self.suggestions_left -= 1;
+                let mut candidates: Vec<&str> = env.visible_names();
+                candidates.extend(module.names.consts.keys().map(String::as_str));
+                suggest(&ident.name, candidates)
+            } else {
+                None
+            };
+            match suggestion {
                 Some(s) => format!("did you mean `{s}`?"),
                 None => "declare it with `let`, as an input, or as a `const` before using it"
                     .to_string(),

@@ -1,5 +1,7 @@
 //! Checking a runbook given as text, with the standard library read from `stdlib/std/`, for the
 //! compiler's own tests of what the checker accepts and refuses.
+// Each test binary uses a part of this module.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
