@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use rbk_interpreter::audit::{verify_run, ExportedHead};
+use rbk_interpreter::audit::ExportedHead;
 
 use super::check::usage_error;
 use super::session;
@@ -45,16 +45,12 @@ pub fn export(run: &str, store: Option<&str>) -> u8 {
             Ok(found) => found,
             Err(message) => return usage_error(&message),
         };
-        let (events, answers) = match (
-            store.events(&record.id).await,
-            store.run_answers(&record.id).await,
-        ) {
-            (Ok(events), Ok(answers)) => (events, answers),
-            (Err(error), _) | (_, Err(error)) => return usage_error(&error.to_string()),
-        };
         // A head vouches for the journal up to it: never export one for a journal that
         // does not verify.
-        let audit = verify_run(&record, &events, &answers);
+        let (events, audit) = match session::audited_journal(store.as_ref(), &record).await {
+            Ok(journal) => journal,
+            Err(message) => return usage_error(&message),
+        };
         if !audit.is_intact() {
             for finding in &audit.findings {
                 eprintln!("TAMPERED: {finding}");

@@ -2,7 +2,6 @@ use std::path::PathBuf;
 
 use rbk_compiler::syntax::ItemKind;
 use rbk_compiler::{check, CheckOptions};
-use rbk_interpreter::audit::verify_run;
 use rbk_interpreter::engine::{self, Resume};
 use rbk_interpreter::journal::EventKind;
 use rbk_interpreter::store::{ClaimRefusal, RunLimits, RunOwner, RunRecord, FINAL_STATES};
@@ -45,17 +44,12 @@ pub fn run(args: ResumeArgs<'_>) -> u8 {
         if record.dry_run {
             return refuse(&record, ClaimRefusal::DryRun);
         }
-        let events = match store.events(&record.id).await {
-            Ok(events) => events,
-            Err(error) => return usage_error(&error.to_string()),
-        };
         // What a resumed run skips comes from the journal: one that does not verify (a
         // removed tail would make a finished step run again) is not resumed.
-        let answers = match store.run_answers(&record.id).await {
-            Ok(answers) => answers,
-            Err(error) => return usage_error(&error.to_string()),
+        let (events, audit) = match session::audited_journal(store.as_ref(), &record).await {
+            Ok(journal) => journal,
+            Err(message) => return usage_error(&message),
         };
-        let audit = verify_run(&record, &events, &answers);
         if !audit.is_intact() {
             for finding in &audit.findings {
                 println!("TAMPERED: {finding}");

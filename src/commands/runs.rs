@@ -1,6 +1,6 @@
 use std::path::Path;
 
-use rbk_interpreter::audit::{verify_run, ExportedHead};
+use rbk_interpreter::audit::ExportedHead;
 use rbk_interpreter::journal::{verify_chain, EventKind};
 use rbk_interpreter::value::format_time;
 
@@ -76,11 +76,10 @@ pub fn log(
             Ok(found) => found,
             Err(message) => return usage_error(&message),
         };
-        let (events, answers) = match (store.events(&record.id).await, store.run_answers(&record.id).await) {
-            (Ok(events), Ok(answers)) => (events, answers),
-            (Err(error), _) | (_, Err(error)) => return usage_error(&error.to_string()),
+        let (events, mut audit) = match session::audited_journal(store.as_ref(), &record).await {
+            Ok(journal) => journal,
+            Err(message) => return usage_error(&message),
         };
-        let mut audit = verify_run(&record, &events, &answers);
         if let Some(anchor) = &anchor {
             audit.findings.extend(anchor.check(&record.id, &events, key.as_deref()));
         }

@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rbk_compiler::config::ProjectConfig;
+use rbk_interpreter::audit::{verify_run, Audit};
 use rbk_interpreter::identity::normalize_person;
+use rbk_interpreter::journal::Event;
 use rbk_interpreter::store::{MemoryStore, PostgresStore, RunRecord, SqliteStore, Store};
 
 use crate::workspace;
@@ -120,6 +122,21 @@ pub async fn store_here(store: Option<&str>) -> Result<Arc<dyn Store>, String> {
 }
 
 /// That store, and the run `id` (or a unique prefix of it) in it.
+/// A run's journal, checked against its record and its answer rows as `rbk log --verify`
+/// checks it: what `rbk log`, `rbk log --export` and `rbk resume` act on.
+pub async fn audited_journal(
+    store: &dyn Store,
+    record: &RunRecord,
+) -> Result<(Vec<Event>, Audit), String> {
+    let events = store.events(&record.id).await.map_err(|e| e.to_string())?;
+    let answers = store
+        .run_answers(&record.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let audit = verify_run(record, &events, &answers);
+    Ok((events, audit))
+}
+
 pub async fn find_run(
     store: Option<&str>,
     id: &str,
