@@ -266,6 +266,7 @@ fn sample_events() -> Vec<EventKind> {
             run_id: None,
             digest: None,
             dry_run: false,
+            shadow: false,
         },
         EventKind::StepStarted {
             step: "check".into(),
