@@ -36,6 +36,8 @@ struct Harness {
     /// Opens the same data again, as a new `rbk` process would (`None` for the in-memory
     /// store, which lives in one handle).
     reopen: Option<Reopen>,
+    /// The connection URL, for the PostgreSQL backend.
+    url: Option<String>,
     _cleanup: Cleanup,
 }
 
@@ -115,6 +117,7 @@ async fn sqlite_file() -> Harness {
         store,
         other,
         reopen: Some(reopen),
+        url: None,
         _cleanup: Cleanup::Dir(dir),
     }
 }
@@ -126,6 +129,7 @@ async fn sqlite_memory() -> Harness {
         store: store.clone(),
         other: store,
         reopen: None,
+        url: None,
         _cleanup: Cleanup::None,
     }
 }
@@ -177,6 +181,7 @@ async fn postgres() -> Harness {
         let store = raw_store.clone();
         Box::pin(async move { store.execute_raw(&sql).await.map(|_| ()) })
     });
+    let pg_url = url.clone();
     let reopen: Reopen = Arc::new(move || {
         let url = url.clone();
         Box::pin(async move {
@@ -192,6 +197,7 @@ async fn postgres() -> Harness {
         other,
         raw,
         reopen: Some(reopen),
+        url: Some(pg_url),
         _cleanup: cleanup,
     }
 }
@@ -1224,6 +1230,68 @@ macro_rules! conformance {
 conformance!(sqlite_file, super::sqlite_file);
 conformance!(sqlite_memory, super::sqlite_memory);
 conformance!(postgres, super::postgres);
+
+/// Workers on other machines learn of new work by LISTEN/NOTIFY: an ingest that queues runs
+/// sends exactly one notification however many runs it queued (NOTIFY serializes commits), an
+/// ingest that queues nothing sends none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_ingest_notifies_once_per_transaction() {
+    use rbk_interpreter::store::{Intake, QueuedStart};
+    let h = postgres().await;
+    let url = h.url.clone().expect("a postgres url");
+    let (client, mut connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("a listening connection");
+    let (sender, mut heard) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(message) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+            if let Ok(tokio_postgres::AsyncMessage::Notification(n)) = message {
+                let _ = sender.send(n.payload().to_string());
+            }
+        }
+    });
+    client.batch_execute("LISTEN rbk_work").await.unwrap();
+    let starts = |prefix: &str| {
+        (0..3)
+            .map(|i| {
+                let mut record = run(&format!("{prefix}-{i}"), "relieve", "", 1_000 + i);
+                record.state = RunState::Queued;
+                record.owner = None;
+                record.trigger.key = format!("fp-{i}|1000");
+                QueuedStart {
+                    record,
+                    limits: RunLimits::default(),
+                    rate_key: None,
+                    storm: None,
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+    for (prefix, expected) in [("r-n", 1), ("r-again", 0)] {
+        let intake = Intake {
+            starts: starts(prefix),
+            ..Intake::default()
+        };
+        h.store.ingest(&intake).await.unwrap();
+        client
+            .batch_execute("NOTIFY rbk_work, 'sentinel'")
+            .await
+            .unwrap();
+        // Everything heard up to the sentinel this connection sent itself.
+        let mut got = Vec::new();
+        loop {
+            let payload = tokio::time::timeout(std::time::Duration::from_secs(60), heard.recv())
+                .await
+                .expect("the sentinel arrives")
+                .expect("the listener goes on");
+            if payload == "sentinel" {
+                break;
+            }
+            got.push(payload);
+        }
+        assert_eq!(got.len(), expected, "{prefix}: {got:?}");
+    }
+}
 
 /// Stores made by an rbk from before run owners were recorded: a SQLite file and a PostgreSQL
 /// schema (the in-memory store has no "before").

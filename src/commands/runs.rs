@@ -62,7 +62,7 @@ pub fn list(args: RunsArgs<'_>) -> u8 {
             return exit::OK;
         }
         println!(
-            "{:<26} {:<11} {:<22} {:<26} {:<12} {:<20} {:<20} summary",
+            "{:<26} {:<11} {:<22} {:<30} {:<12} {:<20} {:<20} summary",
             "run", "state", "runbook", "trigger", "started by", "started", "ended"
         );
         for run in runs {
@@ -71,8 +71,8 @@ pub fn list(args: RunsArgs<'_>) -> u8 {
                 (false, true) => "(shadow) ",
                 _ => "",
             };
-            println!(
-                "{:<26} {:<11} {:<22} {:<26} {:<12} {:<20} {:<20} {mode}{}",
+            let line = format!(
+                "{:<26} {:<11} {:<22} {:<30} {:<12} {:<20} {:<20} {mode}{}",
                 run.id,
                 run.shown_status(),
                 run.runbook,
@@ -82,6 +82,7 @@ pub fn list(args: RunsArgs<'_>) -> u8 {
                 run.ended_at.map(format_time).unwrap_or_else(|| "-".into()),
                 run.summary
             );
+            println!("{}", line.trim_end());
         }
         exit::OK
     })
