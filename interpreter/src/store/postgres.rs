@@ -100,6 +100,13 @@ CREATE UNIQUE INDEX IF NOT EXISTS rbk_runs_trigger ON rbk_runs (runbook, trigger
 CREATE INDEX IF NOT EXISTS rbk_runs_queued ON rbk_runs (started_at, id) WHERE status = 'queued';
 CREATE INDEX IF NOT EXISTS rbk_runs_leases ON rbk_runs (lease_expires_at)
     WHERE lease_owner IS NOT NULL;
+-- What a start looks at: the active runs of a `concurrency` key, a runbook's recent alert
+-- runs (storms), its held run.
+CREATE INDEX IF NOT EXISTS rbk_runs_active ON rbk_runs (runbook, coalesce_key)
+    WHERE status IN ('queued', 'running', 'waiting', 'in_doubt');
+CREATE INDEX IF NOT EXISTS rbk_runs_alerts ON rbk_runs (runbook, started_at)
+    WHERE trigger_kind = 'alert';
+CREATE INDEX IF NOT EXISTS rbk_runs_held ON rbk_runs (runbook) WHERE held;
 CREATE TABLE IF NOT EXISTS rbk_alert_events (
     source      TEXT NOT NULL,
     fingerprint TEXT NOT NULL,
@@ -575,13 +582,14 @@ async fn facts_in(tx: &Transaction<'_>, start: &QueuedStart) -> Result<StartFact
         }
     }
     if start.limits.concurrency.is_some() {
-        let active = RunState::active_names();
+        // The states written out, as the partial index `rbk_runs_active` names them.
         facts.active = tx
             .query(
                 "SELECT id FROM rbk_runs WHERE runbook = $1 \
-                 AND coalesce_key IS NOT DISTINCT FROM $2 AND status = ANY($3) \
+                 AND coalesce_key IS NOT DISTINCT FROM $2 \
+                 AND status IN ('queued', 'running', 'waiting', 'in_doubt') \
                  AND NOT dry_run AND NOT held ORDER BY started_at, id",
-                &[&record.runbook, &record.coalesce_key, &active],
+                &[&record.runbook, &record.coalesce_key],
             )
             .await
             .map_err(bad)?

@@ -66,6 +66,13 @@ CREATE UNIQUE INDEX IF NOT EXISTS rbk_runs_trigger ON rbk_runs (runbook, trigger
 CREATE INDEX IF NOT EXISTS rbk_runs_queued ON rbk_runs (started_at, id) WHERE status = 'queued';
 CREATE INDEX IF NOT EXISTS rbk_runs_leases ON rbk_runs (lease_expires_at)
     WHERE lease_owner IS NOT NULL;
+-- What a start looks at: the active runs of a `concurrency` key, a runbook's recent alert
+-- runs (storms), its held run.
+CREATE INDEX IF NOT EXISTS rbk_runs_active ON rbk_runs (runbook, coalesce_key)
+    WHERE status IN ('queued', 'running', 'waiting', 'in_doubt');
+CREATE INDEX IF NOT EXISTS rbk_runs_alerts ON rbk_runs (runbook, started_at)
+    WHERE trigger_kind = 'alert';
+CREATE INDEX IF NOT EXISTS rbk_runs_held ON rbk_runs (runbook) WHERE held = 1;
 CREATE TABLE IF NOT EXISTS rbk_alert_events (
     source      TEXT NOT NULL,
     fingerprint TEXT NOT NULL,
@@ -590,11 +597,11 @@ fn facts_in(tx: &rusqlite::Transaction<'_>, start: &QueuedStart) -> Result<Start
     }
     if start.limits.concurrency.is_some() {
         let mut statement = tx
-            .prepare_cached(&format!(
+            .prepare_cached(
                 "SELECT id FROM rbk_runs WHERE runbook = ?1 AND coalesce_key IS ?2 \
-                 AND status IN ({}) AND dry_run = 0 AND held = 0 ORDER BY started_at, id",
-                active_states_sql()
-            ))
+                 AND status IN ('queued', 'running', 'waiting', 'in_doubt') \
+                 AND dry_run = 0 AND held = 0 ORDER BY started_at, id",
+            )
             .map_err(bad)?;
         facts.active = statement
             .query_map(params![record.runbook, record.coalesce_key], |row| {

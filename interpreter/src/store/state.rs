@@ -239,6 +239,12 @@ mod tests {
 
     #[test]
     fn exactly_four_states_are_active() {
+        // The stores' SQL (the `rbk_runs_active` partial index and the queries that use it)
+        // writes these four out.
+        assert_eq!(
+            RunState::active_names(),
+            ["queued", "running", "waiting", "in_doubt"]
+        );
         let active: Vec<_> = RunState::ALL.iter().filter(|s| s.is_active()).collect();
         assert_eq!(active.len(), 4);
         assert!(RunState::Coalesced.is_final() && RunState::Cancelled.is_final());
