@@ -50,7 +50,8 @@ pub struct StartSpec<'a> {
 }
 
 pub struct PreparedRun {
-    /// Manual runs are `running` and owned by this process; the others `queued`, unowned.
+    /// `running` and owned by this process, ready for `Store::start_run`; `Store::ingest`
+    /// records it `queued` and unowned instead.
     pub record: RunRecord,
     pub request: engine::RunRequest,
     pub limits: RunLimits,
@@ -100,17 +101,15 @@ pub fn prepare(spec: StartSpec<'_>) -> Result<PreparedRun, StartError> {
         runbook: name.clone(),
         started_by: spec.started_by.clone(),
         started_at: now,
-        state: if manual {
-            RunState::Running
-        } else {
-            RunState::Queued
-        },
+        // Running in this process, as `rbk run` does; `Store::ingest` records it queued and
+        // unowned instead, for a worker to claim.
+        state: RunState::Running,
         summary: String::new(),
         digest: module_digest(program, module),
         inputs: inputs_json(&inputs),
         limit_key: String::new(),
         head: None,
-        owner: manual.then(RunOwner::this_process),
+        owner: Some(RunOwner::this_process()),
         dry_run: spec.dry_run,
         trigger,
         alert: spec.alert.as_ref().map(Value::to_stored),

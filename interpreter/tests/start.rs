@@ -149,10 +149,8 @@ fn inputs_bind_by_type_from_pairs_and_from_json_with_the_same_errors() {
     let from_json =
         start::prepare(spec(&program, InputSource::Json(&json), alert.clone())).unwrap();
     assert_eq!(from_json.request.inputs, prepared.request.inputs);
-    // Queued for a worker: no process owns it yet.
-    assert_eq!(from_json.record.state, RunState::Queued);
-    assert_eq!(from_json.record.owner, None);
     assert_eq!(from_json.record.trigger, alert);
+    assert_eq!(from_json.record.state, RunState::Running);
 
     let bad = ["attempts=many".to_string(), "service=api".to_string()];
     assert_eq!(
@@ -389,7 +387,7 @@ async fn a_taken_over_run_resumes_by_the_resume_rules_and_the_old_worker_is_fenc
         .unwrap()
         .as_millis() as i64
         + 3_600_000;
-    assert_eq!(store.reap(later).await.unwrap(), [id.clone()]);
+    assert_eq!(store.reap(later).await.unwrap(), std::slice::from_ref(&id));
     let (record, lease) = store.claim("worker-b", 1, 60_000).await.unwrap().remove(0);
     let resume = start::resume_request(&*store, &record, "worker-b")
         .await

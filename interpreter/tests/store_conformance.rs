@@ -1040,7 +1040,31 @@ async fn a_store_from_before_owners_gains_the_columns(raw: &Raw, reopen: &Reopen
     )
     .await
     .unwrap();
+    // Free-text statuses of that time: a denied run is a failed one now.
+    raw(
+        "INSERT INTO rbk_runs (id, file, runbook, started_by, started_at, status, summary, \
+         digest, inputs, limit_key) VALUES ('r-denied', 'a.rbk', 'failover', 'alice', 2, \
+         'denied', 'step `drop` was denied by bob', 'd', '{}', '')"
+            .into(),
+    )
+    .await
+    .unwrap();
     let store = reopen().await;
+    let denied = store
+        .run("r-denied")
+        .await
+        .unwrap()
+        .expect("the denied run");
+    assert_eq!(denied.state, RunState::Failed);
+    let failed = store
+        .list_runs(&rbk_interpreter::store::RunQuery {
+            limit: 10,
+            state: Some(RunState::Failed),
+            runbook: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(failed.len(), 1, "{failed:?}");
     let old = store.run("r-old").await.unwrap().expect("the old run");
     assert_eq!(old.owner, None);
     assert!(!old.dry_run);

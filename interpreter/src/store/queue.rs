@@ -217,6 +217,8 @@ pub(crate) fn plan(start: &QueuedStart, facts: &StartFacts) -> Planned {
     row.held = false;
     row.ended_at = None;
     row.head = None;
+    // A worker's claim makes it someone's.
+    row.owner = None;
     let queued = EventKind::RunQueued {
         runbook: row.runbook.clone(),
         started_by: row.started_by.clone(),

@@ -27,7 +27,8 @@ fn occurrence(fingerprint: &str, starts_at: i64) -> String {
     format!("{fingerprint}|{starts_at}")
 }
 
-/// A run an alert asks for, as `start::prepare` makes it.
+/// A run an alert asks for, as `start::prepare` makes it (running here; the queue records it
+/// queued and unowned).
 fn queued(id: &str, runbook: &str, fingerprint: &str, at: i64) -> RunRecord {
     RunRecord {
         id: id.into(),
@@ -35,13 +36,13 @@ fn queued(id: &str, runbook: &str, fingerprint: &str, at: i64) -> RunRecord {
         runbook: runbook.into(),
         started_by: "alertmanager".into(),
         started_at: at,
-        state: RunState::Queued,
+        state: RunState::Running,
         summary: String::new(),
         digest: "sha256:0123".into(),
         inputs: json!({"cluster": "db1"}),
         limit_key: String::new(),
         head: None,
-        owner: None,
+        owner: Some(rbk_interpreter::store::RunOwner::this_process()),
         dry_run: false,
         trigger: RunTrigger {
             kind: TriggerKind::Alert,
@@ -177,6 +178,7 @@ pub async fn one_start_per_occurrence_under_concurrent_deliveries(handles: Vec<A
     let runs = store.runs(1_000).await.unwrap();
     assert_eq!(runs.len(), 1, "{runs:#?}");
     assert_eq!(runs[0].state, RunState::Queued);
+    assert_eq!(runs[0].owner, None, "no process owns a queued run");
     assert_eq!(runs[0].trigger.key, occurrence("fp-dup", 1_000));
     assert_eq!(kinds(&store.events(&winner).await.unwrap()), ["run_queued"]);
     every_journal_verifies(store).await;
