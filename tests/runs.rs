@@ -10,7 +10,7 @@ use rbk_interpreter::store::{
     Intake, QueuedStart, RunLimits, RunRecord, RunState, RunTrigger, SqliteStore, Store,
     TriggerKind,
 };
-use support::{rbk_in, repo_root};
+use support::{rbk_in, repo_root, spawn_rbk};
 
 const RUNBOOKS: &str = r#"use std.shell
 
@@ -176,5 +176,46 @@ fn an_unknown_state_is_a_usage_error_that_lists_the_states() {
         "{}",
         run.stderr
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A run that waits for an approval shows `waiting` while it waits, and its final state after.
+#[test]
+fn a_run_waiting_for_an_approval_shows_waiting() {
+    let dir = project("runs-waiting");
+    std::fs::write(
+        dir.join("gate.rbk"),
+        r#"runbook gated {
+  title "Waits for a human"
+  step ask {
+    approval required from "sre" timeout 10m on timeout deny
+    log "approved"
+  }
+}
+"#,
+    )
+    .unwrap();
+    let run = spawn_rbk(&dir, &["run", "gate.rbk", "--as", "carol"]);
+    let seen = run.read_until(|line| line.contains("answer with: rbk approve"));
+    let run_id = seen
+        .iter()
+        .find_map(|line| line.strip_prefix("run "))
+        .and_then(|rest| rest.split(':').next())
+        .expect("a run id")
+        .to_string();
+    let waiting = rbk_in(&dir, &["runs", "--state", "waiting"]);
+    assert!(waiting.stdout.contains(&run_id), "{}", waiting.stdout);
+    let approve = rbk_in(&dir, &["approve", &run_id, "ask", "--as", "alice"]);
+    assert_eq!(approve.status, 0, "{}{}", approve.stdout, approve.stderr);
+    let (status, output) = run.finish();
+    assert_eq!(status, 0, "{output}");
+    let done = rbk_in(&dir, &["runs", "--state", "succeeded"]);
+    assert!(done.stdout.contains(&run_id), "{}", done.stdout);
+    assert_eq!(
+        rbk_in(&dir, &["runs", "--state", "waiting"]).stdout,
+        "no runs match\n"
+    );
+    let log = rbk_in(&dir, &["log", &run_id, "--verify"]);
+    assert_eq!(log.status, 0, "{}", log.stdout);
     let _ = std::fs::remove_dir_all(&dir);
 }
