@@ -18,7 +18,7 @@ use rbk_interpreter::{engine, Actions, BoxFuture, Journal, Services, Value};
 use rbk_stdlib::natives::NativeActions;
 
 use super::check::usage_error;
-use super::{render, session};
+use super::{alert_arg, render, session};
 use crate::workspace::{self, FileLoader};
 use crate::{exit, Format};
 
@@ -26,6 +26,8 @@ pub struct RunArgs {
     pub target: String,
     pub inputs: Vec<String>,
     pub dry_run: bool,
+    /// `--alert PAYLOAD.json` (`-` = standard input).
+    pub alert: Option<PathBuf>,
     pub store: Option<String>,
     pub as_user: Option<String>,
     pub format: Format,
@@ -133,12 +135,30 @@ pub fn run(args: RunArgs) -> u8 {
         ));
     }
 
+    let payload = match &args.alert {
+        Some(path) => match alert_arg::read(path, &analysis, module.id, item, runbook_name) {
+            Ok(payload) => Some(payload),
+            Err(message) => return usage_error(&message),
+        },
+        None => None,
+    };
+
     let runtime = match session::runtime() {
         Ok(runtime) => runtime,
         Err(message) => return usage_error(&message),
     };
     let user = session::acting_user(args.as_user.as_deref());
     runtime.block_on(async {
+        let alert = match &payload {
+            Some(payload) => {
+                let natives = NativeActions::new(&config.integrations);
+                match alert_arg::select(&analysis, module.id, item, payload, &natives).await {
+                    Ok(alert) => Some(alert),
+                    Err(code) => return code,
+                }
+            }
+            None => None,
+        };
         let store = match session::open_store(args.store.as_deref(), project_file.as_deref()).await
         {
             Ok(store) => store,
@@ -182,7 +202,7 @@ pub fn run(args: RunArgs) -> u8 {
             module: module.id,
             runbook: runbook_name.to_string(),
             inputs,
-            alert: None,
+            alert,
             started_by: user.clone(),
             run_id: run_id.clone(),
             started_at: now_ms(),
