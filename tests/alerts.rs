@@ -265,7 +265,7 @@ fn an_alert_runbook_run_without_its_alert_fails_before_any_step_and_still_pages(
     );
     assert!(
         stdout.contains(
-            "runbook `disk` is started by alert \"DiskAlmostFull\" and reads `alert.labels` (line 9), \
+            "runbook `disk` is started by alert \"DiskAlmostFull\" and reads `alert.labels` (line 8), \
              but this run has no alert: give it one with `rbk run FILE --alert PAYLOAD.json`"
         ),
         "{stdout}"

@@ -330,6 +330,7 @@ async fn run_test(program: &Analysis, module: &Module, test: &TestItem) -> TestO
                 if !outcome.failures.is_empty() {
                     return outcome;
                 }
+                let logged = ledger.log.len();
                 let starts = match deliver(
                     program,
                     module,
@@ -350,7 +351,7 @@ async fn run_test(program: &Analysis, module: &Module, test: &TestItem) -> TestO
                 };
                 if starts.is_empty() {
                     outcome.report = None;
-                    no_run = Some(ledger.log.join("; "));
+                    no_run = Some(ledger.log[logged..].join("; "));
                     continue;
                 }
                 for alert_value in starts {
