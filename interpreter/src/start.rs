@@ -392,8 +392,9 @@ impl Journal for StateTracking<'_, '_> {
     }
 }
 
-/// The root module of `file` in `program` and its runbook: the one named, or the only one.
-fn choose_runbook(
+/// The root module of `file` in `program` and its runbook (item index and name): the one
+/// named, or the only one.
+pub fn choose_runbook(
     program: &Analysis,
     file: &Path,
     wanted: Option<&str>,

@@ -17,7 +17,7 @@ use rbk_interpreter::{engine, BoxFuture, Journal};
 use rbk_stdlib::natives::NativeActions;
 
 use super::check::usage_error;
-use super::{render, session};
+use super::{alert_arg, render, session};
 use crate::workspace::{self, FileLoader};
 use crate::{exit, Format};
 
@@ -25,6 +25,8 @@ pub struct RunArgs {
     pub target: String,
     pub inputs: Vec<String>,
     pub dry_run: bool,
+    /// `--alert PAYLOAD.json` (`-` = standard input).
+    pub alert: Option<PathBuf>,
     pub store: Option<String>,
     pub as_user: Option<String>,
     pub format: Format,
@@ -61,11 +63,16 @@ pub fn run(args: RunArgs) -> u8 {
         println!("error: {} does not check; nothing was run", file.display());
         return exit::FINDINGS;
     }
+    let (module, item, runbook_name) =
+        match start::choose_runbook(&analysis, &file, wanted.as_deref()) {
+            Ok(chosen) => chosen,
+            Err(error) => return usage_error(&error.to_string()),
+        };
     let user = session::acting_user(args.as_user.as_deref());
     let prepared = start::prepare(StartSpec {
         program: &analysis,
         file: &file,
-        runbook: wanted.as_deref(),
+        runbook: Some(&runbook_name),
         inputs: InputSource::Pairs(&args.inputs),
         trigger: RunTrigger::default(),
         alert: None,
@@ -74,12 +81,20 @@ pub fn run(args: RunArgs) -> u8 {
         shadow: false,
     });
     let PreparedRun {
-        record,
-        request,
+        mut record,
+        mut request,
         limits,
     } = match prepared {
         Ok(prepared) => prepared,
         Err(error) => return usage_error(&error.to_string()),
+    };
+
+    let payload = match &args.alert {
+        Some(path) => match alert_arg::read(path, &analysis, module, item, &runbook_name) {
+            Ok(payload) => Some(payload),
+            Err(message) => return usage_error(&message),
+        },
+        None => None,
     };
 
     let runtime = match session::runtime() {
@@ -87,6 +102,16 @@ pub fn run(args: RunArgs) -> u8 {
         Err(message) => return usage_error(&message),
     };
     runtime.block_on(async {
+        if let Some(payload) = &payload {
+            let natives = NativeActions::new(&config.integrations);
+            match alert_arg::select(&analysis, module, item, payload, &natives).await {
+                Ok(alert) => {
+                    record.alert = Some(alert.to_stored());
+                    request.alert = Some(alert);
+                }
+                Err(code) => return code,
+            }
+        }
         let store = match session::open_store(args.store.as_deref(), project_file.as_deref()).await
         {
             Ok(store) => store,
