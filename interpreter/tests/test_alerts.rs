@@ -83,6 +83,10 @@ test "rejected" {
   run pool alert { labels: {"db": "scratch"} }
   expect not triggered
 }
+test "a resolved alert starts nothing" {
+  run pool alert { labels: {"db": "orders"}, status: "resolved" }
+  expect not triggered
+}
 test "a wrong name is rejected too" {
   run pool alert { name: "DiskFull", labels: {"db": "orders"} }
   expect not triggered
@@ -112,6 +116,7 @@ test "expects an accepted alert to be rejected" {
     );
     passes(&found, "rejected");
     passes(&found, "a wrong name is rejected too");
+    passes(&found, "a resolved alert starts nothing");
     passes(&found, "accepted");
     fails_with(
         &found,
