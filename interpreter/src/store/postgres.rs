@@ -36,6 +36,11 @@ const WORK_CHANNEL: &str = "rbk_work";
 /// The advisory lock key that serializes schema creation (`rbk` in ASCII, then `schema`).
 const SCHEMA_LOCK: i64 = 0x7262_6b73_6368_656d;
 
+/// Bumped whenever [`SCHEMA`] or [`ADDED_RUN_COLUMNS`] change. A store already at this version
+/// runs no DDL when a process connects: `ALTER TABLE` takes an exclusive lock on `rbk_runs`
+/// even when the column exists, and a CLI connecting beside a busy `rbk serve` deadlocked on it.
+const SCHEMA_VERSION: i32 = 3;
+
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS rbk_runs (
     id          TEXT PRIMARY KEY,
@@ -160,17 +165,30 @@ async fn open_client(config: &Config) -> Result<Client, StoreError> {
     Ok(client)
 }
 
-impl PostgresStore {
-    /// Connects to `url` (`postgres://user@host:port/db?…`) and creates the tables if missing.
-    pub async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
-        let config: Config = url.parse().map_err(|e| err("invalid connection URL", e))?;
-        let mut client = open_client(&config).await?;
+/// The version recorded by the last migration; `None` for a database rbk has not set up (or
+/// set up before it recorded versions).
+async fn schema_version(client: &Client) -> Result<Option<i32>, StoreError> {
+    let row = client
+        .query_one("SELECT to_regclass('rbk_schema_version') IS NOT NULL", &[])
+        .await
+        .map_err(|e| pg_err("cannot read the schema version", e))?;
+    if !row.get::<_, bool>(0) {
+        return Ok(None);
+    }
+    let row = client
+        .query_opt("SELECT version FROM rbk_schema_version", &[])
+        .await
+        .map_err(|e| pg_err("cannot read the schema version", e))?;
+    Ok(row.map(|r| r.get(0)))
+}
+
+/// Creates or updates the tables, once, under an advisory lock: `CREATE TABLE IF NOT EXISTS`
+/// races with itself when several workers start together on a new database.
+async fn migrate(client: &mut Client) -> Result<(), StoreError> {
         let tx = client
             .transaction()
             .await
             .map_err(|e| pg_err("cannot begin", e))?;
-        // `CREATE TABLE IF NOT EXISTS` races with itself: serialize the workers that start
-        // together on a new database.
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
             .await
             .map_err(|e| pg_err("cannot lock schema", e))?;
@@ -180,9 +198,27 @@ impl PostgresStore {
         tx.batch_execute(ADDED_RUN_COLUMNS)
             .await
             .map_err(|e| pg_err("cannot add columns", e))?;
+        tx.batch_execute(&format!(
+            "CREATE TABLE IF NOT EXISTS rbk_schema_version (version INTEGER NOT NULL);
+             DELETE FROM rbk_schema_version;
+             INSERT INTO rbk_schema_version VALUES ({SCHEMA_VERSION});"
+        ))
+        .await
+        .map_err(|e| pg_err("cannot record the schema version", e))?;
         tx.commit()
             .await
             .map_err(|e| pg_err("cannot commit schema", e))?;
+        Ok(())
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user@host:port/db?…`) and creates the tables if missing.
+    pub async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
+        let config: Config = url.parse().map_err(|e| err("invalid connection URL", e))?;
+        let mut client = open_client(&config).await?;
+        if schema_version(&client).await? != Some(SCHEMA_VERSION) {
+            migrate(&mut client).await?;
+        }
         Ok(PostgresStore {
             config,
             client: Mutex::new(client),
