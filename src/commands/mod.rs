@@ -11,5 +11,6 @@ mod render;
 pub mod resume;
 pub mod run;
 pub mod runs;
+pub mod serve;
 mod session;
 pub mod test;

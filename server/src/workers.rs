@@ -1,0 +1,287 @@
+//! Workers: claim a queued run from the store, execute it under a lease renewed by heartbeats,
+//! and stop its effects the moment the lease is lost (another process took the run over).
+//! A reaper hands runs whose lease expired back to the queue.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rbk_interpreter::alerts::Alert;
+use rbk_interpreter::approval::{ApprovalRequest, ProcessEnvironment};
+use rbk_interpreter::approvals::{ApprovalNotice, StoreApprover};
+use rbk_interpreter::dry_run::DryRunActions;
+use rbk_interpreter::engine::{Resume, RunRequest};
+use rbk_interpreter::journal::EventKind;
+use rbk_interpreter::start::{self, InputSource, StartSpec};
+use rbk_interpreter::store::{Lease, RunRecord, RunState, RunOwner};
+use rbk_interpreter::Actions;
+use serde_json::json;
+use tokio::sync::Notify;
+
+use crate::catalog::{Catalog, LoadedFile, RunbookEntry};
+use crate::config::{HEARTBEAT_MS, LEASE_MS, REAP_EVERY_MS};
+use crate::log;
+use crate::metrics::Metrics;
+use crate::state::Server;
+
+/// This process's name for its `index`th worker: host, pid and index, unique across machines.
+pub fn worker_name(index: usize) -> String {
+    let owner = RunOwner::this_process();
+    format!("{}:{}:{index}", owner.host, owner.pid)
+}
+
+/// Claims and runs until the server stops; then finishes (or, past the grace period, releases)
+/// the run in hand.
+pub async fn work(server: Arc<Server>, index: usize) {
+    let worker = worker_name(index);
+    while !server.stopping() {
+        let asked = Instant::now();
+        let claimed = server.store.claim(&worker, 1, LEASE_MS).await;
+        server.metrics.observe_claim(asked.elapsed().as_secs_f64());
+        let claimed = match claimed {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                log::error(
+                    "claim_failed",
+                    json!({"worker": worker, "error": error.to_string()}),
+                );
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = server.stopped() => {}
+                }
+                continue;
+            }
+        };
+        if claimed.is_empty() {
+            tokio::select! {
+                _ = server.store.wait_for_work(Duration::from_secs(1)) => {}
+                _ = server.stopped() => {}
+            }
+            continue;
+        }
+        for (record, lease) in claimed {
+            log::info(
+                "claimed",
+                json!({"run": record.id, "runbook": record.runbook, "worker": worker, "lease_token": lease.token}),
+            );
+            execute(&server, record, lease).await;
+        }
+    }
+}
+
+enum Ending {
+    Finished(Result<rbk_interpreter::RunReport, String>),
+    LeaseLost,
+    Released,
+}
+
+async fn execute(server: &Arc<Server>, record: RunRecord, lease: Lease) {
+    let catalog = server.catalog();
+    let Some((file, entry)) = catalog.find(&record.file, &record.runbook) else {
+        let summary = format!(
+            "runbook `{}` of {} is not among the files this rbk serve loaded (removed or renamed?)",
+            record.runbook, record.file
+        );
+        fail_before_start(server, &record, &lease, &summary).await;
+        return;
+    };
+    let request = match request_for(server, &catalog, file, entry, &record, &lease).await {
+        Ok(request) => request,
+        Err(summary) => {
+            fail_before_start(server, &record, &lease, &summary).await;
+            return;
+        }
+    };
+    let lost = Arc::new(Notify::new());
+    let heartbeat = tokio::spawn(heartbeat(server.clone(), lease.clone(), lost.clone()));
+    let natives = catalog.natives(entry);
+    let withheld = DryRunActions::new(natives, &file.program.types.named_types);
+    let actions: &dyn Actions = if record.shadow || record.dry_run {
+        &withheld
+    } else {
+        natives
+    };
+    let approver = StoreApprover {
+        store: server.store.clone(),
+        groups: file.approver_groups.clone(),
+        poll_every: Duration::from_secs(1),
+        notice: Box::new(LogNotice),
+    };
+    let grace = Duration::from_millis(server.settings.shutdown_grace_ms);
+    let ending = tokio::select! {
+        report = start::execute(
+            &file.program,
+            server.store.clone(),
+            request,
+            Some(lease.clone()),
+            actions,
+            &approver,
+            None,
+        ) => Ending::Finished(report),
+        _ = lost.notified() => Ending::LeaseLost,
+        _ = async { server.stopped().await; tokio::time::sleep(grace).await } => Ending::Released,
+    };
+    heartbeat.abort();
+    match ending {
+        Ending::Finished(Ok(report)) => log::info(
+            "run_finished",
+            json!({"run": record.id, "runbook": record.runbook, "status": report.status.as_str(), "summary": report.summary, "shadow": record.shadow}),
+        ),
+        Ending::Finished(Err(error)) => log::error(
+            "run_failed",
+            json!({"run": record.id, "runbook": record.runbook, "error": error}),
+        ),
+        Ending::LeaseLost => log::warn(
+            "lease_lost",
+            json!({"run": record.id, "worker": lease.worker, "lease_token": lease.token, "reason": "another process holds the run now; this one stopped before its next effect"}),
+        ),
+        Ending::Released => match server.store.release(&lease).await {
+            Ok(()) => log::info(
+                "released",
+                json!({"run": record.id, "worker": lease.worker, "reason": "shutting down; another process continues it"}),
+            ),
+            Err(error) => log::error(
+                "release_failed",
+                json!({"run": record.id, "error": error.to_string(), "reason": "its lease expires and the reaper re-queues it"}),
+            ),
+        },
+    }
+}
+
+/// The engine's request for a claimed run: the record's inputs and alert bound again against
+/// the loaded program; a run that had started before (its worker died, or it was released)
+/// continues with `rbk resume`'s rules.
+async fn request_for(
+    server: &Server,
+    catalog: &Catalog,
+    file: &LoadedFile,
+    entry: &RunbookEntry,
+    record: &RunRecord,
+    lease: &Lease,
+) -> Result<RunRequest, String> {
+    let _ = catalog;
+    let alert = match &record.alert {
+        Some(json) => Some(
+            serde_json::from_value::<Alert>(json.clone())
+                .map_err(|e| format!("the run's recorded alert cannot be read back: {e}"))?
+                .to_value(),
+        ),
+        None => None,
+    };
+    let prepared = start::prepare(StartSpec {
+        program: &file.program,
+        file: &file.path,
+        runbook: Some(&entry.name),
+        inputs: InputSource::Json(&record.inputs),
+        trigger: record.trigger.clone(),
+        alert,
+        started_by: record.started_by.clone(),
+        dry_run: record.dry_run,
+        shadow: record.shadow,
+    })
+    .map_err(|e| e.to_string())?;
+    let mut request = prepared.request;
+    request.run_id = record.id.clone();
+    let events = server
+        .store
+        .events(&record.id)
+        .await
+        .map_err(|e| format!("the run's journal cannot be read: {e}"))?;
+    if events
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::RunStarted { .. }))
+    {
+        let mut resume = Resume::from_journal(&events, &ProcessEnvironment)?;
+        resume.resumed_by = lease.worker.clone();
+        request.resume = Some(resume);
+    }
+    Ok(request)
+}
+
+async fn fail_before_start(server: &Server, record: &RunRecord, lease: &Lease, summary: &str) {
+    log::error(
+        "run_not_startable",
+        json!({"run": record.id, "runbook": record.runbook, "reason": summary}),
+    );
+    let _ = server
+        .store
+        .append_fenced(
+            lease,
+            log::now_ms(),
+            &EventKind::RunFinished {
+                status: RunState::Failed.as_str().into(),
+                summary: summary.into(),
+            },
+        )
+        .await;
+    let _ = server
+        .store
+        .set_state_fenced(lease, RunState::Failed, summary)
+        .await;
+}
+
+/// Renews the lease every 10 s; says so through `lost` when the store answers that another
+/// process holds it, or when the store could not be reached for as long as the lease lasts.
+async fn heartbeat(server: Arc<Server>, lease: Lease, lost: Arc<Notify>) {
+    let mut renewed = Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_millis(HEARTBEAT_MS)).await;
+        match server.store.heartbeat(&lease, LEASE_MS).await {
+            Ok(true) => renewed = Instant::now(),
+            Ok(false) => {
+                lost.notify_one();
+                return;
+            }
+            Err(error) => {
+                log::warn(
+                    "heartbeat_failed",
+                    json!({"run": lease.run_id, "error": error.to_string()}),
+                );
+                if renewed.elapsed() >= Duration::from_millis(LEASE_MS) {
+                    lost.notify_one();
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Hands runs whose lease expired (their process died or hung) back to the queue.
+pub async fn reap(server: Arc<Server>) {
+    while !server.stopping() {
+        match server.store.reap(log::now_ms()).await {
+            Ok(runs) => {
+                Metrics::add(&server.metrics.takeovers, runs.len() as u64);
+                for run in runs {
+                    log::warn(
+                        "takeover",
+                        json!({"run": run, "reason": "its lease expired; it is queued again for another worker"}),
+                    );
+                }
+            }
+            Err(error) => log::error("reap_failed", json!({"error": error.to_string()})),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(REAP_EVERY_MS)) => {}
+            _ = server.stopped() => {}
+        }
+    }
+}
+
+/// A run waits at an approval gate: said in the log, answered with `rbk approve`.
+struct LogNotice;
+
+impl ApprovalNotice for LogNotice {
+    fn waiting(&self, request: &ApprovalRequest) {
+        log::info(
+            "approval_waiting",
+            json!({
+                "run": request.run_id,
+                "step": request.step,
+                "group": request.group,
+                "quorum": request.quorum,
+                "actions": request.actions,
+                "answer_with": format!("rbk approve {} {} --as USER", request.run_id, request.step),
+            }),
+        );
+    }
+}
