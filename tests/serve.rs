@@ -85,7 +85,9 @@ impl Project {
     fn runs(&self, store: &str) -> Vec<serde_json::Value> {
         let out = rbk_in(
             &self.dir,
-            &["runs", "--store", store, "--format", "json", "--limit", "1000"],
+            &[
+                "runs", "--store", store, "--format", "json", "--limit", "1000",
+            ],
         );
         assert_eq!(out.status, 0, "{}{}", out.stdout, out.stderr);
         let parsed: serde_json::Value = serde_json::from_str(out.stdout.trim())
@@ -157,7 +159,10 @@ impl Server {
         let stderr = child.stderr.take().unwrap();
         let (sender, log) = channel();
         std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
                 if sender.send(line).is_err() {
                     break;
                 }
@@ -264,11 +269,16 @@ fn disk_alert(status: &str) -> String {
 fn refuses_to_start_on_a_runbook_with_errors() {
     let project = Project::new(
         "refuses",
-        &[("broken.rbk", "runbook broken {\n  step s {\n    log missing_name\n  }\n}\n")],
+        &[(
+            "broken.rbk",
+            "runbook broken {\n  title \"Broken\"\n  step s {\n    log missing_name\n  }\n}\n",
+        )],
     );
     let out = rbk_in(&project.dir, &["serve", ".", "--listen", "127.0.0.1:0"]);
     assert_eq!(out.status, 1, "{}{}", out.stdout, out.stderr);
-    let shown = out.stdout.replace(&project.dir.display().to_string(), "[DIR]");
+    let shown = out
+        .stdout
+        .replace(&project.dir.display().to_string(), "[DIR]");
     insta::assert_snapshot!(shown);
 }
 
@@ -306,8 +316,10 @@ fn the_intake_wants_the_right_bearer_token() {
     assert_eq!(status, 401, "no token");
     let (status, _) = server.post("/v1/alertmanager", Some("s3cret-tokem"), &body);
     assert_eq!(status, 401, "a wrong token");
-    let (status, _) = server.post("/v1/alertmanager", Some("s3cret-token "), &body);
+    let (status, _) = server.post("/v1/alertmanager", Some("s3cret-token2"), &body);
     assert_eq!(status, 401, "a token with more after it");
+    let (status, _) = server.post("/v1/alertmanager", Some("s3cret"), &body);
+    assert_eq!(status, 401, "a prefix of the token");
     assert!(project.runs(&store).is_empty(), "nothing was recorded");
     let (status, answer) = server.post("/v1/alertmanager", Some("s3cret-token"), &body);
     assert_eq!(status, 200, "{answer}");
@@ -356,11 +368,15 @@ fn one_run_for_a_hundred_deliveries(project: &Project, store: &str) {
     assert_eq!(state(&runs[0]), "queued");
     let metrics = server.get("/metrics").1;
     assert!(
-        metrics.lines().any(|l| l == "rbk_alerts_received_total 100"),
+        metrics
+            .lines()
+            .any(|l| l == "rbk_alerts_received_total 100"),
         "{metrics}"
     );
     assert!(
-        metrics.lines().any(|l| l == "rbk_alerts_duplicate_total 99"),
+        metrics
+            .lines()
+            .any(|l| l == "rbk_alerts_duplicate_total 99"),
         "{metrics}"
     );
 }
@@ -431,7 +447,11 @@ fn a_resolved_alert_cancels_its_queued_run() {
     let (status, answer) = server.post("/v1/alertmanager", None, &disk_alert("resolved"));
     assert_eq!(status, 200, "{answer}");
     let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
-    assert_eq!(answer["cancelled"].as_array().map(Vec::len), Some(1), "{answer}");
+    assert_eq!(
+        answer["cancelled"].as_array().map(Vec::len),
+        Some(1),
+        "{answer}"
+    );
     let runs = project.runs(&store);
     assert_eq!(runs.len(), 1, "{runs:#?}");
     assert_eq!(state(&runs[0]), "cancelled", "{runs:#?}");
@@ -450,7 +470,13 @@ fn coalesced_and_suppressed_starts_are_visible_in_rbk_runs() {
     }
     // Two occurrences for one certificate within the hour: the second is suppressed (rate).
     for starts_at in ["2026-12-02T01:00:00Z", "2026-12-02T01:01:00Z"] {
-        let body = payload("CertExpiring", "firing", "c001", starts_at, r#""cert":"api""#);
+        let body = payload(
+            "CertExpiring",
+            "firing",
+            "c001",
+            starts_at,
+            r#""cert":"api""#,
+        );
         let (status, answer) = server.post("/v1/alertmanager", None, &body);
         assert_eq!(status, 200, "{answer}");
     }
@@ -465,11 +491,24 @@ fn coalesced_and_suppressed_starts_are_visible_in_rbk_runs() {
         found
     };
     assert_eq!(states("pool_high"), ["coalesced", "queued"], "{runs:#?}");
-    assert_eq!(states("cert_expiring"), ["queued", "suppressed"], "{runs:#?}");
+    assert_eq!(
+        states("cert_expiring"),
+        ["queued", "suppressed"],
+        "{runs:#?}"
+    );
     let metrics = server.get("/metrics").1;
-    assert!(metrics.lines().any(|l| l == "rbk_runs_coalesced_total 1"), "{metrics}");
-    assert!(metrics.lines().any(|l| l == "rbk_runs_suppressed_total 1"), "{metrics}");
-    assert!(metrics.lines().any(|l| l == "rbk_runs{state=\"queued\"} 2"), "{metrics}");
+    assert!(
+        metrics.lines().any(|l| l == "rbk_runs_coalesced_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.lines().any(|l| l == "rbk_runs_suppressed_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.lines().any(|l| l == "rbk_runs{state=\"queued\"} 2"),
+        "{metrics}"
+    );
 }
 
 #[test]
@@ -501,7 +540,11 @@ fn a_reload_that_does_not_check_keeps_the_old_runbooks() {
     let project = Project::new("reload", &[("disk.rbk", DISK)]);
     let store = project.store();
     let server = Server::start(&project, &store, &["--workers", "0"], &[]);
-    std::fs::write(project.dir.join("disk.rbk"), "runbook broken {\n  step s {\n    log missing_name\n  }\n}\n").unwrap();
+    std::fs::write(
+        project.dir.join("disk.rbk"),
+        "runbook broken {\n  step s {\n    log missing_name\n  }\n}\n",
+    )
+    .unwrap();
     let pid = server.child.as_ref().unwrap().id() as i32;
     // SAFETY: a signal to our own child.
     unsafe {
@@ -511,7 +554,11 @@ fn a_reload_that_does_not_check_keeps_the_old_runbooks() {
     assert!(refused.contains("missing_name"), "{refused}");
     let (status, answer) = server.post("/v1/alertmanager", None, &disk_alert("firing"));
     assert_eq!(status, 200, "{answer}");
-    assert_eq!(project.runs(&store).len(), 1, "the old disk_full still starts runs");
+    assert_eq!(
+        project.runs(&store).len(),
+        1,
+        "the old disk_full still starts runs"
+    );
 }
 
 /// A fresh PostgreSQL database per test (tests/postgres.rs does the same).
@@ -563,8 +610,10 @@ mod pg {
 
     impl Drop for Database {
         fn drop(&mut self) {
-            admin(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+            admin(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
         }
     }
 }
-

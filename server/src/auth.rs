@@ -16,7 +16,7 @@ pub fn authorized(headers: &HeaderMap, token: Option<&str>) -> bool {
     else {
         return false;
     };
-    given.trim().as_bytes().ct_eq(expected.as_bytes()).into()
+    given.as_bytes().ct_eq(expected.as_bytes()).into()
 }
 
 #[cfg(test)]

@@ -87,9 +87,8 @@ impl Settings {
             }),
             Some(storm) => Some(StormLimit {
                 max_distinct: storm.distinct,
-                window_ms: parse_duration(&storm.window).map_err(|e| {
-                    SettingsError(format!("rbk.toml [serve] storm window: {e}"))
-                })?,
+                window_ms: parse_duration(&storm.window)
+                    .map_err(|e| SettingsError(format!("rbk.toml [serve] storm window: {e}")))?,
             }),
         };
         for (name, hook) in &config.webhooks {

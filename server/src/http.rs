@@ -74,8 +74,8 @@ async fn webhook(
         kind: TriggerKind::Webhook,
     };
     receive(&server, &headers, &source, || {
-        let json: serde_json::Value = serde_json::from_slice(&body)
-            .map_err(|e| format!("the body is not JSON: {e}"))?;
+        let json: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| format!("the body is not JSON: {e}"))?;
         let alert = webhook::to_alert(&name, hook, &json, log::now_ms())?;
         parse_payload(alert.to_string().as_bytes())
     })
@@ -118,7 +118,10 @@ async fn receive(
         Ok(answer) => (StatusCode::OK, Json(answer)).into_response(),
         Err(trouble) => refuse(
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("the store could not record it ({}); send it again", trouble.0),
+            format!(
+                "the store could not record it ({}); send it again",
+                trouble.0
+            ),
         ),
     }
 }
@@ -150,7 +153,10 @@ async fn readyz(State(server): State<Arc<Server>>) -> Response {
 async fn metrics(State(server): State<Arc<Server>>) -> Response {
     let gauges = gauges::read(server.store.as_ref()).await;
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         server.metrics.render(gauges.as_ref()),
     )
         .into_response()

@@ -121,7 +121,7 @@ pub async fn take_in(
                 record,
                 limits: prepared.limits,
                 rate_key: matched.rate_key,
-                storm: server.settings.storm.clone(),
+                storm: server.settings.storm,
             });
         }
     }

@@ -93,7 +93,10 @@ impl Metrics {
             for (state, count) in &gauges.runs_by_state {
                 let _ = writeln!(out, "rbk_runs{{state=\"{}\"}} {count}", escape(state));
             }
-            let _ = writeln!(out, "# HELP rbk_queue_depth Runs queued and not yet claimed.");
+            let _ = writeln!(
+                out,
+                "# HELP rbk_queue_depth Runs queued and not yet claimed."
+            );
             let _ = writeln!(out, "# TYPE rbk_queue_depth gauge");
             let _ = writeln!(out, "rbk_queue_depth {}", gauges.queue_depth);
         }

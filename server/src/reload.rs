@@ -12,7 +12,10 @@ use crate::Loader;
 
 pub async fn on_hangup(server: Arc<Server>, loader: Loader) {
     let Ok(mut hangups) = signal(SignalKind::hangup()) else {
-        log::warn("no_reload", json!({"reason": "SIGHUP cannot be handled here"}));
+        log::warn(
+            "no_reload",
+            json!({"reason": "SIGHUP cannot be handled here"}),
+        );
         return;
     };
     loop {

@@ -143,10 +143,7 @@ mod tests {
         // 2026-01-01T00:00:30Z .. 00:03:00Z
         let start = 1_767_225_630_000;
         let ticks = ticks("* * * * *", start, start + 150_000).unwrap();
-        assert_eq!(
-            ticks,
-            vec![start + 30_000, start + 90_000, start + 150_000]
-        );
+        assert_eq!(ticks, vec![start + 30_000, start + 90_000, start + 150_000]);
     }
 
     #[test]

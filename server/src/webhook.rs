@@ -5,7 +5,12 @@ use rbk_compiler::config::WebhookConfig;
 use serde_json::{json, Map, Value};
 
 /// The alert object (Alertmanager's `alerts[]` element) that `body` stands for.
-pub fn to_alert(name: &str, hook: &WebhookConfig, body: &Value, now_ms: i64) -> Result<Value, String> {
+pub fn to_alert(
+    name: &str,
+    hook: &WebhookConfig,
+    body: &Value,
+    now_ms: i64,
+) -> Result<Value, String> {
     if !body.is_object() && !body.is_array() {
         return Err(format!(
             "webhook `{name}` expects a JSON object or array, not {}",
@@ -16,7 +21,9 @@ pub fn to_alert(name: &str, hook: &WebhookConfig, body: &Value, now_ms: i64) -> 
     labels.insert("alertname".into(), hook.alert.clone().into());
     for (label, pointer) in &hook.labels {
         let value = body.pointer(pointer).ok_or_else(|| {
-            format!("webhook `{name}`: label `{label}` reads {pointer}, which the body does not have")
+            format!(
+                "webhook `{name}`: label `{label}` reads {pointer}, which the body does not have"
+            )
         })?;
         labels.insert(label.clone(), text(value).into());
     }
@@ -30,11 +37,9 @@ pub fn to_alert(name: &str, hook: &WebhookConfig, body: &Value, now_ms: i64) -> 
         Some(pointer) => match body.pointer(pointer).map(text).as_deref() {
             Some("resolved") => "resolved",
             Some("firing") | None => "firing",
-            Some(other) => {
-                return Err(format!(
-                    "webhook `{name}`: status at {pointer} is `{other}`; expected firing or resolved"
-                ))
-            }
+            Some(other) => return Err(format!(
+                "webhook `{name}`: status at {pointer} is `{other}`; expected firing or resolved"
+            )),
         },
         None => "firing",
     };

@@ -5,19 +5,18 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rbk_interpreter::alerts::Alert;
-use rbk_interpreter::approval::{ApprovalRequest, ProcessEnvironment};
+use rbk_interpreter::approval::ApprovalRequest;
 use rbk_interpreter::approvals::{ApprovalNotice, StoreApprover};
 use rbk_interpreter::dry_run::DryRunActions;
-use rbk_interpreter::engine::{Resume, RunRequest};
+use rbk_interpreter::engine::RunRequest;
 use rbk_interpreter::journal::EventKind;
-use rbk_interpreter::start::{self, InputSource, StartSpec};
-use rbk_interpreter::store::{Lease, RunRecord, RunState, RunOwner};
+use rbk_interpreter::start;
+use rbk_interpreter::store::{Lease, RunOwner, RunRecord, RunState};
 use rbk_interpreter::Actions;
 use serde_json::json;
 use tokio::sync::Notify;
 
-use crate::catalog::{Catalog, LoadedFile, RunbookEntry};
+use crate::catalog::LoadedFile;
 use crate::config::{HEARTBEAT_MS, LEASE_MS, REAP_EVERY_MS};
 use crate::log;
 use crate::metrics::Metrics;
@@ -84,7 +83,7 @@ async fn execute(server: &Arc<Server>, record: RunRecord, lease: Lease) {
         fail_before_start(server, &record, &lease, &summary).await;
         return;
     };
-    let request = match request_for(server, &catalog, file, entry, &record, &lease).await {
+    let request = match request_for(server, file, &record, &lease).await {
         Ok(request) => request,
         Err(summary) => {
             fail_before_start(server, &record, &lease, &summary).await;
@@ -95,11 +94,8 @@ async fn execute(server: &Arc<Server>, record: RunRecord, lease: Lease) {
     let heartbeat = tokio::spawn(heartbeat(server.clone(), lease.clone(), lost.clone()));
     let natives = catalog.natives(entry);
     let withheld = DryRunActions::new(natives, &file.program.types.named_types);
-    let actions: &dyn Actions = if record.shadow || record.dry_run {
-        &withheld
-    } else {
-        natives
-    };
+    // A shadow run's writes are withheld by `start::execute` itself.
+    let actions: &dyn Actions = if record.dry_run { &withheld } else { natives };
     let approver = StoreApprover {
         store: server.store.clone(),
         groups: file.approver_groups.clone(),
@@ -147,54 +143,17 @@ async fn execute(server: &Arc<Server>, record: RunRecord, lease: Lease) {
     }
 }
 
-/// The engine's request for a claimed run: the record's inputs and alert bound again against
-/// the loaded program; a run that had started before (its worker died, or it was released)
-/// continues with `rbk resume`'s rules.
+/// The engine's request for a claimed run: its inputs and alert as recorded, bound against
+/// the loaded program; a run that had begun (its worker died, or it was released) continues
+/// with `rbk resume`'s rules.
 async fn request_for(
     server: &Server,
-    catalog: &Catalog,
     file: &LoadedFile,
-    entry: &RunbookEntry,
     record: &RunRecord,
     lease: &Lease,
 ) -> Result<RunRequest, String> {
-    let _ = catalog;
-    let alert = match &record.alert {
-        Some(json) => Some(
-            serde_json::from_value::<Alert>(json.clone())
-                .map_err(|e| format!("the run's recorded alert cannot be read back: {e}"))?
-                .to_value(),
-        ),
-        None => None,
-    };
-    let prepared = start::prepare(StartSpec {
-        program: &file.program,
-        file: &file.path,
-        runbook: Some(&entry.name),
-        inputs: InputSource::Json(&record.inputs),
-        trigger: record.trigger.clone(),
-        alert,
-        started_by: record.started_by.clone(),
-        dry_run: record.dry_run,
-        shadow: record.shadow,
-    })
-    .map_err(|e| e.to_string())?;
-    let mut request = prepared.request;
-    request.run_id = record.id.clone();
-    let events = server
-        .store
-        .events(&record.id)
-        .await
-        .map_err(|e| format!("the run's journal cannot be read: {e}"))?;
-    if events
-        .iter()
-        .any(|e| matches!(e.kind, EventKind::RunStarted { .. }))
-    {
-        let mut resume = Resume::from_journal(&events, &ProcessEnvironment)?;
-        resume.resumed_by = lease.worker.clone();
-        request.resume = Some(resume);
-    }
-    Ok(request)
+    let resume = start::resume_request(server.store.as_ref(), record, &lease.worker).await?;
+    start::request_for(&file.program, record, resume).map_err(|e| e.to_string())
 }
 
 async fn fail_before_start(server: &Server, record: &RunRecord, lease: &Lease, summary: &str) {

@@ -125,9 +125,8 @@ fn load(paths: &[PathBuf]) -> Result<Catalog, LoadError> {
         return Err(LoadError::Findings(report));
     }
     let catalog = Catalog::new(loaded);
-    rbk_server::scheduler::validate(&catalog).map_err(|problems| {
-        LoadError::Findings(format!("{problems}\n"))
-    })?;
+    rbk_server::scheduler::validate(&catalog)
+        .map_err(|problems| LoadError::Findings(format!("{problems}\n")))?;
     Ok(catalog)
 }
 
