@@ -54,6 +54,27 @@ const CERT: &str = r#"runbook cert_expiring {
 }
 "#;
 
+const GATED: &str = r#"runbook gated {
+  title "Gated"
+  trigger alert "NeedsHuman"
+
+  step ask "Ask a human" {
+    approval required from "sre"
+    log "approved"
+  }
+}
+"#;
+
+const TICKING: &str = r#"runbook ticking {
+  title "Every second"
+  trigger schedule "* * * * * *"
+
+  step look "Look" {
+    log "tick"
+  }
+}
+"#;
+
 struct Project {
     dir: PathBuf,
 }
@@ -196,6 +217,14 @@ impl Server {
 
     fn get(&self, path: &str) -> (u16, String) {
         request(self.port, "GET", path, None, "")
+    }
+
+    /// SIGTERM; waits for a log line containing `needle`, then for the exit code.
+    fn stop_after(mut self, needle: &str) -> i32 {
+        let mut child = self.child.take().unwrap();
+        terminate(&child);
+        self.wait_for_log(needle);
+        child.wait().unwrap().code().unwrap_or(-1)
     }
 
     /// SIGTERM, then its exit code.
@@ -558,6 +587,72 @@ fn a_reload_that_does_not_check_keeps_the_old_runbooks() {
         project.runs(&store).len(),
         1,
         "the old disk_full still starts runs"
+    );
+}
+
+#[test]
+fn sigterm_releases_a_run_in_hand_and_the_next_process_finishes_it() {
+    let project = Project::new("release", &[("gated.rbk", GATED)]);
+    std::fs::write(
+        project.dir.join("rbk.toml"),
+        "[approvers]\nsre = [\"alice\", \"bob\"]\n\n[serve]\nshutdown_grace = \"1s\"\n",
+    )
+    .unwrap();
+    let store = project.store();
+    let server = Server::start(&project, &store, &[], &[]);
+    let body = payload(
+        "NeedsHuman",
+        "firing",
+        "9a7e",
+        "2026-12-02T01:00:00Z",
+        r#""team":"sre""#,
+    );
+    let (status, answer) = server.post("/v1/alertmanager", None, &body);
+    assert_eq!(status, 200, "{answer}");
+    server.wait_for_log("\"event\":\"approval_waiting\"");
+    // Nobody answers within the grace period: the run is given back, not lost: queued for
+    // the next process, or waiting for its answer without a lease.
+    assert_eq!(server.stop_after("\"event\":\"released\""), 0);
+    let runs = project.runs(&store);
+    assert_eq!(runs.len(), 1, "{runs:#?}");
+    assert!(
+        ["queued", "waiting"].contains(&state(&runs[0])),
+        "{runs:#?}"
+    );
+    let run = runs[0]["id"].as_str().unwrap().to_string();
+    // The answer, given while another process serves, finishes it there.
+    let _server = Server::start(&project, &store, &[], &[]);
+    let approved = rbk_in(
+        &project.dir,
+        &["approve", &run, "ask", "--as", "alice", "--store", &store],
+    );
+    assert_eq!(approved.status, 0, "{}{}", approved.stdout, approved.stderr);
+    project.wait_for_runs(&store, |runs| state(&runs[0]) == "succeeded");
+    let verified = rbk_in(&project.dir, &["log", &run, "--store", &store, "--verify"]);
+    assert_eq!(verified.status, 0, "{}{}", verified.stdout, verified.stderr);
+}
+
+#[test]
+fn a_schedule_tick_starts_one_run_however_many_processes_see_it() {
+    let project = Project::new("ticks", &[("ticking.rbk", TICKING)]);
+    let store = project.store();
+    let first = Server::start(&project, &store, &["--workers", "0"], &[]);
+    let second = Server::start(&project, &store, &["--workers", "0"], &[]);
+    let runs = project.wait_for_runs(&store, |runs| runs.len() >= 4);
+    drop((first, second));
+    let runs = project.runs(&store);
+    let mut keys: Vec<&str> = runs
+        .iter()
+        .map(|r| r["trigger"]["key"].as_str().unwrap_or_default())
+        .collect();
+    assert!(keys.iter().all(|k| k.starts_with("schedule|")), "{runs:#?}");
+    let all = keys.len();
+    keys.sort_unstable();
+    keys.dedup();
+    assert_eq!(keys.len(), all, "a tick started two runs: {runs:#?}");
+    assert!(
+        runs.iter().all(|r| r["started_by"] == "schedule"),
+        "{runs:#?}"
     );
 }
 

@@ -37,6 +37,9 @@ pub struct ServeConfig {
     /// Past this many distinct firing alerts of one runbook within the window, it stops
     /// auto-starting and its runs wait for a human (default 20 within 5m).
     pub storm: Option<StormConfig>,
+    /// How long SIGTERM lets runs in hand go on before releasing them to the queue (default
+    /// `10s`).
+    pub shutdown_grace: Option<String>,
     /// `[serve.webhooks.NAME]`: `POST /v1/webhook/NAME` bodies mapped to an alert.
     #[serde(default)]
     pub webhooks: BTreeMap<String, WebhookConfig>,

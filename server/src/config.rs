@@ -91,6 +91,11 @@ impl Settings {
                     .map_err(|e| SettingsError(format!("rbk.toml [serve] storm window: {e}")))?,
             }),
         };
+        let shutdown_grace_ms = match &config.shutdown_grace {
+            Some(text) => parse_duration(text)
+                .map_err(|e| SettingsError(format!("rbk.toml [serve] shutdown_grace: {e}")))?,
+            None => 10_000,
+        };
         for (name, hook) in &config.webhooks {
             for pointer in hook
                 .labels
@@ -115,7 +120,7 @@ impl Settings {
             max_in_flight: config.max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT).max(1),
             storm,
             webhooks: config.webhooks.clone(),
-            shutdown_grace_ms: 10_000,
+            shutdown_grace_ms,
         })
     }
 }

@@ -37,9 +37,11 @@ pub fn to_alert(
         Some(pointer) => match body.pointer(pointer).map(text).as_deref() {
             Some("resolved") => "resolved",
             Some("firing") | None => "firing",
-            Some(other) => return Err(format!(
+            Some(other) => {
+                return Err(format!(
                 "webhook `{name}`: status at {pointer} is `{other}`; expected firing or resolved"
-            )),
+            ))
+            }
         },
         None => "firing",
     };

@@ -126,10 +126,7 @@ async fn execute(server: &Arc<Server>, record: RunRecord, lease: Lease) {
             "run_failed",
             json!({"run": record.id, "runbook": record.runbook, "error": error}),
         ),
-        Ending::LeaseLost => log::warn(
-            "lease_lost",
-            json!({"run": record.id, "worker": lease.worker, "lease_token": lease.token, "reason": "another process holds the run now; this one stopped before its next effect"}),
-        ),
+        Ending::LeaseLost => lease_ended(server, &record, &lease).await,
         Ending::Released => match server.store.release(&lease).await {
             Ok(()) => log::info(
                 "released",
@@ -140,6 +137,22 @@ async fn execute(server: &Arc<Server>, record: RunRecord, lease: Lease) {
                 json!({"run": record.id, "error": error.to_string(), "reason": "its lease expires and the reaper re-queues it"}),
             ),
         },
+    }
+}
+
+/// The store says this worker no longer holds the run: a run that waits for a human holds no
+/// lease (an answer queues it again), anything else was taken over.
+async fn lease_ended(server: &Server, record: &RunRecord, lease: &Lease) {
+    let now = server.store.run(&record.id).await.ok().flatten();
+    match now.map(|r| r.state) {
+        Some(RunState::Waiting) | Some(RunState::InDoubt) => log::info(
+            "parked",
+            json!({"run": record.id, "worker": lease.worker, "reason": "it waits for a human and holds no lease; an answer queues it again"}),
+        ),
+        state => log::warn(
+            "lease_lost",
+            json!({"run": record.id, "worker": lease.worker, "lease_token": lease.token, "state": state.map(|s| s.as_str()), "reason": "another process holds the run now; this one stopped before its next effect"}),
+        ),
     }
 }
 
