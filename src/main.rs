@@ -122,12 +122,22 @@ enum Command {
     Approve(AnswerArgs),
     /// Deny a step a run waits on: `rbk deny RUN STEP --as USER`.
     Deny(AnswerArgs),
-    /// List recent runs.
+    /// List recent runs: state, runbook, trigger, who started them, when they started and ended.
     Runs {
         #[arg(long)]
         store: Option<String>,
         #[arg(long, default_value_t = 20)]
         limit: usize,
+        /// Only runs in this state: queued, running, waiting, succeeded, failed, cancelled,
+        /// suppressed, coalesced, in_doubt.
+        #[arg(long)]
+        state: Option<String>,
+        /// Only runs of this runbook.
+        #[arg(long)]
+        runbook: Option<String>,
+        /// `human` (default) or `json` (an array of run records).
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
     },
     /// Show a run's journal; `--verify` checks it against its record, its answers and its
     /// anchored head (exit 1 when tampered); `--export` prints the head to keep elsewhere.
@@ -223,7 +233,19 @@ fn main() -> ExitCode {
             }),
             Command::Approve(args) => commands::answer::run(answer(args, true)),
             Command::Deny(args) => commands::answer::run(answer(args, false)),
-            Command::Runs { store, limit } => commands::runs::list(store.as_deref(), limit),
+            Command::Runs {
+                store,
+                limit,
+                state,
+                runbook,
+                format,
+            } => commands::runs::list(commands::runs::RunsArgs {
+                store: store.as_deref(),
+                limit,
+                format,
+                state: state.as_deref(),
+                runbook: runbook.as_deref(),
+            }),
             Command::Log {
                 run,
                 store,

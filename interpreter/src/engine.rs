@@ -38,6 +38,9 @@ pub struct RunRequest {
     pub resume: Option<Resume>,
     /// A `--dry-run` (the caller withholds write and destructive actions): journaled as such.
     pub dry_run: bool,
+    /// A `mode shadow` run (write and destructive actions only reported, as in a dry run):
+    /// journaled as such.
+    pub shadow: bool,
 }
 
 /// What a dead process had done, read back from its journal.
@@ -364,10 +367,9 @@ impl<'a> Machine<'a> {
                     started_by: request.started_by.clone(),
                     inputs: inputs_json,
                     run_id: Some(request.run_id.clone()),
-                    digest: Some(crate::journal::text_digest(
-                        &self.program.file(module.file).text,
-                    )),
+                    digest: Some(crate::start::module_digest(self.program, module.id)),
                     dry_run: request.dry_run,
+                    shadow: request.shadow,
                 })
                 .await?
             }

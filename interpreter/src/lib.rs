@@ -14,6 +14,7 @@ pub mod identity;
 pub mod journal;
 mod operators;
 pub mod secrets;
+pub mod start;
 pub mod store;
 pub mod testing;
 pub mod value;

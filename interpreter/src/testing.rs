@@ -338,6 +338,7 @@ async fn run_test(program: &Analysis, module: &Module, test: &TestItem) -> TestO
                     started_at: 1_764_072_000_000,
                     resume: None,
                     dry_run: false,
+                    shadow: false,
                 };
                 match run(program, services, request).await {
                     Ok(report) => {
