@@ -93,6 +93,10 @@ enum Command {
         /// Run `read` actions; report `write` and `destructive` ones without executing them.
         #[arg(long)]
         dry_run: bool,
+        /// Start the run from an alert: an Alertmanager webhook body (the first firing alert
+        /// the runbook's trigger takes) or one alert object; `-` reads standard input.
+        #[arg(long, value_name = "PAYLOAD.json")]
+        alert: Option<PathBuf>,
         /// A SQLite file or a `postgres://` URL. Default: `.rbk/rbk.db` beside rbk.toml.
         #[arg(long)]
         store: Option<String>,
@@ -207,6 +211,7 @@ fn main() -> ExitCode {
                 target,
                 inputs,
                 dry_run,
+                alert,
                 store,
                 as_user,
                 format,
@@ -214,6 +219,7 @@ fn main() -> ExitCode {
                 target,
                 inputs,
                 dry_run,
+                alert,
                 store,
                 as_user,
                 format,

@@ -5,6 +5,7 @@
 //! [`Journal`]), so real runs, dry runs and `test` blocks use the same engine.
 
 pub mod action;
+pub mod alerts;
 pub mod approval;
 pub mod approvals;
 pub mod audit;

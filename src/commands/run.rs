@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use rbk_compiler::syntax::ItemKind;
 use rbk_compiler::{check, CheckOptions};
 use rbk_interpreter::approval::ApprovalRequest;
 use rbk_interpreter::approvals::{describe_outcome, ApprovalNotice, StoreApprover};
@@ -17,7 +18,7 @@ use rbk_interpreter::{engine, BoxFuture, Journal};
 use rbk_stdlib::natives::NativeActions;
 
 use super::check::usage_error;
-use super::{render, session};
+use super::{alert_arg, render, session};
 use crate::workspace::{self, FileLoader};
 use crate::{exit, Format};
 
@@ -25,6 +26,8 @@ pub struct RunArgs {
     pub target: String,
     pub inputs: Vec<String>,
     pub dry_run: bool,
+    /// `--alert PAYLOAD.json` (`-` = standard input).
+    pub alert: Option<PathBuf>,
     pub store: Option<String>,
     pub as_user: Option<String>,
     pub format: Format,
@@ -74,12 +77,27 @@ pub fn run(args: RunArgs) -> u8 {
         shadow: false,
     });
     let PreparedRun {
-        record,
-        request,
+        mut record,
+        mut request,
         limits,
     } = match prepared {
         Ok(prepared) => prepared,
         Err(error) => return usage_error(&error.to_string()),
+    };
+    let module = request.module;
+    let item = analysis
+        .module(module)
+        .ast
+        .items
+        .iter()
+        .position(|i| matches!(&i.kind, ItemKind::Runbook(r) if r.name.name == request.runbook))
+        .unwrap_or_default();
+    let payload = match &args.alert {
+        Some(path) => match alert_arg::read(path, &analysis, module, item, &request.runbook) {
+            Ok(payload) => Some(payload),
+            Err(message) => return usage_error(&message),
+        },
+        None => None,
     };
 
     let runtime = match session::runtime() {
@@ -87,6 +105,16 @@ pub fn run(args: RunArgs) -> u8 {
         Err(message) => return usage_error(&message),
     };
     runtime.block_on(async {
+        if let Some(payload) = &payload {
+            let natives = NativeActions::new(&config.integrations);
+            match alert_arg::select(&analysis, module, item, payload, &natives).await {
+                Ok(alert) => {
+                    record.alert = Some(alert.to_stored());
+                    request.alert = Some(alert);
+                }
+                Err(code) => return code,
+            }
+        }
         let store = match session::open_store(args.store.as_deref(), project_file.as_deref()).await
         {
             Ok(store) => store,
