@@ -638,7 +638,7 @@ fn a_schedule_tick_starts_one_run_however_many_processes_see_it() {
     let store = project.store();
     let first = Server::start(&project, &store, &["--workers", "0"], &[]);
     let second = Server::start(&project, &store, &["--workers", "0"], &[]);
-    let runs = project.wait_for_runs(&store, |runs| runs.len() >= 4);
+    project.wait_for_runs(&store, |runs| runs.len() >= 4);
     drop((first, second));
     let runs = project.runs(&store);
     let mut keys: Vec<&str> = runs

@@ -47,6 +47,7 @@ pub async fn serve(
     let address = listener
         .local_addr()
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+    let signals = reload::Signals::register()?;
     let server = Arc::new(Server::new(store, settings, catalog));
     let catalog = server.catalog();
     log::info(
@@ -66,8 +67,13 @@ pub async fn serve(
     }
     tasks.push(tokio::spawn(workers::reap(server.clone())));
     tasks.push(tokio::spawn(scheduler::run(server.clone())));
-    tokio::spawn(reload::on_hangup(server.clone(), loader));
-    tokio::spawn(reload::on_termination(server.clone()));
+    let reload::Signals {
+        hangup,
+        terminate,
+        interrupt,
+    } = signals;
+    tokio::spawn(reload::on_hangup(server.clone(), loader, hangup));
+    tokio::spawn(reload::on_termination(server.clone(), terminate, interrupt));
     let stopping = server.clone();
     let served = axum::serve(listener, http::router(server.clone()))
         .with_graceful_shutdown(async move { stopping.stopped().await })

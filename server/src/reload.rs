@@ -4,20 +4,34 @@
 use std::sync::Arc;
 
 use serde_json::json;
-use tokio::signal::unix::{signal, SignalKind};
+use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use crate::log;
 use crate::state::Server;
 use crate::Loader;
 
-pub async fn on_hangup(server: Arc<Server>, loader: Loader) {
-    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
-        log::warn(
-            "no_reload",
-            json!({"reason": "SIGHUP cannot be handled here"}),
-        );
-        return;
-    };
+/// The signals `rbk serve` handles, registered before it says it listens: a SIGHUP sent right
+/// after must reload, not kill it.
+pub struct Signals {
+    pub hangup: Signal,
+    pub terminate: Signal,
+    pub interrupt: Signal,
+}
+
+impl Signals {
+    pub fn register() -> Result<Signals, String> {
+        let register = |kind: SignalKind, name: &str| {
+            signal(kind).map_err(|e| format!("cannot handle {name}: {e}"))
+        };
+        Ok(Signals {
+            hangup: register(SignalKind::hangup(), "SIGHUP")?,
+            terminate: register(SignalKind::terminate(), "SIGTERM")?,
+            interrupt: register(SignalKind::interrupt(), "SIGINT")?,
+        })
+    }
+}
+
+pub async fn on_hangup(server: Arc<Server>, loader: Loader, mut hangups: Signal) {
     loop {
         tokio::select! {
             got = hangups.recv() => if got.is_none() { return },
@@ -46,12 +60,7 @@ pub async fn on_hangup(server: Arc<Server>, loader: Loader) {
 }
 
 /// Resolves on SIGTERM or SIGINT, and asks the server to stop.
-pub async fn on_termination(server: Arc<Server>) {
-    let terminate = signal(SignalKind::terminate());
-    let interrupt = signal(SignalKind::interrupt());
-    let (Ok(mut terminate), Ok(mut interrupt)) = (terminate, interrupt) else {
-        return;
-    };
+pub async fn on_termination(server: Arc<Server>, mut terminate: Signal, mut interrupt: Signal) {
     let name = tokio::select! {
         _ = terminate.recv() => "SIGTERM",
         _ = interrupt.recv() => "SIGINT",
