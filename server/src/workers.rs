@@ -127,16 +127,34 @@ async fn execute(server: &Arc<Server>, record: RunRecord, lease: Lease) {
             json!({"run": record.id, "runbook": record.runbook, "error": error}),
         ),
         Ending::LeaseLost => lease_ended(server, &record, &lease).await,
-        Ending::Released => match server.store.release(&lease).await {
-            Ok(()) => log::info(
-                "released",
-                json!({"run": record.id, "worker": lease.worker, "reason": "shutting down; another process continues it"}),
-            ),
-            Err(error) => log::error(
-                "release_failed",
-                json!({"run": record.id, "error": error.to_string(), "reason": "its lease expires and the reaper re-queues it"}),
-            ),
-        },
+        Ending::Released => {
+            // The store keeps a released `waiting` run waiting with no lease, and nothing
+            // queues it again yet when it is answered: hand it back as running, so that it is
+            // queued and the next worker asks again (answers already given still count).
+            let state = server
+                .store
+                .run(&record.id)
+                .await
+                .ok()
+                .flatten()
+                .map(|r| r.state);
+            if matches!(state, Some(RunState::Waiting) | Some(RunState::InDoubt)) {
+                let _ = server
+                    .store
+                    .set_state_fenced(&lease, RunState::Running, "")
+                    .await;
+            }
+            match server.store.release(&lease).await {
+                Ok(()) => log::info(
+                    "released",
+                    json!({"run": record.id, "worker": lease.worker, "reason": "shutting down; another process continues it"}),
+                ),
+                Err(error) => log::error(
+                    "release_failed",
+                    json!({"run": record.id, "error": error.to_string(), "reason": "its lease expires and the reaper re-queues it"}),
+                ),
+            }
+        }
     }
 }
 
