@@ -76,10 +76,10 @@ fn the_first_alert_the_trigger_takes_starts_the_run() {
         run.stdout
     );
     assert!(
-        run.stdout
+        run.stderr
             .contains("note: 1 more alert of the payload matches this runbook"),
         "{}",
-        run.stdout
+        run.stderr
     );
     assert!(run.stdout.contains("run succeeded"), "{}", run.stdout);
 }

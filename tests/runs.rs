@@ -85,7 +85,17 @@ fn seed_queue(dir: &Path) {
         };
         let intake = Intake {
             starts: vec![
-                start(queued("r-from-an-alert", "hello", alert, 1_000_000)),
+                start(RunRecord {
+                    alert: Some(
+                        rbk_interpreter::Value::Record(
+                            [("status".to_string(), rbk_interpreter::Value::str("firing"))]
+                                .into_iter()
+                                .collect(),
+                        )
+                        .to_stored(),
+                    ),
+                    ..queued("r-from-an-alert", "hello", alert, 1_000_000)
+                }),
                 start(queued(
                     "r-from-a-schedule",
                     "hello",
@@ -158,6 +168,8 @@ fn runs_shows_state_runbook_and_trigger_and_filters() {
     assert_eq!(alert["trigger"]["kind"], "alert");
     assert_eq!(alert["trigger"]["name"], "PoolExhausted");
     assert_eq!(alert["trigger_text"], "alert PoolExhausted 3f2a9c1b");
+    // The alert as the runbook reads it.
+    assert_eq!(alert["alert"], serde_json::json!({"status": "firing"}));
     let manual = runs.iter().find(|r| r["started_by"] == "alice").unwrap();
     assert_eq!(manual["state"], "succeeded");
     assert_eq!(manual["trigger"]["kind"], "manual");

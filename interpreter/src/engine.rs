@@ -1759,20 +1759,16 @@ fn first_alert_read(runbook: &Runbook) -> Option<Span> {
     use rbk_compiler::syntax::visit::{walk_expr, walk_step};
     let mut found: Option<Span> = None;
     let mut look = |expr: &Expr| {
+        // Outermost first: `alert.labels` in `alert.labels["db"]`, else a bare `alert`.
+        let is_alert = |e: &Expr| matches!(&e.kind, ExprKind::Name(n) if n.name == "alert");
         let reads = |e: &Expr| match &e.kind {
-            ExprKind::Field(base, _) | ExprKind::Index(base, _) => {
-                matches!(&base.kind, ExprKind::Name(n) if n.name == "alert")
-            }
-            _ => false,
+            ExprKind::Field(base, _) | ExprKind::Index(base, _) => is_alert(base),
+            _ => is_alert(e),
         };
         let mut seen: Option<Span> = None;
         walk_expr(expr, &mut |e| {
-            if seen.is_none() {
-                if reads(e) {
-                    seen = Some(e.span);
-                } else if matches!(&e.kind, ExprKind::Name(n) if n.name == "alert") {
-                    seen = Some(e.span);
-                }
+            if seen.is_none() && reads(e) {
+                seen = Some(e.span);
             }
         });
         if let Some(span) = seen {

@@ -285,6 +285,26 @@ pub async fn execute(
     Ok(report)
 }
 
+/// Keeps a worker's lease alive while it executes the run: renews it every third of
+/// `lease_ms`, and returns once it is lost (reaped, taken by another worker, ended) or cannot
+/// be renewed before it would expire. Run it beside [`execute`] (`tokio::select!`): once it
+/// returns, the run's next journal write fails with "lease lost" anyway, so nothing more is
+/// done under a lease the worker no longer holds.
+pub async fn hold_lease(store: &dyn Store, lease: &Lease, lease_ms: u64) {
+    let every = std::time::Duration::from_millis((lease_ms / 3).max(1));
+    let mut renewed = tokio::time::Instant::now();
+    loop {
+        tokio::time::sleep(every).await;
+        match store.heartbeat(lease, lease_ms).await {
+            Ok(true) => renewed = tokio::time::Instant::now(),
+            Ok(false) => return,
+            // A store that fails now may answer at the next beat, while the lease still runs.
+            Err(_) if renewed.elapsed() + every < std::time::Duration::from_millis(lease_ms) => {}
+            Err(_) => return,
+        }
+    }
+}
+
 /// The state a finished run is recorded in.
 pub fn final_state(status: RunStatus) -> RunState {
     match status {
@@ -372,8 +392,9 @@ impl Journal for StateTracking<'_, '_> {
     }
 }
 
-/// The root module of `file` in `program` and its runbook: the one named, or the only one.
-fn choose_runbook(
+/// The root module of `file` in `program` and its runbook (item index and name): the one
+/// named, or the only one.
+pub fn choose_runbook(
     program: &Analysis,
     file: &Path,
     wanted: Option<&str>,

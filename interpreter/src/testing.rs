@@ -623,6 +623,9 @@ async fn deliver(
         } else {
             match judge_alert(program, module.id, item, &alert, actions, environment).await? {
                 Verdict::Rejected(why) => Decision::Rejected(why),
+                Verdict::Matched(_) if is_resolved(&alert) => {
+                    Decision::Rejected("it is resolved, and a resolved alert starts no run".into())
+                }
                 Verdict::Matched(keys) => {
                     let decision = ledger.admit(runbook, &keys, &limits, &active, now);
                     if decision == Decision::Start {
@@ -638,6 +641,10 @@ async fn deliver(
         }
     }
     Ok(starts)
+}
+
+fn is_resolved(alert: &Value) -> bool {
+    matches!(alert, Value::Record(fields) if fields.get("status") == Some(&Value::str("resolved")))
 }
 
 /// What no test reached, per runbook of the module: steps that never ran, conditions never

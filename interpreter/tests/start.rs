@@ -450,3 +450,28 @@ async fn a_taken_over_run_resumes_by_the_resume_rules_and_the_old_worker_is_fenc
     assert!(late.unwrap_err().contains("lease lost"));
     assert_eq!(store.events(&id).await.unwrap().len(), events.len());
 }
+
+/// `hold_lease` renews the lease while it holds, and returns once the lease is taken away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hold_lease_renews_and_returns_once_the_lease_is_lost() {
+    let program = program();
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let id = queue_one(&*store, &program).await;
+    let (_, lease) = store.claim("worker-a", 1, 300).await.unwrap().remove(0);
+    let reaper = async {
+        // Renewed a few times meanwhile; then the lease is taken away as a reaper would.
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert!(store.heartbeat(&lease, 300).await.unwrap(), "still held");
+        let later = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64
+            + 3_600_000;
+        assert_eq!(store.reap(later).await.unwrap(), std::slice::from_ref(&id));
+    };
+    tokio::time::timeout(Duration::from_secs(60), async {
+        tokio::join!(start::hold_lease(&*store, &lease, 300), reaper)
+    })
+    .await
+    .expect("hold_lease returns once the lease is lost");
+}

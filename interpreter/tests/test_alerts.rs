@@ -83,6 +83,10 @@ test "rejected" {
   run pool alert { labels: {"db": "scratch"} }
   expect not triggered
 }
+test "a resolved alert starts nothing" {
+  run pool alert { labels: {"db": "orders"}, status: "resolved" }
+  expect not triggered
+}
 test "a wrong name is rejected too" {
   run pool alert { name: "DiskFull", labels: {"db": "orders"} }
   expect not triggered
@@ -112,6 +116,7 @@ test "expects an accepted alert to be rejected" {
     );
     passes(&found, "rejected");
     passes(&found, "a wrong name is rejected too");
+    passes(&found, "a resolved alert starts nothing");
     passes(&found, "accepted");
     fails_with(
         &found,
@@ -234,4 +239,44 @@ test "a bare run of an alert runbook skips the trigger" {
     );
     passes(&found, "runs a manual runbook");
     passes(&found, "a bare run of an alert runbook skips the trigger");
+}
+
+/// Escalation pages even when what it reads could not be computed: an input whose default
+/// failed reads as `none` in `escalate` (it used to fail the escalation, and nobody was paged).
+#[test]
+fn escalation_pages_when_an_input_could_not_be_computed() {
+    let program = compile(
+        r#"
+extern action lookup() -> string effect read
+extern action page(text: string) effect write
+
+runbook broken {
+  title "Broken"
+  input {
+    owner_name: string = lookup()
+  }
+  escalate page(text: "{owner_name} must look: {run.summary}")
+  step s { log "x" }
+}
+
+test "a failing input still pages" {
+  mock lookup fails "the directory is down"
+  mock page returns none
+  run broken
+  expect escalated
+  expect called page times 1
+  expect called lookup times 1
+}
+"#,
+    );
+    let outcomes = run_tests(&program, program.roots[0]);
+    assert!(outcomes[0].passed(), "{:?}", outcomes[0].failures);
+    let report = outcomes[0].report.as_ref().unwrap();
+    assert!(
+        report
+            .summary
+            .contains("input `owner_name` could not be computed"),
+        "{}",
+        report.summary
+    );
 }

@@ -64,8 +64,9 @@ pub async fn select(
             alert,
             also_matching,
         }) => {
+            // On standard error: with `--format json`, standard output is one event per line.
             if also_matching > 0 {
-                println!(
+                eprintln!(
                     "note: {also_matching} more alert{} of the payload match{} this runbook; this run takes the first. \
                      `rbk serve` would start, coalesce or suppress each under the runbook's concurrency and rate; \
                      to run one of them by hand, give it alone with --alert",

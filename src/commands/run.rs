@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rbk_compiler::syntax::ItemKind;
 use rbk_compiler::{check, CheckOptions};
 use rbk_interpreter::approval::ApprovalRequest;
 use rbk_interpreter::approvals::{describe_outcome, ApprovalNotice, StoreApprover};
@@ -64,11 +63,16 @@ pub fn run(args: RunArgs) -> u8 {
         println!("error: {} does not check; nothing was run", file.display());
         return exit::FINDINGS;
     }
+    let (module, item, runbook_name) =
+        match start::choose_runbook(&analysis, &file, wanted.as_deref()) {
+            Ok(chosen) => chosen,
+            Err(error) => return usage_error(&error.to_string()),
+        };
     let user = session::acting_user(args.as_user.as_deref());
     let prepared = start::prepare(StartSpec {
         program: &analysis,
         file: &file,
-        runbook: wanted.as_deref(),
+        runbook: Some(&runbook_name),
         inputs: InputSource::Pairs(&args.inputs),
         trigger: RunTrigger::default(),
         alert: None,
@@ -84,16 +88,9 @@ pub fn run(args: RunArgs) -> u8 {
         Ok(prepared) => prepared,
         Err(error) => return usage_error(&error.to_string()),
     };
-    let module = request.module;
-    let item = analysis
-        .module(module)
-        .ast
-        .items
-        .iter()
-        .position(|i| matches!(&i.kind, ItemKind::Runbook(r) if r.name.name == request.runbook))
-        .unwrap_or_default();
+
     let payload = match &args.alert {
-        Some(path) => match alert_arg::read(path, &analysis, module, item, &request.runbook) {
+        Some(path) => match alert_arg::read(path, &analysis, module, item, &runbook_name) {
             Ok(payload) => Some(payload),
             Err(message) => return usage_error(&message),
         },

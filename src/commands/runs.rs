@@ -103,6 +103,15 @@ fn parse_state(name: &str) -> Result<RunState, String> {
 fn run_json(run: &RunRecord) -> serde_json::Value {
     let mut value = serde_json::to_value(run).unwrap_or_default();
     if let Some(object) = value.as_object_mut() {
+        // The alert as the runbook reads it, not in the store's typed form (secrets by name).
+        if let Some(alert) = &run.alert {
+            let plain = rbk_interpreter::Value::from_stored(alert, &|name| {
+                Some(format!("<secret {name}>"))
+            })
+            .map(|value| value.to_json())
+            .unwrap_or_else(|_| alert.clone());
+            object.insert("alert".into(), plain);
+        }
         object.insert("shown_state".into(), run.shown_status().into());
         object.insert("trigger_text".into(), run.trigger.describe().into());
     }
