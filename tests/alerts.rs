@@ -310,3 +310,34 @@ fn an_alert_runbook_that_does_not_read_its_alert_runs_by_hand() {
     assert_eq!(run.status, 0, "{}{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("log: ran by hand"), "{}", run.stdout);
 }
+
+#[test]
+fn plan_shows_the_mode_and_a_second_mode_does_not_check() {
+    let project = Project::new("mode");
+    project.write(
+        "shadow.rbk",
+        "runbook canary {\n  title \"t\"\n  trigger alert \"A\"\n  concurrency 1\n  mode shadow\n  step s { log \"x\" }\n}\n",
+    );
+    let human = project.rbk(&["plan", "shadow.rbk"]);
+    assert_eq!(human.status, 0, "{}{}", human.stdout, human.stderr);
+    assert!(
+        human.stdout.contains("  mode:     shadow (runs started by an alert or a schedule only report their write and destructive actions)"),
+        "{}",
+        human.stdout
+    );
+    let json = project.rbk(&["plan", "shadow.rbk", "--format", "json"]);
+    assert_eq!(json.status, 0, "{}{}", json.stdout, json.stderr);
+    let plans: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(plans[0]["mode"], "shadow");
+    project.write(
+        "twice.rbk",
+        "runbook canary {\n  title \"t\"\n  mode shadow\n  mode live\n  step s { log \"x\" }\n}\n",
+    );
+    let check = project.rbk(&["check", "twice.rbk"]);
+    assert_eq!(check.status, 1, "{}{}", check.stdout, check.stderr);
+    assert!(
+        check.stdout.contains("E0104") && check.stdout.contains("`mode` is given twice"),
+        "{}",
+        check.stdout
+    );
+}

@@ -658,14 +658,12 @@ impl<'a> Printer<'a> {
                 self.optional(" with ", inputs.as_ref());
                 self.optional(" alert ", alert.as_ref());
                 if !alerts.is_empty() {
-                    self.push(" alerts [");
-                    for (i, alert) in alerts.iter().enumerate() {
-                        if i > 0 {
-                            self.push(", ");
-                        }
-                        self.expr(alert);
-                    }
-                    self.push("]");
+                    // `alerts` is the last part of the line: its `[` follows the word.
+                    let before = inputs.as_ref().map_or(runbook.span.end, |i| i.span.end);
+                    let word = skip_trivia(self.src, before) + "alerts".len();
+                    let open = find_token(self.src, word, b'[');
+                    self.push(" alerts ");
+                    self.bracketed(SQUARE, open, alerts, |e| e.span, |p, e| p.expr(e));
                 }
             }
             TestStmtKind::ExpectTrigger {

@@ -144,3 +144,11 @@ fn mode_several_alerts_and_what_alerts_did() {
     assert_eq!(fmt(input), expected);
     assert_eq!(fmt(expected), expected, "formatting is stable");
 }
+
+#[test]
+fn a_multi_line_alerts_list_keeps_its_comments() {
+    let input = "test \"t\" {\n  run r with {a: 1} alerts [\n    // the first\n    {labels: {\"db\": \"a\"}},\n    {labels: {\"db\": \"b\"}} // the second\n  ]\n}\n";
+    let expected = "test \"t\" {\n  run r with { a: 1 } alerts [\n    // the first\n    { labels: { \"db\": \"a\" } },\n    { labels: { \"db\": \"b\" } }, // the second\n  ]\n}\n";
+    assert_eq!(fmt(input), expected);
+    assert_eq!(fmt(expected), expected, "formatting is stable");
+}
