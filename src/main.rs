@@ -161,6 +161,20 @@ enum Command {
         #[arg(long, value_name = "FILE", requires = "verify")]
         anchor: Option<PathBuf>,
     },
+    /// Take alerts in over HTTP and run the runbooks they trigger (docs/serve.md).
+    Serve {
+        /// Files or directories (searched recursively for *.rbk). Default: the current directory.
+        paths: Vec<PathBuf>,
+        /// `IP:PORT` to listen on (default: rbk.toml [serve] listen, else 127.0.0.1:9095).
+        #[arg(long)]
+        listen: Option<String>,
+        /// A SQLite file or a `postgres://` URL. Default: `.rbk/rbk.db` beside rbk.toml.
+        #[arg(long)]
+        store: Option<String>,
+        /// Runs executed at once by this process (default: rbk.toml [serve] workers, else 4).
+        #[arg(long)]
+        workers: Option<usize>,
+    },
     /// Print the long explanation of a diagnostic code, e.g. `rbk explain E0301`.
     Explain { code: String },
     /// Serve the Language Server Protocol on stdin/stdout (diagnostics, hover, completion, fixes).
@@ -252,6 +266,17 @@ fn main() -> ExitCode {
                 anchor,
                 ..
             } => commands::runs::log(&run, store.as_deref(), format, verify, anchor.as_deref()),
+            Command::Serve {
+                paths,
+                listen,
+                store,
+                workers,
+            } => commands::serve::run(commands::serve::ServeArgs {
+                paths,
+                listen,
+                store,
+                workers,
+            }),
             Command::Explain { code } => commands::explain::run(&code),
             Command::Lsp(transport) => commands::lsp::run(&transport),
         });

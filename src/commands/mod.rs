@@ -12,5 +12,6 @@ mod render;
 pub mod resume;
 pub mod run;
 pub mod runs;
+pub mod serve;
 mod session;
 pub mod test;
