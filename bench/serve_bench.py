@@ -37,11 +37,12 @@ RUNBOOK = """use std.http
 
 /// Calls the benchmark back from its first step: the alert's `seq` label says which alert.
 runbook bench_first_step {{
+  title "Benchmark: first step"
   trigger alert "{alert}"
 
   step first "Tell the benchmark this run started" {{
     let seq = alert.labels["seq"] ?? "none"
-    let answer = http.get(url: "http://127.0.0.1:{port}/started/{{seq}}")
+    http.get(url: "http://127.0.0.1:{port}/started/{{seq}}")
   }}
 }}
 """

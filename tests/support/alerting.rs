@@ -134,6 +134,19 @@ impl AlertingStack {
             .and_then(|alert| alert["state"].as_str().map(str::to_string))
     }
 
+    /// How many webhook deliveries Alertmanager has failed (its own metric).
+    pub fn failed_notifications(&self) -> f64 {
+        let answer = http::get(&format!("{}/metrics", self.alertmanager_url))
+            .unwrap_or_else(|e| panic!("Alertmanager's metrics: {e}\n{}", self.logs()));
+        answer
+            .body
+            .lines()
+            .filter(|l| l.starts_with("alertmanager_notifications_failed_total{"))
+            .filter(|l| l.contains(r#"integration="webhook""#))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
     /// Gives Alertmanager a firing alert, as Prometheus does (`POST /api/v2/alerts`).
     pub fn post_alert(&self, labels: &serde_json::Value, annotations: &serde_json::Value) {
         let body = serde_json::json!([{ "labels": labels, "annotations": annotations }]);

@@ -3,6 +3,7 @@
 
 pub mod alerting;
 pub mod echo_server;
+pub mod gate_server;
 pub mod http;
 pub mod pg;
 pub mod rbk_serve;

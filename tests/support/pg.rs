@@ -20,6 +20,16 @@ pub fn url_for(database: &str) -> String {
     format!("{server}/{database}")
 }
 
+/// The base URL's user at 127.0.0.1:`port` (a proxy in front of the server), database `database`.
+pub fn url_via_port(port: u16, database: &str) -> String {
+    let base = base_url();
+    let user = base
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('@'))
+        .map_or("postgres", |(user, _)| user);
+    format!("postgres://{user}@127.0.0.1:{port}/{database}")
+}
+
 pub async fn connect(url: &str) -> Client {
     let (client, connection) = tokio_postgres::connect(url, NoTls)
         .await

@@ -29,6 +29,8 @@ impl Serve {
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .current_dir(dir)
             .env("NO_COLOR", "1")
+            .env_remove("RBK_INTAKE_TOKEN")
+            .env_remove("RBK_STORE")
             .stdin(Stdio::null())
             .stdout(file.try_clone().unwrap())
             .stderr(file);
