@@ -268,9 +268,9 @@ fn a_destructive_step_in_flight_when_its_server_dies_is_in_doubt() {
         runtime.block_on(async {
             observer
                 .query(
-                    "SELECT pid FROM pg_stat_activity WHERE state = 'active' \
+                    "SELECT pid FROM pg_stat_activity WHERE state = 'active' AND datname = $1 \
                      AND query LIKE '%rbk-cluster-drain%' AND pid <> pg_backend_pid()",
-                    &[],
+                    &[&db.name],
                 )
                 .await
                 .unwrap()
@@ -288,7 +288,7 @@ fn a_destructive_step_in_flight_when_its_server_dies_is_in_doubt() {
         DEADLINE,
         || {
             let pids = draining(&observer);
-            (pids.len() == 1).then_some(pids[0])
+            (pids.len() == 1).then(|| pids[0])
         },
         || format!("{}\n{}", gate.all_hits(), first.log()),
     );
