@@ -93,6 +93,10 @@ enum Command {
         /// Run `read` actions; report `write` and `destructive` ones without executing them.
         #[arg(long)]
         dry_run: bool,
+        /// Start the run from an alert: an Alertmanager webhook body (the first firing alert
+        /// the runbook's trigger takes) or one alert object; `-` reads standard input.
+        #[arg(long, value_name = "PAYLOAD.json")]
+        alert: Option<PathBuf>,
         /// A SQLite file or a `postgres://` URL. Default: `.rbk/rbk.db` beside rbk.toml.
         #[arg(long)]
         store: Option<String>,
@@ -122,12 +126,22 @@ enum Command {
     Approve(AnswerArgs),
     /// Deny a step a run waits on: `rbk deny RUN STEP --as USER`.
     Deny(AnswerArgs),
-    /// List recent runs.
+    /// List recent runs: state, runbook, trigger, who started them, when they started and ended.
     Runs {
         #[arg(long)]
         store: Option<String>,
         #[arg(long, default_value_t = 20)]
         limit: usize,
+        /// Only runs in this state: queued, running, waiting, succeeded, failed, cancelled,
+        /// suppressed, coalesced, in_doubt.
+        #[arg(long)]
+        state: Option<String>,
+        /// Only runs of this runbook.
+        #[arg(long)]
+        runbook: Option<String>,
+        /// `human` (default) or `json` (an array of run records).
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
     },
     /// Show a run's journal; `--verify` checks it against its record, its answers and its
     /// anchored head (exit 1 when tampered); `--export` prints the head to keep elsewhere.
@@ -146,6 +160,20 @@ enum Command {
         /// With --verify: a head printed earlier by --export; the journal must still hold it.
         #[arg(long, value_name = "FILE", requires = "verify")]
         anchor: Option<PathBuf>,
+    },
+    /// Take alerts in over HTTP and run the runbooks they trigger (docs/serve.md).
+    Serve {
+        /// Files or directories (searched recursively for *.rbk). Default: the current directory.
+        paths: Vec<PathBuf>,
+        /// `IP:PORT` to listen on (default: rbk.toml [serve] listen, else 127.0.0.1:9095).
+        #[arg(long)]
+        listen: Option<String>,
+        /// A SQLite file or a `postgres://` URL. Default: `.rbk/rbk.db` beside rbk.toml.
+        #[arg(long)]
+        store: Option<String>,
+        /// Runs executed at once by this process (default: rbk.toml [serve] workers, else 4).
+        #[arg(long)]
+        workers: Option<usize>,
     },
     /// Print the long explanation of a diagnostic code, e.g. `rbk explain E0301`.
     Explain { code: String },
@@ -183,6 +211,7 @@ fn main() -> ExitCode {
                 target,
                 inputs,
                 dry_run,
+                alert,
                 store,
                 as_user,
                 format,
@@ -190,6 +219,7 @@ fn main() -> ExitCode {
                 target,
                 inputs,
                 dry_run,
+                alert,
                 store,
                 as_user,
                 format,
@@ -209,7 +239,19 @@ fn main() -> ExitCode {
             }),
             Command::Approve(args) => commands::answer::run(answer(args, true)),
             Command::Deny(args) => commands::answer::run(answer(args, false)),
-            Command::Runs { store, limit } => commands::runs::list(store.as_deref(), limit),
+            Command::Runs {
+                store,
+                limit,
+                state,
+                runbook,
+                format,
+            } => commands::runs::list(commands::runs::RunsArgs {
+                store: store.as_deref(),
+                limit,
+                format,
+                state: state.as_deref(),
+                runbook: runbook.as_deref(),
+            }),
             Command::Log {
                 run,
                 store,
@@ -224,6 +266,17 @@ fn main() -> ExitCode {
                 anchor,
                 ..
             } => commands::runs::log(&run, store.as_deref(), format, verify, anchor.as_deref()),
+            Command::Serve {
+                paths,
+                listen,
+                store,
+                workers,
+            } => commands::serve::run(commands::serve::ServeArgs {
+                paths,
+                listen,
+                store,
+                workers,
+            }),
             Command::Explain { code } => commands::explain::run(&code),
             Command::Lsp(transport) => commands::lsp::run(&transport),
         });

@@ -238,7 +238,7 @@ fn an_edited_status_is_caught() {
     ));
     case.assert_caught(
         run,
-        "status is \"failed\" but the journal ends with the run succeeded",
+        "state is \"failed\" but the journal ends with the run succeeded",
     );
 }
 

@@ -17,6 +17,63 @@ pub struct ProjectConfig {
     pub store: Option<StoreConfig>,
     #[serde(default)]
     pub audit: Option<AuditConfig>,
+    /// `rbk serve`: the intake token, where to listen, workers, the storm threshold, webhooks.
+    #[serde(default)]
+    pub serve: Option<ServeConfig>,
+}
+
+/// `[serve]`: how `rbk serve` listens and takes in alerts. Command-line flags win over it.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    /// The environment variable holding the intake's bearer token (default `RBK_INTAKE_TOKEN`).
+    pub token_env: Option<String>,
+    /// `ADDR:PORT` (default `127.0.0.1:9095`).
+    pub listen: Option<String>,
+    /// Runs executed at once by this process (default 4).
+    pub workers: Option<usize>,
+    /// Intakes handled at once before answering 503 (default 64).
+    pub max_in_flight: Option<usize>,
+    /// Past this many distinct firing alerts of one runbook within the window, it stops
+    /// auto-starting and its runs wait for a human (default 20 within 5m).
+    pub storm: Option<StormConfig>,
+    /// How long SIGTERM lets runs in hand go on before releasing them to the queue (default
+    /// `10s`).
+    pub shutdown_grace: Option<String>,
+    /// `[serve.webhooks.NAME]`: `POST /v1/webhook/NAME` bodies mapped to an alert.
+    #[serde(default)]
+    pub webhooks: BTreeMap<String, WebhookConfig>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StormConfig {
+    pub distinct: u32,
+    /// A duration such as `5m`.
+    pub window: String,
+}
+
+/// How a JSON body becomes an alert. Values are JSON pointers (`/data/host`) into the body.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// The alert's name, as `trigger alert "NAME"` matches it.
+    pub alert: String,
+    /// Label name to the JSON pointer of its value.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Annotation name to the JSON pointer of its value.
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    /// Who the runs it starts are started by (default `webhook:NAME`).
+    pub started_by: Option<String>,
+    /// A pointer to a value naming the alert (default: a hash of its labels).
+    pub fingerprint: Option<String>,
+    /// A pointer to when it started (RFC 3339 text or milliseconds); one occurrence per value.
+    /// Default: the time the body arrives, so every POST is a new occurrence.
+    pub starts_at: Option<String>,
+    /// A pointer to `firing` or `resolved` (default: firing).
+    pub status: Option<String>,
 }
 
 /// How exported journal heads are signed (`rbk log RUN --export`).
@@ -115,6 +172,18 @@ mod tests {
             config.integrations.pagerduty.unwrap().services["database-oncall"],
             "PD_DB_KEY"
         );
+    }
+
+    #[test]
+    fn reads_serve_and_its_webhooks() {
+        let config = ProjectConfig::parse(
+            "[serve]\nlisten = \"0.0.0.0:9095\"\nstorm = { distinct = 5, window = \"1m\" }\n\n[serve.webhooks.grafana]\nalert = \"DiskFull\"\nlabels = { host = \"/host\" }\n",
+        )
+        .unwrap();
+        let serve = config.serve.unwrap();
+        assert_eq!(serve.listen.as_deref(), Some("0.0.0.0:9095"));
+        assert_eq!(serve.storm.unwrap().distinct, 5);
+        assert_eq!(serve.webhooks["grafana"].labels["host"], "/host");
     }
 
     #[test]

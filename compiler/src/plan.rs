@@ -20,6 +20,9 @@ pub struct RunbookPlan {
     pub title: Option<String>,
     /// `manual`, `schedule "..."` or `alert "..." [where ...]`.
     pub trigger: ClausePlan,
+    /// `live` (the default) or `shadow` (`mode shadow`: alert- and schedule-started runs only
+    /// report their write and destructive actions).
+    pub mode: &'static str,
     pub inputs: Vec<ClausePlan>,
     pub limits: Vec<ClausePlan>,
     /// The strongest effect any clause can reach.
@@ -114,6 +117,7 @@ pub fn build(analysis: &Analysis, module: &Module) -> Vec<RunbookPlan> {
             name: runbook.name.name.clone(),
             title: None,
             trigger: clause_plan("manual".into(), &[]),
+            mode: runbook_mode(runbook).as_str(),
             inputs: Vec::new(),
             limits: Vec::new(),
             effect: Effect::Pure.to_string(),
@@ -171,7 +175,7 @@ pub fn build(analysis: &Analysis, module: &Module) -> Vec<RunbookPlan> {
                 ClauseKind::Escalate(call) => {
                     plan.escalate = Some(clause_plan(source(call.span), &[call]))
                 }
-                ClauseKind::Owner(_) => {}
+                ClauseKind::Owner(_) | ClauseKind::Mode(_) => {}
             }
         }
         let clause_effects = std::iter::once(&plan.trigger)
@@ -272,6 +276,13 @@ impl fmt::Display for RunbookPlan {
             )?;
         } else {
             writeln!(f, "  trigger:  {}", self.trigger.written)?;
+        }
+        match self.mode {
+            "shadow" => writeln!(
+                f,
+                "  mode:     shadow (runs started by an alert or a schedule only report their write and destructive actions)"
+            )?,
+            mode => writeln!(f, "  mode:     {mode}")?,
         }
         for input in &self.inputs {
             if input.evaluates {

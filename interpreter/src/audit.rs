@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::journal::{verify_chain, Event, EventKind};
-use crate::store::{ApprovalAnswer, RunRecord, FINAL_STATES};
+use crate::store::{ApprovalAnswer, RunRecord, RunState};
 
 /// The result of checking one run: problems found (any one means the trail cannot be
 /// trusted) and notes (limits of what could be checked).
@@ -50,25 +50,54 @@ pub fn verify_run(record: &RunRecord, events: &[Event], answers: &[ApprovalAnswe
     audit
 }
 
-/// The first event must be this run's start, as the record describes it. Returns whether the
-/// journal was written by an rbk that binds the record (the start names the run).
+/// The first event must be this run's start (or, for a run the queue recorded, its queueing),
+/// as the record describes it. Returns whether the journal was written by an rbk that binds
+/// the record (the start names the run).
 fn check_start(record: &RunRecord, events: &[Event], audit: &mut Audit) -> bool {
     let Some(first) = events.first() else {
         return record.head.is_some();
     };
-    let EventKind::RunStarted {
-        runbook,
-        started_by,
-        inputs,
-        run_id,
-        digest,
-        dry_run,
-    } = &first.kind
-    else {
-        audit.findings.push(
-            "the journal does not begin with the run's start: its beginning is missing".into(),
-        );
-        return record.head.is_some();
+    let (runbook, started_by, inputs, run_id, digest, dry_run, shadow) = match &first.kind {
+        EventKind::RunStarted {
+            runbook,
+            started_by,
+            inputs,
+            run_id,
+            digest,
+            dry_run,
+            shadow,
+        } => (
+            runbook,
+            started_by,
+            inputs,
+            run_id.as_ref(),
+            digest.as_ref(),
+            *dry_run,
+            *shadow,
+        ),
+        EventKind::RunQueued {
+            runbook,
+            started_by,
+            inputs,
+            run_id,
+            digest,
+            shadow,
+            ..
+        } => (
+            runbook,
+            started_by,
+            inputs,
+            Some(run_id),
+            Some(digest),
+            false,
+            *shadow,
+        ),
+        _ => {
+            audit.findings.push(
+                "the journal does not begin with the run's start: its beginning is missing".into(),
+            );
+            return record.head.is_some();
+        }
     };
     if let Some(run_id) = run_id {
         if run_id != &record.id {
@@ -91,13 +120,14 @@ fn check_start(record: &RunRecord, events: &[Event], audit: &mut Audit) -> bool 
     if let Some(digest) = digest {
         differs("program digest", quoted(digest), quoted(&record.digest));
     }
-    // A dry run flipped to a real one in the record could be resumed into performing what it
-    // only reported.
+    // A dry run (or a shadow run) flipped to a real one in the record could be resumed into
+    // performing what it only reported.
     differs(
         "dry-run flag",
         dry_run.to_string(),
         record.dry_run.to_string(),
     );
+    differs("shadow flag", shadow.to_string(), record.shadow.to_string());
     run_id.is_some()
 }
 
@@ -130,39 +160,47 @@ fn check_head(record: &RunRecord, events: &[Event], anchored: bool, audit: &mut 
     }
 }
 
-/// The record's status must be the one the journal ends with.
+/// The record's state must be the one the journal ends with. After the end, only what others
+/// told the run may follow (an alert coalesced onto it or resolved just as it finished).
 fn check_status(record: &RunRecord, events: &[Event], audit: &mut Audit) {
-    let finished = events.last().and_then(|e| match &e.kind {
+    let told = |kind: &EventKind| {
+        matches!(
+            kind,
+            EventKind::RunCoalesced { .. } | EventKind::AlertResolved { .. }
+        )
+    };
+    let last = events.iter().rev().find(|e| !told(&e.kind));
+    let finished = last.and_then(|e| match &e.kind {
         EventKind::RunFinished { status, .. } => Some(status.as_str()),
         _ => None,
     });
-    let status = record.status.as_str();
-    if status == "suppressed" {
-        if !events.is_empty() {
-            audit.findings.push(format!(
-                "the run record says suppressed (never started) but the journal has {} events: the record was edited",
-                events.len()
-            ));
-        }
+    let state = record.state;
+    // `rbk run` records a run its limits refuse with no journal at all.
+    if state == RunState::Suppressed && events.is_empty() {
         return;
     }
-    match finished {
-        Some(journaled) if journaled != status && FINAL_STATES.contains(&status) => {
+    let journaled_state = finished.map(|s| (s, RunState::parse(s)));
+    match journaled_state {
+        Some((journaled, parsed)) if parsed != Some(state) && state.is_final() => {
             audit.findings.push(format!(
-                "the run record's status is {status:?} but the journal ends with the run {journaled}: the record was edited"
+                "the run record's state is {state:?} but the journal ends with the run {journaled}: the record was edited",
+                state = state.as_str()
             ))
         }
-        // A process can die between journaling the end and saving the status; an edit to a
-        // non-final status reads the same.
-        Some(journaled) if journaled != status => audit.findings.push(format!(
-            "the run record's status is {status:?} but the journal ends with the run {journaled}: the record was edited, or the process died before saving the status"
+        // A process can die between journaling the end and saving the state; an edit to a
+        // non-final state reads the same.
+        Some((journaled, parsed)) if parsed != Some(state) => audit.findings.push(format!(
+            "the run record's state is {state:?} but the journal ends with the run {journaled}: the record was edited, or the process died before saving the state",
+            state = state.as_str()
         )),
         Some(_) => {}
-        None if events.is_empty() && FINAL_STATES.contains(&status) => audit.findings.push(format!(
-            "the run record's status is {status:?} but the journal is empty: its events were removed"
+        None if events.is_empty() && state.is_final() => audit.findings.push(format!(
+            "the run record's state is {state:?} but the journal is empty: its events were removed",
+            state = state.as_str()
         )),
-        None if FINAL_STATES.contains(&status) => audit.findings.push(format!(
-            "the run record's status is {status:?} but the journal does not end with the run finishing: its tail was removed"
+        None if state.is_final() => audit.findings.push(format!(
+            "the run record's state is {state:?} but the journal does not end with the run finishing: its tail was removed",
+            state = state.as_str()
         )),
         None => {}
     }

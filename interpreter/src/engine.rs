@@ -38,6 +38,9 @@ pub struct RunRequest {
     pub resume: Option<Resume>,
     /// A `--dry-run` (the caller withholds write and destructive actions): journaled as such.
     pub dry_run: bool,
+    /// A `mode shadow` run (write and destructive actions only reported, as in a dry run):
+    /// journaled as such.
+    pub shadow: bool,
 }
 
 /// What a dead process had done, read back from its journal.
@@ -364,10 +367,9 @@ impl<'a> Machine<'a> {
                     started_by: request.started_by.clone(),
                     inputs: inputs_json,
                     run_id: Some(request.run_id.clone()),
-                    digest: Some(crate::journal::text_digest(
-                        &self.program.file(module.file).text,
-                    )),
+                    digest: Some(crate::start::module_digest(self.program, module.id)),
                     dry_run: request.dry_run,
+                    shadow: request.shadow,
                 })
                 .await?
             }
@@ -386,6 +388,13 @@ impl<'a> Machine<'a> {
             .unwrap_or_default();
         if let Some(alert) = &request.alert {
             self.bind("alert", alert.clone());
+        } else if resume.is_none() {
+            if let Some(reason) = self.missing_alert(module, runbook) {
+                let escalated = self
+                    .escalate(module, runbook, &input_names_of(runbook), &reason, None)
+                    .await;
+                return self.finish_early(reason, escalated, None).await;
+            }
         }
         // Inputs: given values first, then defaults in declaration order.
         let mut input_names = Vec::new();
@@ -419,7 +428,7 @@ impl<'a> Machine<'a> {
                                     .await;
                             }
                             let escalated = self
-                                .escalate(module, runbook, &input_names, &summary, None)
+                                .escalate(module, runbook, &input_names_of(runbook), &summary, None)
                                 .await;
                             return self.finish_early(summary, escalated, None).await;
                         }
@@ -677,6 +686,25 @@ impl<'a> Machine<'a> {
         })
     }
 
+    /// Why this run cannot go on without an alert: its runbook is started by one and reads
+    /// `alert` outside its trigger, limits and escalation. `None` when it can.
+    fn missing_alert(&self, module: &Module, runbook: &Runbook) -> Option<String> {
+        let trigger = runbook.clauses.iter().find_map(|c| match &c.kind {
+            ClauseKind::Trigger(Trigger::Alert { name, .. }) => Some(name.value.clone()),
+            _ => None,
+        })?;
+        let read = first_alert_read(runbook)?;
+        let file = self.program.file(module.file);
+        let line = file.lines.line_of(read.start) + 1;
+        let text = file.text.get(read.start..read.end).unwrap_or("alert");
+        Some(format!(
+            "runbook `{}` is started by alert \"{trigger}\" and reads `{text}` (line {line}), \
+             but this run has no alert: give it one with `rbk run FILE --alert PAYLOAD.json` \
+             (an Alertmanager webhook body or one alert object); no step was run",
+            runbook.name.name
+        ))
+    }
+
     fn bind_run_value(&mut self, summary: &str, failed_step: Option<&str>, _state: &str) {
         let mut run = BTreeMap::new();
         run.insert("id".to_string(), Value::str(self.run_id.clone()));
@@ -706,12 +734,21 @@ impl<'a> Machine<'a> {
         }) else {
             return false;
         };
-        // Escalation sees what existed from the start: inputs, the alert, and `run`.
+        // Escalation sees what existed from the start: inputs, the alert, and `run`. It must
+        // page even when the run stopped because one of them is missing (an input whose default
+        // failed, an alert runbook started by hand): a missing input reads as `none`, a missing
+        // alert as one with the trigger's name and nothing else.
         let mut scope = HashMap::new();
-        for name in inputs.iter().map(String::as_str).chain(["alert"]) {
-            if let Some(value) = self.lookup(name) {
-                scope.insert(name.to_string(), value.clone());
-            }
+        for name in inputs {
+            let value = self.lookup(name).cloned().unwrap_or(Value::None);
+            scope.insert(name.clone(), value);
+        }
+        let alert = match self.lookup("alert") {
+            Some(alert) => Some(alert.clone()),
+            None => absent_alert(runbook, self.started_at),
+        };
+        if let Some(alert) = alert {
+            scope.insert("alert".to_string(), alert);
         }
         self.frames.push(Frame {
             module: module.id,
@@ -1700,6 +1737,81 @@ impl<'a> Machine<'a> {
             }
         }
     }
+}
+
+/// The names of a runbook's inputs, in declaration order.
+fn input_names_of(runbook: &Runbook) -> Vec<String> {
+    runbook
+        .clauses
+        .iter()
+        .filter_map(|c| match &c.kind {
+            ClauseKind::Input(fields) => Some(fields.iter().map(|f| f.name.name.clone())),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+/// Where a run of `runbook` first reads `alert` (the span of the innermost expression that
+/// reads it, e.g. `alert.labels["db"]`): in input defaults, steps, conditions or `notify`. The
+/// trigger's `where` and the limit keys are read at matching time, `escalate` copes without.
+fn first_alert_read(runbook: &Runbook) -> Option<Span> {
+    use rbk_compiler::syntax::visit::{walk_expr, walk_step};
+    let mut found: Option<Span> = None;
+    let mut look = |expr: &Expr| {
+        let reads = |e: &Expr| match &e.kind {
+            ExprKind::Field(base, _) | ExprKind::Index(base, _) => {
+                matches!(&base.kind, ExprKind::Name(n) if n.name == "alert")
+            }
+            _ => false,
+        };
+        let mut seen: Option<Span> = None;
+        walk_expr(expr, &mut |e| {
+            if seen.is_none() {
+                if reads(e) {
+                    seen = Some(e.span);
+                } else if matches!(&e.kind, ExprKind::Name(n) if n.name == "alert") {
+                    seen = Some(e.span);
+                }
+            }
+        });
+        if let Some(span) = seen {
+            if found.is_none_or(|f| span.start < f.start) {
+                found = Some(span);
+            }
+        }
+    };
+    for clause in &runbook.clauses {
+        match &clause.kind {
+            ClauseKind::Input(fields) => fields
+                .iter()
+                .filter_map(|f| f.default.as_ref())
+                .for_each(&mut look),
+            ClauseKind::Step(step) => walk_step(step, &mut |e| look(e)),
+            ClauseKind::Notify(call) => look(call),
+            _ => {}
+        }
+    }
+    found
+}
+
+/// What escalation sees as `alert` when an alert runbook runs without one: the trigger's name,
+/// no labels or annotations, status "absent", started when the run did. `None` for a runbook
+/// no alert triggers.
+fn absent_alert(runbook: &Runbook, started_at: i64) -> Option<Value> {
+    let trigger = runbook.clauses.iter().find_map(|c| match &c.kind {
+        ClauseKind::Trigger(Trigger::Alert { name, .. }) => Some(name.value.clone()),
+        _ => None,
+    })?;
+    let mut fields = BTreeMap::new();
+    fields.insert("name".to_string(), Value::str(trigger));
+    fields.insert("labels".to_string(), Value::Map(BTreeMap::new()));
+    fields.insert("annotations".to_string(), Value::Map(BTreeMap::new()));
+    fields.insert("status".to_string(), Value::str("absent"));
+    fields.insert("starts_at".to_string(), Value::Time(started_at));
+    fields.insert("ends_at".to_string(), Value::None);
+    fields.insert("fingerprint".to_string(), Value::str(""));
+    Some(Value::Record(fields))
 }
 
 fn duration_of(value: Value) -> u64 {

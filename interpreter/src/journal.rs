@@ -25,6 +25,58 @@ pub enum EventKind {
         /// A `--dry-run`. Left out when false, so journals written before it hash the same.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         dry_run: bool,
+        /// A `mode shadow` run started by an alert or a schedule: it ran like a dry run.
+        /// Left out when false, so journals written before it hash the same.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        shadow: bool,
+    },
+    /// The first event of a run the queue recorded (an alert, a schedule tick, a webhook): who
+    /// and what it is for, as `RunStarted` says for a run started at once. A worker that
+    /// claims it journals `RunStarted` next.
+    RunQueued {
+        runbook: String,
+        started_by: String,
+        inputs: serde_json::Value,
+        run_id: String,
+        digest: String,
+        trigger: crate::store::RunTrigger,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        shadow: bool,
+    },
+    /// Another occurrence arrived while `concurrency N per KEY` was full: run `run` was
+    /// recorded as coalesced onto this run (`onto`), and this is the alert it brought.
+    RunCoalesced {
+        run: String,
+        onto: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        alert: Option<serde_json::Value>,
+    },
+    /// Not started: a `rate` limit was reached.
+    RunSuppressed {
+        reason: String,
+    },
+    /// Not started automatically: a storm of distinct alerts; it waits for one human decision.
+    RunHeld {
+        reason: String,
+    },
+    /// Not started, or stopped before starting: e.g. its alert resolved while it was queued.
+    RunCancelled {
+        reason: String,
+    },
+    /// The worker that held the run's lease stopped renewing it: the run went back to the
+    /// queue for another worker, which resumes it (finished steps never run again).
+    RunTakenOver {
+        from_worker: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to_worker: Option<String>,
+    },
+    /// A worker gave the run back (shutting down, or the run waits for a human).
+    RunReleased {
+        worker: String,
+    },
+    /// The alert that started this run resolved while the run was going: the run goes on.
+    AlertResolved {
+        trigger_key: String,
     },
     StepStarted {
         step: String,

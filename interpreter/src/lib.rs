@@ -5,6 +5,7 @@
 //! [`Journal`]), so real runs, dry runs and `test` blocks use the same engine.
 
 pub mod action;
+pub mod alerts;
 pub mod approval;
 pub mod approvals;
 pub mod audit;
@@ -14,6 +15,7 @@ pub mod identity;
 pub mod journal;
 mod operators;
 pub mod secrets;
+pub mod start;
 pub mod store;
 pub mod testing;
 pub mod value;

@@ -10,10 +10,16 @@ use rbk_compiler::types::{assignable, Ty};
 use rbk_compiler::Analysis;
 
 use crate::action::{ActionCall, ActionError, Actions, BoxFuture};
+use crate::alerts::{judge_alert, runbook_alert_trigger, Verdict};
 use crate::approval::{ApprovalDecision, ApprovalRequest, Approver, Environment};
 use crate::engine::{evaluate, run, RunReport, RunRequest, Services, StepState};
 use crate::journal::MemoryJournal;
+use crate::store::RunLimits;
 use crate::value::Value;
+
+mod triggers;
+
+use triggers::{Decision, Ledger, FIRST_ALERT_AT};
 
 #[derive(Debug)]
 pub struct TestOutcome {
@@ -201,6 +207,11 @@ async fn run_test(program: &Analysis, module: &Module, test: &TestItem) -> TestO
     let journal = MemoryJournal::default();
     let setup_actions = MockActions::default();
     let mut bindings: HashMap<String, Value> = HashMap::new();
+    let mut ledger = Ledger::default();
+    // Why the last `run` started nothing (every alert rejected, coalesced or suppressed).
+    let mut no_run: Option<String> = None;
+    let mut runs = 0;
+    let clock_origin = tokio::time::Instant::now();
 
     // Setup values (mocks, inputs) are computed with no actions available but the harmless ones.
     macro_rules! eval_setup {
@@ -287,6 +298,7 @@ async fn run_test(program: &Analysis, module: &Module, test: &TestItem) -> TestO
                 runbook,
                 inputs,
                 alert,
+                alerts,
             } => {
                 outcome.runbook = Some(runbook.name.clone());
                 let mut input_values = BTreeMap::new();
@@ -308,61 +320,87 @@ async fn run_test(program: &Analysis, module: &Module, test: &TestItem) -> TestO
                         }
                     }
                 }
-                let alert_value = match alert {
-                    Some(expr) => match eval_setup!(expr) {
-                        Ok(value) => Some(value),
-                        Err(e) => {
-                            outcome.failures.push(format!("alert: {e}"));
-                            None
-                        }
-                    },
-                    None => None,
-                };
-                let alert_value = default_alert(module, &runbook.name, alert_value);
-                if !outcome.failures.is_empty() {
-                    return outcome;
-                }
-                let services = Services {
-                    actions: &actions,
-                    approver: &approver,
-                    journal: &journal,
-                    environment: &environment,
-                };
-                let request = RunRequest {
-                    module: module.id,
-                    runbook: runbook.name.clone(),
-                    inputs: input_values,
-                    alert: alert_value,
-                    started_by: "test".into(),
-                    run_id: "test-run".into(),
-                    started_at: 1_764_072_000_000,
-                    resume: None,
-                    dry_run: false,
-                };
-                match run(program, services, request).await {
-                    Ok(report) => {
-                        if let Some(message) = &report.fatal {
-                            outcome.failures.push(message.clone());
-                        }
-                        outcome.report = Some(report);
-                    }
-                    Err(message) => outcome.failures.push(message),
-                }
-                let asked = approver
-                    .asked
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .clone();
-                for (step, answer) in asked {
-                    match answer {
-                        Some(granted) => outcome.approvals.push((step, granted)),
-                        None => outcome.failures.push(format!(
-                            "step `{step}` asked for approval, but the test neither approves nor denies it: add `approve {step}` or `deny {step}` before `run`"
-                        )),
+                let mut given = Vec::new();
+                for expr in alert.iter().chain(alerts) {
+                    match eval_setup!(expr) {
+                        Ok(value) => given.push(value),
+                        Err(e) => outcome.failures.push(format!("alert: {e}")),
                     }
                 }
                 if !outcome.failures.is_empty() {
                     return outcome;
+                }
+                let logged = ledger.log.len();
+                let starts = match deliver(
+                    program,
+                    module,
+                    &runbook.name,
+                    given,
+                    &mut ledger,
+                    &actions,
+                    &environment,
+                    test_clock(clock_origin),
+                )
+                .await
+                {
+                    Ok(starts) => starts,
+                    Err(message) => {
+                        outcome.failures.push(message);
+                        return outcome;
+                    }
+                };
+                if starts.is_empty() {
+                    outcome.report = None;
+                    no_run = Some(ledger.log[logged..].join("; "));
+                    continue;
+                }
+                for alert_value in starts {
+                    runs += 1;
+                    let services = Services {
+                        actions: &actions,
+                        approver: &approver,
+                        journal: &journal,
+                        environment: &environment,
+                    };
+                    let request = RunRequest {
+                        module: module.id,
+                        runbook: runbook.name.clone(),
+                        inputs: input_values.clone(),
+                        alert: alert_value,
+                        started_by: "test".into(),
+                        run_id: if runs == 1 {
+                            "test-run".into()
+                        } else {
+                            format!("test-run-{runs}")
+                        },
+                        started_at: test_clock(clock_origin),
+                        resume: None,
+                        dry_run: false,
+                        shadow: false,
+                    };
+                    match run(program, services, request).await {
+                        Ok(report) => {
+                            if let Some(message) = &report.fatal {
+                                outcome.failures.push(message.clone());
+                            }
+                            outcome.report = Some(report);
+                        }
+                        Err(message) => outcome.failures.push(message),
+                    }
+                    let asked = std::mem::take(
+                        &mut *approver.asked.lock().unwrap_or_else(|e| e.into_inner()),
+                    );
+                    for (step, answer) in asked {
+                        match answer {
+                            Some(granted) => outcome.approvals.push((step, granted)),
+                            None => outcome.failures.push(format!(
+                                "step `{step}` asked for approval, but the test neither approves nor denies it: add `approve {step}` or `deny {step}` before `run`"
+                            )),
+                        }
+                    }
+                    if !outcome.failures.is_empty() {
+                        return outcome;
+                    }
                 }
             }
             TestStmtKind::ExpectStep {
@@ -392,18 +430,52 @@ async fn run_test(program: &Analysis, module: &Module, test: &TestItem) -> TestO
                     None => outcome.failures.push(format!(
                         "expected step `{}` to be {wanted}, but it never ran{}",
                         step.name,
-                        stop_detail(&outcome.report)
+                        stop_detail(&outcome.report, &no_run)
                     )),
+                }
+            }
+            TestStmtKind::ExpectTrigger {
+                negated,
+                outcome: what,
+                times,
+            } => {
+                let count = match what {
+                    TriggerOutcome::Triggered => ledger.triggered,
+                    TriggerOutcome::Coalesced => ledger.coalesced,
+                    TriggerOutcome::Suppressed => ledger.suppressed,
+                };
+                let ok = match (negated, times) {
+                    (true, _) => count == 0,
+                    (false, Some((n, _))) => count == *n,
+                    (false, None) => count > 0,
+                };
+                if !ok {
+                    let wanted = match (negated, times) {
+                        (true, _) => format!("no alert to be {what}"),
+                        (false, Some((n, _))) => {
+                            format!("{n} alert{} to be {what}", if *n == 1 { "" } else { "s" })
+                        }
+                        (false, None) => format!("an alert to be {what}"),
+                    };
+                    let history = if ledger.log.is_empty() {
+                        "the test delivered no alert".to_string()
+                    } else {
+                        ledger.log.join("; ")
+                    };
+                    outcome.failures.push(format!(
+                        "expected {wanted}, but {count} {} ({history})",
+                        if count == 1 { "was" } else { "were" }
+                    ));
                 }
             }
             TestStmtKind::ExpectEscalated { negated } => {
                 let escalated = outcome.report.as_ref().is_some_and(|r| r.escalated);
                 if escalated == *negated {
-                    let summary = outcome
-                        .report
-                        .as_ref()
-                        .map(|r| r.summary.clone())
-                        .unwrap_or_default();
+                    let summary = match (&outcome.report, &no_run) {
+                        (Some(report), _) => report.summary.clone(),
+                        (None, Some(why)) => format!("no run started: {why}"),
+                        (None, None) => "no `run` before this expectation".to_string(),
+                    };
                     outcome.failures.push(if *negated {
                         format!("expected no escalation, but the run escalated: {summary}")
                     } else {
@@ -486,35 +558,86 @@ fn failure_detail(journal: &MemoryJournal, step: &str) -> String {
         .unwrap_or_default()
 }
 
-fn stop_detail(report: &Option<RunReport>) -> String {
-    match report {
-        Some(report) => format!(" (the run stopped: {})", report.summary),
-        None => " (no `run` before this expectation)".to_string(),
+fn stop_detail(report: &Option<RunReport>, no_run: &Option<String>) -> String {
+    match (report, no_run) {
+        (Some(report), _) => format!(" (the run stopped: {})", report.summary),
+        (None, Some(why)) => format!(" (no run started: {why})"),
+        (None, None) => " (no `run` before this expectation)".to_string(),
     }
 }
 
-/// The alert a test's run sees: what the test gave, over sensible defaults.
-fn default_alert(module: &Module, runbook: &str, given: Option<Value>) -> Option<Value> {
-    let trigger = module.ast.items.iter().find_map(|item| match &item.kind {
-        ItemKind::Runbook(r) if r.name.name == runbook => {
-            r.clauses.iter().find_map(|c| match &c.kind {
-                ClauseKind::Trigger(Trigger::Alert { name, .. }) => Some(name.value.clone()),
-                _ => None,
-            })
+/// The test's virtual clock, in milliseconds since the epoch: runs take (virtual) time, so a
+/// later `run` line is later for `rate` windows.
+fn test_clock(origin: tokio::time::Instant) -> i64 {
+    FIRST_ALERT_AT + origin.elapsed().as_millis() as i64
+}
+
+/// Delivers a `run` line's alerts to `runbook`: the alert each run that starts sees (`None`
+/// for a runbook no alert triggers). `run NAME` with no alert runs an alert runbook on a
+/// placeholder alert without asking its trigger: the steps are under test, not the trigger.
+/// Err: the test cannot be run as written.
+#[allow(clippy::too_many_arguments)]
+async fn deliver(
+    program: &Analysis,
+    module: &Module,
+    runbook: &str,
+    given: Vec<Value>,
+    ledger: &mut Ledger,
+    actions: &dyn Actions,
+    environment: &dyn Environment,
+    now: i64,
+) -> Result<Vec<Option<Value>>, String> {
+    let Some((item, found)) = module
+        .ast
+        .items
+        .iter()
+        .enumerate()
+        .find_map(|(i, item)| match &item.kind {
+            ItemKind::Runbook(r) if r.name.name == runbook => Some((i, r)),
+            _ => None,
+        })
+    else {
+        return Err(format!("there is no runbook `{runbook}` in this file"));
+    };
+    let Some((trigger, _)) = runbook_alert_trigger(found) else {
+        if !given.is_empty() {
+            return Err(format!(
+                "runbook `{runbook}` has no `trigger alert \"...\"`, so no alert can start it: \
+                 run it without `alert`"
+            ));
         }
-        _ => None,
-    })?;
-    let mut alert = BTreeMap::new();
-    alert.insert("name".to_string(), Value::str(trigger));
-    alert.insert("labels".to_string(), Value::Map(BTreeMap::new()));
-    alert.insert("annotations".to_string(), Value::Map(BTreeMap::new()));
-    alert.insert("status".to_string(), Value::str("firing"));
-    alert.insert("starts_at".to_string(), Value::Time(1_764_072_000_000));
-    alert.insert("fingerprint".to_string(), Value::str("test"));
-    if let Some(Value::Record(fields) | Value::Map(fields)) = given {
-        alert.extend(fields);
+        return Ok(vec![None]);
+    };
+    if given.is_empty() {
+        let alert = ledger.alert_value(trigger, None);
+        ledger.record(&alert, &Decision::Start);
+        return Ok(vec![Some(alert)]);
     }
-    Some(Value::Record(alert))
+    let limits = RunLimits::of(program, module.id, item);
+    let mut active: Vec<Option<String>> = Vec::new();
+    let mut starts = Vec::new();
+    for value in given {
+        let alert = ledger.alert_value(trigger, Some(value));
+        let decision = if ledger.is_duplicate(runbook, &alert) {
+            Decision::Duplicate
+        } else {
+            match judge_alert(program, module.id, item, &alert, actions, environment).await? {
+                Verdict::Rejected(why) => Decision::Rejected(why),
+                Verdict::Matched(keys) => {
+                    let decision = ledger.admit(runbook, &keys, &limits, &active, now);
+                    if decision == Decision::Start {
+                        active.push(keys.concurrency_key);
+                    }
+                    decision
+                }
+            }
+        };
+        ledger.record(&alert, &decision);
+        if decision == Decision::Start {
+            starts.push(Some(alert));
+        }
+    }
+    Ok(starts)
 }
 
 /// What no test reached, per runbook of the module: steps that never ran, conditions never

@@ -215,6 +215,7 @@ impl World {
             started_at: STARTED_AT,
             resume: None,
             dry_run: false,
+            shadow: false,
         };
         let report = run(program, services, request)
             .await
@@ -1794,6 +1795,7 @@ async fn a_resumed_run_masks_the_secrets_its_dead_process_had_read() {
         started_at: STARTED_AT,
         resume: Some(resume),
         dry_run: false,
+        shadow: false,
     };
     let report = run(&program, services, request).await.expect("it resumes");
     assert_eq!(report.status, RunStatus::Failed);
@@ -1925,6 +1927,7 @@ runbook needs_input {
         started_at: STARTED_AT,
         resume: None,
         dry_run: false,
+        shadow: false,
     };
     let services = || Services {
         actions: &world.actions,
@@ -2413,6 +2416,7 @@ runbook waits {{
         started_at: STARTED_AT,
         resume: None,
         dry_run: false,
+        shadow: false,
     };
     let started = tokio::time::Instant::now();
     let report = run(&program, services, request).await.unwrap();
@@ -2487,6 +2491,7 @@ runbook audited {{
         started_at: STARTED_AT,
         resume: None,
         dry_run: false,
+        shadow: false,
     };
     let report = run(&program, services, request).await.unwrap();
     assert!(
@@ -2535,6 +2540,7 @@ runbook audited {
         started_at: STARTED_AT,
         resume: None,
         dry_run: false,
+        shadow: false,
     };
     let error = run(&program, services, request).await.unwrap_err();
     assert!(error.contains("disk full"), "{error}");
@@ -2640,6 +2646,7 @@ runbook failing_then_restart {{
             ..Default::default()
         }),
         dry_run: false,
+        shadow: false,
     };
     let report = run(&program, services, request).await.unwrap();
     assert_eq!(report.status, RunStatus::Failed);

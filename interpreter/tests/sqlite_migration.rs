@@ -4,7 +4,7 @@
 
 use rbk_interpreter::audit::verify_run;
 use rbk_interpreter::journal::{event_hash, EventKind};
-use rbk_interpreter::store::{SqliteStore, Store};
+use rbk_interpreter::store::{RunQuery, RunState, SqliteStore, Store};
 
 const VERSION_1: &str = r#"
 CREATE TABLE rbk_runs (
@@ -38,6 +38,7 @@ async fn a_version_1_store_opens_keeps_its_runs_and_anchors_new_events() {
         run_id: None,
         digest: None,
         dry_run: false,
+        shadow: false,
     };
     let hash = event_hash("", 0, 5, &started);
     {
@@ -81,5 +82,75 @@ async fn a_version_1_store_opens_keeps_its_runs_and_anchors_new_events() {
     // Opening again is a no-op.
     drop(store);
     SqliteStore::open(&path).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A file of schema version 2 (free-text statuses) opens as version 3: "denied" and "timed
+/// out" runs are failed ones (their summaries still say why), "running" and "waiting" keep
+/// their meaning, and a query for failed runs finds them all.
+#[tokio::test]
+async fn a_version_2_store_reads_its_statuses_as_typed_states() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("sqlite-migration-v2-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("rbk.db");
+    {
+        let old = rusqlite::Connection::open(&path).unwrap();
+        old.execute_batch(VERSION_1).unwrap();
+        for (column, kind) in [
+            ("head_events", "INTEGER"),
+            ("head_hash", "TEXT"),
+            ("owner_host", "TEXT NOT NULL DEFAULT ''"),
+            ("owner_pid", "INTEGER NOT NULL DEFAULT 0"),
+            ("owner_started", "TEXT NOT NULL DEFAULT ''"),
+            ("dry_run", "INTEGER NOT NULL DEFAULT 0"),
+        ] {
+            old.execute_batch(&format!("ALTER TABLE rbk_runs ADD COLUMN {column} {kind};"))
+                .unwrap();
+        }
+        old.execute_batch("PRAGMA user_version = 2;").unwrap();
+        for (id, status, summary, at) in [
+            ("r-denied", "denied", "step `drop` was denied by bob", 1),
+            ("r-timeout", "timed out", "approval of `drop` timed out", 2),
+            ("r-running", "running", "", 3),
+            ("r-waiting", "waiting", "approval for drop", 4),
+            ("r-ok", "succeeded", "", 5),
+        ] {
+            old.execute(
+                "INSERT INTO rbk_runs (id, file, runbook, started_by, started_at, status, summary, \
+                 digest, inputs, limit_key) VALUES (?1, 'db.rbk', 'failover', 'alice', ?2, ?3, ?4, 'd', '{}', '')",
+                rusqlite::params![id, at, status, summary],
+            )
+            .unwrap();
+        }
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let state = |id: &'static str| {
+        let store = &store;
+        async move { store.run(id).await.unwrap().unwrap() }
+    };
+    let denied = state("r-denied").await;
+    assert_eq!(denied.state, RunState::Failed);
+    assert!(denied.summary.contains("denied"), "{}", denied.summary);
+    assert_eq!(state("r-timeout").await.state, RunState::Failed);
+    assert_eq!(state("r-running").await.state, RunState::Running);
+    assert_eq!(state("r-waiting").await.state, RunState::Waiting);
+    assert_eq!(state("r-ok").await.state, RunState::Succeeded);
+    let failed = store
+        .list_runs(&RunQuery {
+            limit: 10,
+            state: Some(RunState::Failed),
+            runbook: None,
+        })
+        .await
+        .unwrap();
+    let ids: Vec<&str> = failed.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["r-timeout", "r-denied"]);
+    let version: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, 3);
     let _ = std::fs::remove_dir_all(&dir);
 }

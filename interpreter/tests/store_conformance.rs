@@ -16,7 +16,7 @@ use rbk_interpreter::audit::verify_run;
 use rbk_interpreter::journal::{verify_chain, EventKind};
 use rbk_interpreter::store::{
     ApprovalAnswer, ClaimRefusal, JournalHead, Liveness, PostgresStore, RunLimits, RunOwner,
-    RunRecord, SqliteStore, StartDecision, Store, StoreError,
+    RunRecord, RunState, RunTrigger, SqliteStore, StartDecision, Store, StoreError,
 };
 use serde_json::json;
 
@@ -36,6 +36,8 @@ struct Harness {
     /// Opens the same data again, as a new `rbk` process would (`None` for the in-memory
     /// store, which lives in one handle).
     reopen: Option<Reopen>,
+    /// The connection URL, for the PostgreSQL backend.
+    url: Option<String>,
     _cleanup: Cleanup,
 }
 
@@ -115,6 +117,7 @@ async fn sqlite_file() -> Harness {
         store,
         other,
         reopen: Some(reopen),
+        url: None,
         _cleanup: Cleanup::Dir(dir),
     }
 }
@@ -126,6 +129,7 @@ async fn sqlite_memory() -> Harness {
         store: store.clone(),
         other: store,
         reopen: None,
+        url: None,
         _cleanup: Cleanup::None,
     }
 }
@@ -177,6 +181,7 @@ async fn postgres() -> Harness {
         let store = raw_store.clone();
         Box::pin(async move { store.execute_raw(&sql).await.map(|_| ()) })
     });
+    let pg_url = url.clone();
     let reopen: Reopen = Arc::new(move || {
         let url = url.clone();
         Box::pin(async move {
@@ -192,6 +197,7 @@ async fn postgres() -> Harness {
         other,
         raw,
         reopen: Some(reopen),
+        url: Some(pg_url),
         _cleanup: cleanup,
     }
 }
@@ -207,7 +213,7 @@ fn run(id: &str, runbook: &str, key: &str, started_at: i64) -> RunRecord {
         runbook: runbook.into(),
         started_by: "alice".into(),
         started_at,
-        status: "running".into(),
+        state: RunState::Running,
         summary: String::new(),
         digest: "sha256:0123".into(),
         inputs: json!({"cluster": "db1", "max": 3, "ratio": 0.1, "tags": ["a", "b"]}),
@@ -219,6 +225,12 @@ fn run(id: &str, runbook: &str, key: &str, started_at: i64) -> RunRecord {
         }),
         owner: None,
         dry_run: false,
+        trigger: RunTrigger::manual(id),
+        alert: None,
+        shadow: false,
+        coalesce_key: None,
+        held: false,
+        ended_at: None,
     }
 }
 
@@ -260,6 +272,7 @@ fn sample_events() -> Vec<EventKind> {
             run_id: None,
             digest: None,
             dry_run: false,
+            shadow: false,
         },
         EventKind::StepStarted {
             step: "check".into(),
@@ -362,33 +375,33 @@ async fn create_get_and_list_runs(store: &dyn Store) {
 
     // Status changes; a final status is final.
     store
-        .set_status("r-1-aaaa", "waiting", "approval for promote")
+        .set_state("r-1-aaaa", RunState::Waiting, "approval for promote")
         .await
         .unwrap();
     let got = store.run("r-1-aaaa").await.unwrap().unwrap();
     assert_eq!(
-        (got.status.as_str(), got.summary.as_str()),
+        (got.state.as_str(), got.summary.as_str()),
         ("waiting", "approval for promote")
     );
     store
-        .set_status("r-1-aaaa", "succeeded", "all steps done")
+        .set_state("r-1-aaaa", RunState::Succeeded, "all steps done")
         .await
         .unwrap();
     // Repeating the same final status is harmless; changing it is refused.
     store
-        .set_status("r-1-aaaa", "succeeded", "all steps done")
+        .set_state("r-1-aaaa", RunState::Succeeded, "all steps done")
         .await
         .unwrap();
     assert!(store
-        .set_status("r-1-aaaa", "failed", "too late")
+        .set_state("r-1-aaaa", RunState::Failed, "too late")
         .await
         .is_err());
     let got = store.run("r-1-aaaa").await.unwrap().unwrap();
     assert_eq!(
-        (got.status.as_str(), got.summary.as_str()),
+        (got.state.as_str(), got.summary.as_str()),
         ("succeeded", "all steps done")
     );
-    assert!(store.set_status("nope", "failed", "").await.is_err());
+    assert!(store.set_state("nope", RunState::Failed, "").await.is_err());
 }
 
 async fn journal_round_trips_with_a_valid_chain(store: &dyn Store) {
@@ -589,7 +602,7 @@ async fn concurrency_limit_suppresses_per_key(store: &dyn Store) {
         .await
         .unwrap()
         .expect("suppressed run recorded");
-    assert_eq!(recorded.status, "suppressed");
+    assert_eq!(recorded.state, RunState::Suppressed);
     assert_eq!(recorded.summary, reason);
 
     // Another key, or another runbook with the same key: not limited by the first.
@@ -606,7 +619,7 @@ async fn concurrency_limit_suppresses_per_key(store: &dyn Store) {
 
     // A waiting run still counts.
     store
-        .set_status("r-l1", "waiting", "approval")
+        .set_state("r-l1", RunState::Waiting, "approval")
         .await
         .unwrap();
     let third = run("r-l5", "failover", "db1", 4_000);
@@ -616,10 +629,16 @@ async fn concurrency_limit_suppresses_per_key(store: &dyn Store) {
     ));
 
     // Once the first has finished, the key is free again.
-    store.set_status("r-l1", "succeeded", "done").await.unwrap();
+    store
+        .set_state("r-l1", RunState::Succeeded, "done")
+        .await
+        .unwrap();
     let fourth = run("r-l6", "failover", "db1", 5_000);
     assert_eq!(start(store, &fourth, &limits).await, StartDecision::Started);
-    assert_eq!(store.run("r-l6").await.unwrap().unwrap().status, "running");
+    assert_eq!(
+        store.run("r-l6").await.unwrap().unwrap().state,
+        RunState::Running
+    );
 }
 
 async fn rate_limit_suppresses_the_third(store: &dyn Store) {
@@ -634,7 +653,10 @@ async fn rate_limit_suppresses_the_third(store: &dyn Store) {
         StartDecision::Started
     );
     // Finished runs count towards the rate.
-    store.set_status("r-q1", "succeeded", "").await.unwrap();
+    store
+        .set_state("r-q1", RunState::Succeeded, "")
+        .await
+        .unwrap();
     assert_eq!(
         start(store, &at("r-q2", 2_000), &limits).await,
         StartDecision::Started
@@ -644,8 +666,8 @@ async fn rate_limit_suppresses_the_third(store: &dyn Store) {
     };
     assert!(reason.contains("rate"), "{reason}");
     assert_eq!(
-        store.run("r-q3").await.unwrap().unwrap().status,
-        "suppressed"
+        store.run("r-q3").await.unwrap().unwrap().state,
+        RunState::Suppressed
     );
     // Another key has its own budget.
     assert_eq!(
@@ -815,7 +837,7 @@ async fn a_dead_run_frees_its_concurrency_slot(store: &dyn Store) {
     );
     let recorded = store.run("r-dead").await.unwrap().unwrap();
     assert_eq!(recorded.owner, Some(dead()), "the owner round-trips");
-    assert_eq!(recorded.status, "running");
+    assert_eq!(recorded.state, RunState::Running);
     assert_eq!(recorded.shown_status(), "interrupted");
 
     // Its process died without ending it: the slot is free for a new run...
@@ -922,10 +944,13 @@ async fn resume_claims_only_a_dead_run(store: &dyn Store) {
     );
 
     started(store, owned("r-ended", "vacuum", "", dead())).await;
-    store.set_status("r-ended", "failed", "boom").await.unwrap();
+    store
+        .set_state("r-ended", RunState::Failed, "boom")
+        .await
+        .unwrap();
     assert_eq!(
         store.claim_run("r-ended", &me, &none, false).await.unwrap(),
-        Err(ClaimRefusal::Ended("failed".into()))
+        Err(ClaimRefusal::Ended(RunState::Failed))
     );
     assert_eq!(
         store
@@ -955,7 +980,7 @@ async fn resume_claims_only_a_dead_run(store: &dyn Store) {
     };
     assert!(reason.contains("concurrency 1"), "{reason}");
     store
-        .set_status("r-slot-new", "succeeded", "")
+        .set_state("r-slot-new", RunState::Succeeded, "")
         .await
         .unwrap();
     assert_eq!(
@@ -1015,7 +1040,31 @@ async fn a_store_from_before_owners_gains_the_columns(raw: &Raw, reopen: &Reopen
     )
     .await
     .unwrap();
+    // Free-text statuses of that time: a denied run is a failed one now.
+    raw(
+        "INSERT INTO rbk_runs (id, file, runbook, started_by, started_at, status, summary, \
+         digest, inputs, limit_key) VALUES ('r-denied', 'a.rbk', 'failover', 'alice', 2, \
+         'denied', 'step `drop` was denied by bob', 'd', '{}', '')"
+            .into(),
+    )
+    .await
+    .unwrap();
     let store = reopen().await;
+    let denied = store
+        .run("r-denied")
+        .await
+        .unwrap()
+        .expect("the denied run");
+    assert_eq!(denied.state, RunState::Failed);
+    let failed = store
+        .list_runs(&rbk_interpreter::store::RunQuery {
+            limit: 10,
+            state: Some(RunState::Failed),
+            runbook: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(failed.len(), 1, "{failed:?}");
     let old = store.run("r-old").await.unwrap().expect("the old run");
     assert_eq!(old.owner, None);
     assert!(!old.dry_run);
@@ -1029,6 +1078,21 @@ async fn a_store_from_before_owners_gains_the_columns(raw: &Raw, reopen: &Reopen
         store.run("r-new").await.unwrap().unwrap().owner,
         Some(alive())
     );
+}
+
+#[path = "store_conformance/queue.rs"]
+mod queue;
+
+/// Up to `n` handles on the same data, each with its own connection where the backend has
+/// connections (as separate `rbk serve` processes would have).
+async fn handles(h: &Harness, n: usize) -> Vec<Arc<dyn Store>> {
+    let mut handles = vec![h.store.clone(), h.other.clone()];
+    if let Some(reopen) = &h.reopen {
+        while handles.len() < n {
+            handles.push(reopen().await);
+        }
+    }
+    handles
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1125,6 +1189,64 @@ macro_rules! conformance {
                 super::limits_hold_under_concurrent_starts([h.store.clone(), h.other.clone()])
                     .await;
             }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn queue_one_start_per_occurrence_under_concurrent_deliveries() {
+                let h = $make().await;
+                let handles = super::handles(&h, 20).await;
+                super::queue::one_start_per_occurrence_under_concurrent_deliveries(handles).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn queue_two_claimers_never_get_the_same_run() {
+                let h = $make().await;
+                let handles = super::handles(&h, 4).await;
+                super::queue::two_claimers_never_get_the_same_run(handles).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn queue_a_stale_lease_is_fenced_out_and_reap_hands_the_run_on() {
+                let h = $make().await;
+                super::queue::a_stale_lease_is_fenced_out_and_reap_hands_the_run_on(&*h.store)
+                    .await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn queue_release_requeues_a_running_run() {
+                let h = $make().await;
+                super::queue::release_requeues_a_running_run(&*h.store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn queue_coalesce_onto_the_active_run() {
+                let h = $make().await;
+                super::queue::coalesce_onto_the_active_run(&*h.store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn queue_rate_suppresses_past_the_limit() {
+                let h = $make().await;
+                super::queue::rate_suppresses_past_the_limit(&*h.store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn queue_a_storm_is_held_for_one_decision() {
+                let h = $make().await;
+                super::queue::a_storm_is_held_for_one_decision(&*h.store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn queue_resolved_cancels_the_queued_run() {
+                let h = $make().await;
+                super::queue::resolved_cancels_the_queued_run(&*h.store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn queue_a_schedule_tick_starts_once() {
+                let h = $make().await;
+                let handles = super::handles(&h, 4).await;
+                super::queue::a_schedule_tick_starts_once(handles).await;
+            }
         }
     };
 }
@@ -1132,6 +1254,68 @@ macro_rules! conformance {
 conformance!(sqlite_file, super::sqlite_file);
 conformance!(sqlite_memory, super::sqlite_memory);
 conformance!(postgres, super::postgres);
+
+/// Workers on other machines learn of new work by LISTEN/NOTIFY: an ingest that queues runs
+/// sends exactly one notification however many runs it queued (NOTIFY serializes commits), an
+/// ingest that queues nothing sends none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_ingest_notifies_once_per_transaction() {
+    use rbk_interpreter::store::{Intake, QueuedStart};
+    let h = postgres().await;
+    let url = h.url.clone().expect("a postgres url");
+    let (client, mut connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("a listening connection");
+    let (sender, mut heard) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(message) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+            if let Ok(tokio_postgres::AsyncMessage::Notification(n)) = message {
+                let _ = sender.send(n.payload().to_string());
+            }
+        }
+    });
+    client.batch_execute("LISTEN rbk_work").await.unwrap();
+    let starts = |prefix: &str| {
+        (0..3)
+            .map(|i| {
+                let mut record = run(&format!("{prefix}-{i}"), "relieve", "", 1_000 + i);
+                record.state = RunState::Queued;
+                record.owner = None;
+                record.trigger.key = format!("fp-{i}|1000");
+                QueuedStart {
+                    record,
+                    limits: RunLimits::default(),
+                    rate_key: None,
+                    storm: None,
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+    for (prefix, expected) in [("r-n", 1), ("r-again", 0)] {
+        let intake = Intake {
+            starts: starts(prefix),
+            ..Intake::default()
+        };
+        h.store.ingest(&intake).await.unwrap();
+        client
+            .batch_execute("NOTIFY rbk_work, 'sentinel'")
+            .await
+            .unwrap();
+        // Everything heard up to the sentinel this connection sent itself.
+        let mut got = Vec::new();
+        loop {
+            let payload = tokio::time::timeout(std::time::Duration::from_secs(60), heard.recv())
+                .await
+                .expect("the sentinel arrives")
+                .expect("the listener goes on");
+            if payload == "sentinel" {
+                break;
+            }
+            got.push(payload);
+        }
+        assert_eq!(got.len(), expected, "{prefix}: {got:?}");
+    }
+}
 
 /// Stores made by an rbk from before run owners were recorded: a SQLite file and a PostgreSQL
 /// schema (the in-memory store has no "before").
@@ -1198,5 +1382,21 @@ mod memory {
         super::dry_runs_take_no_slot(&*store()).await;
         let shared = store();
         super::limits_hold_under_concurrent_starts([shared.clone(), shared]).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn runs_the_queue_like_the_persistent_stores() {
+        use super::queue;
+        let shared = store();
+        queue::one_start_per_occurrence_under_concurrent_deliveries(vec![shared]).await;
+        let shared = store();
+        queue::two_claimers_never_get_the_same_run(vec![shared.clone(), shared]).await;
+        queue::a_stale_lease_is_fenced_out_and_reap_hands_the_run_on(&*store()).await;
+        queue::release_requeues_a_running_run(&*store()).await;
+        queue::coalesce_onto_the_active_run(&*store()).await;
+        queue::rate_suppresses_past_the_limit(&*store()).await;
+        queue::a_storm_is_held_for_one_decision(&*store()).await;
+        queue::resolved_cancels_the_queued_run(&*store()).await;
+        queue::a_schedule_tick_starts_once(vec![store()]).await;
     }
 }

@@ -97,6 +97,7 @@ const RUNBOOK_KEYWORDS: &[&str] = &[
     "step",
     "verify",
     "notify",
+    "mode",
 ];
 /// Options that open a step's block.
 const STEP_OPTION_KEYWORDS: &[&str] = &["approval", "retry", "timeout", "on"];
@@ -116,10 +117,14 @@ const TEST_KEYWORDS: &[&str] = &[
     "called",
     "escalated",
     "step",
+    "triggered",
+    "coalesced",
+    "suppressed",
 ];
 /// Words inside an expression.
 const EXPRESSION_KEYWORDS: &[&str] = &["true", "false", "not", "and", "or", "none"];
 const TRIGGER_KEYWORDS: &[&str] = &["alert", "schedule", "manual"];
+const MODE_KEYWORDS: &[&str] = &["shadow", "live"];
 /// The fields of `run` inside `escalate`.
 const RUN_FIELDS: &[(&str, &str)] = &[
     ("id", "string"),
@@ -234,6 +239,7 @@ pub fn complete(checked: Option<&Checked>, text: &str, offset: usize) -> Vec<Com
             return approver_groups(Some(checked), text, offset - partial.len(), offset);
         }
         ["trigger"] => return keyword_items(&[TRIGGER_KEYWORDS]),
+        ["mode"] => return keyword_items(&[MODE_KEYWORDS]),
         _ => {}
     }
     let frame = here.frames.last();

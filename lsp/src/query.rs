@@ -66,8 +66,13 @@ pub fn all_exprs(file: &SourceFile) -> Vec<&Expr> {
                         | TestStmtKind::Set { value: e, .. }
                         | TestStmtKind::Expect(e)
                         | TestStmtKind::Let { value: e, .. } => walk_expr_into(e, &mut out),
-                        TestStmtKind::Run { inputs, alert, .. } => {
-                            for e in inputs.iter().chain(alert) {
+                        TestStmtKind::Run {
+                            inputs,
+                            alert,
+                            alerts,
+                            ..
+                        } => {
+                            for e in inputs.iter().chain(alert).chain(alerts) {
                                 walk_expr_into(e, &mut out);
                             }
                         }

@@ -394,7 +394,10 @@ impl<'a> Walker<'a> {
                 // `let`s stay visible in later steps of the runbook.
                 self.run(vec![Work::Stmts(&step.body)]);
             }
-            ClauseKind::Trigger(_) | ClauseKind::Title(_) | ClauseKind::Owner(_) => {}
+            ClauseKind::Trigger(_)
+            | ClauseKind::Title(_)
+            | ClauseKind::Owner(_)
+            | ClauseKind::Mode(_) => {}
         }
     }
 
@@ -416,9 +419,17 @@ impl<'a> Walker<'a> {
                 runbook,
                 inputs,
                 alert,
+                alerts,
             } => {
                 self.ident(runbook, Kind::Class, 0);
-                self.run(inputs.iter().chain(alert).map(Work::Expr).collect());
+                self.run(
+                    inputs
+                        .iter()
+                        .chain(alert)
+                        .chain(alerts)
+                        .map(Work::Expr)
+                        .collect(),
+                );
             }
             TestStmtKind::ExpectCalled { target, .. } => self.path(target),
             TestStmtKind::Expect(e) => self.run(vec![Work::Expr(e)]),
@@ -428,7 +439,7 @@ impl<'a> Walker<'a> {
                 self.run(work);
                 self.bind(name, Kind::Variable);
             }
-            TestStmtKind::ExpectEscalated { .. } => {}
+            TestStmtKind::ExpectEscalated { .. } | TestStmtKind::ExpectTrigger { .. } => {}
         }
     }
 

@@ -70,8 +70,8 @@ pub fn run(args: AnswerArgs) -> u8 {
         };
         let decided = events.iter().rev().any(|e| matches!(&e.kind,
             EventKind::ApprovalGranted { step, .. } | EventKind::ApprovalDenied { step, .. } | EventKind::ApprovalTimedOut { step, .. } if step == &args.step));
-        if decided || rbk_interpreter::store::FINAL_STATES.contains(&record.status.as_str()) {
-            println!("run {} no longer waits for `{}` (status: {})", record.id, args.step, record.status);
+        if decided || record.state.is_final() {
+            println!("run {} no longer waits for `{}` (state: {})", record.id, args.step, record.state);
             return exit::FINDINGS;
         }
         let answer = ApprovalAnswer {

@@ -57,7 +57,7 @@ pub fn run(paths: &[PathBuf], format: Format, deny_warnings: bool) -> u8 {
     }
 }
 
-fn summary(errors: usize, warnings: usize, files: usize) -> String {
+pub fn summary(errors: usize, warnings: usize, files: usize) -> String {
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     let checked = plural(files, "file");
     if errors == 0 && warnings == 0 {

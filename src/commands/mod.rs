@@ -1,5 +1,6 @@
 //! One module per subcommand; each turns arguments into library calls and output.
 
+mod alert_arg;
 pub mod answer;
 pub mod check;
 pub mod explain;
@@ -11,5 +12,6 @@ mod render;
 pub mod resume;
 pub mod run;
 pub mod runs;
+pub mod serve;
 mod session;
 pub mod test;

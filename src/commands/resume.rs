@@ -2,13 +2,12 @@ use std::path::PathBuf;
 
 use rbk_compiler::syntax::ItemKind;
 use rbk_compiler::{check, CheckOptions};
-use rbk_interpreter::engine::{self, Resume};
 use rbk_interpreter::journal::EventKind;
-use rbk_interpreter::store::{ClaimRefusal, RunLimits, RunOwner, RunRecord, FINAL_STATES};
-use rbk_interpreter::ProcessEnvironment;
+use rbk_interpreter::start;
+use rbk_interpreter::store::{ClaimRefusal, RunLimits, RunOwner, RunRecord};
 
 use super::check::usage_error;
-use super::run::{digest, Execution};
+use super::run::Execution;
 use super::{render, session};
 use crate::workspace::{self, FileLoader};
 use crate::{exit, Format};
@@ -38,8 +37,8 @@ pub fn run(args: ResumeArgs<'_>) -> u8 {
             Ok(found) => found,
             Err(message) => return usage_error(&message),
         };
-        if FINAL_STATES.contains(&record.status.as_str()) {
-            return refuse(&record, ClaimRefusal::Ended(record.status.clone()));
+        if record.state.is_final() {
+            return refuse(&record, ClaimRefusal::Ended(record.state));
         }
         if record.dry_run {
             return refuse(&record, ClaimRefusal::DryRun);
@@ -66,9 +65,6 @@ pub fn run(args: ResumeArgs<'_>) -> u8 {
             Ok(text) => text,
             Err(message) => return usage_error(&format!("the run's runbook cannot be read: {message}")),
         };
-        if digest(&text) != record.digest {
-            println!("warning: {} changed since the run started; approvals given before do not carry over", file.display());
-        }
         let (project_file, config) = match session::project(&file) {
             Ok(found) => found,
             Err(message) => return usage_error(&message),
@@ -82,6 +78,9 @@ pub fn run(args: ResumeArgs<'_>) -> u8 {
             }
             println!("error: {} no longer checks; the run cannot resume", file.display());
             return exit::FINDINGS;
+        }
+        if start::program_digest(&analysis) != record.digest {
+            println!("warning: {} (or a module it uses) changed since the run started; approvals given before do not carry over", file.display());
         }
         let root = analysis.roots[0];
         let limits = analysis
@@ -100,23 +99,15 @@ pub fn run(args: ResumeArgs<'_>) -> u8 {
             Err(error) => return usage_error(&error.to_string()),
         }
 
-        // The journal read above is still the whole journal: its previous process is dead (or
-        // the claim was refused), so nothing appended since.
-        let mut resume = match Resume::from_journal(&events, &ProcessEnvironment) {
+        // Its previous process is dead (or the claim was refused), so nothing was appended
+        // since the journal was verified above; the rules are the queue's takeover rules.
+        let resume = match start::resume_request(store.as_ref(), &record, &user).await {
             Ok(resume) => resume,
             Err(message) => return usage_error(&message),
         };
-        resume.resumed_by = user;
-        let request = engine::RunRequest {
-            module: root,
-            runbook: record.runbook.clone(),
-            inputs: Default::default(),
-            alert: None,
-            started_by: record.started_by.clone(),
-            run_id: record.id.clone(),
-            started_at: record.started_at,
-            resume: Some(resume),
-            dry_run: false,
+        let request = match start::request_for(&analysis, &record, resume) {
+            Ok(request) => request,
+            Err(error) => return usage_error(&error.to_string()),
         };
         let execution = Execution { analysis: &analysis, store, groups, integrations: &config.integrations, format: args.format, dry_run: false };
         execution.run(request).await
@@ -128,8 +119,8 @@ fn refuse(record: &RunRecord, refusal: ClaimRefusal) -> u8 {
     let id = &record.id;
     let (problem, help) = match refusal {
         ClaimRefusal::Missing => return usage_error(&format!("there is no run `{id}` in this store (see `rbk runs`)")),
-        ClaimRefusal::Ended(status) => {
-            println!("run {id} already ended ({status}): nothing to resume");
+        ClaimRefusal::Ended(state) => {
+            println!("run {id} already ended ({state}): nothing to resume");
             return exit::FINDINGS;
         }
         ClaimRefusal::DryRun => (

@@ -6,19 +6,19 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rbk_compiler::syntax::ItemKind;
 use rbk_compiler::{check, CheckOptions};
-use rbk_interpreter::approval::{ApprovalRequest, ProcessEnvironment};
+use rbk_interpreter::approval::ApprovalRequest;
 use rbk_interpreter::approvals::{describe_outcome, ApprovalNotice, StoreApprover};
 use rbk_interpreter::dry_run::DryRunActions;
 use rbk_interpreter::identity::normalize_person;
-use rbk_interpreter::journal::{EventKind, FanOut};
-use rbk_interpreter::store::{
-    ApprovalAnswer, JournalHead, RunLimits, RunOwner, RunRecord, StartDecision, Store, StoreJournal,
-};
-use rbk_interpreter::{engine, Actions, BoxFuture, Journal, Services, Value};
+use rbk_interpreter::journal::EventKind;
+use rbk_interpreter::start::{self, InputSource, PreparedRun, StartSpec};
+use rbk_interpreter::store::{ApprovalAnswer, JournalHead, RunTrigger, StartDecision, Store};
+use rbk_interpreter::Actions;
+use rbk_interpreter::{engine, BoxFuture, Journal};
 use rbk_stdlib::natives::NativeActions;
 
 use super::check::usage_error;
-use super::{render, session};
+use super::{alert_arg, render, session};
 use crate::workspace::{self, FileLoader};
 use crate::{exit, Format};
 
@@ -26,6 +26,8 @@ pub struct RunArgs {
     pub target: String,
     pub inputs: Vec<String>,
     pub dry_run: bool,
+    /// `--alert PAYLOAD.json` (`-` = standard input).
+    pub alert: Option<PathBuf>,
     pub store: Option<String>,
     pub as_user: Option<String>,
     pub format: Format,
@@ -48,7 +50,7 @@ pub fn run(args: RunArgs) -> u8 {
     };
     let groups = project_file.as_ref().map(|_| config.approvers.clone());
     let analysis = check(
-        vec![(file.clone(), text.clone())],
+        vec![(file.clone(), text)],
         &FileLoader,
         &CheckOptions {
             approver_groups: groups.clone(),
@@ -62,133 +64,73 @@ pub fn run(args: RunArgs) -> u8 {
         println!("error: {} does not check; nothing was run", file.display());
         return exit::FINDINGS;
     }
-    let module = analysis.module(analysis.roots[0]);
-    let runbooks: Vec<(usize, &str)> = module
+    let user = session::acting_user(args.as_user.as_deref());
+    let prepared = start::prepare(StartSpec {
+        program: &analysis,
+        file: &file,
+        runbook: wanted.as_deref(),
+        inputs: InputSource::Pairs(&args.inputs),
+        trigger: RunTrigger::default(),
+        alert: None,
+        started_by: user,
+        dry_run: args.dry_run,
+        shadow: false,
+    });
+    let PreparedRun {
+        mut record,
+        mut request,
+        limits,
+    } = match prepared {
+        Ok(prepared) => prepared,
+        Err(error) => return usage_error(&error.to_string()),
+    };
+    let module = request.module;
+    let item = analysis
+        .module(module)
         .ast
         .items
         .iter()
-        .enumerate()
-        .filter_map(|(i, item)| match &item.kind {
-            ItemKind::Runbook(r) => Some((i, r.name.name.as_str())),
-            _ => None,
-        })
-        .collect();
-    let chosen = match (&wanted, runbooks.as_slice()) {
-        (Some(name), _) => runbooks.iter().find(|(_, n)| n == name).copied(),
-        (None, [only]) => Some(*only),
-        _ => None,
-    };
-    let Some((item, runbook_name)) = chosen else {
-        let names: Vec<&str> = runbooks.iter().map(|(_, n)| *n).collect();
-        return usage_error(&match wanted {
-            Some(name) => format!(
-                "{} has no runbook `{name}`; it has: {}",
-                file.display(),
-                names.join(", ")
-            ),
-            None if names.is_empty() => format!("{} defines no runbook", file.display()),
-            None => format!(
-                "{} defines several runbooks; pick one: {}",
-                file.display(),
-                names
-                    .iter()
-                    .map(|n| format!("{}::{n}", file.display()))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        });
-    };
-    let declared = analysis
-        .types
-        .inputs
-        .get(&(module.id, item))
-        .cloned()
+        .position(|i| matches!(&i.kind, ItemKind::Runbook(r) if r.name.name == request.runbook))
         .unwrap_or_default();
-    let mut inputs = BTreeMap::new();
-    for pair in &args.inputs {
-        let Some((name, raw)) = pair.split_once('=') else {
-            return usage_error(&format!("--input `{pair}` should be NAME=VALUE"));
-        };
-        let Some(input) = declared.iter().find(|i| i.name == name) else {
-            let names: Vec<&str> = declared.iter().map(|i| i.name.as_str()).collect();
-            return usage_error(&format!(
-                "runbook `{runbook_name}` has no input `{name}`; its inputs are: {}",
-                names.join(", ")
-            ));
-        };
-        match Value::parse_input(raw, &input.ty) {
-            Ok(value) => {
-                inputs.insert(name.to_string(), value);
-            }
-            Err(message) => return usage_error(&format!("--input {name}: {message}")),
-        }
-    }
-    if let Some(missing) = declared
-        .iter()
-        .find(|i| !i.has_default && !inputs.contains_key(&i.name))
-    {
-        return usage_error(&format!(
-            "input `{}` ({}) is required: give it with --input {}=VALUE",
-            missing.name, missing.ty, missing.name
-        ));
-    }
+    let payload = match &args.alert {
+        Some(path) => match alert_arg::read(path, &analysis, module, item, &request.runbook) {
+            Ok(payload) => Some(payload),
+            Err(message) => return usage_error(&message),
+        },
+        None => None,
+    };
 
     let runtime = match session::runtime() {
         Ok(runtime) => runtime,
         Err(message) => return usage_error(&message),
     };
-    let user = session::acting_user(args.as_user.as_deref());
     runtime.block_on(async {
+        if let Some(payload) = &payload {
+            let natives = NativeActions::new(&config.integrations);
+            match alert_arg::select(&analysis, module, item, payload, &natives).await {
+                Ok(alert) => {
+                    record.alert = Some(alert.to_stored());
+                    request.alert = Some(alert);
+                }
+                Err(code) => return code,
+            }
+        }
         let store = match session::open_store(args.store.as_deref(), project_file.as_deref()).await
         {
             Ok(store) => store,
             Err(message) => return usage_error(&message),
         };
-        let run_id = new_run_id();
-        let limits = RunLimits::of(&analysis, module.id, item);
-        let record = RunRecord {
-            id: run_id.clone(),
-            // Absolute, so `rbk resume` finds it from any directory.
-            file: std::fs::canonicalize(&file)
-                .unwrap_or_else(|_| file.clone())
-                .display()
-                .to_string(),
-            runbook: runbook_name.to_string(),
-            started_by: user.clone(),
-            started_at: now_ms(),
-            status: "running".into(),
-            summary: String::new(),
-            digest: digest(&text),
-            inputs: serde_json::Value::Object(
-                inputs
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.to_json()))
-                    .collect(),
-            ),
-            limit_key: String::new(),
-            head: None,
-            owner: Some(RunOwner::this_process()),
-            dry_run: args.dry_run,
-        };
         match store.start_run(&record, &limits).await {
             Ok(StartDecision::Started) => {}
             Ok(StartDecision::Suppressed(reason)) => {
-                println!("not started: {reason} (recorded as {run_id}, suppressed)");
+                println!(
+                    "not started: {reason} (recorded as {}, suppressed)",
+                    record.id
+                );
                 return exit::FINDINGS;
             }
             Err(error) => return usage_error(&format!("the store refused the run: {error}")),
         }
-        let request = engine::RunRequest {
-            module: module.id,
-            runbook: runbook_name.to_string(),
-            inputs,
-            alert: None,
-            started_by: user.clone(),
-            run_id: run_id.clone(),
-            started_at: now_ms(),
-            resume: None,
-            dry_run: args.dry_run,
-        };
         let execution = Execution {
             analysis: &analysis,
             store,
@@ -212,7 +154,7 @@ pub struct Execution<'a> {
 }
 
 impl Execution<'_> {
-    /// Runs with the live display, the store's journal and approvals; saves the final status.
+    /// Runs with the live display, the store's journal and approvals; saves the final state.
     pub async fn run(self, request: engine::RunRequest) -> u8 {
         let Execution {
             analysis,
@@ -224,11 +166,6 @@ impl Execution<'_> {
         } = self;
         let run_id = request.run_id.clone();
         let display = LiveDisplay::new(format, run_id.clone());
-        let store_journal = StoreJournal {
-            store: store.as_ref(),
-            run_id: run_id.clone(),
-        };
-        let journal = FanOut(vec![&store_journal, &display]);
         let approver = StoreApprover {
             store: store.clone(),
             groups: groups.clone(),
@@ -242,41 +179,20 @@ impl Execution<'_> {
         let natives = NativeActions::new(integrations);
         let dry = DryRunActions::new(&natives, &analysis.types.named_types);
         let actions: &dyn Actions = if dry_run { &dry } else { &natives };
-        let services = Services {
+        let report = match start::execute(
+            analysis,
+            store.clone(),
+            request,
+            None,
             actions,
-            approver: &approver,
-            journal: &journal,
-            environment: &ProcessEnvironment,
-        };
-        let report = match engine::run(analysis, services, request).await {
-            Ok(report) => report,
-            Err(message) => {
-                // The journal ends with the status the record gets, or `rbk log --verify`
-                // would rightly call its tail missing.
-                let finished = EventKind::RunFinished {
-                    status: "failed".into(),
-                    summary: message.clone(),
-                };
-                let _ = store.append_event(&run_id, now_ms(), &finished).await;
-                let _ = store.set_status(&run_id, "failed", &message).await;
-                return usage_error(&message);
-            }
-        };
-        let summary = report
-            .fatal
-            .clone()
-            .unwrap_or_else(|| report.summary.clone());
-        if let Err(error) = store
-            .set_status(&run_id, report.status.as_str(), &summary)
-            .await
+            &approver,
+            Some(&display),
+        )
+        .await
         {
-            // A run whose outcome is not in the store did not happen as far as anyone can
-            // later tell: never report it as a success.
-            return usage_error(&format!(
-                "the run {} but its final status could not be saved, so the store does not show it: {error}",
-                report.status.as_str()
-            ));
-        }
+            Ok(report) => report,
+            Err(message) => return usage_error(&message),
+        };
         print_head(store.as_ref(), &run_id, format).await;
         if dry_run {
             let withheld = dry.withheld.lock().map(|w| w.clone()).unwrap_or_default();
@@ -322,22 +238,6 @@ fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
-}
-
-/// `r-20261125-160102-3f2a`: sortable by time, unique enough across processes.
-fn new_run_id() -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    let stamp = rbk_interpreter::value::format_time(now.as_millis() as i64);
-    let compact: String = stamp.chars().filter(|c| c.is_ascii_digit()).collect();
-    let noise = (now.subsec_nanos() ^ std::process::id().rotate_left(16)) & 0xffff;
-    format!("r-{}-{}-{noise:04x}", &compact[..8], &compact[8..14])
-}
-
-/// Stable across rbk versions (unlike std's hasher), since a run may be resumed by a newer rbk.
-pub fn digest(text: &str) -> String {
-    rbk_interpreter::journal::text_digest(text)
 }
 
 /// Prints each journal event as it happens. On a terminal the running step is a live spinner
@@ -480,15 +380,32 @@ fn describe(kind: &EventKind, run_id: &str, elapsed: Duration) -> Option<String>
             runbook,
             started_by,
             dry_run,
+            shadow,
             ..
         } => format!(
             "run {run_id}: {runbook}, started by {started_by}{}",
             if *dry_run {
                 " (dry run: write and destructive actions are not performed)"
+            } else if *shadow {
+                " (shadow mode: write and destructive actions are only reported)"
             } else {
                 ""
             }
         ),
+        EventKind::RunQueued { runbook, trigger, .. } => {
+            format!("run {run_id}: {runbook} queued ({})", trigger.describe())
+        }
+        EventKind::RunCoalesced { run, onto, .. } => {
+            format!("  + run {run} coalesced onto {onto}")
+        }
+        EventKind::RunSuppressed { reason } => format!("run {run_id} suppressed: {reason}"),
+        EventKind::RunHeld { reason } => format!("run {run_id} held: {reason}"),
+        EventKind::RunCancelled { reason } => format!("run {run_id} cancelled: {reason}"),
+        EventKind::RunTakenOver { from_worker, .. } => {
+            format!("run {run_id} taken over from worker {from_worker}")
+        }
+        EventKind::RunReleased { worker } => format!("run {run_id} released by worker {worker}"),
+        EventKind::AlertResolved { .. } => format!("  ✓ the alert of run {run_id} resolved"),
         EventKind::StepStarted { step, attempt } if *attempt > 1 => {
             format!("  ▸ {step} (attempt {attempt})")
         }

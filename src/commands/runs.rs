@@ -2,49 +2,111 @@ use std::path::Path;
 
 use rbk_interpreter::audit::ExportedHead;
 use rbk_interpreter::journal::{verify_chain, EventKind};
+use rbk_interpreter::store::{RunQuery, RunRecord, RunState};
 use rbk_interpreter::value::format_time;
 
 use super::check::usage_error;
 use super::{head, session};
 use crate::{exit, Format};
 
-/// `rbk runs`: the most recent runs in the store.
-pub fn list(store: Option<&str>, limit: usize) -> u8 {
+pub struct RunsArgs<'a> {
+    pub store: Option<&'a str>,
+    pub limit: usize,
+    pub format: Format,
+    /// `queued`, `running`, … `in_doubt`.
+    pub state: Option<&'a str>,
+    pub runbook: Option<&'a str>,
+}
+
+/// `rbk runs`: the most recent runs in the store, with their state and what started them.
+pub fn list(args: RunsArgs<'_>) -> u8 {
+    let state = match args.state.map(parse_state).transpose() {
+        Ok(state) => state,
+        Err(message) => return usage_error(&message),
+    };
     let runtime = match session::runtime() {
         Ok(runtime) => runtime,
         Err(message) => return usage_error(&message),
     };
     runtime.block_on(async {
-        let store = match session::store_here(store).await {
+        let store = match session::store_here(args.store).await {
             Ok(store) => store,
             Err(message) => return usage_error(&message),
         };
-        let runs = match store.runs(limit).await {
+        let query = RunQuery {
+            limit: args.limit,
+            state,
+            runbook: args.runbook.map(str::to_string),
+        };
+        let runs = match store.list_runs(&query).await {
             Ok(runs) => runs,
             Err(error) => return usage_error(&error.to_string()),
         };
+        if args.format == Format::Json {
+            let rows: Vec<serde_json::Value> = runs.iter().map(run_json).collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&rows).unwrap_or_default()
+            );
+            return exit::OK;
+        }
         if runs.is_empty() {
-            println!("no runs yet");
+            println!(
+                "{}",
+                if state.is_some() || args.runbook.is_some() {
+                    "no runs match"
+                } else {
+                    "no runs yet"
+                }
+            );
             return exit::OK;
         }
         println!(
-            "{:<24} {:<22} {:<11} {:<12} {:<20} summary",
-            "run", "runbook", "status", "started by", "started at"
+            "{:<26} {:<11} {:<22} {:<30} {:<12} {:<20} {:<20} summary",
+            "run", "state", "runbook", "trigger", "started by", "started", "ended"
         );
         for run in runs {
-            let dry = if run.dry_run { "(dry run) " } else { "" };
-            println!(
-                "{:<24} {:<22} {:<11} {:<12} {:<20} {dry}{}",
+            let mode = match (run.dry_run, run.shadow) {
+                (true, _) => "(dry run) ",
+                (false, true) => "(shadow) ",
+                _ => "",
+            };
+            let line = format!(
+                "{:<26} {:<11} {:<22} {:<30} {:<12} {:<20} {:<20} {mode}{}",
                 run.id,
-                run.runbook,
                 run.shown_status(),
+                run.runbook,
+                run.trigger.describe(),
                 run.started_by,
                 format_time(run.started_at),
+                run.ended_at.map(format_time).unwrap_or_else(|| "-".into()),
                 run.summary
             );
+            println!("{}", line.trim_end());
         }
         exit::OK
     })
+}
+
+fn parse_state(name: &str) -> Result<RunState, String> {
+    RunState::parse(name).ok_or_else(|| {
+        let names: Vec<&str> = RunState::ALL.iter().map(|s| s.as_str()).collect();
+        format!(
+            "--state `{name}` is not a run state; the states are: {}",
+            names.join(", ")
+        )
+    })
+}
+
+/// A run for `rbk runs --format json`: its record, and the state as shown (`interrupted` for a
+/// running run whose process died).
+fn run_json(run: &RunRecord) -> serde_json::Value {
+    let mut value = serde_json::to_value(run).unwrap_or_default();
+    if let Some(object) = value.as_object_mut() {
+        object.insert("shown_state".into(), run.shown_status().into());
+        object.insert("trigger_text".into(), run.trigger.describe().into());
+    }
+    value
 }
 
 /// `rbk log RUN`: the run's journal; `--verify` checks it against itself, its record, its
@@ -96,7 +158,7 @@ pub fn log(
         } else {
             println!("run {} — {} ({})", record.id, record.runbook, record.file);
             let dry = if record.dry_run { " (a dry run)" } else { "" };
-            println!("started by {} at {}; status {}{dry}", record.started_by, format_time(record.started_at), record.shown_status());
+            println!("started by {} at {}; state {}{dry}", record.started_by, format_time(record.started_at), record.shown_status());
             if !record.summary.is_empty() {
                 println!("summary: {}", record.summary);
             }

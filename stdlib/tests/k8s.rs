@@ -1089,6 +1089,7 @@ async fn a_runbook_deletes_the_oldest_pod_through_the_natives() {
         started_at: 1_764_072_000_000,
         resume: None,
         dry_run: false,
+        shadow: false,
     };
     let report = run(&analysis, services, request).await.unwrap();
     assert_eq!(report.status, RunStatus::Succeeded, "{report:#?}");

@@ -421,6 +421,10 @@ impl<'a> Printer<'a> {
             ClauseKind::Notify(value) => {
                 self.prefixed("notify ", value);
             }
+            ClauseKind::Mode(mode) => {
+                self.push("mode ");
+                self.push(mode.as_str());
+            }
             ClauseKind::Step(_) => {}
         }
         self.finish_line(end);
@@ -647,11 +651,34 @@ impl<'a> Printer<'a> {
                 runbook,
                 inputs,
                 alert,
+                alerts,
             } => {
                 self.push("run ");
                 self.push(&runbook.name);
                 self.optional(" with ", inputs.as_ref());
                 self.optional(" alert ", alert.as_ref());
+                if !alerts.is_empty() {
+                    self.push(" alerts [");
+                    for (i, alert) in alerts.iter().enumerate() {
+                        if i > 0 {
+                            self.push(", ");
+                        }
+                        self.expr(alert);
+                    }
+                    self.push("]");
+                }
+            }
+            TestStmtKind::ExpectTrigger {
+                negated,
+                outcome,
+                times,
+            } => {
+                self.push(if *negated { "expect not " } else { "expect " });
+                self.push(&outcome.to_string());
+                if let Some((_, span)) = times {
+                    self.push(" times ");
+                    self.slice(*span);
+                }
             }
             TestStmtKind::ExpectStep { step, outcome } => {
                 self.push("expect step ");

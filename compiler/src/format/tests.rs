@@ -136,3 +136,11 @@ fn crlf_files_stay_crlf_and_formatted_ones_are_unchanged() {
     let mixed = "fn f() -> int {\r\n  return 1\n}\n";
     assert_eq!(fmt(mixed), "fn f() -> int {\n  return 1\n}\n");
 }
+
+#[test]
+fn mode_several_alerts_and_what_alerts_did() {
+    let input = "runbook r {\n  mode   shadow\n}\ntest \"t\" {\n  run r alerts [ {labels: {\"x\": \"y\"}},{name: \"A\"} ]\n  expect not   triggered\n  expect coalesced times 1\n  expect suppressed\n}\n";
+    let expected = "runbook r {\n  mode shadow\n}\n\ntest \"t\" {\n  run r alerts [{ labels: { \"x\": \"y\" } }, { name: \"A\" }]\n  expect not triggered\n  expect coalesced times 1\n  expect suppressed\n}\n";
+    assert_eq!(fmt(input), expected);
+    assert_eq!(fmt(expected), expected, "formatting is stable");
+}

@@ -122,6 +122,44 @@ pub enum ClauseKind {
     Escalate(Expr),
     Step(Step),
     Notify(Expr),
+    /// `mode shadow` / `mode live`.
+    Mode(RunMode),
+}
+
+/// Whether alert- and schedule-started runs act (`live`, the default) or only report what
+/// they would do (`shadow`: write and destructive actions are withheld, as with `--dry-run`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RunMode {
+    #[default]
+    Live,
+    Shadow,
+}
+
+impl RunMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunMode::Live => "live",
+            RunMode::Shadow => "shadow",
+        }
+    }
+}
+
+impl fmt::Display for RunMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The runbook's `mode` clause (the first, if it has several), else `live`.
+pub fn runbook_mode(runbook: &Runbook) -> RunMode {
+    runbook
+        .clauses
+        .iter()
+        .find_map(|c| match c.kind {
+            ClauseKind::Mode(mode) => Some(mode),
+            _ => None,
+        })
+        .unwrap_or_default()
 }
 
 #[derive(Clone, Debug)]
@@ -332,6 +370,27 @@ impl fmt::Display for StepOutcome {
     }
 }
 
+/// What a test's alert did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TriggerOutcome {
+    /// It started a run.
+    Triggered,
+    /// It arrived while a run of its `concurrency … per` key was active, and joined that run.
+    Coalesced,
+    /// Its `rate … by` key had started as many runs as the window allows.
+    Suppressed,
+}
+
+impl fmt::Display for TriggerOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TriggerOutcome::Triggered => "triggered",
+            TriggerOutcome::Coalesced => "coalesced",
+            TriggerOutcome::Suppressed => "suppressed",
+        })
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SetKind {
     Env,
@@ -367,6 +426,8 @@ pub enum TestStmtKind {
         runbook: Ident,
         inputs: Option<Expr>,
         alert: Option<Expr>,
+        /// `alerts [{...}, {...}]`: several alerts delivered at once.
+        alerts: Vec<Expr>,
     },
     ExpectStep {
         step: Ident,
@@ -374,6 +435,12 @@ pub enum TestStmtKind {
     },
     ExpectEscalated {
         negated: bool,
+    },
+    /// `expect [not] triggered|coalesced|suppressed [times N]`.
+    ExpectTrigger {
+        negated: bool,
+        outcome: TriggerOutcome,
+        times: Option<(u64, Span)>,
     },
     ExpectCalled {
         negated: bool,

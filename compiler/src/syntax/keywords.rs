@@ -13,6 +13,7 @@ pub const RESERVED: &[&str] = &[
     "backoff",
     "by",
     "called",
+    "coalesced",
     "concurrency",
     "const",
     "continue",
@@ -62,11 +63,13 @@ pub const RESERVED: &[&str] = &[
     "skipped",
     "step",
     "succeeded",
+    "suppressed",
     "test",
     "timeout",
     "times",
     "title",
     "trigger",
+    "triggered",
     "true",
     "type",
     "use",
@@ -78,7 +81,9 @@ pub const RESERVED: &[&str] = &[
 ];
 
 /// The grammar's `contextual` rule.
-pub const CONTEXTUAL: &[&str] = &["alert", "run", "env", "secret", "read", "write"];
+pub const CONTEXTUAL: &[&str] = &[
+    "alert", "run", "env", "secret", "read", "write", "mode", "shadow", "live", "alerts",
+];
 
 /// Every word of the language: [`RESERVED`] then [`CONTEXTUAL`].
 pub const KEYWORDS: &[&str] = &[
@@ -91,6 +96,7 @@ pub const KEYWORDS: &[&str] = &[
     "backoff",
     "by",
     "called",
+    "coalesced",
     "concurrency",
     "const",
     "continue",
@@ -140,11 +146,13 @@ pub const KEYWORDS: &[&str] = &[
     "skipped",
     "step",
     "succeeded",
+    "suppressed",
     "test",
     "timeout",
     "times",
     "title",
     "trigger",
+    "triggered",
     "true",
     "type",
     "use",
@@ -159,6 +167,10 @@ pub const KEYWORDS: &[&str] = &[
     "secret",
     "read",
     "write",
+    "mode",
+    "shadow",
+    "live",
+    "alerts",
 ];
 
 /// Whether `word` may not be used as a name.

@@ -377,6 +377,10 @@ impl<'a> TreeBuilder<'a> {
             Rule::timeout_clause => ClauseKind::Timeout(self.expr(inner.next()?)),
             Rule::escalate_clause => ClauseKind::Escalate(self.expr(inner.next()?)),
             Rule::notify_clause => ClauseKind::Notify(self.expr(inner.next()?)),
+            Rule::mode_clause => ClauseKind::Mode(match inner.next()?.as_str() {
+                "shadow" => RunMode::Shadow,
+                _ => RunMode::Live,
+            }),
             Rule::step_clause | Rule::verify_clause => {
                 let kind = if rule == Rule::step_clause {
                     StepKind::Step
@@ -818,19 +822,28 @@ impl<'a> TreeBuilder<'a> {
                 let runbook = self.ident(inner.next()?);
                 let mut inputs = None;
                 let mut alert = None;
+                let mut alerts = Vec::new();
                 for child in inner {
-                    let is_alert = child.as_rule() == Rule::run_alert;
-                    let record = child.into_inner().next().map(|r| self.expr_from_primary(r));
-                    if is_alert {
-                        alert = record;
-                    } else {
-                        inputs = record;
+                    match child.as_rule() {
+                        Rule::run_alerts => {
+                            alerts = child
+                                .into_inner()
+                                .map(|r| self.expr_from_primary(r))
+                                .collect();
+                        }
+                        Rule::run_alert => {
+                            alert = child.into_inner().next().map(|r| self.expr_from_primary(r));
+                        }
+                        _ => {
+                            inputs = child.into_inner().next().map(|r| self.expr_from_primary(r));
+                        }
                     }
                 }
                 TestStmtKind::Run {
                     runbook,
                     inputs,
                     alert,
+                    alerts,
                 }
             }
             Rule::expect_step => {
@@ -846,6 +859,32 @@ impl<'a> TreeBuilder<'a> {
             Rule::expect_escalated => TestStmtKind::ExpectEscalated {
                 negated: inner.next().is_some(),
             },
+            Rule::expect_trigger => {
+                let mut negated = false;
+                let mut outcome = TriggerOutcome::Triggered;
+                let mut times = None;
+                for child in inner {
+                    match child.as_rule() {
+                        Rule::negation => negated = true,
+                        Rule::trigger_outcome => {
+                            outcome = match child.as_str() {
+                                "coalesced" => TriggerOutcome::Coalesced,
+                                "suppressed" => TriggerOutcome::Suppressed,
+                                _ => TriggerOutcome::Triggered,
+                            }
+                        }
+                        _ => {
+                            let span = span_of(&child);
+                            times = Some((u64::from(self.small_int(&child)), span));
+                        }
+                    }
+                }
+                TestStmtKind::ExpectTrigger {
+                    negated,
+                    outcome,
+                    times,
+                }
+            }
             Rule::expect_called => {
                 let mut negated = false;
                 let mut target = None;

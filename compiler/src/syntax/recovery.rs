@@ -256,7 +256,7 @@ fn describe_rule(rule: Rule) -> &'static str {
         doc_comment | doc_line => "a doc comment",
         title_clause | owner_clause | trigger_clause | input_clause | concurrency_clause
         | rate_clause | timeout_clause | escalate_clause | step_clause | verify_clause
-        | notify_clause => {
+        | notify_clause | mode_clause => {
             "a runbook clause (`title`, `trigger`, `input`, `step`, `verify`, `notify`, ...)"
         }
         let_stmt | if_stmt | for_stmt | expect_stmt | fail_stmt | log_stmt | return_stmt
@@ -265,7 +265,9 @@ fn describe_rule(rule: Rule) -> &'static str {
             "a step option"
         }
         mock_stmt | set_stmt | approve_stmt | deny_stmt | run_stmt | expect_step
-        | expect_escalated | expect_called => "a test statement",
+        | expect_escalated | expect_called | expect_trigger | run_alerts => "a test statement",
+        run_mode => "`shadow` or `live`",
+        trigger_outcome => "`triggered`, `coalesced` or `suppressed`",
         when_clause => "`when`",
         step_block | block => "`{`",
         param_list => "`(`",

@@ -126,6 +126,7 @@ impl Shift {
                 self.expr(e)
             }
             ClauseKind::Step(step) => self.step(step),
+            ClauseKind::Mode(_) => {}
         }
     }
 
@@ -235,13 +236,22 @@ impl Shift {
                 runbook,
                 inputs,
                 alert,
+                alerts,
             } => {
                 self.ident(runbook);
                 self.opt_expr(inputs);
                 self.opt_expr(alert);
+                for alert in alerts {
+                    self.expr(alert);
+                }
             }
             TestStmtKind::ExpectStep { step, .. } => self.ident(step),
             TestStmtKind::ExpectEscalated { .. } => {}
+            TestStmtKind::ExpectTrigger { times, .. } => {
+                if let Some((_, span)) = times {
+                    self.span(span);
+                }
+            }
             TestStmtKind::ExpectCalled { target, times, .. } => {
                 self.path(target);
                 if let Some((_, span)) = times {

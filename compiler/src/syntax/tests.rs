@@ -1858,7 +1858,7 @@ fn the_example_test_block() {
         matches!(&all[3], TestStmtKind::Mock { outcome: MockOutcome::Returns(v), .. } if sx(v) == "none")
     );
     assert!(
-        matches!(&all[4], TestStmtKind::Run { runbook, inputs: None, alert: None } if runbook.name == "db_pool_exhaustion")
+        matches!(&all[4], TestStmtKind::Run { runbook, inputs: None, alert: None, .. } if runbook.name == "db_pool_exhaustion")
     );
     assert!(
         matches!(&all[5], TestStmtKind::ExpectStep { step, outcome: StepOutcome::Succeeded } if step.name == "kill")
@@ -1953,6 +1953,7 @@ fn run_with_inputs_and_alert() {
             runbook,
             inputs,
             alert,
+            ..
         } => {
             assert_eq!(runbook.name, "r");
             assert_eq!(
@@ -2423,4 +2424,93 @@ fn empty_and_whitespace_files() {
 fn doc_comment_at_end_of_file_is_an_error_not_a_panic() {
     let out = parse_all("runbook r {}\n/// dangling\n");
     assert!(!out.diagnostics.is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 10: `mode`, several alerts in a test, what alerts did
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn mode_shadow_and_mode_live() {
+    let all = clauses("mode shadow\nmode live");
+    assert!(matches!(all[0], ClauseKind::Mode(RunMode::Shadow)));
+    assert!(matches!(all[1], ClauseKind::Mode(RunMode::Live)));
+    let item = only_item("runbook r {\n  mode shadow\n}\n");
+    assert_eq!(runbook_mode(runbook_of(&item)), RunMode::Shadow);
+    let item = only_item("runbook r {\n  title \"t\"\n}\n");
+    assert_eq!(
+        runbook_mode(runbook_of(&item)),
+        RunMode::Live,
+        "live by default"
+    );
+}
+
+#[test]
+fn mode_is_a_name_outside_the_clause() {
+    let item = only_item(
+        "fn f(mode: string, live: bool, shadow: int, alerts: int) -> string {\n  return mode\n}\n",
+    );
+    assert!(matches!(item.kind, ItemKind::Fn(_)));
+}
+
+#[test]
+fn an_unknown_mode_is_a_syntax_error() {
+    let found = errors("runbook r {\n  mode dry\n}\n");
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].code, Code::SyntaxError);
+}
+
+#[test]
+fn run_with_several_alerts() {
+    match only_test_stmt(
+        "run r alerts [{labels: {\"db\": \"orders\"}}, {labels: {\"db\": \"billing\"}},]",
+    ) {
+        TestStmtKind::Run { alert, alerts, .. } => {
+            assert!(alert.is_none());
+            let shown: Vec<String> = alerts.iter().map(sx).collect();
+            assert_eq!(
+                shown,
+                [
+                    "{labels: {\"db\": \"orders\"}}",
+                    "{labels: {\"db\": \"billing\"}}"
+                ]
+            );
+        }
+        other => panic!("{other:#?}"),
+    }
+    match only_test_stmt("run r with {target: 1%} alerts []") {
+        TestStmtKind::Run { inputs, alerts, .. } => {
+            assert!(inputs.is_some());
+            assert!(alerts.is_empty());
+        }
+        other => panic!("{other:#?}"),
+    }
+}
+
+#[test]
+fn expect_triggered_coalesced_suppressed() {
+    let all = test_stmts(
+        "expect triggered\nexpect not triggered\nexpect coalesced times 2\nexpect not suppressed\nexpect suppressed times 1",
+    );
+    let shown: Vec<(bool, TriggerOutcome, Option<u64>)> = all
+        .iter()
+        .map(|s| match s {
+            TestStmtKind::ExpectTrigger {
+                negated,
+                outcome,
+                times,
+            } => (*negated, *outcome, times.map(|(n, _)| n)),
+            other => panic!("{other:#?}"),
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            (false, TriggerOutcome::Triggered, None),
+            (true, TriggerOutcome::Triggered, None),
+            (false, TriggerOutcome::Coalesced, Some(2)),
+            (true, TriggerOutcome::Suppressed, None),
+            (false, TriggerOutcome::Suppressed, Some(1)),
+        ]
+    );
 }

@@ -87,9 +87,12 @@ fn all_exprs(module: &Module) -> Vec<&Expr> {
                         TestStmtKind::Set { value, .. } | TestStmtKind::Let { value, .. } => {
                             roots.push(value)
                         }
-                        TestStmtKind::Run { inputs, alert, .. } => {
-                            roots.extend(inputs.iter().chain(alert))
-                        }
+                        TestStmtKind::Run {
+                            inputs,
+                            alert,
+                            alerts,
+                            ..
+                        } => roots.extend(inputs.iter().chain(alert).chain(alerts)),
                         TestStmtKind::Expect(e) => roots.push(e),
                         _ => {}
                     }

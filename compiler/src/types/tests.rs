@@ -56,19 +56,20 @@ impl Checker<'_> {
                     runbook: name,
                     inputs,
                     alert,
+                    alerts,
                 } => {
                     let index = module.names.runbooks.get(&name.name).copied();
                     if let Some(inputs) = inputs {
                         self.check_test_inputs(&mut env, module.id, index, inputs);
                     }
-                    if let Some(alert) = alert {
+                    for alert in alert.iter().chain(alerts) {
                         self.check_test_alert(&mut env, alert);
                     }
                 }
                 TestStmtKind::ExpectCalled { target, .. } => {
                     self.mock_target(module, target);
                 }
-                TestStmtKind::ExpectEscalated { .. } => {}
+                TestStmtKind::ExpectEscalated { .. } | TestStmtKind::ExpectTrigger { .. } => {}
                 TestStmtKind::Expect(cond) => self.expect_condition(&mut env, cond, "`expect`"),
                 TestStmtKind::Let { name, ty, value } => {
                     let ty = match ty {
@@ -302,12 +303,13 @@ impl Checker<'_> {
                 "labels" | "annotations" => string_map.clone(),
                 "name" | "status" | "fingerprint" => Ty::Str,
                 "starts_at" => Ty::Time,
+                "ends_at" => Ty::optional(Ty::Time),
                 _ => {
                     self.check_expr(env, &field.value, None);
                     self.report(
                         Diagnostic::new(Code::UnknownMember, env.file, name.span, format!("an alert has no field `{}`", name.name))
                             .label("unknown alert field")
-                            .help("alert fields are: name, labels, annotations, status, starts_at, fingerprint"),
+                            .help("alert fields are: name, labels, annotations, status, starts_at, ends_at, fingerprint"),
                     );
                     continue;
                 }

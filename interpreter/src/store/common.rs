@@ -4,8 +4,7 @@
 
 use super::owner::{holds_slot, Liveness};
 use super::{
-    ApprovalAnswer, ClaimRefusal, JournalHead, RunLimits, RunOwner, RunRecord, StoreError,
-    FINAL_STATES,
+    ApprovalAnswer, ClaimRefusal, JournalHead, RunLimits, RunOwner, RunRecord, RunState, StoreError,
 };
 use crate::journal::EventKind;
 
@@ -25,8 +24,8 @@ pub(crate) fn claim_allowed(
     let Some(record) = record else {
         return Ok(Err(ClaimRefusal::Missing));
     };
-    if FINAL_STATES.contains(&record.status.as_str()) {
-        return Ok(Err(ClaimRefusal::Ended(record.status.clone())));
+    if record.state.is_final() {
+        return Ok(Err(ClaimRefusal::Ended(record.state)));
     }
     if record.dry_run {
         return Ok(Err(ClaimRefusal::DryRun));
@@ -90,26 +89,36 @@ pub(crate) fn limit_exceeded(
     Ok(None)
 }
 
-/// A run in a final state never changes again; setting the same final status and summary
+/// A run in a final state never changes again; setting the same final state and summary
 /// again is allowed (an idempotent retry).
 pub(crate) fn check_transition(
     run_id: &str,
-    current: Option<(String, String)>,
-    status: &str,
+    current: Option<(RunState, String)>,
+    state: RunState,
     summary: &str,
 ) -> Result<(), StoreError> {
     match current {
         None => Err(StoreError(format!("no run {run_id}"))),
         Some((current, current_summary))
-            if FINAL_STATES.contains(&current.as_str())
-                && (current != status || current_summary != summary) =>
+            if current.is_final() && (current != state || current_summary != summary) =>
         {
             Err(StoreError(format!(
-                "run {run_id} is already {current} and cannot become {status}"
+                "run {run_id} is already {current} and cannot become {state}"
             )))
         }
         Some(_) => Ok(()),
     }
+}
+
+/// When a run that moves to `state` ended: now for a final state, else not yet.
+pub(crate) fn ended_at(state: RunState) -> Option<i64> {
+    state.is_final().then(super::queue::now_ms)
+}
+
+/// Whether a listed run passes the query's filters (for the stores that filter in memory).
+pub(crate) fn matches_query(run: &RunRecord, query: &super::RunQuery) -> bool {
+    query.state.is_none_or(|state| run.state == state)
+        && query.runbook.as_ref().is_none_or(|r| &run.runbook == r)
 }
 
 /// The one run whose id starts with `prefix`, given at most two candidates.

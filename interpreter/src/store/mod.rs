@@ -2,6 +2,8 @@
 //! enforce `concurrency` and `rate` across processes. One trait, two backends: SQLite (the
 //! embedded default, `.rbk/rbk.db`) and PostgreSQL (`postgres://…`, shared by many workers).
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
 use crate::action::BoxFuture;
@@ -17,8 +19,7 @@ pub struct RunRecord {
     pub started_by: String,
     /// Milliseconds since the Unix epoch.
     pub started_at: i64,
-    /// `running`, `waiting`, `succeeded`, `failed`, `denied`, `timed out`, `suppressed`.
-    pub status: String,
+    pub state: RunState,
     pub summary: String,
     /// SHA-256 of the compiled program text the run executes; approvals are bound to it.
     pub digest: String,
@@ -39,6 +40,26 @@ pub struct RunRecord {
     /// A `--dry-run`: it takes no `concurrency` or `rate` slot and is never resumed.
     #[serde(default)]
     pub dry_run: bool,
+    // What started the run (the queue's columns).
+    #[serde(default)]
+    pub trigger: RunTrigger,
+    /// The alert the run sees as `alert`, as JSON; `None` for runs no alert started.
+    #[serde(default)]
+    pub alert: Option<serde_json::Value>,
+    /// A `mode shadow` run: it goes through every step with write and destructive actions
+    /// only reported, as `--dry-run` does.
+    #[serde(default)]
+    pub shadow: bool,
+    /// The key of `concurrency N per KEY`: runs with the same runbook and key share N slots.
+    #[serde(default)]
+    pub coalesce_key: Option<String>,
+    /// Held by the storm rule: it waits for a human instead of starting by itself.
+    #[serde(default)]
+    pub held: bool,
+    /// When it reached a final state (ms since the epoch); `None` while active, and in runs
+    /// recorded before rbk kept it.
+    #[serde(default)]
+    pub ended_at: Option<i64>,
 }
 
 /// How far a run's journal goes: the number of events and the hash of the last one (`""` for
@@ -54,10 +75,15 @@ impl RunRecord {
     /// The status to show: a run that has not ended but whose process is known to be dead is
     /// `interrupted` (resume it with `rbk resume`).
     pub fn shown_status(&self) -> &str {
-        let ended = FINAL_STATES.contains(&self.status.as_str());
+        // A queued run is the queue's business, not a process's: only a run a process was
+        // executing is interrupted by its death.
+        let executing = matches!(
+            self.state,
+            RunState::Running | RunState::Waiting | RunState::InDoubt
+        );
         match &self.owner {
-            Some(owner) if !ended && owner.liveness() == Liveness::Dead => "interrupted",
-            _ => &self.status,
+            Some(owner) if executing && owner.liveness() == Liveness::Dead => "interrupted",
+            _ => self.state.as_str(),
         }
     }
 }
@@ -91,8 +117,8 @@ pub enum StartDecision {
 pub enum ClaimRefusal {
     /// There is no such run.
     Missing,
-    /// It ended with this status.
-    Ended(String),
+    /// It ended in this state.
+    Ended(RunState),
     /// It was a dry run: resuming it would perform what it only reported.
     DryRun,
     /// Its process still runs.
@@ -154,8 +180,13 @@ impl std::fmt::Display for StoreError {
     }
 }
 
-/// Final states: a run in one of these never changes again.
-pub const FINAL_STATES: &[&str] = &["succeeded", "failed", "denied", "timed out", "suppressed"];
+/// Which runs `Store::list_runs` returns, most recent first.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunQuery {
+    pub limit: usize,
+    pub state: Option<RunState>,
+    pub runbook: Option<String>,
+}
 
 pub trait Store: Send + Sync {
     /// Records a new run, atomically checking `limits` against the other runs of the same
@@ -184,16 +215,31 @@ pub trait Store: Send + Sync {
         kind: &'a EventKind,
     ) -> BoxFuture<'a, Result<Event, StoreError>>;
     fn events<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Result<Vec<Event>, StoreError>>;
-    fn set_status<'a>(
+    /// Moves the run to `state` (a final state also records when it ended). A final state
+    /// never changes again; setting the same final state and summary again is allowed.
+    fn set_state<'a>(
         &'a self,
         run_id: &'a str,
-        status: &'a str,
+        state: RunState,
         summary: &'a str,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
     /// A run by id or by a unique prefix of its id.
     fn run<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<RunRecord>, StoreError>>;
+    /// The most recent runs first, filtered by state and runbook.
+    fn list_runs<'a>(
+        &'a self,
+        query: &'a RunQuery,
+    ) -> BoxFuture<'a, Result<Vec<RunRecord>, StoreError>>;
     /// The most recent runs first.
-    fn runs<'a>(&'a self, limit: usize) -> BoxFuture<'a, Result<Vec<RunRecord>, StoreError>>;
+    fn runs<'a>(&'a self, limit: usize) -> BoxFuture<'a, Result<Vec<RunRecord>, StoreError>> {
+        Box::pin(async move {
+            let query = RunQuery {
+                limit,
+                ..RunQuery::default()
+            };
+            self.list_runs(&query).await
+        })
+    }
     /// Records an answer, and journals it (`ApprovalAnswered`) in the same transaction; a second
     /// answer by the same user for the same run and step replaces the first row.
     fn record_answer<'a>(
@@ -211,18 +257,81 @@ pub trait Store: Send + Sync {
         &'a self,
         run_id: &'a str,
     ) -> BoxFuture<'a, Result<Vec<ApprovalAnswer>, StoreError>>;
+
+    // The queue (`rbk serve`): see queue.rs for the rules.
+
+    /// Records a whole payload in ONE transaction: its alert rows (a re-delivered one is a
+    /// duplicate), each start (queued, duplicate, coalesced, suppressed or storm-held; every
+    /// outcome a row and a journal event) and the cancellations its resolved alerts cause.
+    /// Nothing of it is recorded when it fails.
+    fn ingest<'a>(&'a self, intake: &'a Intake) -> BoxFuture<'a, Result<IntakeReport, StoreError>>;
+    /// Takes up to `max` queued runs, oldest first, for `worker`: each becomes `running` under
+    /// a new lease token valid for `lease_ms`. Two claimers never get the same run.
+    fn claim<'a>(
+        &'a self,
+        worker: &'a str,
+        max: usize,
+        lease_ms: u64,
+    ) -> BoxFuture<'a, Result<Vec<(RunRecord, Lease)>, StoreError>>;
+    /// Extends the lease by `lease_ms` from now; `false` when it is no longer this lease's run
+    /// (reaped, taken by another worker, ended): the worker must stop before its next effect.
+    fn heartbeat<'a>(
+        &'a self,
+        lease: &'a Lease,
+        lease_ms: u64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
+    /// `append_event`, only while the lease holds; `None` when it was lost.
+    fn append_fenced<'a>(
+        &'a self,
+        lease: &'a Lease,
+        at: i64,
+        kind: &'a EventKind,
+    ) -> BoxFuture<'a, Result<Option<Event>, StoreError>>;
+    /// `set_state`, only while the lease holds; `false` when it was lost. A final state or
+    /// `waiting` gives the lease up.
+    fn set_state_fenced<'a>(
+        &'a self,
+        lease: &'a Lease,
+        state: RunState,
+        summary: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
+    /// Gives the run back: a `running` run goes back to the queue (a `waiting` one stays
+    /// waiting, holding no lease), journaled. Nothing happens when the lease was lost already.
+    fn release<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Runs whose lease expired before `now` (ms since the epoch) go back to the queue, each
+    /// with a `RunTakenOver` event; their old token no longer holds. Returns their ids.
+    fn reap<'a>(&'a self, now: i64) -> BoxFuture<'a, Result<Vec<String>, StoreError>>;
+    /// Queues the run of one schedule tick (`record.trigger.key`), once across processes:
+    /// `true` when this call queued it, `false` when another did already.
+    fn schedule_tick<'a>(
+        &'a self,
+        record: &'a RunRecord,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
+    /// Returns when work may have been queued (PostgreSQL: a NOTIFY from any process; the
+    /// others: a queueing call on this handle), or after `max`, or after 1 s at most: the
+    /// poll that catches what no notification announced.
+    fn wait_for_work<'a>(&'a self, max: Duration) -> BoxFuture<'a, ()>;
 }
+
+/// The longest `wait_for_work` sleeps without looking at the queue again.
+pub const POLL_FALLBACK: Duration = Duration::from_secs(1);
 
 mod common;
 pub mod memory;
 pub mod owner;
 pub mod postgres;
+pub mod queue;
 pub mod sqlite;
+pub mod state;
 
 pub use memory::MemoryStore;
 pub use owner::{Liveness, RunOwner};
 pub use postgres::PostgresStore;
+pub use queue::{
+    AlertRow, FencedJournal, Intake, IntakeReport, Lease, QueuedStart, StartOutcome, StormLimit,
+};
 pub use sqlite::SqliteStore;
+pub use state::{RunState, RunTrigger, TriggerKind};
 
 /// Writes a run's journal into a store.
 pub struct StoreJournal<'s> {

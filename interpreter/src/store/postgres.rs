@@ -9,20 +9,29 @@
 //! One connection per store, behind an async mutex: calls from one process are serialized.
 //! A connection the server closed is reopened on the next call.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use sha2::{Digest, Sha256};
-use tokio::sync::{Mutex, MutexGuard};
-use tokio_postgres::{Client, Config, GenericClient, NoTls, Row, Transaction};
+use tokio::sync::{Mutex, MutexGuard, Notify};
+use tokio_postgres::{AsyncMessage, Client, Config, GenericClient, NoTls, Row, Transaction};
 
 use super::common::{
-    answered_event, check_transition, claim_allowed, head_from_columns, limit_exceeded,
+    answered_event, check_transition, claim_allowed, ended_at, head_from_columns, limit_exceeded,
     slot_holders, unique_prefix,
 };
+use super::queue::{
+    cancel_events, expiry, now_ms, plan, QueuedStart, StartFacts, RESOLVED_BEFORE_START,
+};
 use super::{
-    ApprovalAnswer, ClaimRefusal, RunLimits, RunOwner, RunRecord, StartDecision, Store, StoreError,
-    FINAL_STATES,
+    ApprovalAnswer, ClaimRefusal, Intake, IntakeReport, Lease, RunLimits, RunOwner, RunQuery,
+    RunRecord, RunState, RunTrigger, StartDecision, Store, StoreError, TriggerKind,
 };
 use crate::action::BoxFuture;
 use crate::journal::{event_hash, Event, EventKind};
+
+/// The channel a queueing transaction notifies and idle workers listen on.
+const WORK_CHANNEL: &str = "rbk_work";
 
 /// The advisory lock key that serializes schema creation (`rbk` in ASCII, then `schema`).
 const SCHEMA_LOCK: i64 = 0x7262_6b73_6368_656d;
@@ -73,14 +82,54 @@ ALTER TABLE rbk_runs ADD COLUMN IF NOT EXISTS owner_host TEXT NOT NULL DEFAULT '
 ALTER TABLE rbk_runs ADD COLUMN IF NOT EXISTS owner_pid BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rbk_runs ADD COLUMN IF NOT EXISTS owner_started TEXT NOT NULL DEFAULT '';
 ALTER TABLE rbk_runs ADD COLUMN IF NOT EXISTS dry_run BOOLEAN NOT NULL DEFAULT false;
+ALTER TABLE rbk_runs ADD COLUMN IF NOT EXISTS trigger_kind TEXT NOT NULL DEFAULT 'manual';
+ALTER TABLE rbk_runs ADD COLUMN IF NOT EXISTS trigger_name TEXT;
+ALTER TABLE rbk_runs ADD COLUMN IF NOT EXISTS trigger_fingerprint TEXT;
+ALTER TABLE rbk_runs ADD COLUMN IF NOT EXISTS trigger_key TEXT;
+ALTER TABLE rbk_runs ADD COLUMN IF NOT EXISTS coalesce_key TEXT;
+ALTER TABLE rbk_runs ADD COLUMN IF NOT EXISTS alert TEXT;
+ALTER TABLE rbk_runs ADD COLUMN IF NOT EXISTS shadow BOOLEAN NOT NULL DEFAULT false;
+ALTER TABLE rbk_runs ADD COLUMN IF NOT EXISTS held BOOLEAN NOT NULL DEFAULT false;
+ALTER TABLE rbk_runs ADD COLUMN IF NOT EXISTS ended_at BIGINT;
+ALTER TABLE rbk_runs ADD COLUMN IF NOT EXISTS lease_owner TEXT;
+ALTER TABLE rbk_runs ADD COLUMN IF NOT EXISTS lease_token BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE rbk_runs ADD COLUMN IF NOT EXISTS lease_expires_at BIGINT;
+-- One start per occurrence (R2), across processes. Older runs have no key (NULLs differ).
+CREATE UNIQUE INDEX IF NOT EXISTS rbk_runs_trigger ON rbk_runs (runbook, trigger_key);
+-- The claim's path: only queued runs, so finished ones stay out of it.
+CREATE INDEX IF NOT EXISTS rbk_runs_queued ON rbk_runs (started_at, id) WHERE status = 'queued';
+CREATE INDEX IF NOT EXISTS rbk_runs_leases ON rbk_runs (lease_expires_at)
+    WHERE lease_owner IS NOT NULL;
+-- What a start looks at: the active runs of a `concurrency` key, a runbook's recent alert
+-- runs (storms), its held run.
+CREATE INDEX IF NOT EXISTS rbk_runs_active ON rbk_runs (runbook, coalesce_key)
+    WHERE status IN ('queued', 'running', 'waiting', 'in_doubt');
+CREATE INDEX IF NOT EXISTS rbk_runs_alerts ON rbk_runs (runbook, started_at)
+    WHERE trigger_kind = 'alert';
+CREATE INDEX IF NOT EXISTS rbk_runs_held ON rbk_runs (runbook) WHERE held;
+CREATE TABLE IF NOT EXISTS rbk_alert_events (
+    source      TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    starts_at   BIGINT NOT NULL,
+    status      TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    received_at BIGINT NOT NULL,
+    UNIQUE (source, fingerprint, starts_at, status)
+);
 "#;
 
 const RUN_COLUMNS: &str = "id, file, runbook, started_by, started_at, status, summary, digest, \
-     inputs, limit_key, head_events, head_hash, owner_host, owner_pid, owner_started, dry_run";
+     inputs, limit_key, head_events, head_hash, owner_host, owner_pid, owner_started, dry_run, \
+     trigger_kind, trigger_name, trigger_fingerprint, trigger_key, coalesce_key, alert, shadow, \
+     held, ended_at";
 
 pub struct PostgresStore {
     config: Config,
     client: Mutex<Client>,
+    /// Woken by a NOTIFY on [`WORK_CHANNEL`] from any process.
+    work: Arc<Notify>,
+    /// The connection that LISTENs (its own, never the pooled one), and the task reading it.
+    listener: Mutex<Option<(Client, tokio::task::JoinHandle<()>)>>,
 }
 
 fn err(context: &str, e: impl std::fmt::Display) -> StoreError {
@@ -137,7 +186,45 @@ impl PostgresStore {
         Ok(PostgresStore {
             config,
             client: Mutex::new(client),
+            work: Arc::new(Notify::new()),
+            listener: Mutex::new(None),
         })
+    }
+
+    /// Starts listening for queued work when not already listening (or when that connection
+    /// died). A failure leaves only the poll.
+    async fn ensure_listener(&self) {
+        let mut slot = self.listener.lock().await;
+        if slot
+            .as_ref()
+            .is_some_and(|(client, task)| !client.is_closed() && !task.is_finished())
+        {
+            return;
+        }
+        *slot = None;
+        let Ok((client, mut connection)) = self.config.connect(NoTls).await else {
+            return;
+        };
+        let work = self.work.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                    Some(Ok(AsyncMessage::Notification(_))) => {
+                        work.notify_waiters();
+                        work.notify_one();
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(_)) | None => break,
+                }
+            }
+        });
+        if client
+            .batch_execute(&format!("LISTEN {WORK_CHANNEL}"))
+            .await
+            .is_ok()
+        {
+            *slot = Some((client, task));
+        }
     }
 
     /// The connection, reopened first if the server closed it.
@@ -187,7 +274,7 @@ fn run_from_row(row: &Row) -> Result<RunRecord, StoreError> {
         started_at: row
             .try_get(4)
             .map_err(|e| pg_err(&format!("bad run row {id}"), e))?,
-        status: get(5)?,
+        state: RunState::from_stored(&get(5)?),
         summary: get(6)?,
         digest: get(7)?,
         inputs: serde_json::from_str(&inputs)
@@ -208,8 +295,33 @@ fn run_from_row(row: &Row) -> Result<RunRecord, StoreError> {
         dry_run: row
             .try_get(15)
             .map_err(|e| pg_err(&format!("bad run row {id}"), e))?,
+        trigger: RunTrigger {
+            kind: TriggerKind::parse(&get(16)?).unwrap_or_default(),
+            name: opt(row, 17, &id)?,
+            fingerprint: opt(row, 18, &id)?,
+            key: opt(row, 19, &id)?.unwrap_or_default(),
+        },
+        coalesce_key: opt(row, 20, &id)?,
+        alert: opt(row, 21, &id)?
+            .map(|alert| serde_json::from_str(&alert))
+            .transpose()
+            .map_err(|e| err(&format!("run {id}: bad alert JSON"), e))?,
+        shadow: row
+            .try_get(22)
+            .map_err(|e| pg_err(&format!("bad run row {id}"), e))?,
+        held: row
+            .try_get(23)
+            .map_err(|e| pg_err(&format!("bad run row {id}"), e))?,
+        ended_at: row
+            .try_get(24)
+            .map_err(|e| pg_err(&format!("bad run row {id}"), e))?,
         id,
     })
+}
+
+fn opt(row: &Row, index: usize, id: &str) -> Result<Option<String>, StoreError> {
+    row.try_get(index)
+        .map_err(|e| pg_err(&format!("bad run row {id}"), e))
 }
 
 fn owner_from(host: String, pid: i64, started: String) -> Option<RunOwner> {
@@ -233,13 +345,13 @@ async fn active_owners(
     limit_key: &str,
     except: &str,
 ) -> Result<Vec<Option<RunOwner>>, StoreError> {
-    let finals: Vec<&str> = FINAL_STATES.to_vec();
+    let active = RunState::active_names();
     let rows = tx
         .query(
             "SELECT owner_host, owner_pid, owner_started FROM rbk_runs \
              WHERE runbook = $1 AND limit_key = $2 AND id <> $3 AND NOT dry_run \
-             AND NOT (status = ANY($4))",
-            &[&runbook, &limit_key, &except, &finals],
+             AND status = ANY($4)",
+            &[&runbook, &limit_key, &except, &active],
         )
         .await
         .map_err(|e| pg_err("cannot count active runs", e))?;
@@ -255,18 +367,22 @@ async fn active_owners(
         .collect()
 }
 
-async fn insert_run(
-    tx: &Transaction<'_>,
-    run: &RunRecord,
-    status: &str,
-    summary: &str,
-) -> Result<(), StoreError> {
+/// Records `run` as it is (its state and summary included).
+async fn insert_run(tx: &Transaction<'_>, run: &RunRecord) -> Result<(), StoreError> {
     let inputs = serde_json::to_string(&run.inputs).map_err(|e| err("inputs", e))?;
+    let alert = run
+        .alert
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| err("alert", e))?;
     let (host, pid, started) = owner_columns(run.owner.as_ref());
+    let key = (!run.trigger.key.is_empty()).then_some(run.trigger.key.as_str());
     tx.execute(
         &format!(
             "INSERT INTO rbk_runs ({RUN_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, '', $11, $12, $13, $14)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, '', $11, $12, $13, $14, \
+             $15, $16, $17, $18, $19, $20, $21, $22, $23)"
         ),
         &[
             &run.id,
@@ -274,8 +390,8 @@ async fn insert_run(
             &run.runbook,
             &run.started_by,
             &run.started_at,
-            &status,
-            &summary,
+            &run.state.as_str(),
+            &run.summary,
             &run.digest,
             &inputs,
             &run.limit_key,
@@ -283,12 +399,24 @@ async fn insert_run(
             &pid,
             &started,
             &run.dry_run,
+            &run.trigger.kind.as_str(),
+            &run.trigger.name,
+            &run.trigger.fingerprint,
+            &key,
+            &run.coalesce_key,
+            &alert,
+            &run.shadow,
+            &run.held,
+            &run.ended_at,
         ],
     )
     .await
     .map_err(|e| {
         if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
-            StoreError(format!("postgres store: run {} already exists", run.id))
+            StoreError(format!(
+                "postgres store: run {} already exists (or runbook {} already has a run for {:?})",
+                run.id, run.runbook, run.trigger.key
+            ))
         } else {
             pg_err(&format!("cannot record run {}", run.id), e)
         }
@@ -369,6 +497,256 @@ async fn append_in(
     })
 }
 
+async fn set_state_in(
+    tx: &Transaction<'_>,
+    run_id: &str,
+    state: RunState,
+    summary: &str,
+) -> Result<(), StoreError> {
+    let current = tx
+        .query_opt(
+            "SELECT status, summary, ended_at FROM rbk_runs WHERE id = $1 FOR UPDATE",
+            &[&run_id],
+        )
+        .await
+        .map_err(|e| pg_err("cannot read run", e))?
+        .map(
+            |row| -> Result<(RunState, String, Option<i64>), StoreError> {
+                let bad = |e| pg_err("bad run row", e);
+                let status: String = row.try_get(0).map_err(bad)?;
+                Ok((
+                    RunState::from_stored(&status),
+                    row.try_get(1).map_err(bad)?,
+                    row.try_get(2).map_err(bad)?,
+                ))
+            },
+        )
+        .transpose()?;
+    let ended = match &current {
+        Some((old, _, Some(at))) if *old == state => Some(*at),
+        _ => ended_at(state),
+    };
+    check_transition(
+        run_id,
+        current.map(|(state, summary, _)| (state, summary)),
+        state,
+        summary,
+    )
+    .map_err(|e| StoreError(format!("postgres store: {}", e.0)))?;
+    // A final state holds no lease.
+    let keeps_lease = !state.is_final();
+    tx.execute(
+        "UPDATE rbk_runs SET status = $2, summary = $3, ended_at = $4, \
+         lease_owner = CASE WHEN $5 THEN lease_owner END, \
+         lease_expires_at = CASE WHEN $5 THEN lease_expires_at END WHERE id = $1",
+        &[&run_id, &state.as_str(), &summary, &ended, &keeps_lease],
+    )
+    .await
+    .map_err(|e| pg_err("cannot set state", e))?;
+    Ok(())
+}
+
+/// Whether `lease` is still the run's lease; the run row stays locked until the transaction
+/// ends, so it cannot be taken away before what the lease allows is written.
+async fn holds(tx: &Transaction<'_>, lease: &Lease) -> Result<bool, StoreError> {
+    Ok(tx
+        .query_opt(
+            "SELECT 1 FROM rbk_runs WHERE id = $1 AND lease_token = $2 AND lease_owner = $3 \
+             FOR UPDATE",
+            &[&lease.run_id, &lease.token, &lease.worker],
+        )
+        .await
+        .map_err(|e| pg_err("cannot check the lease", e))?
+        .is_some())
+}
+
+/// What the rules need to know about one start, read inside the ingest transaction (which
+/// holds the runbook's advisory lock, so no other start of it can come in between).
+async fn facts_in(tx: &Transaction<'_>, start: &QueuedStart) -> Result<StartFacts, StoreError> {
+    let record = &start.record;
+    let bad = |e| pg_err("cannot read the runbook's runs", e);
+    let mut facts = StartFacts::default();
+    if !record.trigger.key.is_empty() {
+        facts.existing = tx
+            .query_opt(
+                "SELECT id FROM rbk_runs WHERE runbook = $1 AND trigger_key = $2",
+                &[&record.runbook, &record.trigger.key],
+            )
+            .await
+            .map_err(bad)?
+            .map(|row| row.try_get(0))
+            .transpose()
+            .map_err(bad)?;
+        if facts.existing.is_some() {
+            return Ok(facts);
+        }
+    }
+    if start.limits.concurrency.is_some() {
+        // The states written out, as the partial index `rbk_runs_active` names them.
+        facts.active = tx
+            .query(
+                "SELECT id FROM rbk_runs WHERE runbook = $1 \
+                 AND coalesce_key IS NOT DISTINCT FROM $2 \
+                 AND status IN ('queued', 'running', 'waiting', 'in_doubt') \
+                 AND NOT dry_run AND NOT held ORDER BY started_at, id",
+                &[&record.runbook, &record.coalesce_key],
+            )
+            .await
+            .map_err(bad)?
+            .iter()
+            .map(|row| row.try_get(0))
+            .collect::<Result<_, _>>()
+            .map_err(bad)?;
+    }
+    if let Some(since) = start.rate_since() {
+        facts.recent = count(
+            tx,
+            "SELECT count(*) FROM rbk_runs WHERE runbook = $1 AND limit_key = $2 \
+             AND status NOT IN ('suppressed', 'coalesced', 'cancelled') \
+             AND NOT dry_run AND started_at >= $3",
+            &[&record.runbook, &start.rate_key(), &since],
+            "cannot count recent runs",
+        )
+        .await?;
+    }
+    if let Some(since) = start.storm_since() {
+        facts.distinct = count(
+            tx,
+            "SELECT count(*) FROM rbk_runs WHERE runbook = $1 AND trigger_kind = 'alert' \
+             AND started_at >= $2",
+            &[&record.runbook, &since],
+            "cannot count the runbook's alerts",
+        )
+        .await?;
+        facts.held = tx
+            .query_opt(
+                "SELECT id FROM rbk_runs WHERE runbook = $1 AND held AND status = 'waiting' \
+                 ORDER BY started_at LIMIT 1",
+                &[&record.runbook],
+            )
+            .await
+            .map_err(bad)?
+            .map(|row| row.try_get(0))
+            .transpose()
+            .map_err(bad)?;
+    }
+    Ok(facts)
+}
+
+/// Records a whole intake inside `tx`.
+async fn ingest_in(tx: &Transaction<'_>, intake: &Intake) -> Result<IntakeReport, StoreError> {
+    // Every start and cancellation of a runbook serializes on its advisory lock, taken in one
+    // order so that two payloads naming the same runbooks never deadlock.
+    let mut runbooks: Vec<&str> = intake
+        .starts
+        .iter()
+        .map(|s| s.record.runbook.as_str())
+        .chain(intake.resolved.iter().map(|(runbook, _)| runbook.as_str()))
+        .collect();
+    runbooks.sort_unstable();
+    runbooks.dedup();
+    let mut locks: Vec<i64> = runbooks.iter().map(|r| limit_lock(r, "\0queue")).collect();
+    locks.sort_unstable();
+    for key in locks {
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&key])
+            .await
+            .map_err(|e| pg_err("cannot lock the runbook's queue", e))?;
+    }
+    let mut report = IntakeReport::default();
+    for alert in &intake.alerts {
+        let body = serde_json::to_string(&alert.body).map_err(|e| err("alert body", e))?;
+        let added = tx
+            .execute(
+                "INSERT INTO rbk_alert_events \
+                 (source, fingerprint, starts_at, status, body, received_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                &[
+                    &alert.source,
+                    &alert.fingerprint,
+                    &alert.starts_at,
+                    &alert.status,
+                    &body,
+                    &alert.received_at,
+                ],
+            )
+            .await
+            .map_err(|e| pg_err("cannot record an alert", e))?;
+        if added == 1 {
+            report.new_alerts += 1;
+        } else {
+            report.duplicate_alerts += 1;
+        }
+    }
+    let at = now_ms();
+    for start in &intake.starts {
+        let facts = facts_in(tx, start).await?;
+        let planned = plan(start, &facts);
+        if let Some(record) = &planned.record {
+            insert_run(tx, record).await?;
+            for event in &planned.events {
+                append_in(tx, &record.id, at, event).await?;
+            }
+        }
+        if let Some((onto, event)) = &planned.onto {
+            append_in(tx, onto, at, event).await?;
+        }
+        report.starts.push(planned.outcome);
+    }
+    for (runbook, key) in &intake.resolved {
+        let found = tx
+            .query_opt(
+                "SELECT id, status, alert FROM rbk_runs WHERE runbook = $1 AND trigger_key = $2 \
+                 FOR UPDATE",
+                &[runbook, key],
+            )
+            .await
+            .map_err(|e| pg_err("cannot read the resolved alert's run", e))?;
+        let Some(row) = found else { continue };
+        let bad = |e| pg_err("bad run row", e);
+        let id: String = row.try_get(0).map_err(bad)?;
+        let status: String = row.try_get(1).map_err(bad)?;
+        let alert: Option<String> = row.try_get(2).map_err(bad)?;
+        match RunState::from_stored(&status) {
+            RunState::Queued => {
+                for event in cancel_events(RESOLVED_BEFORE_START) {
+                    append_in(tx, &id, at, &event).await?;
+                }
+                set_state_in(tx, &id, RunState::Cancelled, RESOLVED_BEFORE_START).await?;
+                report.cancelled.push(id);
+            }
+            state if state.is_active() => {
+                let event = EventKind::AlertResolved {
+                    trigger_key: key.clone(),
+                };
+                append_in(tx, &id, at, &event).await?;
+                if let Some(resolved) = alert.as_deref().and_then(resolved_alert) {
+                    tx.execute(
+                        "UPDATE rbk_runs SET alert = $2 WHERE id = $1",
+                        &[&id, &resolved],
+                    )
+                    .await
+                    .map_err(|e| pg_err("cannot mark the run's alert resolved", e))?;
+                }
+            }
+            _ => {}
+        }
+    }
+    if report.queued_any() {
+        // One NOTIFY per transaction at most: NOTIFY serializes commits.
+        tx.execute("SELECT pg_notify($1, '')", &[&WORK_CHANNEL])
+            .await
+            .map_err(|e| pg_err("cannot notify workers", e))?;
+    }
+    Ok(report)
+}
+
+/// The alert JSON with `status` set to `resolved`, when it is an object.
+fn resolved_alert(alert: &str) -> Option<String> {
+    let mut value: serde_json::Value = serde_json::from_str(alert).ok()?;
+    super::queue::mark_alert_resolved(&mut value);
+    serde_json::to_string(&value).ok()
+}
+
 fn answer_from_row(row: &Row) -> Result<ApprovalAnswer, StoreError> {
     let bad = |e| pg_err("bad answer row", e);
     Ok(ApprovalAnswer {
@@ -420,7 +798,8 @@ impl Store for PostgresStore {
                     count(
                         &tx,
                         "SELECT count(*) FROM rbk_runs WHERE runbook = $1 AND limit_key = $2 \
-                         AND status <> 'suppressed' AND NOT dry_run AND started_at >= $3",
+                         AND status NOT IN ('suppressed', 'coalesced', 'cancelled') \
+                         AND NOT dry_run AND started_at >= $3",
                         &[&run.runbook, &run.limit_key, &since],
                         "cannot count recent runs",
                     )
@@ -437,11 +816,15 @@ impl Store for PostgresStore {
             )?;
             let decision = match reason {
                 None => {
-                    insert_run(&tx, run, &run.status, &run.summary).await?;
+                    insert_run(&tx, run).await?;
                     StartDecision::Started
                 }
                 Some(reason) => {
-                    insert_run(&tx, run, "suppressed", &reason).await?;
+                    let mut suppressed = run.clone();
+                    suppressed.state = RunState::Suppressed;
+                    suppressed.summary = reason.clone();
+                    suppressed.ended_at = Some(run.started_at);
+                    insert_run(&tx, &suppressed).await?;
                     StartDecision::Suppressed(reason)
                 }
             };
@@ -563,10 +946,10 @@ impl Store for PostgresStore {
         })
     }
 
-    fn set_status<'a>(
+    fn set_state<'a>(
         &'a self,
         run_id: &'a str,
-        status: &'a str,
+        state: RunState,
         summary: &'a str,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
@@ -575,31 +958,10 @@ impl Store for PostgresStore {
                 .transaction()
                 .await
                 .map_err(|e| pg_err("cannot begin", e))?;
-            let current = tx
-                .query_opt(
-                    "SELECT status, summary FROM rbk_runs WHERE id = $1 FOR UPDATE",
-                    &[&run_id],
-                )
-                .await
-                .map_err(|e| pg_err("cannot read run", e))?
-                .map(|row| -> Result<(String, String), StoreError> {
-                    Ok((
-                        row.try_get(0).map_err(|e| pg_err("bad run row", e))?,
-                        row.try_get(1).map_err(|e| pg_err("bad run row", e))?,
-                    ))
-                })
-                .transpose()?;
-            check_transition(run_id, current, status, summary)
-                .map_err(|e| StoreError(format!("postgres store: {}", e.0)))?;
-            tx.execute(
-                "UPDATE rbk_runs SET status = $2, summary = $3 WHERE id = $1",
-                &[&run_id, &status, &summary],
-            )
-            .await
-            .map_err(|e| pg_err("cannot set status", e))?;
+            set_state_in(&tx, run_id, state, summary).await?;
             tx.commit()
                 .await
-                .map_err(|e| pg_err("cannot commit status", e))?;
+                .map_err(|e| pg_err("cannot commit state", e))?;
             Ok(())
         })
     }
@@ -634,18 +996,24 @@ impl Store for PostgresStore {
         })
     }
 
-    fn runs<'a>(&'a self, limit: usize) -> BoxFuture<'a, Result<Vec<RunRecord>, StoreError>> {
+    fn list_runs<'a>(
+        &'a self,
+        query: &'a RunQuery,
+    ) -> BoxFuture<'a, Result<Vec<RunRecord>, StoreError>> {
         Box::pin(async move {
-            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
+            let states: Option<Vec<&str>> = query.state.map(|s| s.stored_names().to_vec());
             let rows = self
                 .client()
                 .await?
                 .query(
                     &format!(
                         "SELECT {RUN_COLUMNS} FROM rbk_runs \
+                         WHERE ($2::text IS NULL OR runbook = $2) \
+                         AND ($3::text[] IS NULL OR status = ANY($3)) \
                          ORDER BY started_at DESC, id DESC LIMIT $1"
                     ),
-                    &[&limit],
+                    &[&limit, &query.runbook, &states],
                 )
                 .await
                 .map_err(|e| pg_err("cannot list runs", e))?;
@@ -736,6 +1104,264 @@ impl Store for PostgresStore {
                 .await
                 .map_err(|e| pg_err("cannot read answers", e))?;
             rows.iter().map(answer_from_row).collect()
+        })
+    }
+
+    fn ingest<'a>(&'a self, intake: &'a Intake) -> BoxFuture<'a, Result<IntakeReport, StoreError>> {
+        Box::pin(async move {
+            let mut client = self.client().await?;
+            let tx = client
+                .transaction()
+                .await
+                .map_err(|e| pg_err("cannot begin", e))?;
+            let report = ingest_in(&tx, intake).await?;
+            tx.commit()
+                .await
+                .map_err(|e| pg_err("cannot commit the intake", e))?;
+            Ok(report)
+        })
+    }
+
+    fn claim<'a>(
+        &'a self,
+        worker: &'a str,
+        max: usize,
+        lease_ms: u64,
+    ) -> BoxFuture<'a, Result<Vec<(RunRecord, Lease)>, StoreError>> {
+        Box::pin(async move {
+            let mut client = self.client().await?;
+            let tx = client
+                .transaction()
+                .await
+                .map_err(|e| pg_err("cannot begin", e))?;
+            let max = i64::try_from(max).unwrap_or(i64::MAX);
+            let owner = RunOwner::this_process();
+            let (host, pid, started) = owner_columns(Some(&owner));
+            let expires = expiry(lease_ms);
+            // The CTE picks at most `max` rows, skipping those another claimer has locked;
+            // the UPDATE takes exactly those (without it the planner may update more).
+            let taken = tx
+                .query(
+                    "WITH next AS ( \
+                       SELECT id FROM rbk_runs WHERE status = 'queued' \
+                       ORDER BY started_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) \
+                     UPDATE rbk_runs AS r SET status = 'running', lease_owner = $2, \
+                       lease_token = r.lease_token + 1, lease_expires_at = $3, \
+                       owner_host = $4, owner_pid = $5, owner_started = $6 \
+                     FROM next WHERE r.id = next.id \
+                     RETURNING r.id, r.lease_token",
+                    &[&max, &worker, &expires, &host, &pid, &started],
+                )
+                .await
+                .map_err(|e| pg_err("cannot claim runs", e))?;
+            let mut claimed = Vec::new();
+            for row in taken {
+                let bad = |e| pg_err("bad claimed row", e);
+                let id: String = row.try_get(0).map_err(bad)?;
+                let token: i64 = row.try_get(1).map_err(bad)?;
+                let record = tx
+                    .query_one(
+                        &format!("SELECT {RUN_COLUMNS} FROM rbk_runs WHERE id = $1"),
+                        &[&id],
+                    )
+                    .await
+                    .map_err(|e| pg_err("cannot read a claimed run", e))?;
+                claimed.push((
+                    run_from_row(&record)?,
+                    Lease {
+                        run_id: id,
+                        token,
+                        worker: worker.to_string(),
+                    },
+                ));
+            }
+            tx.commit()
+                .await
+                .map_err(|e| pg_err("cannot commit the claim", e))?;
+            claimed.sort_by(|a, b| (a.0.started_at, &a.0.id).cmp(&(b.0.started_at, &b.0.id)));
+            Ok(claimed)
+        })
+    }
+
+    fn heartbeat<'a>(
+        &'a self,
+        lease: &'a Lease,
+        lease_ms: u64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let changed = self
+                .client()
+                .await?
+                .execute(
+                    "UPDATE rbk_runs SET lease_expires_at = $4 \
+                     WHERE id = $1 AND lease_token = $2 AND lease_owner = $3",
+                    &[
+                        &lease.run_id,
+                        &lease.token,
+                        &lease.worker,
+                        &expiry(lease_ms),
+                    ],
+                )
+                .await
+                .map_err(|e| pg_err("cannot renew the lease", e))?;
+            Ok(changed == 1)
+        })
+    }
+
+    fn append_fenced<'a>(
+        &'a self,
+        lease: &'a Lease,
+        at: i64,
+        kind: &'a EventKind,
+    ) -> BoxFuture<'a, Result<Option<Event>, StoreError>> {
+        Box::pin(async move {
+            let mut client = self.client().await?;
+            let tx = client
+                .transaction()
+                .await
+                .map_err(|e| pg_err("cannot begin", e))?;
+            if !holds(&tx, lease).await? {
+                return Ok(None);
+            }
+            let event = append_in(&tx, &lease.run_id, at, kind).await?;
+            tx.commit()
+                .await
+                .map_err(|e| pg_err("cannot commit event", e))?;
+            Ok(Some(event))
+        })
+    }
+
+    fn set_state_fenced<'a>(
+        &'a self,
+        lease: &'a Lease,
+        state: RunState,
+        summary: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let mut client = self.client().await?;
+            let tx = client
+                .transaction()
+                .await
+                .map_err(|e| pg_err("cannot begin", e))?;
+            if !holds(&tx, lease).await? {
+                return Ok(false);
+            }
+            set_state_in(&tx, &lease.run_id, state, summary).await?;
+            tx.commit()
+                .await
+                .map_err(|e| pg_err("cannot commit state", e))?;
+            Ok(true)
+        })
+    }
+
+    fn release<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut client = self.client().await?;
+            let tx = client
+                .transaction()
+                .await
+                .map_err(|e| pg_err("cannot begin", e))?;
+            if !holds(&tx, lease).await? {
+                return Ok(());
+            }
+            let event = EventKind::RunReleased {
+                worker: lease.worker.clone(),
+            };
+            append_in(&tx, &lease.run_id, now_ms(), &event).await?;
+            let row = tx
+                .query_one(
+                    "UPDATE rbk_runs SET status = CASE WHEN status = 'running' THEN 'queued' \
+                     ELSE status END, lease_owner = NULL, lease_expires_at = NULL, \
+                     lease_token = lease_token + 1 WHERE id = $1 RETURNING status = 'queued'",
+                    &[&lease.run_id],
+                )
+                .await
+                .map_err(|e| pg_err("cannot release the run", e))?;
+            let requeued: bool = row.try_get(0).map_err(|e| pg_err("bad run row", e))?;
+            if requeued {
+                tx.execute("SELECT pg_notify($1, '')", &[&WORK_CHANNEL])
+                    .await
+                    .map_err(|e| pg_err("cannot notify workers", e))?;
+            }
+            tx.commit()
+                .await
+                .map_err(|e| pg_err("cannot commit the release", e))?;
+            Ok(())
+        })
+    }
+
+    fn reap<'a>(&'a self, now: i64) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
+        Box::pin(async move {
+            let mut client = self.client().await?;
+            let tx = client
+                .transaction()
+                .await
+                .map_err(|e| pg_err("cannot begin", e))?;
+            let active = RunState::active_names();
+            // SKIP LOCKED: two reapers never take over the same run twice.
+            let rows = tx
+                .query(
+                    "SELECT id, lease_owner FROM rbk_runs WHERE lease_owner IS NOT NULL \
+                     AND lease_expires_at < $1 AND status = ANY($2) \
+                     ORDER BY id FOR UPDATE SKIP LOCKED",
+                    &[&now, &active],
+                )
+                .await
+                .map_err(|e| pg_err("cannot read expired leases", e))?;
+            let mut reaped = Vec::new();
+            for row in rows {
+                let bad = |e| pg_err("bad run row", e);
+                let id: String = row.try_get(0).map_err(bad)?;
+                let from_worker: String = row.try_get(1).map_err(bad)?;
+                let event = EventKind::RunTakenOver {
+                    from_worker,
+                    to_worker: None,
+                };
+                append_in(&tx, &id, now_ms(), &event).await?;
+                tx.execute(
+                    "UPDATE rbk_runs SET status = CASE WHEN status = 'running' THEN 'queued' \
+                     ELSE status END, lease_owner = NULL, lease_expires_at = NULL, \
+                     lease_token = lease_token + 1 WHERE id = $1",
+                    &[&id],
+                )
+                .await
+                .map_err(|e| pg_err("cannot requeue an expired run", e))?;
+                reaped.push(id);
+            }
+            if !reaped.is_empty() {
+                tx.execute("SELECT pg_notify($1, '')", &[&WORK_CHANNEL])
+                    .await
+                    .map_err(|e| pg_err("cannot notify workers", e))?;
+            }
+            tx.commit()
+                .await
+                .map_err(|e| pg_err("cannot commit the reap", e))?;
+            Ok(reaped)
+        })
+    }
+
+    fn schedule_tick<'a>(
+        &'a self,
+        record: &'a RunRecord,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let intake = Intake {
+                starts: vec![QueuedStart {
+                    record: record.clone(),
+                    limits: RunLimits::default(),
+                    rate_key: None,
+                    storm: None,
+                }],
+                ..Intake::default()
+            };
+            Ok(self.ingest(&intake).await?.queued_any())
+        })
+    }
+
+    fn wait_for_work<'a>(&'a self, max: Duration) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            self.ensure_listener().await;
+            let _ = tokio::time::timeout(max.min(super::POLL_FALLBACK), self.work.notified()).await;
         })
     }
 }

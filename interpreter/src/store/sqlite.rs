@@ -12,12 +12,16 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use super::common::{
-    answered_event, check_transition, claim_allowed, head_from_columns, limit_exceeded,
+    answered_event, check_transition, claim_allowed, ended_at, head_from_columns, limit_exceeded,
     slot_holders, unique_prefix,
 };
+use super::queue::{
+    cancel_events, expiry, mark_alert_resolved, now_ms, plan, QueuedStart, StartFacts,
+    RESOLVED_BEFORE_START,
+};
 use super::{
-    ApprovalAnswer, ClaimRefusal, RunLimits, RunOwner, RunRecord, StartDecision, Store, StoreError,
-    FINAL_STATES,
+    ApprovalAnswer, ClaimRefusal, Intake, IntakeReport, Lease, RunLimits, RunOwner, RunQuery,
+    RunRecord, RunState, RunTrigger, StartDecision, Store, StoreError, TriggerKind,
 };
 use crate::action::BoxFuture;
 use crate::journal::{event_hash, Event, EventKind};
@@ -27,7 +31,9 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// 2: runs anchor their journal's head (`head_events`, `head_hash`); an older rbk would append
 /// events without moving it, so it must not open a version-2 file.
-const SCHEMA_VERSION: i64 = 2;
+/// 3: typed run states ("denied" and "timed out" rows became "failed"), the queue's columns
+/// (trigger, lease, alert, shadow), one run per (runbook, trigger key), `rbk_alert_events`.
+const SCHEMA_VERSION: i64 = 3;
 
 /// Columns added after version 1, as (table, column, type): added to an existing file on open.
 /// NULL in old rows means "not recorded".
@@ -38,7 +44,45 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("rbk_runs", "owner_pid", "INTEGER NOT NULL DEFAULT 0"),
     ("rbk_runs", "owner_started", "TEXT NOT NULL DEFAULT ''"),
     ("rbk_runs", "dry_run", "INTEGER NOT NULL DEFAULT 0"),
+    ("rbk_runs", "trigger_kind", "TEXT NOT NULL DEFAULT 'manual'"),
+    ("rbk_runs", "trigger_name", "TEXT"),
+    ("rbk_runs", "trigger_fingerprint", "TEXT"),
+    ("rbk_runs", "trigger_key", "TEXT"),
+    ("rbk_runs", "coalesce_key", "TEXT"),
+    ("rbk_runs", "alert", "TEXT"),
+    ("rbk_runs", "shadow", "INTEGER NOT NULL DEFAULT 0"),
+    ("rbk_runs", "held", "INTEGER NOT NULL DEFAULT 0"),
+    ("rbk_runs", "ended_at", "INTEGER"),
+    ("rbk_runs", "lease_owner", "TEXT"),
+    ("rbk_runs", "lease_token", "INTEGER NOT NULL DEFAULT 0"),
+    ("rbk_runs", "lease_expires_at", "INTEGER"),
 ];
+
+/// What needs the added columns: created after them.
+const QUEUE_SCHEMA: &str = r#"
+-- One start per occurrence (R2), across processes. Older runs have no key (NULLs differ).
+CREATE UNIQUE INDEX IF NOT EXISTS rbk_runs_trigger ON rbk_runs (runbook, trigger_key);
+-- The claim's path: only queued runs, so finished ones stay out of it.
+CREATE INDEX IF NOT EXISTS rbk_runs_queued ON rbk_runs (started_at, id) WHERE status = 'queued';
+CREATE INDEX IF NOT EXISTS rbk_runs_leases ON rbk_runs (lease_expires_at)
+    WHERE lease_owner IS NOT NULL;
+-- What a start looks at: the active runs of a `concurrency` key, a runbook's recent alert
+-- runs (storms), its held run.
+CREATE INDEX IF NOT EXISTS rbk_runs_active ON rbk_runs (runbook, coalesce_key)
+    WHERE status IN ('queued', 'running', 'waiting', 'in_doubt');
+CREATE INDEX IF NOT EXISTS rbk_runs_alerts ON rbk_runs (runbook, started_at)
+    WHERE trigger_kind = 'alert';
+CREATE INDEX IF NOT EXISTS rbk_runs_held ON rbk_runs (runbook) WHERE held = 1;
+CREATE TABLE IF NOT EXISTS rbk_alert_events (
+    source      TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    starts_at   INTEGER NOT NULL,
+    status      TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    UNIQUE (source, fingerprint, starts_at, status)
+);
+"#;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS rbk_runs (
@@ -78,10 +122,15 @@ CREATE TABLE IF NOT EXISTS rbk_answers (
 "#;
 
 const RUN_COLUMNS: &str = "id, file, runbook, started_by, started_at, status, summary, digest, \
-     inputs, limit_key, head_events, head_hash, owner_host, owner_pid, owner_started, dry_run";
+     inputs, limit_key, head_events, head_hash, owner_host, owner_pid, owner_started, dry_run, \
+     trigger_kind, trigger_name, trigger_fingerprint, trigger_key, coalesce_key, alert, shadow, \
+     held, ended_at";
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// Wakes this handle's `wait_for_work` when it queues work itself; other processes' work
+    /// is found by the 1 s poll.
+    work: tokio::sync::Notify,
     /// The file the store lives in (`None` in memory), checked before every write.
     file: Option<StoreFile>,
 }
@@ -198,11 +247,21 @@ impl SqliteStore {
         for (table, column, kind) in ADDED_COLUMNS {
             add_column_if_missing(&tx, table, column, kind)?;
         }
+        tx.execute_batch(QUEUE_SCHEMA)
+            .map_err(|e| err("cannot create the queue's schema", e))?;
+        if version < 3 {
+            // Typed states: a denied or timed-out run is a failed one (its summary says why).
+            tx.execute_batch(
+                "UPDATE rbk_runs SET status = 'failed' WHERE status IN ('denied', 'timed out');",
+            )
+            .map_err(|e| err("cannot migrate run states", e))?;
+        }
         tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))
             .map_err(|e| err("user_version", e))?;
         tx.commit().map_err(|e| err("cannot commit schema", e))?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
+            work: tokio::sync::Notify::new(),
             file: None,
         })
     }
@@ -253,16 +312,25 @@ fn owner_from(host: String, pid: i64, started: String) -> Option<RunOwner> {
     })
 }
 
-fn run_from_row(row: &Row<'_>) -> rusqlite::Result<(RunRecord, String)> {
-    let inputs: String = row.get(8)?;
-    Ok((
-        RunRecord {
+/// A run row as read, with its JSON columns still text.
+struct RawRun {
+    run: RunRecord,
+    inputs: String,
+    alert: Option<String>,
+}
+
+fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RawRun> {
+    let status: String = row.get(5)?;
+    let kind: String = row.get(16)?;
+    let key: Option<String> = row.get(19)?;
+    Ok(RawRun {
+        run: RunRecord {
             id: row.get(0)?,
             file: row.get(1)?,
             runbook: row.get(2)?,
             started_by: row.get(3)?,
             started_at: row.get(4)?,
-            status: row.get(5)?,
+            state: RunState::from_stored(&status),
             summary: row.get(6)?,
             digest: row.get(7)?,
             inputs: serde_json::Value::Null,
@@ -270,60 +338,97 @@ fn run_from_row(row: &Row<'_>) -> rusqlite::Result<(RunRecord, String)> {
             head: head_from_columns(row.get(10)?, row.get(11)?),
             owner: owner_from(row.get(12)?, row.get(13)?, row.get(14)?),
             dry_run: row.get(15)?,
+            trigger: RunTrigger {
+                kind: TriggerKind::parse(&kind).unwrap_or_default(),
+                name: row.get(17)?,
+                fingerprint: row.get(18)?,
+                key: key.unwrap_or_default(),
+            },
+            alert: None,
+            shadow: row.get(22)?,
+            coalesce_key: row.get(20)?,
+            held: row.get(23)?,
+            ended_at: row.get(24)?,
         },
-        inputs,
-    ))
+        inputs: row.get(8)?,
+        alert: row.get(21)?,
+    })
 }
 
-fn finish_run((mut run, inputs): (RunRecord, String)) -> Result<RunRecord, StoreError> {
+fn finish_run(raw: RawRun) -> Result<RunRecord, StoreError> {
+    let RawRun {
+        mut run,
+        inputs,
+        alert,
+    } = raw;
     run.inputs = serde_json::from_str(&inputs)
         .map_err(|e| err(&format!("run {}: bad inputs JSON", run.id), e))?;
+    run.alert = alert
+        .map(|alert| serde_json::from_str(&alert))
+        .transpose()
+        .map_err(|e| err(&format!("run {}: bad alert JSON", run.id), e))?;
     Ok(run)
 }
 
-fn final_states_sql() -> String {
-    FINAL_STATES
+fn active_states_sql() -> String {
+    RunState::active_names()
         .iter()
-        .map(|s| format!("'{}'", s.replace('\'', "''")))
+        .map(|s| format!("'{s}'"))
         .collect::<Vec<_>>()
         .join(", ")
 }
 
-fn insert_run(
-    tx: &rusqlite::Transaction<'_>,
-    run: &RunRecord,
-    status: &str,
-    summary: &str,
-) -> Result<(), StoreError> {
+/// Records `run` as it is (its state and summary included).
+fn insert_run(tx: &rusqlite::Transaction<'_>, run: &RunRecord) -> Result<(), StoreError> {
     let inputs = serde_json::to_string(&run.inputs).map_err(|e| err("inputs", e))?;
+    let alert = run
+        .alert
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| err("alert", e))?;
     let (host, pid, started) = owner_columns(run.owner.as_ref());
-    tx.execute(
-        &format!(
-            "INSERT INTO rbk_runs ({RUN_COLUMNS}) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, '', ?11, ?12, ?13, ?14)"
-        ),
-        params![
+    let key = (!run.trigger.key.is_empty()).then_some(run.trigger.key.as_str());
+    tx.prepare_cached(&format!(
+        "INSERT INTO rbk_runs ({RUN_COLUMNS}) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, '', ?11, ?12, ?13, ?14, \
+         ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
+    ))
+    .and_then(|mut statement| {
+        statement.execute(params![
             run.id,
             run.file,
             run.runbook,
             run.started_by,
             run.started_at,
-            status,
-            summary,
+            run.state.as_str(),
+            run.summary,
             run.digest,
             inputs,
             run.limit_key,
             host,
             pid,
             started,
-            run.dry_run
-        ],
-    )
+            run.dry_run,
+            run.trigger.kind.as_str(),
+            run.trigger.name,
+            run.trigger.fingerprint,
+            key,
+            run.coalesce_key,
+            alert,
+            run.shadow,
+            run.held,
+            run.ended_at,
+        ])
+    })
     .map_err(|e| match e {
         rusqlite::Error::SqliteFailure(f, _)
             if f.code == rusqlite::ErrorCode::ConstraintViolation =>
         {
-            StoreError(format!("sqlite store: run {} already exists", run.id))
+            StoreError(format!(
+                "sqlite store: run {} already exists (or runbook {} already has a run for {:?})",
+                run.id, run.runbook, run.trigger.key
+            ))
         }
         e => err(&format!("cannot record run {}", run.id), e),
     })?;
@@ -347,8 +452,8 @@ fn active_owners(
         .prepare(&format!(
             "SELECT owner_host, owner_pid, owner_started FROM rbk_runs \
              WHERE runbook = ?1 AND limit_key = ?2 AND id <> ?3 AND dry_run = 0 \
-             AND status NOT IN ({})",
-            final_states_sql()
+             AND status IN ({})",
+            active_states_sql()
         ))
         .map_err(|e| err("cannot count active runs", e))?;
     let rows = stmt
@@ -417,6 +522,223 @@ fn append_in(
     })
 }
 
+fn set_state_in(
+    tx: &rusqlite::Transaction<'_>,
+    run_id: &str,
+    state: RunState,
+    summary: &str,
+) -> Result<(), StoreError> {
+    let current: Option<(String, String, Option<i64>)> = tx
+        .query_row(
+            "SELECT status, summary, ended_at FROM rbk_runs WHERE id = ?1",
+            [run_id],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .optional()
+        .map_err(|e| err("cannot read run", e))?;
+    let ended = match &current {
+        Some((old, _, Some(at))) if RunState::from_stored(old) == state => Some(*at),
+        _ => ended_at(state),
+    };
+    check_transition(
+        run_id,
+        current.map(|(state, summary, _)| (RunState::from_stored(&state), summary)),
+        state,
+        summary,
+    )
+    .map_err(|e| StoreError(format!("sqlite store: {}", e.0)))?;
+    // A final state holds no lease.
+    let keeps_lease = !state.is_final();
+    tx.execute(
+        "UPDATE rbk_runs SET status = ?2, summary = ?3, ended_at = ?4, \
+         lease_owner = CASE WHEN ?5 THEN lease_owner END, \
+         lease_expires_at = CASE WHEN ?5 THEN lease_expires_at END WHERE id = ?1",
+        params![run_id, state.as_str(), summary, ended, keeps_lease],
+    )
+    .map_err(|e| err("cannot set state", e))?;
+    Ok(())
+}
+
+/// Whether `lease` is still the run's lease.
+fn holds(tx: &rusqlite::Transaction<'_>, lease: &Lease) -> Result<bool, StoreError> {
+    tx.prepare_cached(
+        "SELECT count(*) > 0 FROM rbk_runs WHERE id = ?1 AND lease_token = ?2 AND lease_owner = ?3",
+    )
+    .and_then(|mut statement| {
+        statement.query_row(params![lease.run_id, lease.token, lease.worker], |row| {
+            row.get(0)
+        })
+    })
+    .map_err(|e| err("cannot check the lease", e))
+}
+
+/// What the rules need to know about one start, read inside the ingest transaction.
+fn facts_in(tx: &rusqlite::Transaction<'_>, start: &QueuedStart) -> Result<StartFacts, StoreError> {
+    let record = &start.record;
+    let bad = |e| err("cannot read the runbook's runs", e);
+    let existing = if record.trigger.key.is_empty() {
+        None
+    } else {
+        tx.prepare_cached("SELECT id FROM rbk_runs WHERE runbook = ?1 AND trigger_key = ?2")
+            .and_then(|mut s| {
+                s.query_row(params![record.runbook, record.trigger.key], |row| {
+                    row.get(0)
+                })
+                .optional()
+            })
+            .map_err(bad)?
+    };
+    let mut facts = StartFacts {
+        existing,
+        ..StartFacts::default()
+    };
+    if facts.existing.is_some() {
+        return Ok(facts);
+    }
+    if start.limits.concurrency.is_some() {
+        let mut statement = tx
+            .prepare_cached(
+                "SELECT id FROM rbk_runs WHERE runbook = ?1 AND coalesce_key IS ?2 \
+                 AND status IN ('queued', 'running', 'waiting', 'in_doubt') \
+                 AND dry_run = 0 AND held = 0 ORDER BY started_at, id",
+            )
+            .map_err(bad)?;
+        facts.active = statement
+            .query_map(params![record.runbook, record.coalesce_key], |row| {
+                row.get(0)
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<String>>>())
+            .map_err(bad)?;
+    }
+    if let Some(since) = start.rate_since() {
+        facts.recent = tx
+            .prepare_cached(
+                "SELECT count(*) FROM rbk_runs WHERE runbook = ?1 AND limit_key = ?2 \
+                 AND status NOT IN ('suppressed', 'coalesced', 'cancelled') \
+                 AND dry_run = 0 AND started_at >= ?3",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![record.runbook, start.rate_key(), since], |row| {
+                    row.get(0)
+                })
+            })
+            .map_err(bad)?;
+    }
+    if let Some(since) = start.storm_since() {
+        facts.distinct = tx
+            .prepare_cached(
+                "SELECT count(*) FROM rbk_runs WHERE runbook = ?1 AND trigger_kind = 'alert' \
+                 AND started_at >= ?2",
+            )
+            .and_then(|mut s| s.query_row(params![record.runbook, since], |row| row.get(0)))
+            .map_err(bad)?;
+        facts.held = tx
+            .prepare_cached(
+                "SELECT id FROM rbk_runs WHERE runbook = ?1 AND held = 1 AND status = 'waiting' \
+                 ORDER BY started_at LIMIT 1",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![record.runbook], |row| row.get(0))
+                    .optional()
+            })
+            .map_err(bad)?;
+    }
+    Ok(facts)
+}
+
+/// Records a whole intake inside `tx`.
+fn ingest_in(tx: &rusqlite::Transaction<'_>, intake: &Intake) -> Result<IntakeReport, StoreError> {
+    let mut report = IntakeReport::default();
+    for alert in &intake.alerts {
+        let body = serde_json::to_string(&alert.body).map_err(|e| err("alert body", e))?;
+        let added = tx
+            .prepare_cached(
+                "INSERT INTO rbk_alert_events \
+                 (source, fingerprint, starts_at, status, body, received_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    alert.source,
+                    alert.fingerprint,
+                    alert.starts_at,
+                    alert.status,
+                    body,
+                    alert.received_at
+                ])
+            })
+            .map_err(|e| err("cannot record an alert", e))?;
+        if added == 1 {
+            report.new_alerts += 1;
+        } else {
+            report.duplicate_alerts += 1;
+        }
+    }
+    let at = now_ms();
+    for start in &intake.starts {
+        let facts = facts_in(tx, start)?;
+        let planned = plan(start, &facts);
+        if let Some(record) = &planned.record {
+            insert_run(tx, record)?;
+            for event in &planned.events {
+                append_in(tx, &record.id, at, event)?;
+            }
+        }
+        if let Some((onto, event)) = &planned.onto {
+            append_in(tx, onto, at, event)?;
+        }
+        report.starts.push(planned.outcome);
+    }
+    for (runbook, key) in &intake.resolved {
+        let found: Option<(String, String)> = tx
+            .prepare_cached(
+                "SELECT id, status FROM rbk_runs WHERE runbook = ?1 AND trigger_key = ?2",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![runbook, key], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .optional()
+            })
+            .map_err(|e| err("cannot read the resolved alert's run", e))?;
+        let Some((id, state)) = found else { continue };
+        match RunState::from_stored(&state) {
+            RunState::Queued => {
+                for event in cancel_events(RESOLVED_BEFORE_START) {
+                    append_in(tx, &id, at, &event)?;
+                }
+                set_state_in(tx, &id, RunState::Cancelled, RESOLVED_BEFORE_START)?;
+                report.cancelled.push(id);
+            }
+            state if state.is_active() => {
+                let event = EventKind::AlertResolved {
+                    trigger_key: key.clone(),
+                };
+                append_in(tx, &id, at, &event)?;
+                let alert: Option<String> = tx
+                    .query_row("SELECT alert FROM rbk_runs WHERE id = ?1", [&id], |row| {
+                        row.get(0)
+                    })
+                    .map_err(|e| err("cannot read the run's alert", e))?;
+                if let Some(resolved) = alert.as_deref().and_then(resolved_alert) {
+                    tx.execute(
+                        "UPDATE rbk_runs SET alert = ?2 WHERE id = ?1",
+                        params![id, resolved],
+                    )
+                    .map_err(|e| err("cannot mark the run's alert resolved", e))?;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(report)
+}
+
+/// The alert JSON with its status set to `resolved`.
+fn resolved_alert(alert: &str) -> Option<String> {
+    let mut value: serde_json::Value = serde_json::from_str(alert).ok()?;
+    mark_alert_resolved(&mut value);
+    serde_json::to_string(&value).ok()
+}
+
 fn answer_from_row(row: &Row<'_>) -> rusqlite::Result<ApprovalAnswer> {
     Ok(ApprovalAnswer {
         run_id: row.get(0)?,
@@ -459,7 +781,8 @@ impl Store for SqliteStore {
                         .saturating_sub(i64::try_from(window_ms).unwrap_or(i64::MAX));
                     tx.query_row(
                         "SELECT count(*) FROM rbk_runs WHERE runbook = ?1 AND limit_key = ?2 \
-                         AND status <> 'suppressed' AND dry_run = 0 AND started_at >= ?3",
+                         AND status NOT IN ('suppressed', 'coalesced', 'cancelled') \
+                         AND dry_run = 0 AND started_at >= ?3",
                         params![run.runbook, run.limit_key, since],
                         |row| row.get(0),
                     )
@@ -469,11 +792,15 @@ impl Store for SqliteStore {
             )?;
             let decision = match reason {
                 None => {
-                    insert_run(&tx, run, &run.status, &run.summary)?;
+                    insert_run(&tx, run)?;
                     StartDecision::Started
                 }
                 Some(reason) => {
-                    insert_run(&tx, run, "suppressed", &reason)?;
+                    let mut suppressed = run.clone();
+                    suppressed.state = RunState::Suppressed;
+                    suppressed.summary = reason.clone();
+                    suppressed.ended_at = Some(run.started_at);
+                    insert_run(&tx, &suppressed)?;
                     StartDecision::Suppressed(reason)
                 }
             };
@@ -586,10 +913,10 @@ impl Store for SqliteStore {
         })
     }
 
-    fn set_status<'a>(
+    fn set_state<'a>(
         &'a self,
         run_id: &'a str,
-        status: &'a str,
+        state: RunState,
         summary: &'a str,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
@@ -598,22 +925,8 @@ impl Store for SqliteStore {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(|e| err("cannot begin", e))?;
-            let current: Option<(String, String)> = tx
-                .query_row(
-                    "SELECT status, summary FROM rbk_runs WHERE id = ?1",
-                    [run_id],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
-                )
-                .optional()
-                .map_err(|e| err("cannot read run", e))?;
-            check_transition(run_id, current, status, summary)
-                .map_err(|e| StoreError(format!("sqlite store: {}", e.0)))?;
-            tx.execute(
-                "UPDATE rbk_runs SET status = ?2, summary = ?3 WHERE id = ?1",
-                params![run_id, status, summary],
-            )
-            .map_err(|e| err("cannot set status", e))?;
-            tx.commit().map_err(|e| err("cannot commit status", e))?;
+            set_state_in(&tx, run_id, state, summary)?;
+            tx.commit().map_err(|e| err("cannot commit state", e))?;
             Ok(())
         })
     }
@@ -650,17 +963,29 @@ impl Store for SqliteStore {
         })
     }
 
-    fn runs<'a>(&'a self, limit: usize) -> BoxFuture<'a, Result<Vec<RunRecord>, StoreError>> {
+    fn list_runs<'a>(
+        &'a self,
+        query: &'a RunQuery,
+    ) -> BoxFuture<'a, Result<Vec<RunRecord>, StoreError>> {
         Box::pin(async move {
             let conn = self.lock();
+            let states = query.state.map_or(String::new(), |state| {
+                let names: Vec<String> = state
+                    .stored_names()
+                    .iter()
+                    .map(|s| format!("'{}'", s.replace('\'', "''")))
+                    .collect();
+                format!(" AND status IN ({})", names.join(", "))
+            });
             let mut stmt = conn
                 .prepare(&format!(
-                    "SELECT {RUN_COLUMNS} FROM rbk_runs ORDER BY started_at DESC, id DESC LIMIT ?1"
+                    "SELECT {RUN_COLUMNS} FROM rbk_runs WHERE (?2 IS NULL OR runbook = ?2){states} \
+                     ORDER BY started_at DESC, id DESC LIMIT ?1"
                 ))
                 .map_err(|e| err("cannot list runs", e))?;
-            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
             let rows = stmt
-                .query_map([limit], run_from_row)
+                .query_map(params![limit, query.runbook], run_from_row)
                 .map_err(|e| err("cannot list runs", e))?;
             rows.map(|row| finish_run(row.map_err(|e| err("cannot list runs", e))?))
                 .collect()
@@ -747,5 +1072,266 @@ impl Store for SqliteStore {
             rows.collect::<rusqlite::Result<Vec<_>>>()
                 .map_err(|e| err("cannot read answers", e))
         })
+    }
+
+    fn ingest<'a>(&'a self, intake: &'a Intake) -> BoxFuture<'a, Result<IntakeReport, StoreError>> {
+        Box::pin(async move {
+            self.writable()?;
+            let report = {
+                let mut conn = self.lock();
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(|e| err("cannot begin", e))?;
+                let report = ingest_in(&tx, intake)?;
+                tx.commit()
+                    .map_err(|e| err("cannot commit the intake", e))?;
+                report
+            };
+            if report.queued_any() {
+                self.wake();
+            }
+            Ok(report)
+        })
+    }
+
+    fn claim<'a>(
+        &'a self,
+        worker: &'a str,
+        max: usize,
+        lease_ms: u64,
+    ) -> BoxFuture<'a, Result<Vec<(RunRecord, Lease)>, StoreError>> {
+        Box::pin(async move {
+            self.writable()?;
+            let mut conn = self.lock();
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| err("cannot begin", e))?;
+            let max = i64::try_from(max).unwrap_or(i64::MAX);
+            let ids: Vec<String> = tx
+                .prepare_cached(
+                    "SELECT id FROM rbk_runs WHERE status = 'queued' \
+                     ORDER BY started_at, id LIMIT ?1",
+                )
+                .and_then(|mut s| {
+                    s.query_map([max], |row| row.get(0))
+                        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<String>>>())
+                })
+                .map_err(|e| err("cannot read the queue", e))?;
+            let owner = RunOwner::this_process();
+            let (host, pid, started) = owner_columns(Some(&owner));
+            let expires = expiry(lease_ms);
+            let mut claimed = Vec::new();
+            for id in ids {
+                let token: i64 = tx
+                    .prepare_cached(
+                        "UPDATE rbk_runs SET status = 'running', lease_owner = ?2, \
+                         lease_token = lease_token + 1, lease_expires_at = ?3, \
+                         owner_host = ?4, owner_pid = ?5, owner_started = ?6 \
+                         WHERE id = ?1 RETURNING lease_token",
+                    )
+                    .and_then(|mut s| {
+                        s.query_row(params![id, worker, expires, host, pid, started], |row| {
+                            row.get(0)
+                        })
+                    })
+                    .map_err(|e| err("cannot claim a run", e))?;
+                let record = tx
+                    .query_row(
+                        &format!("SELECT {RUN_COLUMNS} FROM rbk_runs WHERE id = ?1"),
+                        [&id],
+                        run_from_row,
+                    )
+                    .map_err(|e| err("cannot read a claimed run", e))
+                    .and_then(finish_run)?;
+                claimed.push((
+                    record,
+                    Lease {
+                        run_id: id,
+                        token,
+                        worker: worker.to_string(),
+                    },
+                ));
+            }
+            tx.commit().map_err(|e| err("cannot commit the claim", e))?;
+            Ok(claimed)
+        })
+    }
+
+    fn heartbeat<'a>(
+        &'a self,
+        lease: &'a Lease,
+        lease_ms: u64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            self.writable()?;
+            let conn = self.lock();
+            let changed = conn
+                .prepare_cached(
+                    "UPDATE rbk_runs SET lease_expires_at = ?4 \
+                     WHERE id = ?1 AND lease_token = ?2 AND lease_owner = ?3",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        lease.run_id,
+                        lease.token,
+                        lease.worker,
+                        expiry(lease_ms)
+                    ])
+                })
+                .map_err(|e| err("cannot renew the lease", e))?;
+            Ok(changed == 1)
+        })
+    }
+
+    fn append_fenced<'a>(
+        &'a self,
+        lease: &'a Lease,
+        at: i64,
+        kind: &'a EventKind,
+    ) -> BoxFuture<'a, Result<Option<Event>, StoreError>> {
+        Box::pin(async move {
+            self.writable()?;
+            let mut conn = self.lock();
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| err("cannot begin", e))?;
+            if !holds(&tx, lease)? {
+                return Ok(None);
+            }
+            let event = append_in(&tx, &lease.run_id, at, kind)?;
+            tx.commit().map_err(|e| err("cannot commit event", e))?;
+            Ok(Some(event))
+        })
+    }
+
+    fn set_state_fenced<'a>(
+        &'a self,
+        lease: &'a Lease,
+        state: RunState,
+        summary: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            self.writable()?;
+            let mut conn = self.lock();
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| err("cannot begin", e))?;
+            if !holds(&tx, lease)? {
+                return Ok(false);
+            }
+            set_state_in(&tx, &lease.run_id, state, summary)?;
+            tx.commit().map_err(|e| err("cannot commit state", e))?;
+            Ok(true)
+        })
+    }
+
+    fn release<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.writable()?;
+            let requeued = {
+                let mut conn = self.lock();
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(|e| err("cannot begin", e))?;
+                if !holds(&tx, lease)? {
+                    return Ok(());
+                }
+                let event = EventKind::RunReleased {
+                    worker: lease.worker.clone(),
+                };
+                append_in(&tx, &lease.run_id, now_ms(), &event)?;
+                let requeued: bool = tx
+                    .query_row(
+                        "UPDATE rbk_runs SET status = CASE WHEN status = 'running' THEN 'queued' \
+                         ELSE status END, lease_owner = NULL, lease_expires_at = NULL, \
+                         lease_token = lease_token + 1 WHERE id = ?1 RETURNING status = 'queued'",
+                        [&lease.run_id],
+                        |row| row.get(0),
+                    )
+                    .map_err(|e| err("cannot release the run", e))?;
+                tx.commit()
+                    .map_err(|e| err("cannot commit the release", e))?;
+                requeued
+            };
+            if requeued {
+                self.wake();
+            }
+            Ok(())
+        })
+    }
+
+    fn reap<'a>(&'a self, now: i64) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
+        Box::pin(async move {
+            self.writable()?;
+            let reaped = {
+                let mut conn = self.lock();
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(|e| err("cannot begin", e))?;
+                let expired: Vec<(String, String)> = tx
+                    .prepare(&format!(
+                        "SELECT id, lease_owner FROM rbk_runs WHERE lease_owner IS NOT NULL \
+                         AND lease_expires_at < ?1 AND status IN ({}) ORDER BY id",
+                        active_states_sql()
+                    ))
+                    .and_then(|mut s| {
+                        s.query_map([now], |row| Ok((row.get(0)?, row.get(1)?)))
+                            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+                    })
+                    .map_err(|e| err("cannot read expired leases", e))?;
+                for (id, from_worker) in &expired {
+                    let event = EventKind::RunTakenOver {
+                        from_worker: from_worker.clone(),
+                        to_worker: None,
+                    };
+                    append_in(&tx, id, now_ms(), &event)?;
+                    tx.execute(
+                        "UPDATE rbk_runs SET status = CASE WHEN status = 'running' THEN 'queued' \
+                         ELSE status END, lease_owner = NULL, lease_expires_at = NULL, \
+                         lease_token = lease_token + 1 WHERE id = ?1",
+                        [id],
+                    )
+                    .map_err(|e| err("cannot requeue an expired run", e))?;
+                }
+                tx.commit().map_err(|e| err("cannot commit the reap", e))?;
+                expired.into_iter().map(|(id, _)| id).collect::<Vec<_>>()
+            };
+            if !reaped.is_empty() {
+                self.wake();
+            }
+            Ok(reaped)
+        })
+    }
+
+    fn schedule_tick<'a>(
+        &'a self,
+        record: &'a RunRecord,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let intake = Intake {
+                starts: vec![QueuedStart {
+                    record: record.clone(),
+                    limits: RunLimits::default(),
+                    rate_key: None,
+                    storm: None,
+                }],
+                ..Intake::default()
+            };
+            Ok(self.ingest(&intake).await?.queued_any())
+        })
+    }
+
+    fn wait_for_work<'a>(&'a self, max: Duration) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let _ = tokio::time::timeout(max.min(super::POLL_FALLBACK), self.work.notified()).await;
+        })
+    }
+}
+
+impl SqliteStore {
+    /// Wakes this handle's `wait_for_work` (a permit is kept when none waits).
+    fn wake(&self) {
+        self.work.notify_waiters();
+        self.work.notify_one();
     }
 }

@@ -1,0 +1,627 @@
+//! Starting a run, the one way: `rbk run`, `rbk resume`, `rbk serve`'s intake and its scheduler
+//! all choose the runbook, bind its inputs, name the run and digest its program here, and
+//! execute it through [`execute`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use rbk_compiler::resolve::ModuleId;
+use rbk_compiler::syntax::ItemKind;
+use rbk_compiler::types::Ty;
+use rbk_compiler::Analysis;
+
+use crate::approval::{Approver, ProcessEnvironment};
+use crate::dry_run::DryRunActions;
+use crate::engine::{self, Resume, RunReport, RunStatus, Services};
+use crate::journal::{EventKind, FanOut, Journal};
+use crate::store::queue::LEASE_LOST;
+use crate::store::{
+    FencedJournal, Lease, RunLimits, RunOwner, RunRecord, RunState, RunTrigger, Store,
+    StoreJournal, TriggerKind,
+};
+use crate::{Actions, BoxFuture, Value};
+
+/// Where a run's inputs come from.
+#[derive(Clone, Copy, Debug)]
+pub enum InputSource<'a> {
+    /// `NAME=VALUE` pairs, as `--input` gives them.
+    Pairs(&'a [String]),
+    /// A JSON object of name → value (a schedule's or a webhook's mapping, a stored run):
+    /// strings are read as `--input` reads text, numbers, booleans, lists and null as such.
+    Json(&'a serde_json::Value),
+}
+
+pub struct StartSpec<'a> {
+    pub program: &'a Analysis,
+    /// The runbook file (a root of `program`).
+    pub file: &'a Path,
+    /// The runbook to start; `None` when the file defines only one.
+    pub runbook: Option<&'a str>,
+    pub inputs: InputSource<'a>,
+    /// A manual trigger's key may be left empty: it becomes the run id.
+    pub trigger: RunTrigger,
+    /// The runbook's typed `alert`.
+    pub alert: Option<Value>,
+    pub started_by: String,
+    pub dry_run: bool,
+    /// A `mode shadow` runbook started by an alert or a schedule.
+    pub shadow: bool,
+}
+
+pub struct PreparedRun {
+    /// `running` and owned by this process, ready for `Store::start_run`; `Store::ingest`
+    /// records it `queued` and unowned instead.
+    pub record: RunRecord,
+    pub request: engine::RunRequest,
+    pub limits: RunLimits,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StartError {
+    /// No runbook by that name, or none at all, or several and none chosen.
+    NoSuchRunbook(String),
+    /// An input is unknown, missing or not of its type.
+    Input(String),
+    /// The alert does not match the runbook's trigger.
+    NotTriggered(String),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::NoSuchRunbook(message)
+            | StartError::Input(message)
+            | StartError::NotTriggered(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// Chooses the runbook, binds its typed inputs, names the run and digests its program.
+pub fn prepare(spec: StartSpec<'_>) -> Result<PreparedRun, StartError> {
+    let program = spec.program;
+    let (module, item, name) = choose_runbook(program, spec.file, spec.runbook)?;
+    let inputs = bind_inputs(program, module, item, &name, spec.inputs)?;
+    let run_id = new_run_id();
+    let now = now_ms();
+    let manual = spec.trigger.kind == TriggerKind::Manual;
+    let mut trigger = spec.trigger;
+    if manual && trigger.key.is_empty() {
+        trigger.key = run_id.clone();
+    }
+    let record = RunRecord {
+        id: run_id.clone(),
+        // Absolute, so `rbk resume` and other processes find it from any directory.
+        file: std::fs::canonicalize(spec.file)
+            .unwrap_or_else(|_| spec.file.to_path_buf())
+            .display()
+            .to_string(),
+        runbook: name.clone(),
+        started_by: spec.started_by.clone(),
+        started_at: now,
+        // Running in this process, as `rbk run` does; `Store::ingest` records it queued and
+        // unowned instead, for a worker to claim.
+        state: RunState::Running,
+        summary: String::new(),
+        digest: module_digest(program, module),
+        inputs: inputs_json(&inputs),
+        limit_key: String::new(),
+        head: None,
+        owner: Some(RunOwner::this_process()),
+        dry_run: spec.dry_run,
+        trigger,
+        alert: spec.alert.as_ref().map(Value::to_stored),
+        shadow: spec.shadow,
+        coalesce_key: None,
+        held: false,
+        ended_at: None,
+    };
+    let request = engine::RunRequest {
+        module,
+        runbook: name,
+        inputs,
+        alert: spec.alert,
+        started_by: spec.started_by,
+        run_id,
+        started_at: now,
+        resume: None,
+        dry_run: spec.dry_run,
+        shadow: spec.shadow,
+    };
+    Ok(PreparedRun {
+        record,
+        request,
+        limits: RunLimits::of(program, module, item),
+    })
+}
+
+/// The request that executes a stored run (one a worker claimed): its runbook in `program`,
+/// its inputs and alert as recorded, and `resume` when it had begun (see [`resume_request`]).
+pub fn request_for(
+    program: &Analysis,
+    record: &RunRecord,
+    resume: Option<Resume>,
+) -> Result<engine::RunRequest, StartError> {
+    let (module, item, name) = choose_runbook(
+        program,
+        Path::new(&record.file),
+        Some(record.runbook.as_str()),
+    )?;
+    // A resumed run gets its inputs back from the journal, as `rbk resume` does.
+    let inputs = if resume.is_some() {
+        BTreeMap::new()
+    } else {
+        bind_inputs(
+            program,
+            module,
+            item,
+            &name,
+            InputSource::Json(&record.inputs),
+        )?
+    };
+    let alert = record
+        .alert
+        .as_ref()
+        .map(|stored| {
+            Value::from_stored(stored, &|name| std::env::var(name).ok())
+                .map_err(|e| StartError::Input(format!("the run's alert cannot be read: {e}")))
+        })
+        .transpose()?;
+    Ok(engine::RunRequest {
+        module,
+        runbook: name,
+        inputs,
+        alert,
+        started_by: record.started_by.clone(),
+        run_id: record.id.clone(),
+        started_at: record.started_at,
+        resume,
+        dry_run: record.dry_run,
+        shadow: record.shadow,
+    })
+}
+
+/// How a claimed run goes on, by `rbk resume`'s rules: `None` when it never began (it starts
+/// from its first step), else what its journal says was done (finished steps never run again;
+/// the step in flight runs again if it only reads, else it is in doubt and a human decides).
+/// A journal that does not verify is refused: a removed tail would make a step run twice.
+pub async fn resume_request(
+    store: &dyn Store,
+    record: &RunRecord,
+    resumed_by: &str,
+) -> Result<Option<Resume>, String> {
+    let events = store.events(&record.id).await.map_err(|e| e.0)?;
+    let answers = store.run_answers(&record.id).await.map_err(|e| e.0)?;
+    let audit = crate::audit::verify_run(record, &events, &answers);
+    if !audit.is_intact() {
+        return Err(format!(
+            "run {} is not resumed: its journal does not verify ({}); see rbk log {} --verify",
+            record.id,
+            audit.findings.join("; "),
+            record.id
+        ));
+    }
+    let began = events
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::RunStarted { .. }));
+    if !began {
+        return Ok(None);
+    }
+    let mut resume = Resume::from_journal(&events, &ProcessEnvironment)?;
+    resume.resumed_by = resumed_by.to_string();
+    Ok(Some(resume))
+}
+
+/// Executes a prepared or claimed run: the journal goes to the store (fenced by `lease` when
+/// a worker holds one) and to `extra_journal` (a live display); approvals go through
+/// `approver`; a shadow run's write and destructive actions are only reported; the final
+/// state is saved. A denied or timed-out run ends `failed`, its summary says why. `Err` when
+/// the run could not run or its outcome could not be saved (or the lease was lost).
+pub async fn execute(
+    program: &Analysis,
+    store: Arc<dyn Store>,
+    request: engine::RunRequest,
+    lease: Option<Lease>,
+    actions: &dyn Actions,
+    approver: &dyn Approver,
+    extra_journal: Option<&dyn Journal>,
+) -> Result<RunReport, String> {
+    let run_id = request.run_id.clone();
+    let writer = RunWriter {
+        store: store.as_ref(),
+        lease: lease.clone(),
+        run_id: run_id.clone(),
+    };
+    let tracked = StateTracking { writer: &writer };
+    let mut journals: Vec<&dyn Journal> = vec![&tracked];
+    if let Some(extra) = extra_journal {
+        journals.push(extra);
+    }
+    let journal = FanOut(journals);
+    let shadow_actions = DryRunActions::new(actions, &program.types.named_types);
+    let actions: &dyn Actions = if request.shadow && !request.dry_run {
+        &shadow_actions
+    } else {
+        actions
+    };
+    let services = Services {
+        actions,
+        approver,
+        journal: &journal,
+        environment: &ProcessEnvironment,
+    };
+    let report = match engine::run(program, services, request).await {
+        Ok(report) => report,
+        Err(message) => {
+            if message.contains(LEASE_LOST) {
+                return Err(message);
+            }
+            // The journal ends with the state the record gets, or `rbk log --verify` would
+            // rightly call its tail missing.
+            let finished = EventKind::RunFinished {
+                status: RunState::Failed.as_str().into(),
+                summary: message.clone(),
+            };
+            let _ = writer.append(now_ms(), finished).await;
+            let _ = writer.set_state(RunState::Failed, &message).await;
+            return Err(message);
+        }
+    };
+    let summary = report
+        .fatal
+        .clone()
+        .unwrap_or_else(|| report.summary.clone());
+    let state = final_state(report.status);
+    if let Err(error) = writer.set_state(state, &summary).await {
+        // A run whose outcome is not in the store did not happen as far as anyone can later
+        // tell: never report it as a success.
+        return Err(format!(
+            "the run {} but its final state could not be saved, so the store does not show it: {error}",
+            report.status.as_str()
+        ));
+    }
+    Ok(report)
+}
+
+/// The state a finished run is recorded in.
+pub fn final_state(status: RunStatus) -> RunState {
+    match status {
+        RunStatus::Succeeded => RunState::Succeeded,
+        RunStatus::Failed | RunStatus::Denied | RunStatus::TimedOut => RunState::Failed,
+    }
+}
+
+/// Writes a run's journal and state, under its lease when it has one.
+struct RunWriter<'s> {
+    store: &'s dyn Store,
+    lease: Option<Lease>,
+    run_id: String,
+}
+
+impl RunWriter<'_> {
+    async fn append(&self, at: i64, kind: EventKind) -> Result<(), String> {
+        match &self.lease {
+            Some(lease) => {
+                FencedJournal {
+                    store: self.store,
+                    lease: lease.clone(),
+                }
+                .append(at, kind)
+                .await
+            }
+            None => {
+                StoreJournal {
+                    store: self.store,
+                    run_id: self.run_id.clone(),
+                }
+                .append(at, kind)
+                .await
+            }
+        }
+    }
+
+    async fn set_state(&self, state: RunState, summary: &str) -> Result<(), String> {
+        match &self.lease {
+            Some(lease) => match self.store.set_state_fenced(lease, state, summary).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(format!(
+                    "{LEASE_LOST}: run {} was taken from worker {}",
+                    lease.run_id, lease.worker
+                )),
+                Err(error) => Err(error.0),
+            },
+            None => self
+                .store
+                .set_state(&self.run_id, state, summary)
+                .await
+                .map_err(|e| e.0),
+        }
+    }
+}
+
+/// Keeps the record's state with the journal while the run goes: `waiting` while it waits
+/// for an approval, `in_doubt` while a human decides about a step that was in flight, then
+/// `running` again. `rbk runs` shows it.
+struct StateTracking<'w, 's> {
+    writer: &'w RunWriter<'s>,
+}
+
+impl Journal for StateTracking<'_, '_> {
+    fn append<'a>(&'a self, at: i64, kind: EventKind) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let next = match &kind {
+                EventKind::ApprovalRequested { step, .. } if step.contains('#') => {
+                    Some(RunState::InDoubt)
+                }
+                EventKind::ApprovalRequested { .. } => Some(RunState::Waiting),
+                EventKind::StepInDoubt { .. } => Some(RunState::InDoubt),
+                EventKind::ApprovalGranted { .. }
+                | EventKind::ApprovalDenied { .. }
+                | EventKind::ApprovalTimedOut { .. }
+                | EventKind::StepMarkedDone { .. } => Some(RunState::Running),
+                _ => None,
+            };
+            self.writer.append(at, kind).await?;
+            if let Some(state) = next {
+                self.writer.set_state(state, "").await?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The root module of `file` in `program` and its runbook: the one named, or the only one.
+fn choose_runbook(
+    program: &Analysis,
+    file: &Path,
+    wanted: Option<&str>,
+) -> Result<(ModuleId, usize, String), StartError> {
+    let same_file = |id: &ModuleId| {
+        let path = &program.file(program.module(*id).file).path;
+        path == file
+            || std::fs::canonicalize(path)
+                .ok()
+                .is_some_and(|p| Some(p) == std::fs::canonicalize(file).ok())
+    };
+    let root = program
+        .roots
+        .iter()
+        .copied()
+        .find(same_file)
+        .or_else(|| (program.roots.len() == 1).then(|| program.roots[0]))
+        .ok_or_else(|| {
+            StartError::NoSuchRunbook(format!("{} is not among the checked files", file.display()))
+        })?;
+    let module = program.module(root);
+    let runbooks: Vec<(usize, &str)> = module
+        .ast
+        .items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, item)| match &item.kind {
+            ItemKind::Runbook(r) => Some((i, r.name.name.as_str())),
+            _ => None,
+        })
+        .collect();
+    let chosen = match (wanted, runbooks.as_slice()) {
+        (Some(name), _) => runbooks.iter().find(|(_, n)| *n == name).copied(),
+        (None, [only]) => Some(*only),
+        _ => None,
+    };
+    let Some((item, name)) = chosen else {
+        let names: Vec<&str> = runbooks.iter().map(|(_, n)| *n).collect();
+        return Err(StartError::NoSuchRunbook(match wanted {
+            Some(name) => format!(
+                "{} has no runbook `{name}`; it has: {}",
+                file.display(),
+                names.join(", ")
+            ),
+            None if names.is_empty() => format!("{} defines no runbook", file.display()),
+            None => format!(
+                "{} defines several runbooks; pick one: {}",
+                file.display(),
+                names
+                    .iter()
+                    .map(|n| format!("{}::{n}", file.display()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }));
+    };
+    Ok((root, item, name.to_string()))
+}
+
+/// The runbook's inputs from `source`, each of its declared type; every required one given.
+fn bind_inputs(
+    program: &Analysis,
+    module: ModuleId,
+    item: usize,
+    runbook: &str,
+    source: InputSource<'_>,
+) -> Result<BTreeMap<String, Value>, StartError> {
+    let declared = program
+        .types
+        .inputs
+        .get(&(module, item))
+        .cloned()
+        .unwrap_or_default();
+    let unknown = |name: &str| {
+        let names: Vec<&str> = declared.iter().map(|i| i.name.as_str()).collect();
+        StartError::Input(format!(
+            "runbook `{runbook}` has no input `{name}`; its inputs are: {}",
+            names.join(", ")
+        ))
+    };
+    let mut inputs = BTreeMap::new();
+    match source {
+        InputSource::Pairs(pairs) => {
+            for pair in pairs {
+                let Some((name, raw)) = pair.split_once('=') else {
+                    return Err(StartError::Input(format!(
+                        "--input `{pair}` should be NAME=VALUE"
+                    )));
+                };
+                let input = declared
+                    .iter()
+                    .find(|i| i.name == name)
+                    .ok_or_else(|| unknown(name))?;
+                let value = Value::parse_input(raw, &input.ty)
+                    .map_err(|message| StartError::Input(format!("--input {name}: {message}")))?;
+                inputs.insert(name.to_string(), value);
+            }
+        }
+        InputSource::Json(json) => {
+            let object = match json {
+                serde_json::Value::Object(object) => object.clone(),
+                serde_json::Value::Null => serde_json::Map::new(),
+                other => {
+                    return Err(StartError::Input(format!(
+                        "inputs must be a JSON object of name to value, not {other}"
+                    )))
+                }
+            };
+            for (name, raw) in &object {
+                let input = declared
+                    .iter()
+                    .find(|i| &i.name == name)
+                    .ok_or_else(|| unknown(name))?;
+                let value = json_input(raw, &input.ty)
+                    .map_err(|message| StartError::Input(format!("input {name}: {message}")))?;
+                inputs.insert(name.clone(), value);
+            }
+        }
+    }
+    if let Some(missing) = declared
+        .iter()
+        .find(|i| !i.has_default && !inputs.contains_key(&i.name))
+    {
+        return Err(StartError::Input(match source {
+            InputSource::Pairs(_) => format!(
+                "input `{}` ({}) is required: give it with --input {}=VALUE",
+                missing.name, missing.ty, missing.name
+            ),
+            InputSource::Json(_) => format!(
+                "input `{}` ({}) is required but the mapping does not give it",
+                missing.name, missing.ty
+            ),
+        }));
+    }
+    Ok(inputs)
+}
+
+/// A JSON value as an input of type `ty`: text is read as `--input` reads it.
+fn json_input(raw: &serde_json::Value, ty: &Ty) -> Result<Value, String> {
+    use serde_json::Value as Json;
+    match (raw, ty) {
+        (Json::Null, Ty::Optional(_)) => Ok(Value::None),
+        (raw, Ty::Optional(inner)) => json_input(raw, inner),
+        (Json::String(text), Ty::Str) => Ok(Value::str(text.as_str())),
+        (Json::String(text), ty) => Value::parse_input(text, ty),
+        (Json::Bool(b), Ty::Bool) => Ok(Value::Bool(*b)),
+        (Json::Number(n), Ty::Int) => n
+            .as_i64()
+            .map(Value::Int)
+            .ok_or_else(|| format!("{n} is not a whole number")),
+        (Json::Number(n), Ty::Float) => n
+            .as_f64()
+            .map(Value::Float)
+            .ok_or_else(|| format!("{n} is not a number")),
+        (Json::Number(n), Ty::Str) => Ok(Value::str(n.to_string())),
+        (Json::Bool(b), Ty::Str) => Ok(Value::str(b.to_string())),
+        (Json::Array(items), Ty::List(element)) => items
+            .iter()
+            .map(|item| json_input(item, element))
+            .collect::<Result<_, _>>()
+            .map(Value::List),
+        (raw, ty) => Err(format!("{raw} is not a {ty}")),
+    }
+}
+
+fn inputs_json(inputs: &BTreeMap<String, Value>) -> serde_json::Value {
+    serde_json::Value::Object(
+        inputs
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_json()))
+            .collect(),
+    )
+}
+
+/// The digest of the program a run of `program`'s first root executes: see [`module_digest`].
+pub fn program_digest(program: &Analysis) -> String {
+    match program.roots.first() {
+        Some(root) => module_digest(program, *root),
+        None => crate::journal::text_digest(""),
+    }
+}
+
+/// SHA-256 over the text of `module`'s file and of every module it uses, directly or not
+/// (the standard library's included): a change to any of them voids earlier approvals. A file
+/// that uses nothing digests as its text alone, as rbk did before it digested modules.
+pub fn module_digest(program: &Analysis, module: ModuleId) -> String {
+    let mut used: BTreeSet<usize> = BTreeSet::new();
+    let mut pending = vec![module];
+    while let Some(next) = pending.pop() {
+        for import in program.module(next).names.imports.values() {
+            if let Some(id) = import.module {
+                if id != module && used.insert(id.0 as usize) {
+                    pending.push(id);
+                }
+            }
+        }
+    }
+    let root_text = &program.file(program.module(module).file).text;
+    if used.is_empty() {
+        return crate::journal::text_digest(root_text);
+    }
+    let mut parts: Vec<String> = used
+        .iter()
+        .map(|&id| {
+            let module = &program.modules[id];
+            crate::journal::text_digest(&program.file(module.file).text)
+        })
+        .collect();
+    parts.sort();
+    let mut text = crate::journal::text_digest(root_text);
+    for part in parts {
+        text.push('\n');
+        text.push_str(&part);
+    }
+    crate::journal::text_digest(&text)
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// `r-20261125-160102-3f2a0007`: sortable by time; the last part is this process's mark (a
+/// hash of its id and start) and a counter, so ids never repeat within a process and two
+/// processes collide only if their marks do and they start the same count in the same second.
+pub fn new_run_id() -> String {
+    use sha2::Digest;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::OnceLock;
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    static MARK: OnceLock<String> = OnceLock::new();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let mark = MARK.get_or_init(|| {
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(now.as_nanos().to_le_bytes());
+        hasher.update(std::process::id().to_le_bytes());
+        hasher
+            .finalize()
+            .iter()
+            .take(2)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    });
+    let stamp = crate::value::format_time(now.as_millis() as i64);
+    let compact: String = stamp.chars().filter(|c| c.is_ascii_digit()).collect();
+    let count = COUNTER.fetch_add(1, Ordering::Relaxed) & 0xffff;
+    format!("r-{}-{}-{mark}{count:04x}", &compact[..8], &compact[8..14])
+}

@@ -1,0 +1,90 @@
+//! `rbk serve`: takes alerts in over HTTP, turns them into queued runs in one store transaction
+//! each, and executes queued runs with leased workers. The store is the only shared state, so
+//! several processes can serve one PostgreSQL store together (docs/serve.md).
+//!
+//! The CLI (`src/commands/serve.rs`) finds and checks the runbook files and hands them over as
+//! a [`Catalog`] and a [`Loader`] for SIGHUP; this crate does no parsing of its own.
+
+pub mod auth;
+pub mod catalog;
+pub mod config;
+mod gauges;
+mod http;
+pub mod intake;
+pub mod log;
+pub mod matching;
+pub mod metrics;
+mod reload;
+pub mod scheduler;
+pub mod state;
+pub mod webhook;
+pub mod workers;
+
+use std::sync::Arc;
+
+use rbk_interpreter::store::Store;
+use serde_json::json;
+
+pub use catalog::{Catalog, LoadedFile};
+pub use config::{Overrides, Settings, SettingsError};
+pub use state::Server;
+
+/// Reads and checks the runbooks again (on SIGHUP). `Err` is the report to show: the
+/// diagnostics as `rbk check` prints them, or the I/O problem.
+pub type Loader = Arc<dyn Fn() -> Result<Catalog, String> + Send + Sync>;
+
+/// Listens, works and schedules until SIGTERM or SIGINT, then stops claiming, lets runs in hand
+/// finish (or releases them after a grace period) and returns. `Err`: it could not listen.
+pub async fn serve(
+    settings: Settings,
+    store: Arc<dyn Store>,
+    catalog: Catalog,
+    loader: Loader,
+) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+    let signals = reload::Signals::register()?;
+    let server = Arc::new(Server::new(store, settings, catalog));
+    let catalog = server.catalog();
+    log::info(
+        "listening",
+        json!({
+            "address": address.to_string(),
+            "workers": server.settings.workers,
+            "files": catalog.files.len(),
+            "runbooks": catalog.runbooks.iter().map(|r| &r.name).collect::<Vec<_>>(),
+            "token": if server.settings.token.is_some() { "required" } else { "none (loopback only)" },
+        }),
+    );
+    drop(catalog);
+    let mut tasks = Vec::new();
+    for index in 0..server.settings.workers {
+        tasks.push(tokio::spawn(workers::work(server.clone(), index)));
+    }
+    tasks.push(tokio::spawn(workers::reap(server.clone())));
+    tasks.push(tokio::spawn(scheduler::run(server.clone())));
+    let reload::Signals {
+        hangup,
+        terminate,
+        interrupt,
+    } = signals;
+    tokio::spawn(reload::on_hangup(server.clone(), loader, hangup));
+    tokio::spawn(reload::on_termination(server.clone(), terminate, interrupt));
+    let stopping = server.clone();
+    let served = axum::serve(listener, http::router(server.clone()))
+        .with_graceful_shutdown(async move { stopping.stopped().await })
+        .await;
+    if let Err(error) = served {
+        server.stop();
+        log::error("http_failed", json!({"error": error.to_string()}));
+    }
+    for task in tasks {
+        let _ = task.await;
+    }
+    log::info("stopped", json!({}));
+    Ok(())
+}

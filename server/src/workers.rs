@@ -1,0 +1,277 @@
+//! Workers: claim a queued run from the store, execute it under a lease renewed by heartbeats,
+//! and stop its effects the moment the lease is lost (another process took the run over).
+//! A reaper hands runs whose lease expired back to the queue.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rbk_interpreter::approval::ApprovalRequest;
+use rbk_interpreter::approvals::{ApprovalNotice, StoreApprover};
+use rbk_interpreter::dry_run::DryRunActions;
+use rbk_interpreter::engine::RunRequest;
+use rbk_interpreter::journal::EventKind;
+use rbk_interpreter::start;
+use rbk_interpreter::store::{Lease, RunOwner, RunRecord, RunState};
+use rbk_interpreter::Actions;
+use serde_json::json;
+use tokio::sync::Notify;
+
+use crate::catalog::LoadedFile;
+use crate::config::{HEARTBEAT_MS, LEASE_MS, REAP_EVERY_MS};
+use crate::log;
+use crate::metrics::Metrics;
+use crate::state::Server;
+
+/// This process's name for its `index`th worker: host, pid and index, unique across machines.
+pub fn worker_name(index: usize) -> String {
+    let owner = RunOwner::this_process();
+    format!("{}:{}:{index}", owner.host, owner.pid)
+}
+
+/// Claims and runs until the server stops; then finishes (or, past the grace period, releases)
+/// the run in hand.
+pub async fn work(server: Arc<Server>, index: usize) {
+    let worker = worker_name(index);
+    while !server.stopping() {
+        let asked = Instant::now();
+        let claimed = server.store.claim(&worker, 1, LEASE_MS).await;
+        server.metrics.observe_claim(asked.elapsed().as_secs_f64());
+        let claimed = match claimed {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                log::error(
+                    "claim_failed",
+                    json!({"worker": worker, "error": error.to_string()}),
+                );
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = server.stopped() => {}
+                }
+                continue;
+            }
+        };
+        if claimed.is_empty() {
+            tokio::select! {
+                _ = server.store.wait_for_work(Duration::from_secs(1)) => {}
+                _ = server.stopped() => {}
+            }
+            continue;
+        }
+        for (record, lease) in claimed {
+            log::info(
+                "claimed",
+                json!({"run": record.id, "runbook": record.runbook, "worker": worker, "lease_token": lease.token}),
+            );
+            execute(&server, record, lease).await;
+        }
+    }
+}
+
+enum Ending {
+    Finished(Result<rbk_interpreter::RunReport, String>),
+    LeaseLost,
+    Released,
+}
+
+async fn execute(server: &Arc<Server>, record: RunRecord, lease: Lease) {
+    let catalog = server.catalog();
+    let Some((file, entry)) = catalog.find(&record.file, &record.runbook) else {
+        let summary = format!(
+            "runbook `{}` of {} is not among the files this rbk serve loaded (removed or renamed?)",
+            record.runbook, record.file
+        );
+        fail_before_start(server, &record, &lease, &summary).await;
+        return;
+    };
+    let request = match request_for(server, file, &record, &lease).await {
+        Ok(request) => request,
+        Err(summary) => {
+            fail_before_start(server, &record, &lease, &summary).await;
+            return;
+        }
+    };
+    let lost = Arc::new(Notify::new());
+    let heartbeat = tokio::spawn(heartbeat(server.clone(), lease.clone(), lost.clone()));
+    let natives = catalog.natives(entry);
+    let withheld = DryRunActions::new(natives, &file.program.types.named_types);
+    // A shadow run's writes are withheld by `start::execute` itself.
+    let actions: &dyn Actions = if record.dry_run { &withheld } else { natives };
+    let approver = StoreApprover {
+        store: server.store.clone(),
+        groups: file.approver_groups.clone(),
+        poll_every: Duration::from_secs(1),
+        notice: Box::new(LogNotice),
+    };
+    let grace = Duration::from_millis(server.settings.shutdown_grace_ms);
+    let ending = tokio::select! {
+        report = start::execute(
+            &file.program,
+            server.store.clone(),
+            request,
+            Some(lease.clone()),
+            actions,
+            &approver,
+            None,
+        ) => Ending::Finished(report),
+        _ = lost.notified() => Ending::LeaseLost,
+        _ = async { server.stopped().await; tokio::time::sleep(grace).await } => Ending::Released,
+    };
+    heartbeat.abort();
+    match ending {
+        Ending::Finished(Ok(report)) => log::info(
+            "run_finished",
+            json!({"run": record.id, "runbook": record.runbook, "status": report.status.as_str(), "summary": report.summary, "shadow": record.shadow}),
+        ),
+        Ending::Finished(Err(error)) => log::error(
+            "run_failed",
+            json!({"run": record.id, "runbook": record.runbook, "error": error}),
+        ),
+        Ending::LeaseLost => lease_ended(server, &record, &lease).await,
+        Ending::Released => {
+            // The store keeps a released `waiting` run waiting with no lease, and nothing
+            // queues it again yet when it is answered: hand it back as running, so that it is
+            // queued and the next worker asks again (answers already given still count).
+            let state = server
+                .store
+                .run(&record.id)
+                .await
+                .ok()
+                .flatten()
+                .map(|r| r.state);
+            if matches!(state, Some(RunState::Waiting) | Some(RunState::InDoubt)) {
+                let _ = server
+                    .store
+                    .set_state_fenced(&lease, RunState::Running, "")
+                    .await;
+            }
+            match server.store.release(&lease).await {
+                Ok(()) => log::info(
+                    "released",
+                    json!({"run": record.id, "worker": lease.worker, "reason": "shutting down; another process continues it"}),
+                ),
+                Err(error) => log::error(
+                    "release_failed",
+                    json!({"run": record.id, "error": error.to_string(), "reason": "its lease expires and the reaper re-queues it"}),
+                ),
+            }
+        }
+    }
+}
+
+/// The store says this worker no longer holds the run: a run that waits for a human holds no
+/// lease (an answer queues it again), anything else was taken over.
+async fn lease_ended(server: &Server, record: &RunRecord, lease: &Lease) {
+    let now = server.store.run(&record.id).await.ok().flatten();
+    match now.map(|r| r.state) {
+        Some(RunState::Waiting) | Some(RunState::InDoubt) => log::info(
+            "parked",
+            json!({"run": record.id, "worker": lease.worker, "reason": "it waits for a human and holds no lease; an answer queues it again"}),
+        ),
+        state => log::warn(
+            "lease_lost",
+            json!({"run": record.id, "worker": lease.worker, "lease_token": lease.token, "state": state.map(|s| s.as_str()), "reason": "another process holds the run now; this one stopped before its next effect"}),
+        ),
+    }
+}
+
+/// The engine's request for a claimed run: its inputs and alert as recorded, bound against
+/// the loaded program; a run that had begun (its worker died, or it was released) continues
+/// with `rbk resume`'s rules.
+async fn request_for(
+    server: &Server,
+    file: &LoadedFile,
+    record: &RunRecord,
+    lease: &Lease,
+) -> Result<RunRequest, String> {
+    let resume = start::resume_request(server.store.as_ref(), record, &lease.worker).await?;
+    start::request_for(&file.program, record, resume).map_err(|e| e.to_string())
+}
+
+async fn fail_before_start(server: &Server, record: &RunRecord, lease: &Lease, summary: &str) {
+    log::error(
+        "run_not_startable",
+        json!({"run": record.id, "runbook": record.runbook, "reason": summary}),
+    );
+    let _ = server
+        .store
+        .append_fenced(
+            lease,
+            log::now_ms(),
+            &EventKind::RunFinished {
+                status: RunState::Failed.as_str().into(),
+                summary: summary.into(),
+            },
+        )
+        .await;
+    let _ = server
+        .store
+        .set_state_fenced(lease, RunState::Failed, summary)
+        .await;
+}
+
+/// Renews the lease every 10 s; says so through `lost` when the store answers that another
+/// process holds it, or when the store could not be reached for as long as the lease lasts.
+async fn heartbeat(server: Arc<Server>, lease: Lease, lost: Arc<Notify>) {
+    let mut renewed = Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_millis(HEARTBEAT_MS)).await;
+        match server.store.heartbeat(&lease, LEASE_MS).await {
+            Ok(true) => renewed = Instant::now(),
+            Ok(false) => {
+                lost.notify_one();
+                return;
+            }
+            Err(error) => {
+                log::warn(
+                    "heartbeat_failed",
+                    json!({"run": lease.run_id, "error": error.to_string()}),
+                );
+                if renewed.elapsed() >= Duration::from_millis(LEASE_MS) {
+                    lost.notify_one();
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Hands runs whose lease expired (their process died or hung) back to the queue.
+pub async fn reap(server: Arc<Server>) {
+    while !server.stopping() {
+        match server.store.reap(log::now_ms()).await {
+            Ok(runs) => {
+                Metrics::add(&server.metrics.takeovers, runs.len() as u64);
+                for run in runs {
+                    log::warn(
+                        "takeover",
+                        json!({"run": run, "reason": "its lease expired; it is queued again for another worker"}),
+                    );
+                }
+            }
+            Err(error) => log::error("reap_failed", json!({"error": error.to_string()})),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(REAP_EVERY_MS)) => {}
+            _ = server.stopped() => {}
+        }
+    }
+}
+
+/// A run waits at an approval gate: said in the log, answered with `rbk approve`.
+struct LogNotice;
+
+impl ApprovalNotice for LogNotice {
+    fn waiting(&self, request: &ApprovalRequest) {
+        log::info(
+            "approval_waiting",
+            json!({
+                "run": request.run_id,
+                "step": request.step,
+                "group": request.group,
+                "quorum": request.quorum,
+                "actions": request.actions,
+                "answer_with": format!("rbk approve {} {} --as USER", request.run_id, request.step),
+            }),
+        );
+    }
+}

@@ -1,0 +1,90 @@
+//! `rbk run --alert PAYLOAD.json`: read the payload, and pick the alert the run starts from
+//! through the same trigger matching `rbk serve` uses.
+
+use std::io::Read;
+use std::path::Path;
+
+use rbk_compiler::resolve::ModuleId;
+use rbk_compiler::Analysis;
+use rbk_interpreter::alerts::{self, AlertPayload, Selection};
+use rbk_interpreter::{Actions, ProcessEnvironment, Value};
+
+use crate::exit;
+
+/// The payload at `path` (`-`: standard input), for a runbook an alert can start. Err: a
+/// usage error's message.
+pub fn read(
+    path: &Path,
+    program: &Analysis,
+    module: ModuleId,
+    item: usize,
+    runbook: &str,
+) -> Result<AlertPayload, String> {
+    if alerts::alert_trigger(program, module, item).is_none() {
+        return Err(format!(
+            "runbook `{runbook}` has no `trigger alert \"...\"`, so no alert starts it: run it without --alert"
+        ));
+    }
+    let shown = path.display();
+    let body = if path == Path::new("-") {
+        let mut body = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut body)
+            .map_err(|e| format!("--alert -: standard input could not be read: {e}"))?;
+        body
+    } else {
+        std::fs::read(path).map_err(|e| format!("--alert {shown}: {e}"))?
+    };
+    let payload = alerts::parse_payload(&body).map_err(|e| format!("--alert {shown}: {e}"))?;
+    if payload.truncated_alerts > 0 {
+        eprintln!(
+            "warning: Alertmanager left {} alert{} out of this payload (truncatedAlerts)",
+            payload.truncated_alerts,
+            if payload.truncated_alerts == 1 {
+                ""
+            } else {
+                "s"
+            }
+        );
+    }
+    Ok(payload)
+}
+
+/// The `alert` value of the run; Err: the exit code after saying why no run starts.
+pub async fn select(
+    program: &Analysis,
+    module: ModuleId,
+    item: usize,
+    payload: &AlertPayload,
+    actions: &dyn Actions,
+) -> Result<Value, u8> {
+    match alerts::select_for_run(program, module, item, payload, actions, &ProcessEnvironment).await
+    {
+        Ok(Selection::Chosen {
+            alert,
+            also_matching,
+        }) => {
+            if also_matching > 0 {
+                println!(
+                    "note: {also_matching} more alert{} of the payload match{} this runbook; this run takes the first. \
+                     `rbk serve` would start, coalesce or suppress each under the runbook's concurrency and rate; \
+                     to run one of them by hand, give it alone with --alert",
+                    if also_matching == 1 { "" } else { "s" },
+                    if also_matching == 1 { "es" } else { "" },
+                );
+            }
+            Ok(alert.to_value())
+        }
+        Ok(Selection::NoneMatch(reasons)) => {
+            println!("not started: no alert of the payload starts this runbook:");
+            for reason in reasons {
+                println!("  {reason}");
+            }
+            Err(exit::FINDINGS)
+        }
+        Err(message) => {
+            println!("not started: {message}");
+            Err(exit::FINDINGS)
+        }
+    }
+}

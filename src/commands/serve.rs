@@ -1,0 +1,135 @@
+//! `rbk serve [PATHS]`: finds and checks the runbooks, resolves `[serve]`, opens the store and
+//! hands everything to the rbk-server crate. Refuses to start when a runbook does not check.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rbk_compiler::check;
+use rbk_server::{Catalog, LoadedFile, Loader, Overrides, Settings};
+
+use super::check::{summary, usage_error};
+use super::{render, session};
+use crate::exit;
+use crate::workspace::{self, FileLoader};
+
+pub struct ServeArgs {
+    pub paths: Vec<PathBuf>,
+    pub listen: Option<String>,
+    pub store: Option<String>,
+    pub workers: Option<usize>,
+}
+
+/// Why the runbooks cannot be served.
+enum LoadError {
+    /// They do not check: the diagnostics, as `rbk check` prints them.
+    Findings(String),
+    /// A file or rbk.toml cannot be read.
+    Io(String),
+}
+
+pub fn run(args: ServeArgs) -> u8 {
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let (project_file, config) = match session::project(&paths[0]) {
+        Ok(found) => found,
+        Err(message) => return usage_error(&message),
+    };
+    let overrides = Overrides {
+        listen: args.listen.clone(),
+        workers: args.workers,
+    };
+    let settings = match Settings::resolve(config.serve.as_ref(), &overrides, &|name| {
+        std::env::var(name).ok()
+    }) {
+        Ok(settings) => settings,
+        Err(refusal) => return usage_error(&refusal.0),
+    };
+    let catalog = match load(&paths) {
+        Ok(catalog) => catalog,
+        Err(LoadError::Findings(report)) => {
+            print!("{report}");
+            println!("error: the runbooks do not check; rbk serve did not start");
+            return exit::FINDINGS;
+        }
+        Err(LoadError::Io(message)) => return usage_error(&message),
+    };
+    let reload_paths = paths.clone();
+    let loader: Loader = Arc::new(move || {
+        load(&reload_paths).map_err(|error| match error {
+            LoadError::Findings(report) | LoadError::Io(report) => report,
+        })
+    });
+    let runtime = match session::runtime() {
+        Ok(runtime) => runtime,
+        Err(message) => return usage_error(&message),
+    };
+    runtime.block_on(async {
+        let store = match session::open_store(args.store.as_deref(), project_file.as_deref()).await
+        {
+            Ok(store) => store,
+            Err(message) => return usage_error(&message),
+        };
+        match rbk_server::serve(settings, store, catalog, loader).await {
+            Ok(()) => exit::OK,
+            Err(message) => usage_error(&message),
+        }
+    })
+}
+
+/// Every `.rbk` file under `paths`, each checked as its own program (so that a run's digest
+/// covers exactly the file and the modules it uses), with its rbk.toml's groups and
+/// integrations; and every schedule a valid cron pattern.
+fn load(paths: &[PathBuf]) -> Result<Catalog, LoadError> {
+    let files = workspace::collect_sources(paths).map_err(LoadError::Io)?;
+    let count = files.len();
+    let mut loaded = Vec::new();
+    let mut report = String::new();
+    let (mut errors, mut warnings) = (0, 0);
+    for (config_path, group) in workspace::group_by_config(files) {
+        let config = match &config_path {
+            Some(path) => Some(workspace::load_config(path).map_err(LoadError::Io)?),
+            None => None,
+        };
+        let options = rbk_compiler::CheckOptions {
+            approver_groups: config.as_ref().map(|c| c.approvers.clone()),
+        };
+        for file in group {
+            let text = workspace::read_source(&file).map_err(LoadError::Io)?;
+            let program = check(vec![(file.clone(), text)], &FileLoader, &options);
+            for diagnostic in &program.diagnostics {
+                if diagnostic.is_error() {
+                    errors += 1;
+                } else {
+                    warnings += 1;
+                }
+                report.push_str(&render::human(&program, diagnostic));
+                report.push('\n');
+            }
+            loaded.push(LoadedFile {
+                path: absolute(&file),
+                program,
+                approver_groups: options.approver_groups.clone(),
+                integrations: config
+                    .as_ref()
+                    .map(|c| c.integrations.clone())
+                    .unwrap_or_default(),
+            });
+        }
+    }
+    if errors > 0 {
+        report.push_str(&summary(errors, warnings, count));
+        report.push('\n');
+        return Err(LoadError::Findings(report));
+    }
+    let catalog = Catalog::new(loaded);
+    rbk_server::scheduler::validate(&catalog)
+        .map_err(|problems| LoadError::Findings(format!("{problems}\n")))?;
+    Ok(catalog)
+}
+
+fn absolute(file: &Path) -> PathBuf {
+    std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf())
+}
