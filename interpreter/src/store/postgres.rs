@@ -165,6 +165,29 @@ impl PostgresStore {
     pub async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
         let config: Config = url.parse().map_err(|e| err("invalid connection URL", e))?;
         let mut client = open_client(&config).await?;
+        // DDL, even `ADD COLUMN IF NOT EXISTS`, takes an ACCESS EXCLUSIVE lock on the table: a
+        // CLI command opening a busy shared store would stall every server and deadlock their
+        // journal writes. Only a store that lacks the newest objects gets the DDL.
+        let current: bool = client
+            .query_one(
+                "SELECT to_regclass('rbk_alert_events') IS NOT NULL \
+                    AND to_regclass('rbk_runs_held') IS NOT NULL \
+                    AND EXISTS (SELECT 1 FROM information_schema.columns \
+                                WHERE table_schema = current_schema() AND table_name = 'rbk_runs' \
+                                  AND column_name = 'lease_expires_at')",
+                &[],
+            )
+            .await
+            .map_err(|e| pg_err("cannot read the schema", e))?
+            .get(0);
+        if current {
+            return Ok(PostgresStore {
+                config,
+                client: Mutex::new(client),
+                work: Arc::new(Notify::new()),
+                listener: Mutex::new(None),
+            });
+        }
         let tx = client
             .transaction()
             .await
