@@ -1,7 +1,14 @@
 //! Running the built `rbk` binary the way a user would.
 #![allow(dead_code)]
 
+pub mod alerting;
 pub mod echo_server;
+pub mod gate_server;
+pub mod http;
+pub mod pg;
+pub mod rbk_serve;
+pub mod tcp_proxy;
+pub mod waiting;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,106 @@
+//! `rbk serve` as a background process of a test: on a free loopback port, its output in a log
+//! file, killed when dropped.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use super::http;
+use super::waiting::{free_port, until};
+
+pub struct Serve {
+    child: Child,
+    pub url: String,
+    log: PathBuf,
+}
+
+impl Serve {
+    /// `rbk serve ARGS --listen 127.0.0.1:PORT` in `dir` with `env` added; returns once
+    /// `/healthz` answers 200.
+    pub fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Serve {
+        let port = free_port();
+        let log = dir.join(format!("serve-{port}.log"));
+        let file = File::create(&log).unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_rbk"));
+        command
+            .arg("serve")
+            .args(args)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .current_dir(dir)
+            .env("NO_COLOR", "1")
+            .env_remove("RBK_INTAKE_TOKEN")
+            .env_remove("RBK_STORE")
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file);
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut serve = Serve {
+            child: command.spawn().expect("rbk serve starts"),
+            url: format!("http://127.0.0.1:{port}"),
+            log,
+        };
+        let health = format!("{}/healthz", serve.url);
+        let log = serve.log.clone();
+        let child = &mut serve.child;
+        let up = until(
+            "rbk serve to answer /healthz",
+            Duration::from_secs(60),
+            || match child.try_wait() {
+                Ok(Some(status)) => Some(Err(status)),
+                _ => http::get(&health)
+                    .ok()
+                    .filter(|a| a.status == 200)
+                    .map(|_| Ok(())),
+            },
+            || std::fs::read_to_string(&log).unwrap_or_default(),
+        );
+        if let Err(status) = up {
+            panic!("rbk serve exited ({status}):\n{}", serve.log());
+        }
+        serve
+    }
+
+    /// `POST /v1/alertmanager` with `token` as the bearer token.
+    pub fn post_alertmanager(&self, token: &str, body: &str) -> http::Answer {
+        http::post_json(
+            &format!("{}/v1/alertmanager", self.url),
+            &[("authorization", &format!("Bearer {token}"))],
+            body,
+        )
+        .unwrap_or_else(|e| panic!("POST to rbk serve: {e}\n{}", self.log()))
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Everything it printed so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL: the process dies mid-whatever, as on a crash or a lost machine.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then its exit code.
+    pub fn terminate(&mut self) -> Option<i32> {
+        // SAFETY: signalling our own child by its pid.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        self.child.wait().ok().and_then(|s| s.code())
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
