@@ -185,30 +185,30 @@ async fn schema_version(client: &Client) -> Result<Option<i32>, StoreError> {
 /// Creates or updates the tables, once, under an advisory lock: `CREATE TABLE IF NOT EXISTS`
 /// races with itself when several workers start together on a new database.
 async fn migrate(client: &mut Client) -> Result<(), StoreError> {
-        let tx = client
-            .transaction()
-            .await
-            .map_err(|e| pg_err("cannot begin", e))?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
-            .await
-            .map_err(|e| pg_err("cannot lock schema", e))?;
-        tx.batch_execute(SCHEMA)
-            .await
-            .map_err(|e| pg_err("cannot create schema", e))?;
-        tx.batch_execute(ADDED_RUN_COLUMNS)
-            .await
-            .map_err(|e| pg_err("cannot add columns", e))?;
-        tx.batch_execute(&format!(
-            "CREATE TABLE IF NOT EXISTS rbk_schema_version (version INTEGER NOT NULL);
+    let tx = client
+        .transaction()
+        .await
+        .map_err(|e| pg_err("cannot begin", e))?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
+        .await
+        .map_err(|e| pg_err("cannot lock schema", e))?;
+    tx.batch_execute(SCHEMA)
+        .await
+        .map_err(|e| pg_err("cannot create schema", e))?;
+    tx.batch_execute(ADDED_RUN_COLUMNS)
+        .await
+        .map_err(|e| pg_err("cannot add columns", e))?;
+    tx.batch_execute(&format!(
+        "CREATE TABLE IF NOT EXISTS rbk_schema_version (version INTEGER NOT NULL);
              DELETE FROM rbk_schema_version;
              INSERT INTO rbk_schema_version VALUES ({SCHEMA_VERSION});"
-        ))
+    ))
+    .await
+    .map_err(|e| pg_err("cannot record the schema version", e))?;
+    tx.commit()
         .await
-        .map_err(|e| pg_err("cannot record the schema version", e))?;
-        tx.commit()
-            .await
-            .map_err(|e| pg_err("cannot commit schema", e))?;
-        Ok(())
+        .map_err(|e| pg_err("cannot commit schema", e))?;
+    Ok(())
 }
 
 impl PostgresStore {
