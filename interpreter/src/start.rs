@@ -176,7 +176,14 @@ pub fn request_for(
         alert,
         started_by: record.started_by.clone(),
         run_id: record.id.clone(),
-        started_at: record.started_at,
+        // The engine's clock (`now()`, every event's time) counts from here: a run taken over
+        // later goes on from the present, or its new events would be dated before the
+        // takeover that let them be written.
+        started_at: if resume.is_some() {
+            now_ms()
+        } else {
+            record.started_at
+        },
         resume,
         dry_run: record.dry_run,
         shadow: record.shadow,

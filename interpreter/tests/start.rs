@@ -394,6 +394,10 @@ async fn a_taken_over_run_resumes_by_the_resume_rules_and_the_old_worker_is_fenc
         .unwrap()
         .expect("it had begun");
     assert_eq!(resume.in_flight.as_deref(), Some("act"));
+    let resumed_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
     let request = start::request_for(&program, &record, Some(resume)).unwrap();
     let actions = Calls::default();
     let approver = Answers::default();
@@ -426,6 +430,14 @@ async fn a_taken_over_run_resumes_by_the_resume_rules_and_the_old_worker_is_fenc
         .iter()
         .any(|e| matches!(&e.kind, EventKind::RunTakenOver { from_worker, .. } if from_worker == "worker-a"));
     assert!(taken_over);
+    // Worker b's events are dated from when it went on, not from the run's first start.
+    let resumed = events
+        .iter()
+        .position(|e| matches!(e.kind, EventKind::RunResumed { .. }))
+        .expect("a run_resumed event");
+    for event in &events[resumed..] {
+        assert!(event.at >= resumed_at, "{event:?} is dated before the takeover");
+    }
     assert!(events
         .iter()
         .any(|e| matches!(&e.kind, EventKind::StepInDoubt { step, .. } if step == "act")));
