@@ -436,7 +436,10 @@ async fn a_taken_over_run_resumes_by_the_resume_rules_and_the_old_worker_is_fenc
         .position(|e| matches!(e.kind, EventKind::RunResumed { .. }))
         .expect("a run_resumed event");
     for event in &events[resumed..] {
-        assert!(event.at >= resumed_at, "{event:?} is dated before the takeover");
+        assert!(
+            event.at >= resumed_at,
+            "{event:?} is dated before the takeover"
+        );
     }
     assert!(events
         .iter()
