@@ -607,26 +607,6 @@ impl Store for MemoryStore {
         })
     }
 
-    fn schedule_tick<'a>(
-        &'a self,
-        record: &'a RunRecord,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(async move {
-            let start = queue::QueuedStart {
-                record: record.clone(),
-                limits: RunLimits::default(),
-                rate_key: None,
-                storm: None,
-            };
-            let intake = Intake {
-                starts: vec![start],
-                ..Intake::default()
-            };
-            let report = self.ingest(&intake).await?;
-            Ok(report.queued_any())
-        })
-    }
-
     fn wait_for_work<'a>(&'a self, max: Duration) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             let _ = tokio::time::timeout(max.min(super::POLL_FALLBACK), self.work.notified()).await;

@@ -303,10 +303,25 @@ pub trait Store: Send + Sync {
     fn reap<'a>(&'a self, now: i64) -> BoxFuture<'a, Result<Vec<String>, StoreError>>;
     /// Queues the run of one schedule tick (`record.trigger.key`), once across processes:
     /// `true` when this call queued it, `false` when another did already.
+    /// It is an ingest of one start with no limits: the unique (runbook, trigger key) makes it
+    /// once, in every store alike.
     fn schedule_tick<'a>(
         &'a self,
         record: &'a RunRecord,
-    ) -> BoxFuture<'a, Result<bool, StoreError>>;
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let intake = Intake {
+                starts: vec![QueuedStart {
+                    record: record.clone(),
+                    limits: RunLimits::default(),
+                    rate_key: None,
+                    storm: None,
+                }],
+                ..Intake::default()
+            };
+            Ok(self.ingest(&intake).await?.queued_any())
+        })
+    }
     /// Returns when work may have been queued (PostgreSQL: a NOTIFY from any process; the
     /// others: a queueing call on this handle), or after `max`, or after 1 s at most: the
     /// poll that catches what no notification announced.

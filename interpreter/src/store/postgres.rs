@@ -1407,24 +1407,6 @@ impl Store for PostgresStore {
         })
     }
 
-    fn schedule_tick<'a>(
-        &'a self,
-        record: &'a RunRecord,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(async move {
-            let intake = Intake {
-                starts: vec![QueuedStart {
-                    record: record.clone(),
-                    limits: RunLimits::default(),
-                    rate_key: None,
-                    storm: None,
-                }],
-                ..Intake::default()
-            };
-            Ok(self.ingest(&intake).await?.queued_any())
-        })
-    }
-
     fn wait_for_work<'a>(&'a self, max: Duration) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             self.ensure_listener().await;
