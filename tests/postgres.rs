@@ -9,89 +9,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
+use support::pg::{connect, session, TestDatabase as Database};
 use support::repo_root;
-use tokio_postgres::{Client, NoTls};
-
-fn base_url() -> String {
-    std::env::var("RBK_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-/// The base URL pointed at another database (query parameters dropped).
-fn url_for(database: &str) -> String {
-    let base = base_url();
-    let without_query = base.split('?').next().unwrap_or(&base);
-    let server = without_query
-        .rsplit_once('/')
-        .filter(|(server, _)| !server.ends_with('/'))
-        .map_or(without_query, |(server, _)| server);
-    format!("{server}/{database}")
-}
-
-async fn connect(url: &str) -> Client {
-    let (client, connection) = tokio_postgres::connect(url, NoTls)
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "PostgreSQL is not reachable at {url} ({e}). These tests need a running server: \
-             start one (e.g. `pg_ctlcluster 15 main start`) or point RBK_TEST_POSTGRES_URL at one."
-            )
-        });
-    tokio::spawn(connection);
-    client
-}
-
-/// A database for one test, dropped (with whatever is still connected) at the end.
-struct Database {
-    name: String,
-    admin: Client,
-}
-
-impl Database {
-    async fn create(tag: &str) -> Database {
-        let name = format!("rbk_e2e_{tag}_{}", std::process::id());
-        let admin = connect(&base_url()).await;
-        admin
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .await
-            .unwrap();
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .unwrap();
-        Database { name, admin }
-    }
-
-    fn url(&self) -> String {
-        url_for(&self.name)
-    }
-
-    async fn drop(self) {
-        let _ = self
-            .admin
-            .batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .await;
-    }
-}
-
-/// A session marked by its application_name; returns the client (keep it to keep the session)
-/// and its pid.
-async fn session(url: &str, application: &str) -> (Client, i32) {
-    let client = connect(url).await;
-    client
-        .batch_execute(&format!("SET application_name = '{application}'"))
-        .await
-        .unwrap();
-    let pid: i32 = client
-        .query_one("SELECT pg_backend_pid()", &[])
-        .await
-        .unwrap()
-        .get(0);
-    (client, pid)
-}
+use tokio_postgres::Client;
 
 async fn alive(observer: &Client, pid: i32) -> bool {
     observer
