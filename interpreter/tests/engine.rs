@@ -6,13 +6,15 @@
 //! The runbooks declare their own `extern action`s, so no standard-library module is needed;
 //! the file is checked as `rb.rbk`, so the actions are named `rb.NAME` at run time.
 
+mod support;
+
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use rbk_compiler::syntax::TimeoutOutcome;
-use rbk_compiler::{check, Analysis, CheckOptions, ModuleLoader};
+use rbk_compiler::{check, Analysis, CheckOptions};
 use rbk_interpreter::journal::verify_chain;
 use rbk_interpreter::testing::run_tests;
 use rbk_interpreter::{
@@ -20,44 +22,11 @@ use rbk_interpreter::{
     Environment, Event, EventKind, MemoryJournal, RunReport, RunRequest, RunStatus, Services,
     StepState, Value,
 };
+use support::{compile, NoModules};
 
 // ---------------------------------------------------------------------------------------------
 // Harness
 // ---------------------------------------------------------------------------------------------
-
-/// No standard library, no local modules: every runbook here declares its own externs.
-struct NoModules;
-
-impl ModuleLoader for NoModules {
-    fn std_module(&self, _name: &str) -> Option<String> {
-        None
-    }
-    fn std_module_names(&self) -> Vec<String> {
-        Vec::new()
-    }
-    fn local_module(&self, _from: &Path, relative: &str) -> Result<(PathBuf, String), String> {
-        Err(format!("{relative}: no local modules in these tests"))
-    }
-}
-
-/// Checks `source` as `rb.rbk`; panics (showing them) on any error diagnostic.
-fn compile(source: &str) -> Analysis {
-    let analysis = check(
-        vec![(PathBuf::from("rb.rbk"), source.to_string())],
-        &NoModules,
-        &CheckOptions::default(),
-    );
-    let errors: Vec<_> = analysis
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "the test runbook does not check: {errors:#?}"
-    );
-    analysis
-}
 
 /// Records every call and answers from a per-action queue; when the queue is empty, from the
 /// action's default (else `none`). An action may be made slow (it sleeps before answering).

@@ -3,40 +3,12 @@
 //! memory. Each test here is a `.rbk` test block run by `run_tests`, and asserts on what it
 //! reported, failures included: an assertion about alerts must be able to fail.
 
+mod support;
+
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 
-use rbk_compiler::{check, Analysis, CheckOptions, ModuleLoader};
 use rbk_interpreter::testing::{run_tests, TestOutcome};
-
-struct NoModules;
-
-impl ModuleLoader for NoModules {
-    fn std_module(&self, _name: &str) -> Option<String> {
-        None
-    }
-    fn std_module_names(&self) -> Vec<String> {
-        Vec::new()
-    }
-    fn local_module(&self, _from: &Path, relative: &str) -> Result<(PathBuf, String), String> {
-        Err(format!("{relative}: no local modules in these tests"))
-    }
-}
-
-fn compile(source: &str) -> Analysis {
-    let analysis = check(
-        vec![(PathBuf::from("rb.rbk"), source.to_string())],
-        &NoModules,
-        &CheckOptions::default(),
-    );
-    let errors: Vec<_> = analysis
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
-    analysis
-}
+use support::compile;
 
 /// Runs the tests of `runbook` + `tests`; the outcomes by test name.
 fn outcomes(tests: &str) -> HashMap<String, TestOutcome> {
