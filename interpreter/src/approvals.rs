@@ -148,6 +148,16 @@ pub struct StoreApprover {
     pub notice: Box<dyn ApprovalNotice>,
 }
 
+impl StoreApprover {
+    /// What the run's journal decides for `request` now: `None` while it waits (or the store
+    /// cannot be read).
+    pub async fn decided(&self, request: &ApprovalRequest) -> Option<ApprovalDecision> {
+        let events = self.store.events(&request.run_id).await.ok()?;
+        let answers = journaled_answers(&request.run_id, &request.step, &events);
+        decide(&answers, request, self.groups.as_ref())
+    }
+}
+
 impl Approver for StoreApprover {
     fn request<'a>(&'a self, request: &'a ApprovalRequest) -> BoxFuture<'a, ApprovalDecision> {
         Box::pin(async move {
@@ -156,11 +166,8 @@ impl Approver for StoreApprover {
                 .timeout
                 .map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
             loop {
-                if let Ok(events) = self.store.events(&request.run_id).await {
-                    let answers = journaled_answers(&request.run_id, &request.step, &events);
-                    if let Some(decision) = decide(&answers, request, self.groups.as_ref()) {
-                        return decision;
-                    }
+                if let Some(decision) = self.decided(request).await {
+                    return decision;
                 }
                 if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
                     return ApprovalDecision::TimedOut;

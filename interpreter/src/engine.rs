@@ -1083,7 +1083,7 @@ impl<'a> Machine<'a> {
             let mut values: BTreeMap<&str, serde_json::Value> = BTreeMap::new();
             for scope in &frame.scopes {
                 for (name, value) in scope {
-                    values.insert(name, value.to_json());
+                    values.insert(name, value.to_digest_json());
                 }
             }
             hasher.update(serde_json::to_vec(&values).unwrap_or_default());

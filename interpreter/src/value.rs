@@ -88,6 +88,18 @@ impl Value {
 
     /// The value as JSON for the journal; secrets are replaced by their name.
     pub fn to_json(&self) -> serde_json::Value {
+        self.json_with(&|type_name, id| serde_json::json!(format!("<{type_name} {id}>")))
+    }
+
+    /// The value as an approval's plan digest binds it: like [`Value::to_json`], but a handle
+    /// is only its type. Its id numbers connections within one process, so a run that another
+    /// worker resumes (or `rbk resume`) would otherwise ask again with a plan no earlier answer
+    /// was for, and a step in doubt could never be answered.
+    pub fn to_digest_json(&self) -> serde_json::Value {
+        self.json_with(&|type_name, _| serde_json::json!(format!("<{type_name}>")))
+    }
+
+    fn json_with(&self, handle: &dyn Fn(&str, &str) -> serde_json::Value) -> serde_json::Value {
         use serde_json::json;
         match self {
             Value::None => serde_json::Value::Null,
@@ -98,12 +110,14 @@ impl Value {
             Value::Duration(_) | Value::Percent(_) | Value::Time(_) => json!(self.to_string()),
             Value::Secret(secret) => json!(format!("<secret {}>", secret.name)),
             Value::List(items) => {
-                serde_json::Value::Array(items.iter().map(Value::to_json).collect())
+                serde_json::Value::Array(items.iter().map(|v| v.json_with(handle)).collect())
             }
             Value::Map(map) | Value::Record(map) => serde_json::Value::Object(
-                map.iter().map(|(k, v)| (k.clone(), v.to_json())).collect(),
+                map.iter()
+                    .map(|(k, v)| (k.clone(), v.json_with(handle)))
+                    .collect(),
             ),
-            Value::Handle { type_name, id } => json!(format!("<{type_name} {id}>")),
+            Value::Handle { type_name, id } => handle(type_name, id),
         }
     }
 
@@ -276,6 +290,23 @@ pub fn format_time(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plan_digest_sees_a_handle_s_type_but_not_its_process_local_id() {
+        let handle = |id: &str| {
+            Value::List(vec![Value::Handle {
+                type_name: "postgres.Database".into(),
+                id: id.into(),
+            }])
+        };
+        assert_eq!(handle("1").to_digest_json(), handle("2").to_digest_json());
+        assert_ne!(handle("1").to_json(), handle("2").to_json());
+        let other = Value::List(vec![Value::Handle {
+            type_name: "k8s.Cluster".into(),
+            id: "1".into(),
+        }]);
+        assert_ne!(handle("1").to_digest_json(), other.to_digest_json());
+    }
 
     #[test]
     fn durations_round_trip() {

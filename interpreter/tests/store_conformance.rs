@@ -1222,6 +1222,12 @@ macro_rules! conformance {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn queue_an_answer_queues_a_parked_run_and_no_other() {
+                let h = $make().await;
+                super::queue::an_answer_queues_a_parked_run_and_no_other(&*h.store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn queue_coalesce_onto_the_active_run() {
                 let h = $make().await;
                 super::queue::coalesce_onto_the_active_run(&*h.store).await;

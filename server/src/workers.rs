@@ -5,14 +5,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rbk_interpreter::approval::ApprovalRequest;
+use rbk_interpreter::approval::{ApprovalDecision, ApprovalRequest, Approver};
 use rbk_interpreter::approvals::{ApprovalNotice, StoreApprover};
 use rbk_interpreter::dry_run::DryRunActions;
 use rbk_interpreter::engine::RunRequest;
 use rbk_interpreter::journal::EventKind;
 use rbk_interpreter::start;
 use rbk_interpreter::store::{Lease, RunOwner, RunRecord, RunState};
-use rbk_interpreter::Actions;
+use rbk_interpreter::{Actions, BoxFuture};
 use serde_json::json;
 use tokio::sync::Notify;
 
@@ -70,6 +70,8 @@ pub async fn work(server: Arc<Server>, index: usize) {
 enum Ending {
     Finished(Result<rbk_interpreter::RunReport, String>),
     LeaseLost,
+    /// It waits for a human with no deadline: the worker lets it go (see [`ParkingApprover`]).
+    Parked,
     Released,
 }
 
@@ -96,11 +98,15 @@ async fn execute(server: &Arc<Server>, record: RunRecord, lease: Lease) {
     let withheld = DryRunActions::new(natives, &file.program.types.named_types);
     // A shadow run's writes are withheld by `start::execute` itself.
     let actions: &dyn Actions = if record.dry_run { &withheld } else { natives };
-    let approver = StoreApprover {
-        store: server.store.clone(),
-        groups: file.approver_groups.clone(),
-        poll_every: Duration::from_secs(1),
-        notice: Box::new(LogNotice),
+    let approver = ParkingApprover {
+        store: StoreApprover {
+            store: server.store.clone(),
+            groups: file.approver_groups.clone(),
+            poll_every: Duration::from_secs(1),
+            notice: Box::new(LogNotice),
+        },
+        parked: Notify::new(),
+        waiting_on: std::sync::Mutex::new(Vec::new()),
     };
     let grace = Duration::from_millis(server.settings.shutdown_grace_ms);
     let ending = tokio::select! {
@@ -114,6 +120,7 @@ async fn execute(server: &Arc<Server>, record: RunRecord, lease: Lease) {
             None,
         ) => Ending::Finished(report),
         _ = lost.notified() => Ending::LeaseLost,
+        _ = approver.parked.notified() => Ending::Parked,
         _ = async { server.stopped().await; tokio::time::sleep(grace).await } => Ending::Released,
     };
     heartbeat.abort();
@@ -127,6 +134,7 @@ async fn execute(server: &Arc<Server>, record: RunRecord, lease: Lease) {
             json!({"run": record.id, "runbook": record.runbook, "error": error}),
         ),
         Ending::LeaseLost => lease_ended(server, &record, &lease).await,
+        Ending::Parked => park(server, &record, &lease, &approver).await,
         Ending::Released => {
             // The store keeps a released `waiting` run waiting with no lease, and nothing
             // queues it again yet when it is answered: hand it back as running, so that it is
@@ -156,6 +164,39 @@ async fn execute(server: &Arc<Server>, record: RunRecord, lease: Lease) {
             }
         }
     }
+}
+
+/// Lets a run that waits for a human go: the store keeps it `waiting` (or `in_doubt`) with no
+/// lease, and an answer queues it again for any worker, which goes on by `rbk resume`'s rules
+/// (the gate's step had not started, so nothing runs twice). An answer that came in while
+/// this worker still held the lease found nothing to queue: it is looked at once more here.
+async fn park(server: &Server, record: &RunRecord, lease: &Lease, approver: &ParkingApprover) {
+    if let Err(error) = server.store.release(lease).await {
+        log::error(
+            "release_failed",
+            json!({"run": record.id, "error": error.to_string(), "reason": "its lease expires and the reaper re-queues it"}),
+        );
+        return;
+    }
+    let waiting_on = approver
+        .waiting_on
+        .lock()
+        .map(|w| w.clone())
+        .unwrap_or_default();
+    let mut answered = false;
+    for request in &waiting_on {
+        answered |= approver.store.decided(request).await.is_some();
+    }
+    let requeued = answered
+        && server
+            .store
+            .requeue_parked(&record.id)
+            .await
+            .unwrap_or(false);
+    log::info(
+        "parked",
+        json!({"run": record.id, "worker": lease.worker, "steps": waiting_on.iter().map(|r| r.step.clone()).collect::<Vec<_>>(), "requeued": requeued, "reason": "it waits for a human and holds no lease; an answer queues it again"}),
+    );
 }
 
 /// The store says this worker no longer holds the run: a run that waits for a human holds no
@@ -254,6 +295,38 @@ pub async fn reap(server: Arc<Server>) {
             _ = tokio::time::sleep(Duration::from_millis(REAP_EVERY_MS)) => {}
             _ = server.stopped() => {}
         }
+    }
+}
+
+/// Approvals for a worker: decided by the store's answers like everywhere else; a gate
+/// nobody has answered yet and that has no `timeout` parks the run (the worker and its lease
+/// go to other runs) instead of waiting in this process. A gate with a `timeout` keeps the
+/// worker until it is answered or times out, so that the timeout fires on time.
+struct ParkingApprover {
+    store: StoreApprover,
+    /// Told when a request parks: the worker then releases the run.
+    parked: Notify,
+    /// The requests the run waits on (two for a step in doubt: `#retry` and `#done`).
+    waiting_on: std::sync::Mutex<Vec<ApprovalRequest>>,
+}
+
+impl Approver for ParkingApprover {
+    fn request<'a>(&'a self, request: &'a ApprovalRequest) -> BoxFuture<'a, ApprovalDecision> {
+        Box::pin(async move {
+            if request.timeout.is_some() {
+                return self.store.request(request).await;
+            }
+            if let Some(decision) = self.store.decided(request).await {
+                return decision;
+            }
+            self.store.notice.waiting(request);
+            if let Ok(mut waiting_on) = self.waiting_on.lock() {
+                waiting_on.push(request.clone());
+            }
+            self.parked.notify_one();
+            // The worker drops this run's future once it has released it.
+            std::future::pending().await
+        })
     }
 }
 

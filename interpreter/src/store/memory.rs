@@ -318,6 +318,11 @@ impl Store for MemoryStore {
                 &answered_event(answer),
             )?;
             state.answers.push(answer.clone());
+            let requeued = requeue_parked_in(&mut state, &answer.run_id);
+            drop(state);
+            if requeued {
+                self.wake();
+            }
             Ok(())
         })
     }
@@ -532,6 +537,16 @@ impl Store for MemoryStore {
         })
     }
 
+    fn requeue_parked<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let requeued = requeue_parked_in(&mut self.lock(), run_id);
+            if requeued {
+                self.wake();
+            }
+            Ok(requeued)
+        })
+    }
+
     fn release<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let mut state = self.lock();
@@ -663,5 +678,20 @@ fn mark_resolved(state: &mut State, run_id: &str) {
         if let Some(alert) = &mut run.alert {
             queue::mark_alert_resolved(alert);
         }
+    }
+}
+
+/// Queues a parked run again (see [`Store::requeue_parked`]); `true` when it was one.
+fn requeue_parked_in(state: &mut State, run_id: &str) -> bool {
+    let parked = state
+        .leases
+        .get(run_id)
+        .is_some_and(|l| l.owner.is_none() && l.token > 0);
+    match state.runs.iter_mut().find(|r| r.id == run_id) {
+        Some(run) if parked && matches!(run.state, RunState::Waiting | RunState::InDoubt) => {
+            run.state = RunState::Queued;
+            true
+        }
+        _ => false,
     }
 }

@@ -241,7 +241,8 @@ pub trait Store: Send + Sync {
         })
     }
     /// Records an answer, and journals it (`ApprovalAnswered`) in the same transaction; a second
-    /// answer by the same user for the same run and step replaces the first row.
+    /// answer by the same user for the same run and step replaces the first row. A parked run
+    /// (see [`Store::requeue_parked`]) is queued again in that transaction.
     fn record_answer<'a>(
         &'a self,
         answer: &'a ApprovalAnswer,
@@ -298,6 +299,11 @@ pub trait Store: Send + Sync {
     /// Gives the run back: a `running` run goes back to the queue (a `waiting` one stays
     /// waiting, holding no lease), journaled. Nothing happens when the lease was lost already.
     fn release<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// A run that a worker released while it waited for a human (`waiting` or `in_doubt`,
+    /// claimed before, no lease now) goes back to the queue, so that a worker goes on with
+    /// it; `true` when it did. `record_answer` does the same in its own transaction; a worker
+    /// calls this after parking, for an answer that came while it still held the lease.
+    fn requeue_parked<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Result<bool, StoreError>>;
     /// Runs whose lease expired before `now` (ms since the epoch) go back to the queue, each
     /// with a `RunTakenOver` event; their old token no longer holds. Returns their ids.
     fn reap<'a>(&'a self, now: i64) -> BoxFuture<'a, Result<Vec<String>, StoreError>>;

@@ -1124,6 +1124,7 @@ impl Store for PostgresStore {
                 }
             })?;
             append_in(&tx, &answer.run_id, answer.at, &answered_event(answer)).await?;
+            requeue_parked_in(&tx, &answer.run_id).await?;
             tx.commit()
                 .await
                 .map_err(|e| pg_err("cannot commit answer", e))?;
@@ -1321,6 +1322,21 @@ impl Store for PostgresStore {
         })
     }
 
+    fn requeue_parked<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let mut client = self.client().await?;
+            let tx = client
+                .transaction()
+                .await
+                .map_err(|e| pg_err("cannot begin", e))?;
+            let requeued = requeue_parked_in(&tx, run_id).await?;
+            tx.commit()
+                .await
+                .map_err(|e| pg_err("cannot commit the requeue", e))?;
+            Ok(requeued)
+        })
+    }
+
     fn release<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let mut client = self.client().await?;
@@ -1413,4 +1429,23 @@ impl Store for PostgresStore {
             let _ = tokio::time::timeout(max.min(super::POLL_FALLBACK), self.work.notified()).await;
         })
     }
+}
+
+/// Queues a parked run again (see [`Store::requeue_parked`]) and wakes the workers; `true`
+/// when it was one.
+async fn requeue_parked_in(tx: &Transaction<'_>, run_id: &str) -> Result<bool, StoreError> {
+    let changed = tx
+        .execute(
+            "UPDATE rbk_runs SET status = 'queued' WHERE id = $1 \
+             AND status IN ('waiting', 'in_doubt') AND lease_owner IS NULL AND lease_token > 0",
+            &[&run_id],
+        )
+        .await
+        .map_err(|e| pg_err("cannot queue the answered run", e))?;
+    if changed > 0 {
+        tx.execute("SELECT pg_notify($1, '')", &[&WORK_CHANNEL])
+            .await
+            .map_err(|e| pg_err("cannot notify workers", e))?;
+    }
+    Ok(changed > 0)
 }

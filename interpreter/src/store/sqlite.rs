@@ -1028,7 +1028,12 @@ impl Store for SqliteStore {
                 e => err("cannot record answer", e),
             })?;
             append_in(&tx, &answer.run_id, answer.at, &answered_event(answer))?;
+            let requeued = requeue_parked_in(&tx, &answer.run_id)?;
             tx.commit().map_err(|e| err("cannot commit answer", e))?;
+            drop(conn);
+            if requeued {
+                self.wake();
+            }
             Ok(())
         })
     }
@@ -1225,6 +1230,26 @@ impl Store for SqliteStore {
         })
     }
 
+    fn requeue_parked<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            self.writable()?;
+            let requeued = {
+                let mut conn = self.lock();
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(|e| err("cannot begin", e))?;
+                let requeued = requeue_parked_in(&tx, run_id)?;
+                tx.commit()
+                    .map_err(|e| err("cannot commit the requeue", e))?;
+                requeued
+            };
+            if requeued {
+                self.wake();
+            }
+            Ok(requeued)
+        })
+    }
+
     fn release<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             self.writable()?;
@@ -1316,4 +1341,16 @@ impl SqliteStore {
         self.work.notify_waiters();
         self.work.notify_one();
     }
+}
+
+/// Queues a parked run again (see [`Store::requeue_parked`]); `true` when it was one.
+fn requeue_parked_in(tx: &rusqlite::Transaction<'_>, run_id: &str) -> Result<bool, StoreError> {
+    let changed = tx
+        .execute(
+            "UPDATE rbk_runs SET status = 'queued' WHERE id = ?1 \
+             AND status IN ('waiting', 'in_doubt') AND lease_owner IS NULL AND lease_token > 0",
+            [run_id],
+        )
+        .map_err(|e| err("cannot queue the answered run", e))?;
+    Ok(changed > 0)
 }

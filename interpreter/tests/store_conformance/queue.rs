@@ -349,6 +349,68 @@ pub async fn release_requeues_a_running_run(store: &dyn Store) {
     every_journal_verifies(store).await;
 }
 
+/// A run a worker let go while it waited for a human is queued again by an answer; one a
+/// worker still holds, or one a CLI process runs (never claimed), is not.
+pub async fn an_answer_queues_a_parked_run_and_no_other(store: &dyn Store) {
+    let answer = |run: &str, user: &str| rbk_interpreter::store::ApprovalAnswer {
+        run_id: run.into(),
+        step: "restart".into(),
+        user: user.into(),
+        approve: true,
+        comment: None,
+        channel: "cli".into(),
+        at: 2_000,
+        digest: "d".into(),
+    };
+    ingest_one(store, start(queued("r-park", "relieve", "fp-park", 1_000))).await;
+    let (_, lease) = claim_one(store, "worker-a", 60_000).await;
+    assert!(store
+        .set_state_fenced(&lease, RunState::Waiting, "")
+        .await
+        .unwrap());
+    // Held by its worker, which reads the answer itself.
+    store
+        .record_answer(&answer("r-park", "alice"))
+        .await
+        .unwrap();
+    assert_eq!(record(store, "r-park").await.state, RunState::Waiting);
+    assert!(!store.requeue_parked("r-park").await.unwrap());
+    // Let go: it waits with no lease, and the next answer queues it for any worker.
+    store.release(&lease).await.unwrap();
+    assert_eq!(record(store, "r-park").await.state, RunState::Waiting);
+    store.record_answer(&answer("r-park", "bob")).await.unwrap();
+    assert_eq!(record(store, "r-park").await.state, RunState::Queued);
+    assert!(!store.requeue_parked("r-park").await.unwrap());
+    let (claimed, again) = claim_one(store, "worker-b", 60_000).await;
+    assert_eq!(claimed.id, "r-park");
+    assert!(again.token > lease.token);
+    every_journal_verifies(store).await;
+
+    // A run `rbk run` executes and that waits in its own process stays with it.
+    let mut by_hand = queued("r-hand", "relieve", "fp-hand", 1_000);
+    by_hand.trigger = RunTrigger {
+        kind: TriggerKind::Manual,
+        name: None,
+        fingerprint: None,
+        key: "r-hand".into(),
+    };
+    by_hand.alert = None;
+    store
+        .start_run(&by_hand, &RunLimits::default())
+        .await
+        .unwrap();
+    store
+        .set_state("r-hand", RunState::Waiting, "")
+        .await
+        .unwrap();
+    store
+        .record_answer(&answer("r-hand", "alice"))
+        .await
+        .unwrap();
+    assert!(!store.requeue_parked("r-hand").await.unwrap());
+    assert_eq!(record(store, "r-hand").await.state, RunState::Waiting);
+}
+
 /// `concurrency 1 per KEY` full: the next occurrence of that key is coalesced onto the active
 /// run, whose journal shows the alert it brought; another key starts.
 pub async fn coalesce_onto_the_active_run(store: &dyn Store) {
