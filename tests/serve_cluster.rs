@@ -122,23 +122,8 @@ fn payload(name: &str, fingerprint: &str) -> String {
     .to_string()
 }
 
-/// `rbk ARGS` in `dir`, tried again while the PostgreSQL store's schema statements deadlock
-/// with the servers' transactions (every open runs `ALTER TABLE … IF NOT EXISTS`, which locks
-/// the table exclusively: a known defect of the store, reported; remove this when fixed).
-fn rbk_retrying(dir: &Path, args: &[&str]) -> support::Run {
-    let mut out = rbk_in(dir, args);
-    for _ in 0..20 {
-        if !out.stderr.contains("deadlock detected") {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-        out = rbk_in(dir, args);
-    }
-    out
-}
-
 fn runs(dir: &Path, store: &str) -> Vec<serde_json::Value> {
-    let out = rbk_retrying(
+    let out = rbk_in(
         dir,
         &[
             "runs", "--store", store, "--format", "json", "--limit", "1000",
@@ -174,7 +159,7 @@ fn wait_for_state(
 }
 
 fn events(dir: &Path, store: &str, run: &str) -> Vec<serde_json::Value> {
-    let out = rbk_retrying(dir, &["log", run, "--store", store, "--format", "json"]);
+    let out = rbk_in(dir, &["log", run, "--store", store, "--format", "json"]);
     let log: serde_json::Value = serde_json::from_str(&out.stdout)
         .unwrap_or_else(|e| panic!("rbk log --format json: {e}\n{}{}", out.stdout, out.stderr));
     log["events"].as_array().cloned().unwrap_or_default()
@@ -188,7 +173,7 @@ fn count(events: &[serde_json::Value], event: &str, step: &str) -> usize {
 }
 
 fn verify(dir: &Path, store: &str, run: &str) {
-    let out = rbk_retrying(dir, &["log", run, "--store", store, "--verify"]);
+    let out = rbk_in(dir, &["log", run, "--store", store, "--verify"]);
     assert_eq!(out.status, 0, "{}{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("journal intact"), "{}", out.stdout);
 }
