@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard, Notify};
+use tokio::sync::{Mutex, MutexGuard, Notify};
 use tokio_postgres::{AsyncMessage, Client, Config, GenericClient, NoTls, Row, Transaction};
 
 use super::common::{
@@ -35,9 +35,6 @@ const WORK_CHANNEL: &str = "rbk_work";
 
 /// The advisory lock key that serializes schema creation (`rbk` in ASCII, then `schema`).
 const SCHEMA_LOCK: i64 = 0x7262_6b73_6368_656d;
-
-/// Connections one store may hold: intake, a few workers and the reaper at once.
-const CONNECTIONS: usize = 4;
 
 /// Bumped whenever [`SCHEMA`] or [`ADDED_RUN_COLUMNS`] change. A store already at this version
 /// runs no DDL when a process connects: `ALTER TABLE` takes an exclusive lock on `rbk_runs`
@@ -133,12 +130,7 @@ const RUN_COLUMNS: &str = "id, file, runbook, started_by, started_at, status, su
 
 pub struct PostgresStore {
     config: Config,
-    /// A few connections, opened as they are needed: an intake transaction must not queue
-    /// behind the workers' journal writes (one shared connection made a storm's intake 13×
-    /// slower on PostgreSQL than on SQLite, BENCHMARKS.md). A CLI command uses one.
-    clients: Vec<Mutex<Option<Client>>>,
-    /// Where a caller waits when every connection is busy.
-    next_client: std::sync::atomic::AtomicUsize,
+    client: Mutex<Client>,
     /// Woken by a NOTIFY on [`WORK_CHANNEL`] from any process.
     work: Arc<Notify>,
     /// The connection that LISTENs (its own, never the pooled one), and the task reading it.
@@ -229,12 +221,7 @@ impl PostgresStore {
         }
         Ok(PostgresStore {
             config,
-            clients: std::iter::once(Some(client))
-                .chain(std::iter::repeat_with(|| None))
-                .take(CONNECTIONS)
-                .map(Mutex::new)
-                .collect(),
-            next_client: std::sync::atomic::AtomicUsize::new(0),
+            client: Mutex::new(client),
             work: Arc::new(Notify::new()),
             listener: Mutex::new(None),
         })
@@ -277,30 +264,12 @@ impl PostgresStore {
     }
 
     /// The connection, reopened first if the server closed it.
-    /// A connection of this store's own: a free open one if there is, else a free slot
-    /// (opened now), else the next one in turn once it is free. Closed ones are reopened.
-    async fn client(&self) -> Result<MappedMutexGuard<'_, Client>, StoreError> {
-        let free = |open: bool| {
-            self.clients.iter().find_map(|slot| {
-                let guard = slot.try_lock().ok()?;
-                (guard.is_some() == open).then_some(guard)
-            })
-        };
-        let mut slot = match free(true).or_else(|| free(false)) {
-            Some(guard) => guard,
-            None => {
-                let turn = self
-                    .next_client
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                self.clients[turn % self.clients.len()].lock().await
-            }
-        };
-        if slot.as_ref().is_none_or(Client::is_closed) {
-            *slot = Some(open_client(&self.config).await?);
+    async fn client(&self) -> Result<MutexGuard<'_, Client>, StoreError> {
+        let mut client = self.client.lock().await;
+        if client.is_closed() {
+            *client = open_client(&self.config).await?;
         }
-        Ok(MutexGuard::map(slot, |client| {
-            client.as_mut().expect("opened just above")
-        }))
+        Ok(client)
     }
 
     /// Runs raw SQL against the store, bypassing every check: for tests (e.g. tampering with
