@@ -2,6 +2,7 @@
 //! and stop its effects the moment the lease is lost (another process took the run over).
 //! A reaper hands runs whose lease expired back to the queue.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -107,6 +108,7 @@ async fn execute(server: &Arc<Server>, record: RunRecord, lease: Lease) {
         },
         parked: Notify::new(),
         waiting_on: std::sync::Mutex::new(Vec::new()),
+        checking: AtomicUsize::new(0),
     };
     let grace = Duration::from_millis(server.settings.shutdown_grace_ms);
     let ending = tokio::select! {
@@ -308,6 +310,24 @@ struct ParkingApprover {
     parked: Notify,
     /// The requests the run waits on (two for a step in doubt: `#retry` and `#done`).
     waiting_on: std::sync::Mutex<Vec<ApprovalRequest>>,
+    /// How many requests are still reading the store for an answer.
+    checking: AtomicUsize,
+}
+
+/// One request reading the store for its answer; counted until it drops.
+struct Checking<'a>(&'a AtomicUsize);
+
+impl<'a> Checking<'a> {
+    fn start(count: &'a AtomicUsize) -> Checking<'a> {
+        count.fetch_add(1, Ordering::SeqCst);
+        Checking(count)
+    }
+}
+
+impl Drop for Checking<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Approver for ParkingApprover {
@@ -316,6 +336,10 @@ impl Approver for ParkingApprover {
             if request.timeout.is_some() {
                 return self.store.request(request).await;
             }
+            // A step in doubt asks two questions at once (`#retry`, `#done`): the run parks only
+            // once every question asked together has found no answer, or it could park with
+            // the answer to the other one already there.
+            let checking = Checking::start(&self.checking);
             if let Some(decision) = self.store.decided(request).await {
                 return decision;
             }
@@ -323,7 +347,12 @@ impl Approver for ParkingApprover {
             if let Ok(mut waiting_on) = self.waiting_on.lock() {
                 waiting_on.push(request.clone());
             }
-            self.parked.notify_one();
+            drop(checking);
+            // Lets a question asked in the same breath start its check first.
+            tokio::task::yield_now().await;
+            if self.checking.load(Ordering::SeqCst) == 0 {
+                self.parked.notify_one();
+            }
             // The worker drops this run's future once it has released it.
             std::future::pending().await
         })
