@@ -20,7 +20,7 @@ use crate::journal::{event_hash, Event, EventKind};
 #[derive(Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
-    work: tokio::sync::Notify,
+    work: super::queue::WorkSignal,
 }
 
 #[derive(Default)]
@@ -624,7 +624,7 @@ impl Store for MemoryStore {
 
     fn wait_for_work<'a>(&'a self, max: Duration) -> BoxFuture<'a, ()> {
         Box::pin(async move {
-            let _ = tokio::time::timeout(max.min(super::POLL_FALLBACK), self.work.notified()).await;
+            self.work.wait(max).await;
         })
     }
 }
@@ -632,8 +632,7 @@ impl Store for MemoryStore {
 impl MemoryStore {
     /// Wakes a worker waiting in `wait_for_work` (a permit is kept when none waits).
     fn wake(&self) {
-        self.work.notify_waiters();
-        self.work.notify_one();
+        self.work.wake();
     }
 }
 

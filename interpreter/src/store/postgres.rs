@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use tokio::sync::{Mutex, MutexGuard, Notify};
+use tokio::sync::{Mutex, MutexGuard};
 use tokio_postgres::{AsyncMessage, Client, Config, GenericClient, NoTls, Row, Transaction};
 
 use super::common::{
@@ -132,7 +132,7 @@ pub struct PostgresStore {
     config: Config,
     client: Mutex<Client>,
     /// Woken by a NOTIFY on [`WORK_CHANNEL`] from any process.
-    work: Arc<Notify>,
+    work: Arc<super::queue::WorkSignal>,
     /// The connection that LISTENs (its own, never the pooled one), and the task reading it.
     listener: Mutex<Option<(Client, tokio::task::JoinHandle<()>)>>,
 }
@@ -222,7 +222,7 @@ impl PostgresStore {
         Ok(PostgresStore {
             config,
             client: Mutex::new(client),
-            work: Arc::new(Notify::new()),
+            work: Arc::default(),
             listener: Mutex::new(None),
         })
     }
@@ -246,8 +246,7 @@ impl PostgresStore {
             loop {
                 match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
                     Some(Ok(AsyncMessage::Notification(_))) => {
-                        work.notify_waiters();
-                        work.notify_one();
+                        work.wake();
                     }
                     Some(Ok(_)) => {}
                     Some(Err(_)) | None => break,
@@ -1395,7 +1394,7 @@ impl Store for PostgresStore {
     fn wait_for_work<'a>(&'a self, max: Duration) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             self.ensure_listener().await;
-            let _ = tokio::time::timeout(max.min(super::POLL_FALLBACK), self.work.notified()).await;
+            self.work.wait(max).await;
         })
     }
 }

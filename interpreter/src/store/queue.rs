@@ -374,3 +374,21 @@ pub(crate) fn mark_alert_resolved(alert: &mut serde_json::Value) {
         }
     }
 }
+
+/// Wakes workers in this process that wait for queued work: every store keeps one (PostgreSQL
+/// also wakes it from a NOTIFY by another process); a worker waits at most
+/// [`super::POLL_FALLBACK`], so work queued where no signal reaches is still found.
+#[derive(Default)]
+pub(crate) struct WorkSignal(tokio::sync::Notify);
+
+impl WorkSignal {
+    /// Wakes every waiting worker, and keeps a permit for the next when none waits.
+    pub(crate) fn wake(&self) {
+        self.0.notify_waiters();
+        self.0.notify_one();
+    }
+
+    pub(crate) async fn wait(&self, max: std::time::Duration) {
+        let _ = tokio::time::timeout(max.min(super::POLL_FALLBACK), self.0.notified()).await;
+    }
+}

@@ -130,7 +130,7 @@ pub struct SqliteStore {
     conn: Mutex<Connection>,
     /// Wakes this handle's `wait_for_work` when it queues work itself; other processes' work
     /// is found by the 1 s poll.
-    work: tokio::sync::Notify,
+    work: super::queue::WorkSignal,
     /// The file the store lives in (`None` in memory), checked before every write.
     file: Option<StoreFile>,
 }
@@ -261,7 +261,7 @@ impl SqliteStore {
         tx.commit().map_err(|e| err("cannot commit schema", e))?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
-            work: tokio::sync::Notify::new(),
+            work: super::queue::WorkSignal::default(),
             file: None,
         })
     }
@@ -1330,7 +1330,7 @@ impl Store for SqliteStore {
 
     fn wait_for_work<'a>(&'a self, max: Duration) -> BoxFuture<'a, ()> {
         Box::pin(async move {
-            let _ = tokio::time::timeout(max.min(super::POLL_FALLBACK), self.work.notified()).await;
+            self.work.wait(max).await;
         })
     }
 }
@@ -1338,8 +1338,7 @@ impl Store for SqliteStore {
 impl SqliteStore {
     /// Wakes this handle's `wait_for_work` (a permit is kept when none waits).
     fn wake(&self) {
-        self.work.notify_waiters();
-        self.work.notify_one();
+        self.work.wake();
     }
 }
 
