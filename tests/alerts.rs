@@ -85,6 +85,28 @@ fn the_first_alert_the_trigger_takes_starts_the_run() {
 }
 
 #[test]
+fn a_run_by_hand_from_an_alert_is_recorded_as_the_alerts_and_can_be_repeated() {
+    let project = Project::new("recorded");
+    let payload = project.write("payload.json", PAYLOAD);
+    for _ in 0..2 {
+        let run = project.rbk(&["run", "pool.rbk", "--alert", &payload, "--as", "carol"]);
+        assert_eq!(run.status, 0, "{}{}", run.stdout, run.stderr);
+    }
+    let runs = project.rbk(&["runs", "--format", "json"]);
+    assert_eq!(runs.status, 0, "{}{}", runs.stdout, runs.stderr);
+    let listed: serde_json::Value = serde_json::from_str(&runs.stdout).unwrap();
+    let listed = listed.as_array().expect("a list of runs");
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    for run in listed {
+        assert_eq!(run["trigger"]["kind"], "alert", "{run}");
+        assert_eq!(run["trigger"]["name"], "PostgresConnectionsHigh", "{run}");
+        assert_eq!(run["trigger"]["fingerprint"], "4f2a1cbb9a1e2c07", "{run}");
+        assert_eq!(run["trigger"]["key"], run["id"], "{run}");
+        assert_eq!(run["started_by"], "carol", "{run}");
+    }
+}
+
+#[test]
 fn one_alert_object_from_standard_input_starts_the_run() {
     let project = Project::new("stdin");
     let mut child = Command::new(env!("CARGO_BIN_EXE_rbk"))

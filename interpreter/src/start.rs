@@ -39,7 +39,7 @@ pub struct StartSpec<'a> {
     /// The runbook to start; `None` when the file defines only one.
     pub runbook: Option<&'a str>,
     pub inputs: InputSource<'a>,
-    /// A manual trigger's key may be left empty: it becomes the run id.
+    /// A key may be left empty (a start by hand, also with `--alert`): it becomes the run id.
     pub trigger: RunTrigger,
     /// The runbook's typed `alert`.
     pub alert: Option<Value>,
@@ -86,9 +86,9 @@ pub fn prepare(spec: StartSpec<'_>) -> Result<PreparedRun, StartError> {
     let inputs = bind_inputs(program, module, item, &name, spec.inputs)?;
     let run_id = new_run_id();
     let now = now_ms();
-    let manual = spec.trigger.kind == TriggerKind::Manual;
     let mut trigger = spec.trigger;
-    if manual && trigger.key.is_empty() {
+    // A start with no occurrence of its own (by hand, also `rbk run --alert`) never collides.
+    if trigger.key.is_empty() {
         trigger.key = run_id.clone();
     }
     let record = RunRecord {

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use rbk_compiler::resolve::ModuleId;
 use rbk_compiler::Analysis;
-use rbk_interpreter::alerts::{self, AlertPayload, Selection};
-use rbk_interpreter::{Actions, ProcessEnvironment, Value};
+use rbk_interpreter::alerts::{self, Alert, AlertPayload, Selection};
+use rbk_interpreter::{Actions, ProcessEnvironment};
 
 use crate::exit;
 
@@ -57,7 +57,7 @@ pub async fn select(
     item: usize,
     payload: &AlertPayload,
     actions: &dyn Actions,
-) -> Result<Value, u8> {
+) -> Result<Alert, u8> {
     match alerts::select_for_run(program, module, item, payload, actions, &ProcessEnvironment).await
     {
         Ok(Selection::Chosen {
@@ -74,7 +74,7 @@ pub async fn select(
                     if also_matching == 1 { "es" } else { "" },
                 );
             }
-            Ok(alert.to_value())
+            Ok(alert)
         }
         Ok(Selection::NoneMatch(reasons)) => {
             println!("not started: no alert of the payload starts this runbook:");

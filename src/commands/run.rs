@@ -11,7 +11,9 @@ use rbk_interpreter::dry_run::DryRunActions;
 use rbk_interpreter::identity::normalize_person;
 use rbk_interpreter::journal::EventKind;
 use rbk_interpreter::start::{self, InputSource, PreparedRun, StartSpec};
-use rbk_interpreter::store::{ApprovalAnswer, JournalHead, RunTrigger, StartDecision, Store};
+use rbk_interpreter::store::{
+    ApprovalAnswer, JournalHead, RunTrigger, StartDecision, Store, TriggerKind,
+};
 use rbk_interpreter::Actions;
 use rbk_interpreter::{engine, BoxFuture, Journal};
 use rbk_stdlib::natives::NativeActions;
@@ -68,27 +70,6 @@ pub fn run(args: RunArgs) -> u8 {
             Ok(chosen) => chosen,
             Err(error) => return usage_error(&error.to_string()),
         };
-    let user = session::acting_user(args.as_user.as_deref());
-    let prepared = start::prepare(StartSpec {
-        program: &analysis,
-        file: &file,
-        runbook: Some(&runbook_name),
-        inputs: InputSource::Pairs(&args.inputs),
-        trigger: RunTrigger::default(),
-        alert: None,
-        started_by: user,
-        dry_run: args.dry_run,
-        shadow: false,
-    });
-    let PreparedRun {
-        mut record,
-        mut request,
-        limits,
-    } = match prepared {
-        Ok(prepared) => prepared,
-        Err(error) => return usage_error(&error.to_string()),
-    };
-
     let payload = match &args.alert {
         Some(path) => match alert_arg::read(path, &analysis, module, item, &runbook_name) {
             Ok(payload) => Some(payload),
@@ -96,22 +77,50 @@ pub fn run(args: RunArgs) -> u8 {
         },
         None => None,
     };
-
     let runtime = match session::runtime() {
         Ok(runtime) => runtime,
         Err(message) => return usage_error(&message),
     };
+    let user = session::acting_user(args.as_user.as_deref());
     runtime.block_on(async {
-        if let Some(payload) = &payload {
-            let natives = NativeActions::new(&config.integrations);
-            match alert_arg::select(&analysis, module, item, payload, &natives).await {
-                Ok(alert) => {
-                    record.alert = Some(alert.to_stored());
-                    request.alert = Some(alert);
+        // The alert is chosen first, so the run is recorded as the alert's from its first row.
+        let (trigger, alert) = match &payload {
+            Some(payload) => {
+                let natives = NativeActions::new(&config.integrations);
+                match alert_arg::select(&analysis, module, item, payload, &natives).await {
+                    Ok(alert) => (
+                        RunTrigger {
+                            kind: TriggerKind::Alert,
+                            name: Some(alert.name.clone()),
+                            fingerprint: Some(alert.fingerprint.clone()),
+                            key: String::new(),
+                        },
+                        Some(alert.to_value()),
+                    ),
+                    Err(code) => return code,
                 }
-                Err(code) => return code,
             }
-        }
+            None => (RunTrigger::default(), None),
+        };
+        let prepared = start::prepare(StartSpec {
+            program: &analysis,
+            file: &file,
+            runbook: Some(&runbook_name),
+            inputs: InputSource::Pairs(&args.inputs),
+            trigger,
+            alert,
+            started_by: user,
+            dry_run: args.dry_run,
+            shadow: false,
+        });
+        let PreparedRun {
+            record,
+            request,
+            limits,
+        } = match prepared {
+            Ok(prepared) => prepared,
+            Err(error) => return usage_error(&error.to_string()),
+        };
         let store = match session::open_store(args.store.as_deref(), project_file.as_deref()).await
         {
             Ok(store) => store,

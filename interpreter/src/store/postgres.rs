@@ -633,26 +633,20 @@ async fn facts_in(tx: &Transaction<'_>, start: &QueuedStart) -> Result<StartFact
             .collect::<Result<_, _>>()
             .map_err(bad)?;
     }
-    if let Some(since) = start.rate_since() {
+    // Both limits only ask whether a count reaches a bound, so the scans stop at the bound:
+    // in a storm the window holds thousands of runs, and every start would count them all.
+    if let (Some(since), Some((max, _))) = (start.rate_since(), start.limits.rate) {
         facts.recent = count(
             tx,
-            "SELECT count(*) FROM rbk_runs WHERE runbook = $1 AND limit_key = $2 \
+            "SELECT count(*) FROM (SELECT 1 FROM rbk_runs WHERE runbook = $1 AND limit_key = $2 \
              AND status NOT IN ('suppressed', 'coalesced', 'cancelled') \
-             AND NOT dry_run AND started_at >= $3",
-            &[&record.runbook, &start.rate_key(), &since],
+             AND NOT dry_run AND started_at >= $3 LIMIT $4) AS bounded",
+            &[&record.runbook, &start.rate_key(), &since, &i64::from(max)],
             "cannot count recent runs",
         )
         .await?;
     }
-    if let Some(since) = start.storm_since() {
-        facts.distinct = count(
-            tx,
-            "SELECT count(*) FROM rbk_runs WHERE runbook = $1 AND trigger_kind = 'alert' \
-             AND started_at >= $2",
-            &[&record.runbook, &since],
-            "cannot count the runbook's alerts",
-        )
-        .await?;
+    if let (Some(since), Some(storm)) = (start.storm_since(), start.storm) {
         facts.held = tx
             .query_opt(
                 "SELECT id FROM rbk_runs WHERE runbook = $1 AND held AND status = 'waiting' \
@@ -664,6 +658,17 @@ async fn facts_in(tx: &Transaction<'_>, start: &QueuedStart) -> Result<StartFact
             .map(|row| row.try_get(0))
             .transpose()
             .map_err(bad)?;
+        // With a hold in place every start coalesces onto it; the count decides nothing.
+        if facts.held.is_none() {
+            facts.distinct = count(
+                tx,
+                "SELECT count(*) FROM (SELECT 1 FROM rbk_runs WHERE runbook = $1 \
+                 AND trigger_kind = 'alert' AND started_at >= $2 LIMIT $3) AS bounded",
+                &[&record.runbook, &since, &i64::from(storm.max_distinct)],
+                "cannot count the runbook's alerts",
+            )
+            .await?;
+        }
     }
     Ok(facts)
 }
