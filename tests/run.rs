@@ -740,3 +740,71 @@ fn a_store_made_read_only_during_the_run_fails_it() {
     assert!(run.stderr.contains("read-only"), "{}", run.stderr);
     assert!(!run.stdout.contains("run succeeded"), "{}", run.stdout);
 }
+
+/// What a command or an API returns, read with the text builtins: JSON fields and indexes,
+/// numbers in text, lines, splits and regular expressions; under `rbk test` with a mocked
+/// command, and under `rbk run`, where a value that cannot be read fails the step naming it.
+const READS_OUTPUT: &str = r#"extern action kubectl_json(args: list<string>) -> string effect read
+extern action df_output() -> string effect read
+
+runbook reads_output {
+  title "Read what kubectl and df print"
+  input {
+    df_text: string = "Filesystem Use%\n/dev/sda1 83%\n"
+  }
+
+  step pods "Count crash-looping pods" {
+    let doc = json(kubectl_json(["get", "pods", "-o", "json"]))
+    let looping = filter(doc.items, p => int(p.status.restarts) > 5)
+    let names = join(map(looping, p => string(p.metadata.name)), ", ")
+    log "looping: {names}"
+    expect len(looping) == 1 else "expected one crash-looping pod, found {len(looping)}"
+    expect starts_with(trim("  api-1 "), "api") and ends_with(lower("X.LOG"), ".log")
+  }
+
+  step disk "Read the disk's use" {
+    let last = lines(df_text)[1]
+    let used = capture(last, "([0-9]+)%")
+    let percent = int((used ?? ["", "0"])[1])
+    let device = split(last, "")[0]
+    let link = url_encode("a b/c")
+    log "disk at {percent} of {device}, {link}"
+    expect percent == 83 and matches(last, "^/dev/") and device == "/dev/sda1"
+  }
+}
+
+test "reads kubectl's JSON and df's text" {
+  mock kubectl_json returns "\{\"items\": [\{\"metadata\": \{\"name\": \"api-1\"}, \"status\": \{\"restarts\": \"7\"}}, \{\"metadata\": \{\"name\": \"web-1\"}, \"status\": \{\"restarts\": 0}}]}"
+  run reads_output
+  expect step pods succeeded
+  expect step disk succeeded
+}
+
+test "a restart count that is not a number fails the step" {
+  mock kubectl_json returns "\{\"items\": [\{\"metadata\": \{\"name\": \"api-1\"}, \"status\": \{\"restarts\": \"lots\"}}]}"
+  run reads_output
+  expect step pods failed
+}
+"#;
+
+#[test]
+fn text_builtins_read_command_output_and_name_the_value_that_fails() {
+    let project = Project::new("text-builtins");
+    std::fs::write(project.dir.join("reads.rbk"), READS_OUTPUT).unwrap();
+    let tested = project.rbk(&["test", "reads.rbk"]);
+    assert_eq!(tested.status, 0, "{}{}", tested.stdout, tested.stderr);
+    assert!(tested.stdout.contains("2 passed"), "{}", tested.stdout);
+
+    std::fs::write(
+        project.dir.join("bad_pattern.rbk"),
+        "runbook p {\n  title \"t\"\n  step s \"s\" {\n    expect matches(\"x\", \"[a-\")\n  }\n}\n",
+    )
+    .unwrap();
+    let checked = project.rbk(&["check", "bad_pattern.rbk"]);
+    assert_eq!(checked.status, 1, "{}{}", checked.stdout, checked.stderr);
+    assert!(
+        checked.stdout.contains("E0212") && checked.stdout.contains("invalid regular expression"),
+        "{}",
+        checked.stdout
+    );
+}

@@ -18,6 +18,7 @@ pub mod secrets;
 pub mod start;
 pub mod store;
 pub mod testing;
+mod text_builtins;
 pub mod value;
 
 pub use action::{ActionCall, ActionError, Actions, BoxFuture};

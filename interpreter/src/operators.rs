@@ -227,7 +227,13 @@ pub fn simple_builtin(builtin: Builtin, mut values: Vec<Value>) -> Result<Value,
             }))
         }
         Builtin::String => Ok(Value::Str(first.to_string())),
-        other => Err(format!("{}() needs the run's context", other.name())),
+        Builtin::Now | Builtin::Env | Builtin::Secret => {
+            Err(format!("{}() needs the run's context", builtin.name()))
+        }
+        Builtin::Filter | Builtin::Map | Builtin::SortBy | Builtin::Any | Builtin::All => {
+            Err(format!("{}() takes a function", builtin.name()))
+        }
+        _ => crate::text_builtins::text_builtin(builtin, &values),
     }
 }
 

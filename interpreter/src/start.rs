@@ -17,8 +17,7 @@ use crate::engine::{self, Resume, RunReport, RunStatus, Services};
 use crate::journal::{EventKind, FanOut, Journal};
 use crate::store::queue::LEASE_LOST;
 use crate::store::{
-    FencedJournal, Lease, RunLimits, RunOwner, RunRecord, RunState, RunTrigger, Store,
-    StoreJournal, TriggerKind,
+    FencedJournal, Lease, RunLimits, RunOwner, RunRecord, RunState, RunTrigger, Store, StoreJournal,
 };
 use crate::{Actions, BoxFuture, Value};
 

@@ -66,6 +66,7 @@ codes! {
     ZeroDuration = "E0209", Error, "zero duration where time must pass";
     DurationOutOfRange = "E0210", Error, "duration literal out of range";
     DurationArithmeticOutOfRange = "E0211", Error, "constant duration arithmetic out of range";
+    BadPattern = "E0212", Error, "invalid regular expression";
     UngatedDestructiveStep = "E0301", Error, "destructive step without an approval clause";
     UnsafeAutoApprove = "E0302", Error, "`on timeout approve` on an action that is not safe to auto-approve";
     SecretExposed = "E0303", Error, "secret interpolated or logged";

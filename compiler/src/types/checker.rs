@@ -646,6 +646,8 @@ impl<'a> Checker<'a> {
                 let element = match iter_ty {
                     Ty::List(element) => *element,
                     Ty::Unknown => Ty::Unknown,
+                    // A JSON array; anything else fails the step when the loop starts.
+                    Ty::Json => Ty::Json,
                     other => {
                         self.report(
                             Diagnostic::new(Code::TypeMismatch, env.file, iter.span, format!("`for` needs a list, found `{other}`"))
@@ -897,6 +899,19 @@ impl<'a> Checker<'a> {
                     Ty::Map(key, value) => {
                         self.expect_type(env, index, &key, "a map key");
                         Ty::optional(*value)
+                    }
+                    Ty::Json => {
+                        let index_ty = self.check_expr(env, index, None);
+                        if !matches!(index_ty, Ty::Int | Ty::Str | Ty::Unknown) {
+                            self.mismatch(
+                                env.file,
+                                index.span,
+                                &Ty::Str,
+                                &index_ty,
+                                "a JSON index",
+                            );
+                        }
+                        Ty::Json
                     }
                     Ty::Unknown => {
                         self.check_expr(env, index, None);
@@ -1217,6 +1232,7 @@ impl<'a> Checker<'a> {
         let base_ty = self.check_expr(env, base, None);
         let fields = match &base_ty {
             Ty::Unknown => return Ty::Unknown,
+            Ty::Json => return Ty::Json,
             Ty::Record(fields) => Some(fields.clone()),
             Ty::Named(named) => self.info.named_types.get(&named.key).cloned().flatten(),
             _ => None,
@@ -1536,13 +1552,29 @@ impl<'a> Checker<'a> {
             | Builtin::Sum
             | Builtin::Env
             | Builtin::Secret
-            | Builtin::String => args.len() == 1,
+            | Builtin::String
+            | Builtin::Json
+            | Builtin::Int
+            | Builtin::Float
+            | Builtin::Bool
+            | Builtin::Trim
+            | Builtin::Lines
+            | Builtin::Lower
+            | Builtin::Upper
+            | Builtin::UrlEncode => args.len() == 1,
             Builtin::Filter
             | Builtin::Map
             | Builtin::SortBy
             | Builtin::Any
             | Builtin::All
-            | Builtin::Contains => args.len() == 2,
+            | Builtin::Contains
+            | Builtin::Split
+            | Builtin::Join
+            | Builtin::StartsWith
+            | Builtin::EndsWith
+            | Builtin::Matches
+            | Builtin::Capture => args.len() == 2,
+            Builtin::Replace => args.len() == 3,
             Builtin::Min | Builtin::Max => !args.is_empty(),
         };
         if !arity_ok {
@@ -1589,7 +1621,10 @@ impl<'a> Checker<'a> {
             }
             Builtin::Len => {
                 let ty = self.check_expr(env, &args[0].value, None);
-                if !matches!(ty, Ty::List(_) | Ty::Map(..) | Ty::Str | Ty::Unknown) {
+                if !matches!(
+                    ty,
+                    Ty::List(_) | Ty::Map(..) | Ty::Str | Ty::Json | Ty::Unknown
+                ) {
                     self.mismatch(
                         env.file,
                         args[0].value.span,
@@ -1668,6 +1703,7 @@ impl<'a> Checker<'a> {
             }
             // Handled by the guarded arm above.
             Builtin::First | Builtin::Sum => Ty::Unknown,
+            _ => self.check_text_builtin(env, builtin, args),
         }
     }
 
@@ -1675,6 +1711,7 @@ impl<'a> Checker<'a> {
         match self.check_expr(env, arg, None) {
             Ty::List(element) => *element,
             Ty::Unknown => Ty::Unknown,
+            Ty::Json => Ty::Json,
             other => {
                 self.report(
                     Diagnostic::new(
@@ -1779,7 +1816,7 @@ impl Env {
 }
 
 pub(super) const PRIMITIVES: &[&str] = &[
-    "int", "float", "bool", "string", "duration", "percent", "time", "secret", "none",
+    "int", "float", "bool", "string", "duration", "percent", "time", "secret", "none", "json",
 ];
 
 fn primitive_type(name: &str) -> Option<Ty> {
@@ -1793,6 +1830,7 @@ fn primitive_type(name: &str) -> Option<Ty> {
         "time" => Ty::Time,
         "secret" => Ty::Secret,
         "none" => Ty::None,
+        "json" => Ty::Json,
         _ => return None,
     })
 }

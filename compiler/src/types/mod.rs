@@ -8,6 +8,7 @@ mod checker;
 mod durations;
 mod operators;
 mod tests;
+mod text_builtins;
 mod ty;
 
 use std::collections::HashMap;

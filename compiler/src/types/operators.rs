@@ -14,6 +14,14 @@ pub fn binary(op: BinaryOp, lhs: &Ty, rhs: &Ty) -> Option<Ty> {
             _ => Ty::Unknown,
         });
     }
+    // A part of a JSON document compares with values of any type but a secret; what it holds
+    // is known when the run reads it.
+    let json = matches!(lhs, Ty::Json) || matches!(rhs, Ty::Json);
+    if json && matches!(op, Eq | Ne | Lt | Le | Gt | Ge) {
+        let secret = matches!(lhs.strip_optional(), Ty::Secret)
+            || matches!(rhs.strip_optional(), Ty::Secret);
+        return (!secret).then_some(Ty::Bool);
+    }
     match op {
         Or | And => (lhs == &Ty::Bool && rhs == &Ty::Bool).then_some(Ty::Bool),
         Eq | Ne => comparable_for_equality(lhs, rhs).then_some(Ty::Bool),

@@ -48,6 +48,10 @@ pub enum Ty {
     /// An anonymous record `{pid: int}`.
     Record(Vec<(String, Ty)>),
     Named(NamedTy),
+    /// A parsed JSON document (`json(text)`) or a part of one: its shape is known only at run
+    /// time, so reading it (`.field`, `[i]`) gives `json` again, and `int`, `float`, `bool` and
+    /// `string` turn it into a typed value, failing the step when it is not one.
+    Json,
     /// A lambda; only builtins such as `filter` take one.
     Lambda,
     /// Unknown because of an earlier error: compatible with everything, so one mistake is
@@ -134,6 +138,7 @@ impl fmt::Display for Ty {
                 f.write_str("}")
             }
             Ty::Named(named) => f.write_str(&named.display),
+            Ty::Json => f.write_str("json"),
             Ty::Lambda => f.write_str("lambda"),
             Ty::Unknown => f.write_str("unknown"),
         }

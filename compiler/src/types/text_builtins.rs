@@ -1,0 +1,150 @@
+//! The builtins that read what commands and APIs return: text, numbers in text, JSON and
+//! regular expressions. Their arguments are checked here; a literal regular expression is
+//! compiled before the run, so a typo in a pattern is a check error (E0212), not a failed step.
+
+use super::checker::{Checker, Env};
+use super::{Builtin, Ty};
+use crate::diagnostics::{Code, Diagnostic};
+use crate::syntax::{Arg, Expr, ExprKind, StrPart};
+
+impl Checker<'_> {
+    pub(super) fn check_text_builtin(
+        &mut self,
+        env: &mut Env,
+        builtin: Builtin,
+        args: &[Arg],
+    ) -> Ty {
+        match builtin {
+            Builtin::Json => {
+                self.expect_type(env, &args[0].value, &Ty::Str, "the JSON text");
+                Ty::Json
+            }
+            Builtin::Int | Builtin::Float | Builtin::Bool => {
+                let ty = self.check_expr(env, &args[0].value, None);
+                let accepted = match builtin {
+                    Builtin::Int => {
+                        matches!(ty, Ty::Str | Ty::Int | Ty::Float | Ty::Json | Ty::Unknown)
+                    }
+                    Builtin::Float => {
+                        matches!(ty, Ty::Str | Ty::Int | Ty::Float | Ty::Json | Ty::Unknown)
+                    }
+                    _ => matches!(ty, Ty::Str | Ty::Bool | Ty::Json | Ty::Unknown),
+                };
+                if !accepted {
+                    self.report(
+                        Diagnostic::new(
+                            Code::TypeMismatch,
+                            env.file,
+                            args[0].value.span,
+                            format!("`{}` cannot convert `{ty}`", builtin.name()),
+                        )
+                        .label(format!("this is `{ty}`"))
+                        .help(format!("`{}`", builtin.signature())),
+                    );
+                }
+                match builtin {
+                    Builtin::Int => Ty::Int,
+                    Builtin::Float => Ty::Float,
+                    _ => Ty::Bool,
+                }
+            }
+            Builtin::Trim | Builtin::Lower | Builtin::Upper | Builtin::UrlEncode => {
+                self.expect_type(env, &args[0].value, &Ty::Str, "the text");
+                Ty::Str
+            }
+            Builtin::Lines => {
+                self.expect_type(env, &args[0].value, &Ty::Str, "the text");
+                Ty::list(Ty::Str)
+            }
+            Builtin::Split => {
+                self.expect_type(env, &args[0].value, &Ty::Str, "the text");
+                self.expect_type(env, &args[1].value, &Ty::Str, "the separator");
+                Ty::list(Ty::Str)
+            }
+            Builtin::Join => {
+                let ty = self.check_expr(env, &args[0].value, None);
+                match &ty {
+                    Ty::List(_) | Ty::Json | Ty::Unknown => {}
+                    other => self.mismatch(
+                        env.file,
+                        args[0].value.span,
+                        &Ty::list(Ty::Str),
+                        other,
+                        "`join`",
+                    ),
+                }
+                if ty.contains_secret() {
+                    self.report(
+                        Diagnostic::new(
+                            Code::SecretExposed,
+                            env.file,
+                            args[0].value.span,
+                            "secrets are joined into a string",
+                        )
+                        .label("this list holds secrets")
+                        .help("secrets may be passed to actions but never turned into text"),
+                    );
+                }
+                self.expect_type(env, &args[1].value, &Ty::Str, "the separator");
+                Ty::Str
+            }
+            Builtin::Replace => {
+                self.expect_type(env, &args[0].value, &Ty::Str, "the text");
+                self.expect_type(env, &args[1].value, &Ty::Str, "the text to replace");
+                self.expect_type(env, &args[2].value, &Ty::Str, "the replacement");
+                Ty::Str
+            }
+            Builtin::StartsWith | Builtin::EndsWith => {
+                self.expect_type(env, &args[0].value, &Ty::Str, "the text");
+                self.expect_type(env, &args[1].value, &Ty::Str, "the text to look for");
+                Ty::Bool
+            }
+            Builtin::Matches | Builtin::Capture => {
+                self.expect_type(env, &args[0].value, &Ty::Str, "the text");
+                self.expect_type(env, &args[1].value, &Ty::Str, "the pattern");
+                self.check_pattern(env, &args[1].value);
+                if builtin == Builtin::Matches {
+                    Ty::Bool
+                } else {
+                    Ty::optional(Ty::list(Ty::Str))
+                }
+            }
+            _ => Ty::Unknown,
+        }
+    }
+
+    /// A pattern written as a literal is compiled now; one built at run time is compiled then.
+    fn check_pattern(&mut self, env: &mut Env, pattern: &Expr) {
+        let ExprKind::Str(parts) = &pattern.kind else {
+            return;
+        };
+        let mut text = String::new();
+        for part in parts {
+            match part {
+                StrPart::Text(piece) => text.push_str(piece),
+                StrPart::Interpolation(_) => return,
+            }
+        }
+        if let Err(error) = regex::Regex::new(&text) {
+            let reason = match error {
+                regex::Error::Syntax(detail) => detail
+                    .lines()
+                    .filter(|line| line.starts_with("error:"))
+                    .map(|line| line.trim_start_matches("error:").trim().to_string())
+                    .next()
+                    .unwrap_or(detail),
+                other => other.to_string(),
+            };
+            self.report(
+                Diagnostic::new(
+                    Code::BadPattern,
+                    env.file,
+                    pattern.span,
+                    format!("invalid regular expression: {reason}"),
+                )
+                .label("this pattern does not compile")
+                .help("patterns use Rust's `regex` syntax; write a backslash as `\\\\` inside a string, and escape `( ) [ ] { } . * + ? | ^ $` with one to match them as text"),
+            );
+        }
+    }
+}
