@@ -154,8 +154,8 @@ pub fn load_projects(paths: &[PathBuf]) -> Result<(usize, Vec<Project>), String>
     let count = files.len();
     let mut projects = Vec::new();
     for (config_path, group) in group_by_config(files) {
-        let approver_groups = match &config_path {
-            Some(path) => Some(load_config(path)?.approvers),
+        let config = match &config_path {
+            Some(path) => Some(load_config(path)?),
             None => None,
         };
         let sources = group
@@ -163,7 +163,7 @@ pub fn load_projects(paths: &[PathBuf]) -> Result<(usize, Vec<Project>), String>
             .map(|file| read_source(&file).map(|text| (file, text)))
             .collect::<Result<_, _>>()?;
         projects.push(Project {
-            options: rbk_compiler::CheckOptions { approver_groups },
+            options: rbk_compiler::CheckOptions::for_project(config.as_ref()),
             sources,
         });
     }

@@ -808,3 +808,76 @@ fn text_builtins_read_command_output_and_name_the_value_that_fails() {
         checked.stdout
     );
 }
+
+/// `shell.run` of a written-out read-only command needs no gate and no waiver; the project's
+/// rbk.toml adds its own; anything else stays destructive; `--dry-run` performs the reads.
+const SHELL_EFFECTS: &str = r#"use std.shell
+
+runbook disk_report {
+  title "Report the disk"
+  input {
+    path: string = "."
+  }
+
+  step look "Look at the disk" {
+    let usage = shell.run(["df", "-P", path])
+    let files = shell.run(["ls", path])
+    let status = shell.run(["rbk-fake-tool", "status"])
+    log "df says {len(lines(usage))} lines; ls {len(lines(files))}; tool {status}"
+  }
+}
+"#;
+
+#[test]
+fn written_out_read_commands_need_no_gate_and_others_still_do() {
+    let project = Project::new("shell-effects");
+    std::fs::write(project.dir.join("report.rbk"), SHELL_EFFECTS).unwrap();
+    // Without the project's entry, `rbk-fake-tool status` is an unknown command: destructive.
+    let checked = project.rbk(&["check", "report.rbk"]);
+    assert_eq!(checked.status, 1, "{}{}", checked.stdout, checked.stderr);
+    assert!(
+        checked.stdout.contains("E0301") && checked.stdout.contains("`shell.run` is destructive"),
+        "{}",
+        checked.stdout
+    );
+    std::fs::write(
+        project.dir.join("rbk.toml"),
+        "[approvers]\nsre = [\"alice\", \"bob\"]\n\n[shell]\nread_only = [\"rbk-fake-tool status\"]\n",
+    )
+    .unwrap();
+    let checked = project.rbk(&["check", "--deny", "warnings", "report.rbk"]);
+    assert_eq!(checked.status, 0, "{}{}", checked.stdout, checked.stderr);
+
+    let plan = project.rbk(&["plan", "report.rbk"]);
+    assert_eq!(plan.status, 0, "{}{}", plan.stdout, plan.stderr);
+    for why in [
+        "`df` is read-only by the std table",
+        "`ls` is read-only by the std table",
+        "`rbk-fake-tool status` is read-only by rbk.toml's [shell] read_only",
+    ] {
+        assert!(plan.stdout.contains(why), "{why} not in {}", plan.stdout);
+    }
+    assert!(plan.stdout.contains("effect:    read"), "{}", plan.stdout);
+
+    // A dry run performs reads: `df` and `ls` run (the fake tool does not exist, so the step
+    // fails there, after the two reads, with the command's own error).
+    let dry = project.rbk(&["run", "report.rbk", "--dry-run", "--as", "carol"]);
+    assert!(
+        dry.stdout.contains("shell.run(argv: [df, -P, .]") && dry.stdout.contains("rbk-fake-tool"),
+        "{}{}",
+        dry.stdout,
+        dry.stderr
+    );
+    assert!(
+        !dry.stdout.contains("not executed:\n  [read]"),
+        "{}",
+        dry.stdout
+    );
+
+    // A command the table does not name still needs a gate, even next to a read.
+    let write = SHELL_EFFECTS.replace("[\"ls\", path]", "[\"rm\", \"-rf\", path]");
+    std::fs::write(project.dir.join("report.rbk"), write).unwrap();
+    let checked = project.rbk(&["check", "report.rbk"]);
+    assert_eq!(checked.status, 1, "{}{}", checked.stdout, checked.stderr);
+    assert!(checked.stdout.contains("E0301"), "{}", checked.stdout);
+}

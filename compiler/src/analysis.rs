@@ -33,6 +33,22 @@ pub trait ModuleLoader {
 pub struct CheckOptions {
     /// From `rbk.toml`; when `None`, group names and quorums are not checked.
     pub approver_groups: Option<ApproverGroups>,
+    /// rbk.toml's `[shell] read_only`: commands `shell.run` may call as a `read` action, beside
+    /// the standard table (effects/shell_table.rs).
+    pub shell_read_only: Vec<String>,
+}
+
+impl CheckOptions {
+    /// The options an rbk.toml gives; `None` when no rbk.toml governs the files.
+    pub fn for_project(config: Option<&crate::config::ProjectConfig>) -> CheckOptions {
+        CheckOptions {
+            approver_groups: config.map(|c| c.approvers.clone()),
+            shell_read_only: config
+                .and_then(|c| c.shell.as_ref())
+                .map(|shell| shell.read_only.clone())
+                .unwrap_or_default(),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -197,7 +213,7 @@ fn check_parsed(
 
     let mut diagnostics = state.diagnostics;
     let types = types::check_modules(&modules, &mut diagnostics);
-    let effects = EffectInfo::compute(&modules, &types);
+    let effects = EffectInfo::compute(&modules, &types, &options.shell_read_only);
     let cx = LintContext {
         modules: &modules,
         types: &types,

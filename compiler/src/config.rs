@@ -20,6 +20,19 @@ pub struct ProjectConfig {
     /// `rbk serve`: the intake token, where to listen, workers, the storm threshold, webhooks.
     #[serde(default)]
     pub serve: Option<ServeConfig>,
+    /// `[shell]`: the project's own read-only commands for `shell.run`.
+    #[serde(default)]
+    pub shell: Option<ShellConfig>,
+}
+
+/// `[shell] read_only = ["kafka-topics --describe", "mytool status"]`: `shell.run` of a command
+/// whose first words are written out as one of these is a `read` action, as the standard
+/// table's are. Name only commands that read whatever arguments follow.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ShellConfig {
+    #[serde(default)]
+    pub read_only: Vec<String>,
 }
 
 /// `[serve]`: how `rbk serve` listens and takes in alerts. Command-line flags win over it.

@@ -64,6 +64,9 @@ pub struct ActionPlan {
     pub via: Option<String>,
     /// The call as written, e.g. `pg.terminate(db, idle, max: 50)`.
     pub call: String,
+    /// Why the effect is not the one the action declares (`shell.run` of a read-only command).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
 }
 
 fn action_plans(actions: &[ActionUse], text: &str) -> Vec<ActionPlan> {
@@ -84,6 +87,7 @@ fn action_plans(actions: &[ActionUse], text: &str) -> Vec<ActionPlan> {
             effect: action.effect.to_string(),
             via: action.via.clone(),
             call,
+            why: action.reason.clone(),
         });
     }
     plans
@@ -319,6 +323,9 @@ impl fmt::Display for RunbookPlan {
                     "     action:    {} [{}]{via}  {}",
                     action.action, action.effect, action.call
                 )?;
+                if let Some(why) = &action.why {
+                    writeln!(f, "                {why}")?;
+                }
             }
             writeln!(f, "     gate:      {}", step.gate)?;
             match (&step.condition, &step.condition_effect) {

@@ -1504,12 +1504,18 @@ impl<'a> Machine<'a> {
                 module: target,
                 item,
             } => {
-                let (params, ret, name, effect) = match &self.program.module(target).ast.items[item]
-                    .kind
-                {
-                    ItemKind::Extern(ext) => (&ext.params, &ext.ret, &ext.name.name, ext.effect),
+                let (params, ret, name) = match &self.program.module(target).ast.items[item].kind {
+                    ItemKind::Extern(ext) => (&ext.params, &ext.ret, &ext.name.name),
                     _ => return Err(Flow::Fatal("extern expected".into())),
                 };
+                // The effect of this call, as the checker judged it: `shell.run` of a command
+                // the read-only table names is a read, also for `--dry-run`.
+                let effect = self
+                    .program
+                    .effects
+                    .call_actions(&self.program.modules, &self.program.types, module, expr)
+                    .first()
+                    .map_or(Effect::Destructive, |action| action.effect);
                 // A string holding a secret's value (from `env`, say) is masked before it can leave
                 // in a notification or a command line; a secret itself goes through, unmasked,
                 // to the action that needs it.

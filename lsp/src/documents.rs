@@ -107,11 +107,10 @@ pub fn find_config(file: &Path) -> Option<PathBuf> {
 
 /// The approver groups of the project the file belongs to; `None` without a readable rbk.toml
 /// (as `rbk check`, group names are then not checked).
-pub fn approver_groups(file: &Path) -> Option<ApproverGroups> {
+/// The rbk.toml governing `file`, when there is one and it reads.
+fn project_config(file: &Path) -> Option<ProjectConfig> {
     let text = fs::read_to_string(find_config(file)?).ok()?;
-    ProjectConfig::parse(&text)
-        .ok()
-        .map(|config| config.approvers)
+    ProjectConfig::parse(&text).ok()
 }
 
 /// One buffer, checked: the compiler's whole answer and which module is the buffer.
@@ -134,10 +133,9 @@ impl Checked {
         open: HashMap<PathBuf, String>,
         cache: &mut ParseCache,
     ) -> Option<Checked> {
-        let approver_groups = approver_groups(&path);
-        let options = CheckOptions {
-            approver_groups: approver_groups.clone(),
-        };
+        let config = project_config(&path);
+        let options = CheckOptions::for_project(config.as_ref());
+        let approver_groups = options.approver_groups.clone();
         let loader = BufferLoader { open };
         // Deeply nested input recurses in the parser and checker; give them room, as the CLI does.
         let analysis = std::thread::scope(|scope| {

@@ -79,9 +79,27 @@ pub fn hover(checked: &Checked, offset: usize) -> Option<(String, rbk_compiler::
             return None;
         };
         let text = match checked.analysis.types.callee(module.id, call.id) {
-            Some(Callee::Extern { module, item }) | Some(Callee::Fn { module, item }) => {
-                describe_item(checked, module, item)
+            Some(Callee::Extern {
+                module: target,
+                item,
+            }) => {
+                describe_item(checked, target, item).map(|text| {
+                    // This call's own effect, when it is not the declared one.
+                    let analysis = &checked.analysis;
+                    let this_call = analysis
+                        .effects
+                        .call_actions(&analysis.modules, &analysis.types, module.id, call)
+                        .into_iter()
+                        .next()
+                        .and_then(|action| {
+                            action
+                                .reason
+                                .map(|why| format!("\n\nthis call: **{}** — {why}", action.effect))
+                        });
+                    text + &this_call.unwrap_or_default()
+                })
             }
+            Some(Callee::Fn { module, item }) => describe_item(checked, module, item),
             Some(Callee::Builtin(builtin)) => Some(describe_builtin(builtin)),
             None => None,
         };

@@ -16,9 +16,7 @@ pub fn run(file: &Path, format: Format) -> u8 {
     };
     let options = match workspace::find_config(file) {
         Some(path) => match workspace::load_config(&path) {
-            Ok(config) => CheckOptions {
-                approver_groups: Some(config.approvers),
-            },
+            Ok(config) => CheckOptions::for_project(Some(&config)),
             Err(message) => return usage_error(&message),
         },
         None => CheckOptions::default(),

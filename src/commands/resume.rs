@@ -70,7 +70,7 @@ pub fn run(args: ResumeArgs<'_>) -> u8 {
             Err(message) => return usage_error(&message),
         };
         let groups = project_file.as_ref().map(|_| config.approvers.clone());
-        let analysis = check(vec![(file.clone(), text)], &FileLoader, &CheckOptions { approver_groups: groups.clone() });
+        let analysis = check(vec![(file.clone(), text)], &FileLoader, &CheckOptions::for_project(project_file.as_ref().map(|_| &config)));
         if analysis.has_errors() {
             for diagnostic in analysis.diagnostics.iter().filter(|d| d.is_error()) {
                 print!("{}", render::human(&analysis, diagnostic));

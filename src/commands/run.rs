@@ -53,9 +53,7 @@ pub fn run(args: RunArgs) -> u8 {
     let analysis = check(
         vec![(file.clone(), text)],
         &FileLoader,
-        &CheckOptions {
-            approver_groups: groups.clone(),
-        },
+        &CheckOptions::for_project(project_file.as_ref().map(|_| &config)),
     );
     if analysis.has_errors() {
         for diagnostic in analysis.diagnostics.iter().filter(|d| d.is_error()) {

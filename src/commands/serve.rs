@@ -93,9 +93,7 @@ fn load(paths: &[PathBuf]) -> Result<Catalog, LoadError> {
             Some(path) => Some(workspace::load_config(path).map_err(LoadError::Io)?),
             None => None,
         };
-        let options = rbk_compiler::CheckOptions {
-            approver_groups: config.as_ref().map(|c| c.approvers.clone()),
-        };
+        let options = rbk_compiler::CheckOptions::for_project(config.as_ref());
         for file in group {
             let text = workspace::read_source(&file).map_err(LoadError::Io)?;
             let program = check(vec![(file.clone(), text)], &FileLoader, &options);

@@ -1,5 +1,9 @@
 //! What each `fn`, step and runbook can do to the world: the strongest effect of every extern
-//! action it can reach, through `fn` calls too.
+//! action it can reach, through `fn` calls too. An action's effect is the one its extern
+//! declares, except `shell.run` with written-out command words that a read-only table names
+//! ([`shell_table`]).
+
+pub mod shell_table;
 
 use std::collections::{HashMap, HashSet};
 
@@ -21,21 +25,34 @@ pub struct ActionUse {
     pub call_span: Span,
     /// The `fn` the action is reached through, if any.
     pub via: Option<String>,
+    /// Why the effect is not the one the extern declares (`kubectl get` is read-only by the
+    /// std table).
+    pub reason: Option<String>,
 }
 
 /// An item by module and index.
 type ItemRef = (ModuleId, usize);
+/// An extern action as one call reaches it: with the effect of that call.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Reached {
+    action: ItemRef,
+    effect: Effect,
+    reason: Option<String>,
+}
+
 /// The externs and the `fn`s a `fn` body calls directly.
-type DirectCalls = (Vec<ItemRef>, Vec<ItemRef>);
+type DirectCalls = (Vec<Reached>, Vec<ItemRef>);
 
 #[derive(Debug, Default)]
 pub struct EffectInfo {
     /// The extern actions each `fn` can reach, directly or through other `fn`s.
-    fn_reach: HashMap<(ModuleId, usize), Vec<(ModuleId, usize)>>,
+    fn_reach: HashMap<(ModuleId, usize), Vec<Reached>>,
+    /// rbk.toml's `[shell] read_only` entries.
+    shell_read_only: Vec<String>,
 }
 
 impl EffectInfo {
-    pub fn compute(modules: &[Module], types: &TypeInfo) -> Self {
+    pub fn compute(modules: &[Module], types: &TypeInfo, shell_read_only: &[String]) -> Self {
         let mut direct: HashMap<ItemRef, DirectCalls> = HashMap::new();
         for module in modules {
             for (index, item) in module.ast.items.iter().enumerate() {
@@ -49,7 +66,13 @@ impl EffectInfo {
                 let mut externs = Vec::new();
                 let mut fns = Vec::new();
                 let mut record = |expr: &Expr| match types.callee(module.id, expr.id) {
-                    Some(Callee::Extern { module, item }) => externs.push((module, item)),
+                    Some(Callee::Extern { module, item }) => {
+                        if let Some(reached) =
+                            reached_by_call(modules, module, item, expr, shell_read_only)
+                        {
+                            externs.push(reached);
+                        }
+                    }
                     Some(Callee::Fn { module, item }) => fns.push((module, item)),
                     _ => {}
                 };
@@ -72,7 +95,7 @@ impl EffectInfo {
                 if let Some((externs, fns)) = direct.get(&current) {
                     for e in externs {
                         if !reached.contains(e) {
-                            reached.push(*e);
+                            reached.push(e.clone());
                         }
                     }
                     stack.extend(fns.iter().copied());
@@ -81,7 +104,10 @@ impl EffectInfo {
             reached.sort();
             fn_reach.insert(key, reached);
         }
-        EffectInfo { fn_reach }
+        EffectInfo {
+            fn_reach,
+            shell_read_only: shell_read_only.to_vec(),
+        }
     }
 
     /// The effect of calling a `fn`: the strongest action it can reach (`pure` if none).
@@ -90,7 +116,8 @@ impl EffectInfo {
             .get(&(module, item))
             .into_iter()
             .flatten()
-            .map(|&(m, i)| extern_of(modules, m, i).map_or(Effect::Pure, |e| e.effect))
+            .filter(|reached| extern_of(modules, reached.action.0, reached.action.1).is_some())
+            .map(|reached| reached.effect)
             .max()
             .unwrap_or(Effect::Pure)
     }
@@ -106,7 +133,8 @@ impl EffectInfo {
         let Some(callee) = types.callee(module, call.id) else {
             return Vec::new();
         };
-        let describe = |m: ModuleId, i: usize, via: Option<String>| {
+        let describe = |reached: &Reached, via: Option<String>| {
+            let (m, i) = reached.action;
             let external = extern_of(modules, m, i)?;
             Some(ActionUse {
                 module: m,
@@ -116,10 +144,11 @@ impl EffectInfo {
                     modules[m.0 as usize].display_name(),
                     external.name.name
                 ),
-                effect: external.effect,
+                effect: reached.effect,
                 safe_to_auto_approve: external.safe_to_auto_approve,
                 call_span: call.span,
                 via,
+                reason: reached.reason.clone(),
             })
         };
         let reached_through = |m: ModuleId, item: usize, name: &str| {
@@ -127,13 +156,16 @@ impl EffectInfo {
                 .get(&(m, item))
                 .into_iter()
                 .flatten()
-                .filter_map(|&(em, ei)| describe(em, ei, Some(name.to_string())))
+                .filter_map(|reached| describe(reached, Some(name.to_string())))
                 .collect::<Vec<_>>()
         };
         match callee {
             Callee::Extern { module, item } => {
                 let mut actions: Vec<ActionUse> =
-                    describe(module, item, None).into_iter().collect();
+                    reached_by_call(modules, module, item, call, &self.shell_read_only)
+                        .and_then(|reached| describe(&reached, None))
+                        .into_iter()
+                        .collect();
                 if let Some(own) = actions.first().map(|a| a.name.clone()) {
                     // Actions in the extern's parameter defaults.
                     actions.extend(reached_through(module, item, &own));
@@ -193,6 +225,41 @@ pub fn strongest(actions: &[ActionUse]) -> Effect {
         .map(|a| a.effect)
         .max()
         .unwrap_or(Effect::Pure)
+}
+
+/// The extern a call reaches, with the effect of this call: the declared one, or `read` for
+/// `shell.run` of a command a read-only table names.
+fn reached_by_call(
+    modules: &[Module],
+    module: ModuleId,
+    item: usize,
+    call: &Expr,
+    shell_read_only: &[String],
+) -> Option<Reached> {
+    let external = extern_of(modules, module, item)?;
+    let mut reached = Reached {
+        action: (module, item),
+        effect: external.effect,
+        reason: None,
+    };
+    let target = &modules[module.0 as usize];
+    let is_shell_run =
+        target.is_std() && target.display_name() == "shell" && external.name.name == "run";
+    if is_shell_run && reached.effect > Effect::Read {
+        if let ExprKind::Call { args, .. } = &call.kind {
+            let argv = args
+                .iter()
+                .find(|a| a.name.as_ref().is_some_and(|n| n.name == "argv"))
+                .or_else(|| args.first().filter(|a| a.name.is_none()));
+            if let Some(command) =
+                argv.and_then(|a| shell_table::read_only_command(&a.value, shell_read_only))
+            {
+                reached.effect = Effect::Read;
+                reached.reason = Some(command.reason());
+            }
+        }
+    }
+    Some(reached)
 }
 
 pub fn extern_of(
