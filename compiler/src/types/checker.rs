@@ -446,7 +446,6 @@ impl<'a> Checker<'a> {
             .iter()
             .any(|c| matches!(c.kind, ClauseKind::Trigger(Trigger::Alert { .. })));
         let mut step_names: HashMap<&str, Span> = HashMap::new();
-        let mut first_mode: Option<Span> = None;
         let mut inputs = Vec::new();
         // Inputs first: every later clause sees them, whatever the order they are written in.
         for clause in &runbook.clauses {
@@ -481,6 +480,7 @@ impl<'a> Checker<'a> {
             }
         }
         self.info.inputs.insert((module.id, index), inputs);
+        self.report_repeated_clauses(module.file, runbook);
         for clause in &runbook.clauses {
             match &clause.kind {
                 ClauseKind::Trigger(Trigger::Alert {
@@ -548,20 +548,6 @@ impl<'a> Checker<'a> {
                     }
                     self.check_step(&mut env, step);
                 }
-                ClauseKind::Mode(mode) => match first_mode {
-                    Some(previous) => self.report(
-                        Diagnostic::new(
-                            Code::DuplicateDefinition,
-                            module.file,
-                            clause.span,
-                            format!("the runbook's `mode` is given twice (here `{mode}`)"),
-                        )
-                        .label("given again here")
-                        .with_secondary(previous, "first given here")
-                        .help("keep one `mode` clause: `mode shadow` or `mode live` (the default)"),
-                    ),
-                    None => first_mode = Some(clause.span),
-                },
                 _ => {}
             }
         }

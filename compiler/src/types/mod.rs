@@ -5,6 +5,7 @@
 
 mod builtins;
 mod checker;
+mod clauses;
 mod durations;
 mod operators;
 mod tests;

@@ -1,0 +1,95 @@
+//! Issue 12: what the checker catches that bit real runbooks, and what it accepts for reading
+//! command output: repeated clauses, regular expressions, the `json` type, shell effects.
+
+mod support;
+
+use rbk_compiler::diagnostics::Code;
+use support::{analyse, codes};
+
+#[test]
+fn a_clause_given_twice_is_an_error_naming_both() {
+    for (clause, again) in [
+        ("title \"a\"", "title \"b\""),
+        ("owner \"dba\"", "owner \"sre\""),
+        ("trigger alert \"A\"", "trigger schedule \"0 * * * *\""),
+        ("timeout 5m", "timeout 10m"),
+        ("escalate none_at_all()", "escalate none_at_all()"),
+        ("concurrency 1", "concurrency 2"),
+        ("rate 1 per 1h", "rate 2 per 1h"),
+        ("mode shadow", "mode live"),
+    ] {
+        let source = format!(
+            "fn none_at_all() -> int {{\n  return 1\n}}\n\nrunbook r {{\n  {clause}\n  {again}\n  step s \"s\" {{\n    log \"x\"\n  }}\n}}\n"
+        );
+        let analysis = analyse(&source);
+        let repeated: Vec<_> = analysis
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == Code::DuplicateDefinition)
+            .collect();
+        assert_eq!(repeated.len(), 1, "{clause}: {:#?}", analysis.diagnostics);
+        let diagnostic = repeated[0];
+        assert_eq!(
+            &source[diagnostic.primary.span.start..diagnostic.primary.span.end],
+            again
+        );
+        assert_eq!(
+            &source[diagnostic.secondary[0].span.start..diagnostic.secondary[0].span.end],
+            clause
+        );
+    }
+}
+
+#[test]
+fn literal_patterns_are_compiled_and_built_ones_are_left_to_the_run() {
+    let with = |pattern: &str| {
+        codes(&format!(
+            "runbook r {{\n  title \"t\"\n  input {{\n    p: string = \"x\"\n  }}\n  step s \"s\" {{\n    expect matches(\"abc\", {pattern})\n  }}\n}}\n"
+        ))
+    };
+    assert_eq!(with("\"(a\""), vec![Code::BadPattern]);
+    assert_eq!(with("\"a+\\\\d\""), vec![]);
+    assert_eq!(with("\"({p}\""), vec![]);
+    assert_eq!(with("p"), vec![]);
+}
+
+#[test]
+fn json_is_read_by_field_and_index_and_converted_before_use() {
+    let body = |stmts: &str| {
+        codes(&format!(
+            "runbook r {{\n  title \"t\"\n  input {{\n    text: string = \"\\{{}}\"\n  }}\n  step s \"s\" {{\n{stmts}\n  }}\n}}\n"
+        ))
+    };
+    assert_eq!(
+        body("    let doc = json(text)\n    let n = int(doc.items[0].count) + 1\n    expect doc.ok == true and len(doc.items) > n and doc[\"k\"] != none\n    for item in doc.items {\n      log \"{string(item.name)}\"\n    }"),
+        vec![]
+    );
+    // A part of a document is `json`, not an int: it must be converted first.
+    assert_eq!(
+        body("    let doc = json(text)\n    let n = doc.count + 1\n    log \"{n}\""),
+        vec![Code::BadOperands]
+    );
+    // A secret is never text: not to trim, not to parse.
+    assert_eq!(
+        body("    let doc = json(secret(\"TOKEN\"))\n    log \"{string(doc)}\""),
+        vec![Code::TypeMismatch]
+    );
+}
+
+#[test]
+fn shell_run_of_a_written_out_read_command_needs_no_gate() {
+    let step = |argv: &str| {
+        codes(&format!(
+            "use std.shell\n\nrunbook r {{\n  title \"t\"\n  input {{\n    ns: string = \"prod\"\n  }}\n  step s \"s\" {{\n    let out = shell.run({argv})\n    log \"{{out}}\"\n  }}\n}}\n"
+        ))
+    };
+    assert_eq!(step("[\"kubectl\", \"get\", \"pods\", \"-n\", ns]"), vec![]);
+    assert_eq!(
+        step("[\"kubectl\", \"delete\", \"pod\", \"x\", \"-n\", ns]").first(),
+        Some(&Code::UngatedDestructiveStep)
+    );
+    assert_eq!(
+        step("[\"kubectl\", ns, \"pods\"]").first(),
+        Some(&Code::UngatedDestructiveStep)
+    );
+}
