@@ -12,6 +12,7 @@ use crate::approval::{ApprovalDecision, ApprovalRequest};
 use crate::approvals::{self, journaled_answers};
 use crate::identity::{normalize_person, same_person};
 use crate::journal::{Event, EventKind};
+use crate::present::PlannedAction;
 use crate::store::{ApprovalAnswer, HoldDecision, RunRecord, RunState, Store, StoreError};
 
 /// The step name that stands for a run held by the storm rule.
@@ -437,6 +438,7 @@ struct Gate {
     quorum: u32,
     digest: String,
     actions: Vec<String>,
+    planned: Vec<PlannedAction>,
     /// The first request of the step plus its timeout: a resumed run does not restart it.
     deadline: Option<i64>,
     requested_at: i64,
@@ -481,6 +483,7 @@ impl Gate {
             digest,
             timeout_ms,
             on_timeout,
+            planned,
             ..
         } = &latest.kind
         else {
@@ -492,6 +495,7 @@ impl Gate {
             quorum: *quorum,
             digest: digest.clone(),
             actions: actions.clone(),
+            planned: planned.clone(),
             deadline: timeout_ms
                 .map(|ms| requested_at.saturating_add(i64::try_from(ms).unwrap_or(i64::MAX))),
             requested_at,
@@ -510,6 +514,7 @@ impl Gate {
             on_timeout: rbk_compiler::syntax::TimeoutOutcome::Deny,
             started_by: run.started_by.clone(),
             actions: self.actions.clone(),
+            planned: self.planned.clone(),
             digest: self.digest.clone(),
         }
     }
@@ -530,6 +535,8 @@ pub struct OpenRequest {
     /// "deny", "approve" or "escalate".
     pub on_timeout: String,
     pub actions: Vec<String>,
+    /// Each action with its resolved arguments (secrets masked), as the gate asked.
+    pub planned: Vec<PlannedAction>,
     /// The votes so far, as journaled.
     pub votes: Vec<ApprovalAnswer>,
     /// The run's storm hold rather than a gate.
@@ -560,6 +567,7 @@ pub async fn open_requests(
             deadline: None,
             on_timeout: "wait".to_string(),
             actions: Vec::new(),
+            planned: Vec::new(),
             votes: Vec::new(),
             storm: true,
         }]);
@@ -596,6 +604,7 @@ pub async fn open_requests(
                 .clone()
                 .unwrap_or_else(|| "deny".to_string()),
             actions: gate.actions.clone(),
+            planned: gate.planned.clone(),
             votes: journaled_answers(&run.id, &step, &events),
             storm: false,
         });

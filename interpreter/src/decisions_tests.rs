@@ -69,6 +69,12 @@ async fn waiting_run(store: &dyn Store, quorum: u32) {
                 digest: "plan-1".into(),
                 timeout_ms: Some(60_000),
                 on_timeout: Some("deny".into()),
+                planned: vec![crate::present::PlannedAction {
+                    call: "pg.restart".into(),
+                    effect: "destructive".into(),
+                    arguments: vec![("cluster".into(), json!("db1"))],
+                    resolved: true,
+                }],
             },
         )
         .await
@@ -372,6 +378,7 @@ async fn open_requests_show_the_waiting_gate_and_its_votes(store: &dyn Store) {
     assert_eq!(gate.deadline, Some(REQUESTED_AT + 60_000));
     assert_eq!(gate.on_timeout, "deny");
     assert_eq!(gate.votes.len(), 1);
+    assert_eq!(gate.planned[0].call, "pg.restart");
     assert!(!gate.storm);
 }
 on_both_stores!(
