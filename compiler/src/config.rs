@@ -132,6 +132,16 @@ pub struct SlackConfig {
     pub webhook_url: Option<String>,
     /// The environment variable holding the incoming-webhook URL (default `SLACK_WEBHOOK_URL`).
     pub webhook_url_secret: Option<String>,
+    /// The base of Slack's Web API (default `https://slack.com/api`): a local relay or a test
+    /// stand-in otherwise.
+    pub api_url: Option<String>,
+    /// The environment variable holding the Slack app's bot token (default `SLACK_BOT_TOKEN`).
+    pub bot_token_secret: Option<String>,
+    /// The environment variable holding the Slack app's signing secret (default
+    /// `SLACK_SIGNING_SECRET`).
+    pub signing_secret_secret: Option<String>,
+    /// The channel (id or name) `rbk serve` posts approval messages to; none: no messages.
+    pub approvals_channel: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
