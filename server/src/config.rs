@@ -33,6 +33,9 @@ pub struct Settings {
     pub webhooks: BTreeMap<String, WebhookConfig>,
     /// How long SIGTERM waits for runs in hand before releasing them to another process.
     pub shutdown_grace_ms: u64,
+    /// `[integrations.slack]` for approval messages and Slack's requests; set by the caller
+    /// (it needs the whole rbk.toml: people, the web's base URL).
+    pub slack: Option<crate::slack::SlackSettings>,
 }
 
 /// What the command line gives; it wins over rbk.toml.
@@ -121,6 +124,7 @@ impl Settings {
             storm,
             webhooks: config.webhooks.clone(),
             shutdown_grace_ms,
+            slack: None,
         })
     }
 }

@@ -16,6 +16,7 @@ pub mod matching;
 pub mod metrics;
 mod reload;
 pub mod scheduler;
+pub mod slack;
 pub mod state;
 pub mod webhook;
 pub mod workers;
