@@ -844,6 +844,8 @@ impl<'a> Machine<'a> {
                         quorum: request.quorum,
                         actions,
                         digest: request.digest.clone(),
+                        timeout_ms: request.timeout,
+                        on_timeout: request.timeout.map(|_| outcome.to_string()),
                     })
                     .await?;
                     match self.services.approver.request(&request).await {
@@ -1021,6 +1023,8 @@ impl<'a> Machine<'a> {
                 quorum: 1,
                 actions: actions.clone(),
                 digest: request.digest.clone(),
+                timeout_ms: None,
+                on_timeout: None,
             })
             .await?;
             requests.push(request);
