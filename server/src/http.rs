@@ -17,12 +17,17 @@ use serde_json::json;
 use crate::config::BODY_LIMIT;
 use crate::intake::{take_in, Source};
 use crate::state::Server;
-use crate::{auth, gauges, log, webhook};
+use crate::{auth, gauges, log, slack, webhook};
 
 pub fn router(server: Arc<Server>) -> Router {
     Router::new()
         .route("/v1/alertmanager", post(alertmanager))
         .route("/v1/webhook/{name}", post(webhook))
+        .route(
+            "/v1/slack/interactivity",
+            post(slack::interactivity::receive),
+        )
+        .route("/v1/slack/events", post(slack::events::receive))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

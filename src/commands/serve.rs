@@ -1,10 +1,13 @@
 //! `rbk serve [PATHS]`: finds and checks the runbooks, resolves `[serve]`, opens the store and
 //! hands everything to the rbk-server crate. Refuses to start when a runbook does not check.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rbk_compiler::check;
+use rbk_compiler::config::ProjectConfig;
+use rbk_server::slack::SlackSettings;
 use rbk_server::{Catalog, LoadedFile, Loader, Overrides, Settings};
 
 use super::check::{summary, usage_error};
@@ -41,11 +44,23 @@ pub fn run(args: ServeArgs) -> u8 {
         listen: args.listen.clone(),
         workers: args.workers,
     };
-    let settings = match Settings::resolve(config.serve.as_ref(), &overrides, &|name| {
-        std::env::var(name).ok()
-    }) {
+    let env = |name: &str| std::env::var(name).ok();
+    let mut settings = match Settings::resolve(config.serve.as_ref(), &overrides, &env) {
         Ok(settings) => settings,
         Err(refusal) => return usage_error(&refusal.0),
+    };
+    settings.slack = match SlackSettings::resolve(
+        config.integrations.slack.as_ref(),
+        slack_people(&config),
+        config
+            .web
+            .as_ref()
+            .and_then(|web| web.base_url.clone())
+            .unwrap_or_else(|| format!("http://{}", settings.listen)),
+        &env,
+    ) {
+        Ok(slack) => slack,
+        Err(refusal) => return usage_error(&refusal),
     };
     let catalog = match load(&paths) {
         Ok(catalog) => catalog,
@@ -128,6 +143,18 @@ fn load(paths: &[PathBuf]) -> Result<Catalog, LoadError> {
     rbk_server::scheduler::validate(&catalog)
         .map_err(|problems| LoadError::Findings(format!("{problems}\n")))?;
     Ok(catalog)
+}
+
+/// Slack user id to person (`[people.NAME] slack`): who clicked is known by id only.
+fn slack_people(config: &ProjectConfig) -> BTreeMap<String, String> {
+    config
+        .people
+        .iter()
+        .filter_map(|(name, person)| {
+            let id = person.slack.as_deref()?.trim();
+            (!id.is_empty()).then(|| (id.to_string(), name.clone()))
+        })
+        .collect()
 }
 
 fn absolute(file: &Path) -> PathBuf {

@@ -7,6 +7,7 @@ pub mod gate_server;
 pub mod http;
 pub mod pg;
 pub mod rbk_serve;
+pub mod slack_standin;
 pub mod tcp_proxy;
 pub mod waiting;
 

@@ -147,7 +147,8 @@ impl SlackApi for WebApi {
         text: &'a str,
     ) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
-            let body = json!({"response_type": "ephemeral", "replace_original": false, "text": text});
+            let body =
+                json!({"response_type": "ephemeral", "replace_original": false, "text": text});
             let answer = self
                 .client
                 .post(response_url)

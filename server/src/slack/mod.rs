@@ -5,6 +5,10 @@
 
 pub mod api;
 pub mod blocks;
+pub mod events;
+pub mod interactivity;
+pub mod notice;
+mod outcome;
 pub mod signature;
 
 use std::collections::BTreeMap;
@@ -89,7 +93,11 @@ impl SlackSettings {
         };
         if settings.approvals_channel.is_some() {
             for (value, name, what) in [
-                (&settings.bot_token, &settings.bot_token_env, "bot token (xoxb-…)"),
+                (
+                    &settings.bot_token,
+                    &settings.bot_token_env,
+                    "bot token (xoxb-…)",
+                ),
                 (
                     &settings.signing_secret,
                     &settings.signing_secret_env,
@@ -145,6 +153,14 @@ pub fn notice_key(step: &str) -> String {
     format!("slack:{step}")
 }
 
+/// Logs a failed Slack call: the decision stands whatever Slack says.
+fn call_failed(what: &str, run: &str, error: &str) {
+    log::warn(
+        "slack_call_failed",
+        serde_json::json!({"what": what, "run": run, "error": error}),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,6 +213,9 @@ mod tests {
         assert_eq!(slack.run_url("r-1"), "http://rbk.example/runs/r-1");
         assert_eq!(slack.posts_approvals(), Some("C0APPROVALS"));
         let shown = format!("{settings:?}");
-        assert!(!shown.contains("xoxb-secret") && !shown.contains("shh"), "{shown}");
+        assert!(
+            !shown.contains("xoxb-secret") && !shown.contains("shh"),
+            "{shown}"
+        );
     }
 }

@@ -194,13 +194,7 @@ mod tests {
             Err(SignatureError::Missing("X-Slack-Signature"))
         );
         assert_eq!(
-            verify(
-                SECRET,
-                Some("soon"),
-                Some(SIGNATURE),
-                BODY.as_bytes(),
-                THEN
-            ),
+            verify(SECRET, Some("soon"), Some(SIGNATURE), BODY.as_bytes(), THEN),
             Err(SignatureError::BadTimestamp)
         );
         assert_eq!(
