@@ -497,7 +497,7 @@ fn a_bad_signature_or_an_old_timestamp_is_refused_before_anything_is_read() {
     .unwrap();
     assert_eq!(unsigned.status, 401, "{}", unsigned.body);
     assert!(slack.answers(&message.run).is_empty());
-    assert_eq!(slack.state(&message.run), "waiting");
+    slack.wait_for_state(&message.run, "waiting");
     assert!(
         slack.slack.calls_to("chat.update").is_empty(),
         "{}",
@@ -569,7 +569,7 @@ fn the_same_click_twice_and_a_replayed_request_count_once() {
     let refusal = slack.wait_for_call("response/U0ALICE", "Not counted");
     assert_eq!(refusal["response_type"], "ephemeral");
     assert_eq!(slack.answers(&message.run).len(), 1);
-    assert_eq!(slack.state(&message.run), "waiting");
+    slack.wait_for_state(&message.run, "waiting");
     // The second person decides it.
     assert_eq!(
         slack
@@ -599,7 +599,7 @@ fn an_unknown_slack_user_another_groups_member_and_the_starter_are_refused_priva
         "{:#}",
         slack.journal(&message.run)
     );
-    assert_eq!(slack.state(&message.run), "waiting");
+    slack.wait_for_state(&message.run, "waiting");
     assert!(
         slack.slack.calls_to("chat.update").is_empty(),
         "{}",
@@ -624,7 +624,7 @@ fn an_unknown_slack_user_another_groups_member_and_the_starter_are_refused_priva
     let refusal = slack.wait_for_call("response/U0ALICE", "Not counted");
     assert!(refusal.to_string().contains("started"), "{refusal:#}");
     assert!(slack.answers(&started).is_empty());
-    assert_eq!(slack.state(&started), "waiting");
+    slack.wait_for_state(&started, "waiting");
 }
 
 #[test]
@@ -690,7 +690,7 @@ fn reactions_approve_and_deny_and_a_non_member_is_told_privately() {
     assert_eq!(told["user"], "U0CAROL");
     assert_eq!(told["channel"], CHANNEL);
     assert!(slack.answers(&wipe.run).is_empty());
-    assert_eq!(slack.state(&wipe.run), "waiting");
+    slack.wait_for_state(&wipe.run, "waiting");
     // A reaction that is not a vote changes nothing.
     slack.react("U0BOB", "eyes", &wipe.ts, "Ev0003");
     slack.react("U0BOB", "x", &wipe.ts, "Ev0004");
@@ -701,4 +701,56 @@ fn reactions_approve_and_deny_and_a_non_member_is_told_privately() {
     assert!(events(&slack.journal(&wipe.run), "action_called").is_empty());
     let update = slack.wait_for_call("chat.update", "denied by bob");
     assert!(!has_buttons(&update["blocks"]));
+}
+
+#[test]
+fn votes_from_the_cli_and_slack_count_together_and_a_cli_decision_updates_the_message() {
+    let slack = Slackish::start("mixed");
+    // Two approvals: one from the command line, one from Slack.
+    let two = slack.alert("NeedsTwo", "m1", "");
+    let cli = rbk_in(
+        &slack.dir,
+        &[
+            "approve",
+            &two.run,
+            "ask",
+            "--as",
+            "alice",
+            "--store",
+            &slack.store,
+        ],
+    );
+    assert_eq!(cli.status, 0, "{}{}", cli.stdout, cli.stderr);
+    // alice already voted on the command line: her click does not count twice.
+    slack.click("U0ALICE", "approve", &two.value, "1700000600.000001");
+    slack.wait_for_call("response/U0ALICE", "Not counted");
+    assert_eq!(slack.answers(&two.run).len(), 1);
+    // (Each vote queues the parked run to count again; it parks once more.)
+    slack.wait_for_state(&two.run, "waiting");
+    slack.click("U0BOB", "approve", &two.value, "1700000600.000002");
+    slack.wait_for_state(&two.run, "succeeded");
+    let answers = slack.answers(&two.run);
+    let by: Vec<&str> = answers.iter().filter_map(|a| a["by"].as_str()).collect();
+    assert_eq!(by, ["alice", "bob"], "{answers:#?}");
+    slack.wait_for_call("chat.update", "approved by alice, bob");
+
+    // Decided on the command line alone: the message still loses its buttons.
+    let one = slack.alert("NeedsHuman", "m2", "");
+    let cli = rbk_in(
+        &slack.dir,
+        &[
+            "deny",
+            &one.run,
+            "ask",
+            "--as",
+            "bob",
+            "--store",
+            &slack.store,
+        ],
+    );
+    assert_eq!(cli.status, 0, "{}{}", cli.stdout, cli.stderr);
+    slack.wait_for_state(&one.run, "failed");
+    let update = slack.wait_for_call("chat.update", "denied by bob");
+    assert_eq!(update["ts"], one.ts.as_str());
+    assert!(!has_buttons(&update["blocks"]), "{update:#}");
 }
