@@ -109,6 +109,10 @@ pub enum EventKind {
         quorum: u32,
         actions: Vec<String>,
         digest: String,
+        /// Each action the step will call with its resolved arguments, for approvers to read.
+        /// Left out when empty, so journals written before it hash the same.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        planned: Vec<crate::present::PlannedAction>,
     },
     /// An answer as recorded by `rbk approve`/`deny` or the terminal prompt, written in the
     /// same transaction as the store's answer row: the run counts only answers journaled here.

@@ -93,6 +93,7 @@ pub fn run(args: AnswerArgs) -> u8 {
             on_timeout: TimeoutOutcome::Deny,
             started_by: record.started_by.clone(),
             actions: Vec::new(),
+            planned: Vec::new(),
             digest,
         };
         if let Err(reason) = answer_counts(&answer, &request, Some(&config.approvers)) {
