@@ -65,10 +65,14 @@ fn a_padded_or_recased_name_is_not_a_second_approver() {
     let (run, run_id) = start(&dir, "dave");
     let alice = rbk_in(&dir, &["approve", &run_id, "write", "--as", "alice"]);
     assert_eq!(alice.status, 0, "{}{}", alice.stdout, alice.stderr);
-    // The same person again: recorded as alice, replacing her first answer.
+    // The same person again, however spelled: refused, her first vote stands.
     let again = rbk_in(&dir, &["approve", &run_id, "write", "--as", " Alice "]);
-    assert_eq!(again.status, 0, "{}{}", again.stdout, again.stderr);
-    assert!(again.stdout.ends_with("as alice\n"), "{}", again.stdout);
+    assert_eq!(again.status, 1, "{}{}", again.stdout, again.stderr);
+    assert!(
+        again.stdout.contains("alice already voted"),
+        "{}",
+        again.stdout
+    );
     assert!(
         !dir.join("note").exists(),
         "one person is not a quorum of two"

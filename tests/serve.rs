@@ -65,7 +65,7 @@ const GATED: &str = r#"runbook gated {
 }
 "#;
 
-/// A gate with a deadline keeps its worker (and lease) until it is answered or times out.
+/// A gate with a deadline an hour away.
 const GATED_WITH_TIMEOUT: &str = r#"runbook gated {
   title "Gated"
   trigger alert "NeedsHuman"
@@ -227,14 +227,6 @@ impl Server {
 
     fn get(&self, path: &str) -> (u16, String) {
         request(self.port, "GET", path, None, "")
-    }
-
-    /// SIGTERM; waits for a log line containing `needle`, then for the exit code.
-    fn stop_after(mut self, needle: &str) -> i32 {
-        let mut child = self.child.take().unwrap();
-        terminate(&child);
-        self.wait_for_log(needle);
-        child.wait().unwrap().code().unwrap_or(-1)
     }
 
     /// SIGTERM, then its exit code.
@@ -603,8 +595,11 @@ fn a_reload_that_does_not_check_keeps_the_old_runbooks() {
     );
 }
 
+/// A gate with a deadline no longer keeps its worker (it parks with its `wake_at`): SIGTERM
+/// finds nothing in hand, the run waits in the store holding no lease, and the answer, given
+/// while another process serves, finishes it there.
 #[test]
-fn sigterm_releases_a_run_in_hand_and_the_next_process_finishes_it() {
+fn sigterm_leaves_a_parked_run_waiting_and_the_next_process_finishes_it() {
     let project = Project::new("release", &[("gated.rbk", GATED_WITH_TIMEOUT)]);
     std::fs::write(
         project.dir.join("rbk.toml"),
@@ -622,14 +617,17 @@ fn sigterm_releases_a_run_in_hand_and_the_next_process_finishes_it() {
     );
     let (status, answer) = server.post("/v1/alertmanager", None, &body);
     assert_eq!(status, 200, "{answer}");
-    server.wait_for_log("\"event\":\"approval_waiting\"");
-    // Nobody answers within the grace period: the run is given back to the queue, not lost.
-    assert_eq!(server.stop_after("\"event\":\"released\""), 0);
+    server.wait_for_log("\"event\":\"parked\"");
+    assert_eq!(server.stop(), 0);
     let runs = project.runs(&store);
     assert_eq!(runs.len(), 1, "{runs:#?}");
-    assert_eq!(state(&runs[0]), "queued", "{runs:#?}");
+    // Its last worker's process is gone, so `rbk runs` may call it interrupted; either way it
+    // was not given back to the queue, and nothing ran.
+    assert!(
+        matches!(state(&runs[0]), "waiting" | "interrupted"),
+        "{runs:#?}"
+    );
     let run = runs[0]["id"].as_str().unwrap().to_string();
-    // The answer, given while another process serves, finishes it there.
     let _server = Server::start(&project, &store, &[], &[]);
     let approved = rbk_in(
         &project.dir,
@@ -768,4 +766,197 @@ fn a_run_waiting_for_a_human_holds_no_worker_and_an_answer_queues_it_again() {
         assert_eq!(asked, 1, "the gated step ran once:\n{}", log.stdout);
         assert!(log.stdout.contains("\"run_released\""), "{}", log.stdout);
     }
+}
+
+/// A storm of distinct alerts holds the next run for one human decision.
+const STORMY: &str = r#"runbook stormy {
+  title "Stormy"
+  trigger alert "Stormy"
+
+  step look "Look" {
+    log "looked"
+  }
+}
+"#;
+
+fn stormy_alert(n: u32) -> String {
+    payload(
+        "Stormy",
+        "firing",
+        &format!("st{n}"),
+        "2026-12-02T01:00:00Z",
+        &format!(r#""host":"h{n}""#),
+    )
+}
+
+/// `rbk approve RUN storm` lets the held run start and it runs to the end; `rbk deny RUN storm`
+/// cancels the next one; a run that is not held, and a person in no group, are refused.
+#[test]
+fn a_run_held_by_a_storm_is_released_or_cancelled_by_an_approver() {
+    let project = Project::new("storm-hold", &[("stormy.rbk", STORMY)]);
+    std::fs::write(
+        project.dir.join("rbk.toml"),
+        "[approvers]\nsre = [\"alice\", \"bob\"]\n\n[serve]\nstorm = { distinct = 1, window = \"1h\" }\n",
+    )
+    .unwrap();
+    let store = project.store();
+    let server = Server::start(&project, &store, &[], &[]);
+    let (status, answer) = server.post("/v1/alertmanager", None, &stormy_alert(1));
+    assert_eq!(status, 200, "{answer}");
+    let runs = project.wait_for_runs(&store, |runs| {
+        runs.len() == 1 && state(&runs[0]) == "succeeded"
+    });
+    let first = runs[0]["id"].as_str().unwrap().to_string();
+    let (status, answer) = server.post("/v1/alertmanager", None, &stormy_alert(2));
+    assert_eq!(status, 200, "{answer}");
+    let runs = project.wait_for_runs(&store, |runs| runs.len() == 2);
+    let held = runs
+        .iter()
+        .find(|r| r["id"] != first.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(state(&held), "waiting", "{runs:#?}");
+    let held = held["id"].as_str().unwrap().to_string();
+
+    let approve = |run: &str, who: &str| {
+        rbk_in(
+            &project.dir,
+            &["approve", run, "storm", "--as", who, "--store", &store],
+        )
+    };
+    let not_held = approve(&first, "alice");
+    assert_eq!(not_held.status, 1, "{}{}", not_held.stdout, not_held.stderr);
+    assert!(
+        not_held.stdout.contains("not held by a storm"),
+        "{}",
+        not_held.stdout
+    );
+    let outsider = approve(&held, "mallory");
+    assert_eq!(outsider.status, 1, "{}{}", outsider.stdout, outsider.stderr);
+    assert!(
+        outsider.stdout.contains("in no approver group"),
+        "{}",
+        outsider.stdout
+    );
+    let released = approve(&held, "alice");
+    assert_eq!(released.status, 0, "{}{}", released.stdout, released.stderr);
+    project.wait_for_runs(&store, |runs| runs.iter().all(|r| state(r) == "succeeded"));
+    let log = rbk_in(
+        &project.dir,
+        &[
+            "log", &held, "--store", &store, "--verify", "--format", "json",
+        ],
+    );
+    assert_eq!(log.status, 0, "{}{}", log.stdout, log.stderr);
+    assert!(
+        log.stdout.contains("\"storm_hold_released\""),
+        "{}",
+        log.stdout
+    );
+    let again = approve(&held, "bob");
+    assert_eq!(again.status, 1, "decided once: {}", again.stdout);
+
+    // The storm goes on: the next run is held, and this time denied.
+    let (status, answer) = server.post("/v1/alertmanager", None, &stormy_alert(3));
+    assert_eq!(status, 200, "{answer}");
+    let runs = project.wait_for_runs(&store, |runs| runs.len() == 3);
+    let third = runs[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(state(&runs[0]), "waiting", "{runs:#?}");
+    let denied = rbk_in(
+        &project.dir,
+        &["deny", &third, "storm", "--as", "bob", "--store", &store],
+    );
+    assert_eq!(denied.status, 0, "{}{}", denied.stdout, denied.stderr);
+    project.wait_for_runs(&store, |runs| state(&runs[0]) == "cancelled");
+    let log = rbk_in(
+        &project.dir,
+        &[
+            "log", &third, "--store", &store, "--verify", "--format", "json",
+        ],
+    );
+    assert_eq!(log.status, 0, "{}{}", log.stdout, log.stderr);
+    assert!(log.stdout.contains("\"run_cancelled\""), "{}", log.stdout);
+    assert!(!log.stdout.contains("\"step_started\""), "{}", log.stdout);
+}
+
+const GATED_TWO_SECONDS: &str = r#"runbook gated {
+  title "Gated"
+  trigger alert "NeedsHuman"
+
+  step ask "Ask a human" {
+    approval required from "sre" timeout 2s on timeout deny
+    log "approved"
+  }
+}
+"#;
+
+/// A gate with a `timeout` parks its run like any other (the only worker goes on with another
+/// run), and at the deadline the reaper queues it and the gate times out with its outcome.
+#[test]
+fn a_gate_with_a_timeout_holds_no_worker_and_times_out_at_its_deadline() {
+    let project = Project::new(
+        "gate-timeout",
+        &[("gated.rbk", GATED_TWO_SECONDS), ("pool.rbk", POOL)],
+    );
+    let store = project.store();
+    let server = Server::start(&project, &store, &["--workers", "1"], &[]);
+    let gated = payload(
+        "NeedsHuman",
+        "firing",
+        "g1",
+        "2026-12-02T01:00:00Z",
+        r#""team":"sre""#,
+    );
+    let (status, answer) = server.post("/v1/alertmanager", None, &gated);
+    assert_eq!(status, 200, "{answer}");
+    let parked = server.wait_for_log("\"event\":\"parked\"");
+    assert!(parked.contains("wake_at"), "{parked}");
+    let pool = payload(
+        "PoolHigh",
+        "firing",
+        "p1",
+        "2026-12-02T01:00:00Z",
+        r#""db":"db1""#,
+    );
+    let (status, answer) = server.post("/v1/alertmanager", None, &pool);
+    assert_eq!(status, 200, "{answer}");
+    let runs = project.wait_for_runs(&store, |runs| {
+        runs.len() == 2
+            && runs
+                .iter()
+                .all(|r| !matches!(state(r), "queued" | "running" | "waiting"))
+    });
+    let by_runbook = |name: &str| {
+        runs.iter()
+            .find(|r| r["runbook"] == name)
+            .unwrap_or_else(|| panic!("no {name} run: {runs:#?}"))
+    };
+    assert_eq!(state(by_runbook("pool_high")), "succeeded", "{runs:#?}");
+    let gated_run = by_runbook("gated")["id"].as_str().unwrap().to_string();
+    let log = rbk_in(
+        &project.dir,
+        &[
+            "log", &gated_run, "--store", &store, "--verify", "--format", "json",
+        ],
+    );
+    assert_eq!(log.status, 0, "{}{}", log.stdout, log.stderr);
+    assert!(
+        log.stdout.contains("\"approval_timed_out\""),
+        "{}",
+        log.stdout
+    );
+    assert!(log.stdout.contains("\"step_denied\""), "{}", log.stdout);
+    assert!(
+        !log.stdout.contains("\"approved\""),
+        "the gated step never ran: {}",
+        log.stdout
+    );
+    // An answer after the deadline is refused, not recorded.
+    let late = rbk_in(
+        &project.dir,
+        &[
+            "approve", &gated_run, "ask", "--as", "alice", "--store", &store,
+        ],
+    );
+    assert_eq!(late.status, 1, "{}{}", late.stdout, late.stderr);
 }

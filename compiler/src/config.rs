@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -23,6 +25,22 @@ pub struct ProjectConfig {
     /// `[web]`: who may look at the run pages served by `rbk serve`, and how people sign in.
     #[serde(default)]
     pub web: Option<WebConfig>,
+    /// `[people.NAME]`: how a person is recognised outside the CLI (Slack user id, token
+    /// hashes). Groups in `[approvers]` name these people (or plain CLI users).
+    #[serde(default)]
+    pub people: BTreeMap<String, PersonConfig>,
+}
+
+/// `[people.NAME]`: one person's identities. Slack is known by user id, never display name;
+/// tokens only by their hash, so a leaked rbk.toml does not let anyone in.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PersonConfig {
+    /// The Slack user id, e.g. `U0123ABCD`.
+    pub slack: Option<String>,
+    /// `sha256:<hex>` hashes of the person's web/API tokens (`rbk token create --as NAME`).
+    #[serde(default)]
+    pub tokens: Vec<String>,
 }
 
 /// `[web]`: the run pages of `rbk serve` (docs/serve.md, "The web page").
@@ -78,9 +96,23 @@ pub struct ServeConfig {
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct StormConfig {
+    #[serde(default = "default_storm_distinct")]
     pub distinct: u32,
     /// A duration such as `5m`.
+    #[serde(default = "default_storm_window")]
     pub window: String,
+    /// The group whose members may release or cancel a held run (`rbk approve RUN storm`);
+    /// `None`: anyone in any approver group.
+    #[serde(default)]
+    pub approvers: Option<String>,
+}
+
+fn default_storm_distinct() -> u32 {
+    20
+}
+
+fn default_storm_window() -> String {
+    "5m".to_string()
 }
 
 /// How a JSON body becomes an alert. Values are JSON pointers (`/data/host`) into the body.
@@ -176,6 +208,45 @@ impl ProjectConfig {
     pub fn parse(text: &str) -> Result<ProjectConfig, String> {
         toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())
     }
+
+    /// The person whose `[people.NAME] slack` is this Slack user id (ids, not display names:
+    /// anyone can take a display name).
+    pub fn person_by_slack(&self, user_id: &str) -> Option<&str> {
+        let user_id = user_id.trim();
+        if user_id.is_empty() {
+            return None;
+        }
+        self.people
+            .iter()
+            .find(|(_, person)| person.slack.as_deref().map(str::trim) == Some(user_id))
+            .map(|(name, _)| name.as_str())
+    }
+
+    /// The person one of whose stored hashes is this token's SHA-256. Every stored hash is
+    /// compared, in constant time, so the time taken says nothing about which one is close.
+    pub fn person_by_token(&self, token: &str) -> Option<&str> {
+        if token.is_empty() {
+            return None;
+        }
+        let presented = token_hash(token);
+        let mut found = None;
+        for (name, person) in &self.people {
+            for stored in &person.tokens {
+                let stored = stored.trim().to_ascii_lowercase();
+                if bool::from(stored.as_bytes().ct_eq(presented.as_bytes())) && found.is_none() {
+                    found = Some(name.as_str());
+                }
+            }
+        }
+        found
+    }
+}
+
+/// How a token is stored in `[people.NAME] tokens`: `sha256:` and the hex digest.
+pub fn token_hash(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
 }
 
 #[cfg(test)]
@@ -228,6 +299,42 @@ mod tests {
         let proxy = web.trusted_proxy.unwrap();
         assert_eq!(proxy.header, "X-Forwarded-User");
         assert_eq!(proxy.from, vec!["10.0.0.0/8".to_string()]);
+    }
+
+    #[test]
+    fn people_are_found_by_slack_id_and_token_hash_only() {
+        let hash = token_hash("s3cret-token");
+        let config = ProjectConfig::parse(&format!(
+            "[approvers]\ndba = [\"alice\", \"bob\"]\n\n[people.alice]\nslack = \"U0123ABCD\"\ntokens = [\"{hash}\"]\n\n[people.bob]\nslack = \"U0999\"\n"
+        ))
+        .unwrap();
+        assert_eq!(config.person_by_slack("U0123ABCD"), Some("alice"));
+        assert_eq!(config.person_by_slack("U0999"), Some("bob"));
+        assert_eq!(config.person_by_slack("alice"), None);
+        assert_eq!(config.person_by_slack(""), None);
+        assert_eq!(config.person_by_token("s3cret-token"), Some("alice"));
+        assert_eq!(config.person_by_token("s3cret-token "), None);
+        assert_eq!(
+            config.person_by_token(&hash),
+            None,
+            "the hash itself is not a token"
+        );
+        assert_eq!(config.person_by_token(""), None);
+        assert!(hash.starts_with("sha256:") && hash.len() == 7 + 64);
+    }
+
+    #[test]
+    fn a_person_with_an_unknown_key_is_refused() {
+        let error = ProjectConfig::parse("[people.alice]\nslack_name = \"alice\"\n").unwrap_err();
+        assert!(error.contains("slack_name"), "{error}");
+    }
+
+    #[test]
+    fn storm_approvers_alone_keep_the_default_threshold() {
+        let config = ProjectConfig::parse("[serve.storm]\napprovers = \"oncall\"\n").unwrap();
+        let storm = config.serve.unwrap().storm.unwrap();
+        assert_eq!(storm.approvers.as_deref(), Some("oncall"));
+        assert_eq!((storm.distinct, storm.window.as_str()), (20, "5m"));
     }
 
     #[test]

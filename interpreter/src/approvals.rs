@@ -12,54 +12,20 @@ use rbk_compiler::syntax::TimeoutOutcome;
 
 use crate::action::BoxFuture;
 use crate::approval::{ApprovalDecision, ApprovalRequest, Approver};
-use crate::identity::{normalize_person, same_person};
+use crate::decisions::vote_counts;
+use crate::identity::normalize_person;
 use crate::journal::{Event, EventKind};
 use crate::store::{ApprovalAnswer, Store};
 
-/// What an answer must satisfy to count. `groups` is `None` when no rbk.toml governs the run:
-/// then nobody is known to be an approver, and no answer counts.
+/// What an answer must satisfy to count: the rules of the decision path
+/// ([`crate::decisions::vote_counts`]), as text. `groups` is `None` when no rbk.toml governs
+/// the run: then nobody is known to be an approver, and no answer counts.
 pub fn answer_counts(
     answer: &ApprovalAnswer,
     request: &ApprovalRequest,
     groups: Option<&BTreeMap<String, Vec<String>>>,
 ) -> Result<(), String> {
-    if answer.digest != request.digest {
-        return Err(format!(
-            "{}'s answer was for a different plan (the runbook or its arguments changed)",
-            answer.user
-        ));
-    }
-    if normalize_person(&answer.user).is_empty() {
-        return Err("an answer needs a name: it was blank".to_string());
-    }
-    if same_person(&answer.user, &request.started_by) {
-        return Err(format!(
-            "{} started the run and cannot approve it (two-person rule)",
-            answer.user
-        ));
-    }
-    let Some(groups) = groups else {
-        return Err(
-            "no rbk.toml governs this run, so nobody is known to be an approver".to_string(),
-        );
-    };
-    if let Some(group) = &request.group {
-        match groups.get(group) {
-            Some(members) if members.iter().any(|m| same_person(m, &answer.user)) => {}
-            Some(_) => {
-                return Err(format!(
-                    "{} is not in approver group \"{group}\"",
-                    answer.user
-                ))
-            }
-            None => {
-                return Err(format!(
-                    "approver group \"{group}\" is not defined in rbk.toml"
-                ))
-            }
-        }
-    }
-    Ok(())
+    vote_counts(&answer.user, &answer.digest, request, groups).map_err(|r| r.message)
 }
 
 /// The answers to `step` that the run's journal holds, the latest per person: what the run
@@ -74,6 +40,7 @@ pub fn journaled_answers(run_id: &str, step: &str, events: &[Event]) -> Vec<Appr
             channel,
             digest,
             comment,
+            from,
         } = &event.kind
         {
             if answered == step {
@@ -88,6 +55,8 @@ pub fn journaled_answers(run_id: &str, step: &str, events: &[Event]) -> Vec<Appr
                         channel: channel.clone(),
                         at: event.at,
                         digest: digest.clone(),
+                        external_id: None,
+                        from: from.clone(),
                     },
                 );
             }
@@ -136,9 +105,12 @@ pub fn decide(
     None
 }
 
-/// Tells a human that a run waits for them (the terminal, a chat message).
+/// Tells a human that a run waits for them (the terminal, a chat message), and that it no
+/// longer does.
 pub trait ApprovalNotice: Send + Sync {
     fn waiting(&self, request: &ApprovalRequest);
+    /// The gate was granted, denied or timed out, in the process that runs the run.
+    fn decided(&self, _request: &ApprovalRequest, _decision: &ApprovalDecision) {}
 }
 
 pub struct StoreApprover {
@@ -156,26 +128,71 @@ impl StoreApprover {
         let answers = journaled_answers(&request.run_id, &request.step, &events);
         decide(&answers, request, self.groups.as_ref())
     }
+
+    /// When `request` times out (ms since the epoch): its timeout counted from the FIRST
+    /// `approval_requested` of the step in the journal, so that a run resumed or re-queued
+    /// does not start the clock again. `None` without a timeout.
+    pub async fn deadline(&self, request: &ApprovalRequest) -> Option<i64> {
+        let timeout = i64::try_from(request.timeout?).unwrap_or(i64::MAX);
+        let first = self
+            .store
+            .events(&request.run_id)
+            .await
+            .ok()
+            .and_then(|events| {
+                events.iter().find_map(|e| match &e.kind {
+                    EventKind::ApprovalRequested { step, .. } if step == &request.step => {
+                        Some(e.at)
+                    }
+                    _ => None,
+                })
+            });
+        Some(first.unwrap_or_else(now_ms).saturating_add(timeout))
+    }
+
+    /// What is decided now, deadline included: `TimedOut` once `deadline` passed unanswered.
+    pub async fn decided_by(
+        &self,
+        request: &ApprovalRequest,
+        deadline: Option<i64>,
+    ) -> Option<ApprovalDecision> {
+        if let Some(decision) = self.decided(request).await {
+            return Some(decision);
+        }
+        deadline
+            .is_some_and(|d| now_ms() >= d)
+            .then_some(ApprovalDecision::TimedOut)
+    }
 }
 
 impl Approver for StoreApprover {
     fn request<'a>(&'a self, request: &'a ApprovalRequest) -> BoxFuture<'a, ApprovalDecision> {
         Box::pin(async move {
-            self.notice.waiting(request);
-            let deadline = request
-                .timeout
-                .map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
+            let deadline = self.deadline(request).await;
+            let mut told = false;
             loop {
-                if let Some(decision) = self.decided(request).await {
+                if let Some(decision) = self.decided_by(request, deadline).await {
+                    self.notice.decided(request, &decision);
                     return decision;
                 }
-                if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
-                    return ApprovalDecision::TimedOut;
+                if !told {
+                    self.notice.waiting(request);
+                    told = true;
                 }
-                tokio::time::sleep(self.poll_every).await;
+                let left = deadline.map_or(self.poll_every, |d| {
+                    Duration::from_millis(u64::try_from(d - now_ms()).unwrap_or(0))
+                });
+                tokio::time::sleep(self.poll_every.min(left)).await;
             }
         })
     }
+}
+
+/// ms since the epoch, as journal events are stamped.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// `on timeout` as words for messages.
@@ -216,6 +233,8 @@ mod tests {
             channel: "cli".into(),
             at: 0,
             digest: digest.into(),
+            external_id: None,
+            from: None,
         }
     }
 

@@ -218,6 +218,7 @@ fn check_answers(events: &[Event], answers: &[ApprovalAnswer], audit: &mut Audit
                 channel,
                 digest,
                 comment,
+                ..
             } if step == &row.step && by == &row.user => {
                 Some((event.at, *approve, channel, digest, comment))
             }

@@ -847,6 +847,8 @@ impl<'a> Machine<'a> {
                         actions,
                         digest: request.digest.clone(),
                         planned,
+                        timeout_ms: request.timeout,
+                        on_timeout: request.timeout.map(|_| outcome.to_string()),
                     })
                     .await?;
                     match self.services.approver.request(&request).await {
@@ -1026,6 +1028,8 @@ impl<'a> Machine<'a> {
                 actions: actions.clone(),
                 digest: request.digest.clone(),
                 planned: planned.clone(),
+                timeout_ms: None,
+                on_timeout: None,
             })
             .await?;
             requests.push(request);

@@ -59,6 +59,11 @@ pub enum EventKind {
     RunHeld {
         reason: String,
     },
+    /// A person let a run held by a storm start (`rbk approve RUN storm`): it is queued.
+    StormHoldReleased {
+        by: String,
+        via: String,
+    },
     /// Not started, or stopped before starting: e.g. its alert resolved while it was queued.
     RunCancelled {
         reason: String,
@@ -113,6 +118,14 @@ pub enum EventKind {
         /// Left out when empty, so journals written before it hash the same.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         planned: Vec<crate::present::PlannedAction>,
+        /// The gate's `timeout`: its deadline counts from the step's FIRST request, so a
+        /// resumed run does not start the clock again. Left out when none, so journals written
+        /// before it hash the same.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout_ms: Option<u64>,
+        /// What happens at the deadline (`deny`, `approve`, `escalate`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        on_timeout: Option<String>,
     },
     /// An answer as recorded by `rbk approve`/`deny` or the terminal prompt, written in the
     /// same transaction as the store's answer row: the run counts only answers journaled here.
@@ -124,6 +137,10 @@ pub enum EventKind {
         digest: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         comment: Option<String>,
+        /// Where the answer came from: "slack U0123ABCD", "web 127.0.0.1 (token)",
+        /// "cli alice@host".
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
     },
     ApprovalGranted {
         step: String,

@@ -9,6 +9,7 @@ pub mod alerts;
 pub mod approval;
 pub mod approvals;
 pub mod audit;
+pub mod decisions;
 pub mod dry_run;
 pub mod engine;
 pub mod identity;

@@ -85,7 +85,7 @@ async fn a_version_1_store_opens_keeps_its_runs_and_anchors_new_events() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A file of schema version 2 (free-text statuses) opens as version 3: "denied" and "timed
+/// A file of schema version 2 (free-text statuses) opens as the current version: "denied" and "timed
 /// out" runs are failed ones (their summaries still say why), "running" and "waiting" keep
 /// their meaning, and a query for failed runs finds them all.
 #[tokio::test]
@@ -151,6 +151,96 @@ async fn a_version_2_store_reads_its_statuses_as_typed_states() {
         .unwrap()
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A file of schema version 3 (the queue's columns, answers without external ids) opens as
+/// version 4 in place: its answers read back with no external id, a new answer's external id
+/// is recorded once, parked runs take a wake-up time and runs keep notices.
+#[tokio::test]
+async fn a_version_3_store_gains_external_ids_wake_times_and_notices() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("sqlite-migration-v3-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("rbk.db");
+    {
+        let old = rusqlite::Connection::open(&path).unwrap();
+        old.execute_batch(VERSION_1).unwrap();
+        for (column, kind) in [
+            ("head_events", "INTEGER"),
+            ("head_hash", "TEXT"),
+            ("owner_host", "TEXT NOT NULL DEFAULT ''"),
+            ("owner_pid", "INTEGER NOT NULL DEFAULT 0"),
+            ("owner_started", "TEXT NOT NULL DEFAULT ''"),
+            ("dry_run", "INTEGER NOT NULL DEFAULT 0"),
+            ("trigger_kind", "TEXT NOT NULL DEFAULT 'manual'"),
+            ("trigger_name", "TEXT"),
+            ("trigger_fingerprint", "TEXT"),
+            ("trigger_key", "TEXT"),
+            ("coalesce_key", "TEXT"),
+            ("alert", "TEXT"),
+            ("shadow", "INTEGER NOT NULL DEFAULT 0"),
+            ("held", "INTEGER NOT NULL DEFAULT 0"),
+            ("ended_at", "INTEGER"),
+            ("lease_owner", "TEXT"),
+            ("lease_token", "INTEGER NOT NULL DEFAULT 0"),
+            ("lease_expires_at", "INTEGER"),
+        ] {
+            old.execute_batch(&format!("ALTER TABLE rbk_runs ADD COLUMN {column} {kind};"))
+                .unwrap();
+        }
+        old.execute_batch("PRAGMA user_version = 3;").unwrap();
+        old.execute(
+            "INSERT INTO rbk_runs (id, file, runbook, started_by, started_at, status, summary, \
+             digest, inputs, limit_key) VALUES ('r-old', 'db.rbk', 'failover', 'carol', 1, \
+             'waiting', '', 'd', '{}', '')",
+            [],
+        )
+        .unwrap();
+        old.execute(
+            "INSERT INTO rbk_answers (run_id, step, \"user\", approve, comment, channel, at, digest) \
+             VALUES ('r-old', 'drop', 'alice', 1, NULL, 'cli', 5, 'plan')",
+            [],
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let old = store.answers("r-old", "drop").await.unwrap();
+    assert_eq!(old.len(), 1);
+    assert_eq!(old[0].external_id, None);
+    let click = rbk_interpreter::store::ApprovalAnswer {
+        run_id: "r-old".into(),
+        step: "drop".into(),
+        user: "bob".into(),
+        approve: true,
+        comment: None,
+        channel: "slack".into(),
+        at: 6,
+        digest: "plan".into(),
+        external_id: Some("ts-1".into()),
+        from: Some("slack UBOB".into()),
+    };
+    assert!(store.record_answer(&click).await.unwrap());
+    assert!(!store.record_answer(&click).await.unwrap());
+    store
+        .save_notice("r-old", "slack:drop", &serde_json::json!({"ts": "1.2"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.notice("r-old", "slack:drop").await.unwrap(),
+        Some(serde_json::json!({"ts": "1.2"}))
+    );
+    assert!(
+        !store.park_until("r-old", 10).await.unwrap(),
+        "never claimed: not parked"
+    );
+    assert!(store.wake_due(i64::MAX).await.unwrap().is_empty());
+    let version: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, 4);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -546,6 +546,8 @@ async fn answers_replace_per_user(store: &dyn Store) {
         channel: "cli".into(),
         at,
         digest: "sha256:plan".into(),
+        external_id: None,
+        from: None,
     };
     assert_eq!(store.answers("r-a", "promote").await.unwrap(), vec![]);
     let alice = answer("alice", true, Some("lgtm"), 10);
@@ -759,6 +761,8 @@ async fn answers_are_journaled_with_their_row_and_a_row_written_around_the_store
         channel: "cli".into(),
         at: 10,
         digest: "sha256:plan".into(),
+        external_id: None,
+        from: None,
     };
     store.record_answer(&answer).await.unwrap();
     let events = store.events("r-q").await.unwrap();
@@ -1087,6 +1091,9 @@ async fn a_store_from_before_owners_gains_the_columns(raw: &Raw, reopen: &Reopen
 #[path = "store_conformance/queue.rs"]
 mod queue;
 
+#[path = "store_conformance/decisions.rs"]
+mod decisions;
+
 /// Up to `n` handles on the same data, each with its own connection where the backend has
 /// connections (as separate `rbk serve` processes would have).
 async fn handles(h: &Harness, n: usize) -> Vec<Arc<dyn Store>> {
@@ -1257,6 +1264,38 @@ macro_rules! conformance {
                 let handles = super::handles(&h, 4).await;
                 super::queue::a_schedule_tick_starts_once(handles).await;
             }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn decisions_an_external_id_is_recorded_once_per_channel() {
+                let h = $make().await;
+                super::decisions::an_external_id_is_recorded_once_per_channel(&*h.store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn decisions_concurrent_deliveries_of_one_click_record_one_answer() {
+                let h = $make().await;
+                let handles = super::handles(&h, 8).await;
+                super::decisions::concurrent_deliveries_of_one_click_record_one_answer(handles)
+                    .await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn decisions_notices_are_kept_per_run_and_key() {
+                let h = $make().await;
+                super::decisions::notices_are_kept_per_run_and_key(&*h.store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn decisions_a_parked_run_wakes_at_its_deadline() {
+                let h = $make().await;
+                super::decisions::a_parked_run_wakes_at_its_deadline(&*h.store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn decisions_a_storm_hold_is_released_or_cancelled_once() {
+                let h = $make().await;
+                super::decisions::a_storm_hold_is_released_or_cancelled_once(&*h.store).await;
+            }
         }
     };
 }
@@ -1408,5 +1447,21 @@ mod memory {
         queue::a_storm_is_held_for_one_decision(&*store()).await;
         queue::resolved_cancels_the_queued_run(&*store()).await;
         queue::a_schedule_tick_starts_once(vec![store()]).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn keeps_what_decisions_need_like_the_persistent_stores() {
+        use super::decisions;
+        decisions::an_external_id_is_recorded_once_per_channel(&*store()).await;
+        let shared = store();
+        decisions::concurrent_deliveries_of_one_click_record_one_answer(vec![
+            shared.clone(),
+            shared.clone(),
+            shared,
+        ])
+        .await;
+        decisions::notices_are_kept_per_run_and_key(&*store()).await;
+        decisions::a_parked_run_wakes_at_its_deadline(&*store()).await;
+        decisions::a_storm_hold_is_released_or_cancelled_once(&*store()).await;
     }
 }

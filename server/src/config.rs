@@ -177,6 +177,7 @@ mod tests {
             storm: Some(rbk_compiler::config::StormConfig {
                 distinct: 3,
                 window: "2m".into(),
+                approvers: None,
             }),
             ..ServeConfig::default()
         };

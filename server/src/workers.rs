@@ -71,7 +71,7 @@ pub async fn work(server: Arc<Server>, index: usize) {
 enum Ending {
     Finished(Result<rbk_interpreter::RunReport, String>),
     LeaseLost,
-    /// It waits for a human with no deadline: the worker lets it go (see [`ParkingApprover`]).
+    /// It waits for a human: the worker lets it go (see [`ParkingApprover`]).
     Parked,
     Released,
 }
@@ -186,8 +186,12 @@ async fn park(server: &Server, record: &RunRecord, lease: &Lease, approver: &Par
         .map(|w| w.clone())
         .unwrap_or_default();
     let mut answered = false;
-    for request in &waiting_on {
-        answered |= approver.store.decided(request).await.is_some();
+    for (request, deadline) in &waiting_on {
+        answered |= approver
+            .store
+            .decided_by(request, *deadline)
+            .await
+            .is_some();
     }
     let requeued = answered
         && server
@@ -195,9 +199,21 @@ async fn park(server: &Server, record: &RunRecord, lease: &Lease, approver: &Par
             .requeue_parked(&record.id)
             .await
             .unwrap_or(false);
+    // The earliest deadline among the questions: the reaper queues the run then, and the
+    // worker that takes it finds the gate timed out.
+    let wake_at = waiting_on.iter().filter_map(|(_, d)| *d).min();
+    if let (false, Some(wake_at)) = (requeued, wake_at) {
+        if let Err(error) = server.store.park_until(&record.id, wake_at).await {
+            log::error(
+                "park_failed",
+                json!({"run": record.id, "error": error.to_string(), "reason": "its gate's timeout will not fire until it is answered"}),
+            );
+        }
+    }
+    let waiting_on: Vec<ApprovalRequest> = waiting_on.into_iter().map(|(r, _)| r).collect();
     log::info(
         "parked",
-        json!({"run": record.id, "worker": lease.worker, "steps": waiting_on.iter().map(|r| r.step.clone()).collect::<Vec<_>>(), "requeued": requeued, "reason": "it waits for a human and holds no lease; an answer queues it again"}),
+        json!({"run": record.id, "worker": lease.worker, "steps": waiting_on.iter().map(|r| r.step.clone()).collect::<Vec<_>>(), "requeued": requeued, "wake_at": wake_at, "reason": "it waits for a human and holds no lease; an answer (or its gate's timeout) queues it again"}),
     );
 }
 
@@ -278,9 +294,21 @@ async fn heartbeat(server: Arc<Server>, lease: Lease, lost: Arc<Notify>) {
     }
 }
 
-/// Hands runs whose lease expired (their process died or hung) back to the queue.
+/// Hands runs whose lease expired (their process died or hung) back to the queue, and parked
+/// runs whose gate's deadline came, so that the gate times out.
 pub async fn reap(server: Arc<Server>) {
     while !server.stopping() {
+        match server.store.wake_due(log::now_ms()).await {
+            Ok(runs) => {
+                for run in runs {
+                    log::info(
+                        "woken",
+                        json!({"run": run, "reason": "the deadline of the gate it waits on came; it is queued to time out"}),
+                    );
+                }
+            }
+            Err(error) => log::error("wake_failed", json!({"error": error.to_string()})),
+        }
         match server.store.reap(log::now_ms()).await {
             Ok(runs) => {
                 Metrics::add(&server.metrics.takeovers, runs.len() as u64);
@@ -301,15 +329,17 @@ pub async fn reap(server: Arc<Server>) {
 }
 
 /// Approvals for a worker: decided by the store's answers like everywhere else; a gate
-/// nobody has answered yet and that has no `timeout` parks the run (the worker and its lease
-/// go to other runs) instead of waiting in this process. A gate with a `timeout` keeps the
-/// worker until it is answered or times out, so that the timeout fires on time.
+/// nobody has answered yet parks the run (the worker and its lease go to other runs) instead
+/// of waiting in this process. A gate with a `timeout` parks with its deadline (`wake_at`,
+/// counted from the step's first request): the reaper queues the run then, and the worker
+/// that takes it finds the gate timed out.
 struct ParkingApprover {
     store: StoreApprover,
     /// Told when a request parks: the worker then releases the run.
     parked: Notify,
-    /// The requests the run waits on (two for a step in doubt: `#retry` and `#done`).
-    waiting_on: std::sync::Mutex<Vec<ApprovalRequest>>,
+    /// The requests the run waits on (two for a step in doubt: `#retry` and `#done`), each
+    /// with its deadline.
+    waiting_on: std::sync::Mutex<Vec<(ApprovalRequest, Option<i64>)>>,
     /// How many requests are still reading the store for an answer.
     checking: AtomicUsize,
 }
@@ -333,19 +363,18 @@ impl Drop for Checking<'_> {
 impl Approver for ParkingApprover {
     fn request<'a>(&'a self, request: &'a ApprovalRequest) -> BoxFuture<'a, ApprovalDecision> {
         Box::pin(async move {
-            if request.timeout.is_some() {
-                return self.store.request(request).await;
-            }
             // A step in doubt asks two questions at once (`#retry`, `#done`): the run parks only
             // once every question asked together has found no answer, or it could park with
             // the answer to the other one already there.
             let checking = Checking::start(&self.checking);
-            if let Some(decision) = self.store.decided(request).await {
+            let deadline = self.store.deadline(request).await;
+            if let Some(decision) = self.store.decided_by(request, deadline).await {
+                self.store.notice.decided(request, &decision);
                 return decision;
             }
             self.store.notice.waiting(request);
             if let Ok(mut waiting_on) = self.waiting_on.lock() {
-                waiting_on.push(request.clone());
+                waiting_on.push((request.clone(), deadline));
             }
             drop(checking);
             // Lets a question asked in the same breath start its check first.

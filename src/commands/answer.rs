@@ -1,12 +1,12 @@
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rbk_compiler::syntax::TimeoutOutcome;
-use rbk_interpreter::approval::ApprovalRequest;
-use rbk_interpreter::approvals::answer_counts;
+use rbk_interpreter::approval::ApprovalDecision;
+use rbk_interpreter::decisions::{
+    decide, Approvers, Outcome, RefusalKind, Via, Vote, Voter, STORM,
+};
 use rbk_interpreter::identity::normalize_person;
-use rbk_interpreter::journal::EventKind;
-use rbk_interpreter::store::ApprovalAnswer;
+use rbk_interpreter::store::RunOwner;
 
 use super::check::usage_error;
 use super::session;
@@ -57,54 +57,53 @@ pub fn run(args: AnswerArgs) -> u8 {
                 record.id, record.file
             ));
         }
-        let events = match store.events(&record.id).await {
-            Ok(events) => events,
-            Err(error) => return usage_error(&error.to_string()),
-        };
-        let pending = events.iter().rev().find_map(|e| match &e.kind {
-            EventKind::ApprovalRequested { step, group, quorum, digest, .. } if step == &args.step => Some((group.clone(), *quorum, digest.clone())),
-            _ => None,
-        });
-        let Some((group, quorum, digest)) = pending else {
-            return usage_error(&format!("run {} has not asked for approval of step `{}`", record.id, args.step));
-        };
-        let decided = events.iter().rev().any(|e| matches!(&e.kind,
-            EventKind::ApprovalGranted { step, .. } | EventKind::ApprovalDenied { step, .. } | EventKind::ApprovalTimedOut { step, .. } if step == &args.step));
-        if decided || record.state.is_final() {
-            println!("run {} no longer waits for `{}` (state: {})", record.id, args.step, record.state);
-            return exit::FINDINGS;
-        }
-        let answer = ApprovalAnswer {
+        let vote = Vote {
             run_id: record.id.clone(),
             step: args.step.clone(),
-            user: user.clone(),
             approve: args.approve,
+            voter: Voter {
+                person: user.clone(),
+                via: Via::Cli,
+                from: format!("cli {user}@{}", RunOwner::this_process().host),
+            },
             comment: args.comment.clone(),
-            channel: "cli".into(),
-            at: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64),
-            digest: digest.clone(),
+            digest_seen: None,
+            external_id: None,
         };
-        let request = ApprovalRequest {
-            run_id: record.id.clone(),
-            step: args.step.clone(),
-            group,
-            quorum,
-            timeout: None,
-            on_timeout: TimeoutOutcome::Deny,
-            started_by: record.started_by.clone(),
-            actions: Vec::new(),
-            planned: Vec::new(),
-            digest,
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        let approvers = Approvers::from_config(Some(&config));
+        let refusal = match decide(store.as_ref(), &approvers, &vote, now).await {
+            Err(error) => return usage_error(&format!("the answer could not be recorded: {error}")),
+            Ok(Ok(outcome)) => return said(&args, &record.id, &user, &outcome),
+            Ok(Err(refusal)) => refusal,
         };
-        if let Err(reason) = answer_counts(&answer, &request, Some(&config.approvers)) {
-            println!("refused: {reason}");
-            return exit::FINDINGS;
+        match refusal.kind {
+            // Naming a question the run never asked is a usage error, as it always was.
+            RefusalKind::NotWaiting if args.step != STORM => usage_error(&refusal.message),
+            RefusalKind::NoConfig => usage_error(&refusal.message),
+            RefusalKind::AlreadyDecided => {
+                println!("{}", refusal.message);
+                exit::FINDINGS
+            }
+            _ => {
+                println!("refused: {}", refusal.message);
+                exit::FINDINGS
+            }
         }
-        if let Err(error) = store.record_answer(&answer).await {
-            return usage_error(&format!("the answer could not be recorded: {error}"));
-        }
-        let verb = if args.approve { "approved" } else { "denied" };
-        println!("{verb} step `{}` of run {} as {user}", args.step, record.id);
-        exit::OK
     })
+}
+
+/// What the person is told when their vote was recorded.
+fn said(args: &AnswerArgs, run_id: &str, user: &str, outcome: &Outcome) -> u8 {
+    if args.step == STORM {
+        let done = match outcome {
+            Outcome::Decided(ApprovalDecision::Granted { .. }) => "released the storm hold of",
+            _ => "cancelled the held",
+        };
+        println!("{done} run {run_id} as {user}");
+        return exit::OK;
+    }
+    let verb = if args.approve { "approved" } else { "denied" };
+    println!("{verb} step `{}` of run {run_id} as {user}", args.step);
+    exit::OK
 }

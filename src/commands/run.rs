@@ -7,12 +7,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rbk_compiler::{check, CheckOptions};
 use rbk_interpreter::approval::ApprovalRequest;
 use rbk_interpreter::approvals::{describe_outcome, ApprovalNotice, StoreApprover};
+use rbk_interpreter::decisions::{decide, Approvers, Via, Vote, Voter};
 use rbk_interpreter::dry_run::DryRunActions;
 use rbk_interpreter::identity::normalize_person;
 use rbk_interpreter::journal::EventKind;
 use rbk_interpreter::present::arguments_text;
 use rbk_interpreter::start::{self, InputSource, PreparedRun, StartSpec};
-use rbk_interpreter::store::{ApprovalAnswer, JournalHead, RunTrigger, StartDecision, Store};
+use rbk_interpreter::store::{JournalHead, RunOwner, RunTrigger, StartDecision, Store};
 use rbk_interpreter::Actions;
 use rbk_interpreter::{engine, BoxFuture, Journal};
 use rbk_stdlib::natives::NativeActions;
@@ -169,7 +170,7 @@ impl Execution<'_> {
             groups: groups.clone(),
             poll_every: Duration::from_millis(500),
             notice: Box::new(TerminalNotice {
-                approvers_known: groups.is_some(),
+                approvers: Approvers::from_groups(groups.clone()),
                 store: store.clone(),
                 handle: tokio::runtime::Handle::current(),
             }),
@@ -399,6 +400,9 @@ fn describe(kind: &EventKind, run_id: &str, elapsed: Duration) -> Option<String>
         EventKind::RunSuppressed { reason } => format!("run {run_id} suppressed: {reason}"),
         EventKind::RunHeld { reason } => format!("run {run_id} held: {reason}"),
         EventKind::RunCancelled { reason } => format!("run {run_id} cancelled: {reason}"),
+        EventKind::StormHoldReleased { by, via } => {
+            format!("run {run_id} released from its storm hold by {by} ({via})")
+        }
         EventKind::RunTakenOver { from_worker, .. } => {
             format!("run {run_id} taken over from worker {from_worker}")
         }
@@ -468,8 +472,8 @@ fn describe(kind: &EventKind, run_id: &str, elapsed: Duration) -> Option<String>
 
 /// Says how to answer an approval; on a terminal, also asks right here.
 struct TerminalNotice {
-    /// False when no rbk.toml governs the runbook: then no answer can count.
-    approvers_known: bool,
+    /// Who may answer; no groups when no rbk.toml governs the runbook: then no answer can count.
+    approvers: Approvers,
     store: Arc<dyn Store>,
     handle: tokio::runtime::Handle,
 }
@@ -505,7 +509,7 @@ impl ApprovalNotice for TerminalNotice {
                 describe_outcome(request.on_timeout)
             );
         }
-        if !self.approvers_known {
+        if self.approvers.groups().is_none() {
             println!(
                 "    no rbk.toml governs this runbook, so nobody is known to be an approver: no answer can count"
             );
@@ -521,14 +525,20 @@ impl ApprovalNotice for TerminalNotice {
             let store = self.store.clone();
             let handle = self.handle.clone();
             let request = request.clone();
-            std::thread::spawn(move || prompt(store, handle, request));
+            let approvers = self.approvers.clone();
+            std::thread::spawn(move || prompt(store, approvers, handle, request));
         }
     }
 }
 
-/// Asks at the terminal: who is approving, and yes or no. The answer goes through the store
-/// like any other, so the same rules apply.
-fn prompt(store: Arc<dyn Store>, handle: tokio::runtime::Handle, request: ApprovalRequest) {
+/// Asks at the terminal: who is approving, and yes or no. The answer goes through the one
+/// decision path like any other, so the same rules apply.
+fn prompt(
+    store: Arc<dyn Store>,
+    approvers: Approvers,
+    handle: tokio::runtime::Handle,
+    request: ApprovalRequest,
+) {
     let stdin = std::io::stdin();
     let mut lines = stdin.lock().lines();
     print!("    approver name (or Enter to wait for `rbk approve`): ");
@@ -544,18 +554,23 @@ fn prompt(store: Arc<dyn Store>, handle: tokio::runtime::Handle, request: Approv
         return;
     };
     let approve = matches!(answer.trim(), "y" | "Y" | "yes");
-    let record = ApprovalAnswer {
+    let vote = Vote {
         run_id: request.run_id.clone(),
         step: request.step.clone(),
-        user,
         approve,
+        voter: Voter {
+            person: user.clone(),
+            via: Via::Terminal,
+            from: format!("terminal {user}@{}", RunOwner::this_process().host),
+        },
         comment: None,
-        channel: "terminal".into(),
-        at: now_ms(),
-        digest: request.digest.clone(),
+        digest_seen: Some(request.digest.clone()),
+        external_id: None,
     };
-    if let Err(error) = handle.block_on(store.record_answer(&record)) {
-        eprintln!("    the answer could not be recorded: {error}");
+    match handle.block_on(decide(store.as_ref(), &approvers, &vote, now_ms())) {
+        Ok(Ok(_)) => {}
+        Ok(Err(refusal)) => println!("    refused: {}", refusal.message),
+        Err(error) => eprintln!("    the answer could not be recorded: {error}"),
     }
 }
 

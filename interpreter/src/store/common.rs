@@ -154,6 +154,7 @@ pub(crate) fn answered_event(answer: &ApprovalAnswer) -> EventKind {
         channel: answer.channel.clone(),
         digest: answer.digest.clone(),
         comment: answer.comment.clone(),
+        from: answer.from.clone(),
     }
 }
 

@@ -11,8 +11,9 @@ use super::common::{
 };
 use super::queue::{self, cancel_events, expiry, now_ms, plan, StartFacts, RESOLVED_BEFORE_START};
 use super::{
-    ApprovalAnswer, ClaimRefusal, Intake, IntakeReport, JournalHead, Lease, RunLimits, RunOwner,
-    RunQuery, RunRecord, RunState, StartDecision, Store, StoreError, TriggerKind,
+    ApprovalAnswer, ClaimRefusal, HoldDecision, Intake, IntakeReport, JournalHead, Lease,
+    RunLimits, RunOwner, RunQuery, RunRecord, RunState, StartDecision, Store, StoreError,
+    TriggerKind,
 };
 use crate::action::BoxFuture;
 use crate::journal::{event_hash, Event, EventKind};
@@ -31,6 +32,8 @@ struct State {
     /// (source, fingerprint, starts_at, status) of every alert received.
     alerts: HashSet<(String, String, i64, String)>,
     leases: HashMap<String, LeaseState>,
+    /// (run, key) to the value saved with `save_notice`.
+    notices: HashMap<(String, String), serde_json::Value>,
 }
 
 /// A run's lease columns.
@@ -39,6 +42,8 @@ struct LeaseState {
     owner: Option<String>,
     token: i64,
     expires_at: Option<i64>,
+    /// When a parked run is queued again by itself (a gate's deadline).
+    wake_at: Option<i64>,
 }
 
 impl MemoryStore {
@@ -299,7 +304,7 @@ impl Store for MemoryStore {
     fn record_answer<'a>(
         &'a self,
         answer: &'a ApprovalAnswer,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
             let mut state = self.lock();
             if !state.runs.iter().any(|r| r.id == answer.run_id) {
@@ -307,6 +312,14 @@ impl Store for MemoryStore {
                     "memory store: no run {}",
                     answer.run_id
                 )));
+            }
+            if answer.external_id.is_some()
+                && state
+                    .answers
+                    .iter()
+                    .any(|a| a.channel == answer.channel && a.external_id == answer.external_id)
+            {
+                return Ok(false);
             }
             state.answers.retain(|a| {
                 !(a.run_id == answer.run_id && a.step == answer.step && a.user == answer.user)
@@ -323,7 +336,39 @@ impl Store for MemoryStore {
             if requeued {
                 self.wake();
             }
+            Ok(true)
+        })
+    }
+
+    fn save_notice<'a>(
+        &'a self,
+        run_id: &'a str,
+        key: &'a str,
+        value: &'a serde_json::Value,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut state = self.lock();
+            if !state.runs.iter().any(|r| r.id == run_id) {
+                return Err(StoreError(format!("memory store: no run {run_id}")));
+            }
+            state
+                .notices
+                .insert((run_id.to_string(), key.to_string()), value.clone());
             Ok(())
+        })
+    }
+
+    fn notice<'a>(
+        &'a self,
+        run_id: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<serde_json::Value>, StoreError>> {
+        Box::pin(async move {
+            Ok(self
+                .lock()
+                .notices
+                .get(&(run_id.to_string(), key.to_string()))
+                .cloned())
         })
     }
 
@@ -368,6 +413,7 @@ impl Store for MemoryStore {
                 answers: guard.answers.clone(),
                 alerts: guard.alerts.clone(),
                 leases: HashMap::new(),
+                notices: HashMap::new(),
             };
             let mut report = IntakeReport::default();
             for alert in &intake.alerts {
@@ -577,6 +623,78 @@ impl Store for MemoryStore {
         })
     }
 
+    fn park_until<'a>(
+        &'a self,
+        run_id: &'a str,
+        wake_at: i64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let mut state = self.lock();
+            if !is_parked(&state, run_id) {
+                return Ok(false);
+            }
+            if let Some(lease) = state.leases.get_mut(run_id) {
+                lease.wake_at = Some(wake_at);
+            }
+            Ok(true)
+        })
+    }
+
+    fn wake_due<'a>(&'a self, now: i64) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
+        Box::pin(async move {
+            let mut state = self.lock();
+            let mut due: Vec<String> = state
+                .leases
+                .iter()
+                .filter(|(_, l)| l.wake_at.is_some_and(|at| at <= now))
+                .map(|(id, _)| id.clone())
+                .collect();
+            due.sort();
+            due.retain(|id| requeue_parked_in(&mut state, id));
+            drop(state);
+            if !due.is_empty() {
+                self.wake();
+            }
+            Ok(due)
+        })
+    }
+
+    fn decide_hold<'a>(
+        &'a self,
+        run_id: &'a str,
+        decision: &'a HoldDecision,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let mut state = self.lock();
+            let held = state
+                .runs
+                .iter()
+                .any(|r| r.id == run_id && r.held && r.state == RunState::Waiting);
+            if !held {
+                return Ok(false);
+            }
+            let (events, summary) = decision.events();
+            for event in &events {
+                append_to(&mut state, run_id, decision.at, event)?;
+            }
+            if let Some(run) = state.runs.iter_mut().find(|r| r.id == run_id) {
+                run.held = false;
+            }
+            if decision.release {
+                if let Some(run) = state.runs.iter_mut().find(|r| r.id == run_id) {
+                    run.state = RunState::Queued;
+                }
+            } else {
+                set_state_in(&mut state, run_id, RunState::Cancelled, &summary)?;
+            }
+            drop(state);
+            if decision.release {
+                self.wake();
+            }
+            Ok(true)
+        })
+    }
+
     fn reap<'a>(&'a self, now: i64) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
         Box::pin(async move {
             let mut state = self.lock();
@@ -680,17 +798,30 @@ fn mark_resolved(state: &mut State, run_id: &str) {
     }
 }
 
-/// Queues a parked run again (see [`Store::requeue_parked`]); `true` when it was one.
-fn requeue_parked_in(state: &mut State, run_id: &str) -> bool {
-    let parked = state
+/// Waits for a human with no worker: claimed before, no lease now.
+fn is_parked(state: &State, run_id: &str) -> bool {
+    let released = state
         .leases
         .get(run_id)
         .is_some_and(|l| l.owner.is_none() && l.token > 0);
-    match state.runs.iter_mut().find(|r| r.id == run_id) {
-        Some(run) if parked && matches!(run.state, RunState::Waiting | RunState::InDoubt) => {
-            run.state = RunState::Queued;
-            true
-        }
-        _ => false,
+    released
+        && state
+            .runs
+            .iter()
+            .any(|r| r.id == run_id && matches!(r.state, RunState::Waiting | RunState::InDoubt))
+}
+
+/// Queues a parked run again (see [`Store::requeue_parked`]); `true` when it was one. Its
+/// wake-up time goes: the worker that takes it parks it again with the deadline it finds.
+fn requeue_parked_in(state: &mut State, run_id: &str) -> bool {
+    if let Some(lease) = state.leases.get_mut(run_id) {
+        lease.wake_at = None;
     }
+    if !is_parked(state, run_id) {
+        return false;
+    }
+    if let Some(run) = state.runs.iter_mut().find(|r| r.id == run_id) {
+        run.state = RunState::Queued;
+    }
+    true
 }

@@ -100,6 +100,14 @@ pub struct ApprovalAnswer {
     pub at: i64,
     /// The digest of the step's plan (program digest plus resolved arguments) the answer is for.
     pub digest: String,
+    /// The id the channel gave the click or event (Slack `action_ts`, an event id): a second
+    /// answer with the same (channel, external id), on any run, is a re-delivery and is not
+    /// recorded.
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// Where it came from ("slack U0123ABCD", "web 127.0.0.1 (token)"): journaled with it.
+    #[serde(default)]
+    pub from: Option<String>,
 }
 
 /// The outcome of asking to start a run under the runbook's limits.
@@ -241,12 +249,29 @@ pub trait Store: Send + Sync {
         })
     }
     /// Records an answer, and journals it (`ApprovalAnswered`) in the same transaction; a second
-    /// answer by the same user for the same run and step replaces the first row. A parked run
-    /// (see [`Store::requeue_parked`]) is queued again in that transaction.
+    /// answer by the same user for the same run and step replaces the first row (the decision
+    /// path, [`crate::decisions::decide`], refuses a second vote before it gets here). A parked
+    /// run (see [`Store::requeue_parked`]) is queued again in that transaction.
+    /// `false`, with nothing written, when an answer with the same (channel, external id) was
+    /// recorded before, on any run: a re-delivered click or event.
     fn record_answer<'a>(
         &'a self,
         answer: &'a ApprovalAnswer,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
+    /// Keeps a small value for the run under `key`, replacing what was there: e.g. where a
+    /// chat message about a step was posted ("slack:STEP"), to update it later.
+    fn save_notice<'a>(
+        &'a self,
+        run_id: &'a str,
+        key: &'a str,
+        value: &'a serde_json::Value,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// The value saved under `key` for the run, if any.
+    fn notice<'a>(
+        &'a self,
+        run_id: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<serde_json::Value>, StoreError>>;
     fn answers<'a>(
         &'a self,
         run_id: &'a str,
@@ -304,6 +329,25 @@ pub trait Store: Send + Sync {
     /// it; `true` when it did. `record_answer` does the same in its own transaction; a worker
     /// calls this after parking, for an answer that came while it still held the lease.
     fn requeue_parked<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Result<bool, StoreError>>;
+    /// A parked run (see [`Store::requeue_parked`]) waits for a gate with a deadline: it is
+    /// queued again at `wake_at` (ms since the epoch) by [`Store::wake_due`], so that the gate
+    /// times out without a worker waiting for it. `false` when the run is not parked.
+    fn park_until<'a>(
+        &'a self,
+        run_id: &'a str,
+        wake_at: i64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
+    /// Parked runs whose `wake_at` is not after `now` go back to the queue; returns their ids.
+    fn wake_due<'a>(&'a self, now: i64) -> BoxFuture<'a, Result<Vec<String>, StoreError>>;
+    /// Decides a run held by the storm rule (`held`, still `waiting`), journaled in the same
+    /// transaction: a release queues it (no longer held, `storm_hold_released`), a denial
+    /// cancels it (`run_cancelled`, `run_finished`). `false`, with nothing written, when the
+    /// run is not held (any more).
+    fn decide_hold<'a>(
+        &'a self,
+        run_id: &'a str,
+        decision: &'a HoldDecision,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
     /// Runs whose lease expired before `now` (ms since the epoch) go back to the queue, each
     /// with a `RunTakenOver` event; their old token no longer holds. Returns their ids.
     fn reap<'a>(&'a self, now: i64) -> BoxFuture<'a, Result<Vec<String>, StoreError>>;
@@ -349,7 +393,8 @@ pub use memory::MemoryStore;
 pub use owner::{Liveness, RunOwner};
 pub use postgres::PostgresStore;
 pub use queue::{
-    AlertRow, FencedJournal, Intake, IntakeReport, Lease, QueuedStart, StartOutcome, StormLimit,
+    AlertRow, FencedJournal, HoldDecision, Intake, IntakeReport, Lease, QueuedStart, StartOutcome,
+    StormLimit,
 };
 pub use sqlite::SqliteStore;
 pub use state::{RunState, RunTrigger, TriggerKind};

@@ -24,8 +24,8 @@ use super::queue::{
     cancel_events, expiry, now_ms, plan, QueuedStart, StartFacts, RESOLVED_BEFORE_START,
 };
 use super::{
-    ApprovalAnswer, ClaimRefusal, Intake, IntakeReport, Lease, RunLimits, RunOwner, RunQuery,
-    RunRecord, RunState, RunTrigger, StartDecision, Store, StoreError, TriggerKind,
+    ApprovalAnswer, ClaimRefusal, HoldDecision, Intake, IntakeReport, Lease, RunLimits, RunOwner,
+    RunQuery, RunRecord, RunState, RunTrigger, StartDecision, Store, StoreError, TriggerKind,
 };
 use crate::action::BoxFuture;
 use crate::journal::{event_hash, Event, EventKind};
@@ -39,7 +39,8 @@ const SCHEMA_LOCK: i64 = 0x7262_6b73_6368_656d;
 /// Bumped whenever [`SCHEMA`] or [`ADDED_RUN_COLUMNS`] change. A store already at this version
 /// runs no DDL when a process connects: `ALTER TABLE` takes an exclusive lock on `rbk_runs`
 /// even when the column exists, and a CLI connecting beside a busy `rbk serve` deadlocked on it.
-const SCHEMA_VERSION: i32 = 3;
+/// 4: answers' external ids (unique per channel), parked runs' `wake_at`, `rbk_notices`.
+const SCHEMA_VERSION: i32 = 4;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS rbk_runs (
@@ -120,6 +121,18 @@ CREATE TABLE IF NOT EXISTS rbk_alert_events (
     body        TEXT NOT NULL,
     received_at BIGINT NOT NULL,
     UNIQUE (source, fingerprint, starts_at, status)
+);
+ALTER TABLE rbk_runs ADD COLUMN IF NOT EXISTS wake_at BIGINT;
+CREATE INDEX IF NOT EXISTS rbk_runs_wake ON rbk_runs (wake_at) WHERE wake_at IS NOT NULL;
+ALTER TABLE rbk_answers ADD COLUMN IF NOT EXISTS external_id TEXT;
+-- A click or event delivered twice is one answer, whatever run it names.
+CREATE UNIQUE INDEX IF NOT EXISTS rbk_answers_external ON rbk_answers (channel, external_id)
+    WHERE external_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS rbk_notices (
+    run_id      TEXT NOT NULL REFERENCES rbk_runs (id),
+    key         TEXT NOT NULL,
+    value       TEXT NOT NULL,
+    PRIMARY KEY (run_id, key)
 );
 "#;
 
@@ -793,10 +806,13 @@ fn answer_from_row(row: &Row) -> Result<ApprovalAnswer, StoreError> {
         channel: row.try_get(5).map_err(bad)?,
         at: row.try_get(6).map_err(bad)?,
         digest: row.try_get(7).map_err(bad)?,
+        external_id: row.try_get(8).map_err(bad)?,
+        from: None,
     })
 }
 
-const ANSWER_COLUMNS: &str = r#"run_id, step, "user", approve, comment, channel, at, digest"#;
+const ANSWER_COLUMNS: &str =
+    r#"run_id, step, "user", approve, comment, channel, at, digest, external_id"#;
 
 impl Store for PostgresStore {
     fn start_run<'a>(
@@ -1059,44 +1075,119 @@ impl Store for PostgresStore {
     fn record_answer<'a>(
         &'a self,
         answer: &'a ApprovalAnswer,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
             let mut client = self.client().await?;
             let tx = client
                 .transaction()
                 .await
                 .map_err(|e| pg_err("cannot begin", e))?;
-            tx.execute(
-                r#"INSERT INTO rbk_answers (run_id, step, "user", approve, comment, channel, at, digest)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            if let Some(external_id) = &answer.external_id {
+                let seen = tx
+                    .query_opt(
+                        "SELECT 1 FROM rbk_answers WHERE channel = $1 AND external_id = $2",
+                        &[&answer.channel, external_id],
+                    )
+                    .await
+                    .map_err(|e| pg_err("cannot read answers", e))?;
+                if seen.is_some() {
+                    return Ok(false);
+                }
+            }
+            let inserted = tx
+                .execute(
+                    r#"INSERT INTO rbk_answers (run_id, step, "user", approve, comment, channel, at, digest, external_id)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                    ON CONFLICT (run_id, step, "user") DO UPDATE SET
                      approve = excluded.approve, comment = excluded.comment,
-                     channel = excluded.channel, at = excluded.at, digest = excluded.digest"#,
-                &[
-                    &answer.run_id,
-                    &answer.step,
-                    &answer.user,
-                    &answer.approve,
-                    &answer.comment,
-                    &answer.channel,
-                    &answer.at,
-                    &answer.digest,
-                ],
-            )
-            .await
-            .map_err(|e| {
-                if e.code() == Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION) {
-                    StoreError(format!("postgres store: no run {}", answer.run_id))
-                } else {
-                    pg_err("cannot record answer", e)
+                     channel = excluded.channel, at = excluded.at, digest = excluded.digest,
+                     external_id = excluded.external_id"#,
+                    &[
+                        &answer.run_id,
+                        &answer.step,
+                        &answer.user,
+                        &answer.approve,
+                        &answer.comment,
+                        &answer.channel,
+                        &answer.at,
+                        &answer.digest,
+                        &answer.external_id,
+                    ],
+                )
+                .await;
+            match inserted {
+                Ok(_) => {}
+                // The same click recorded by another process since the check above.
+                Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) => {
+                    return Ok(false)
                 }
-            })?;
+                Err(e)
+                    if e.code()
+                        == Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION) =>
+                {
+                    return Err(StoreError(format!(
+                        "postgres store: no run {}",
+                        answer.run_id
+                    )))
+                }
+                Err(e) => return Err(pg_err("cannot record answer", e)),
+            }
             append_in(&tx, &answer.run_id, answer.at, &answered_event(answer)).await?;
             requeue_parked_in(&tx, &answer.run_id).await?;
             tx.commit()
                 .await
                 .map_err(|e| pg_err("cannot commit answer", e))?;
+            Ok(true)
+        })
+    }
+
+    fn save_notice<'a>(
+        &'a self,
+        run_id: &'a str,
+        key: &'a str,
+        value: &'a serde_json::Value,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let text = serde_json::to_string(value)
+                .map_err(|e| StoreError(format!("postgres store: cannot encode notice: {e}")))?;
+            let client = self.client().await?;
+            client
+                .execute(
+                    "INSERT INTO rbk_notices (run_id, key, value) VALUES ($1, $2, $3) \
+                     ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
+                    &[&run_id, &key, &text],
+                )
+                .await
+                .map_err(|e| {
+                    if e.code() == Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION) {
+                        StoreError(format!("postgres store: no run {run_id}"))
+                    } else {
+                        pg_err("cannot save notice", e)
+                    }
+                })?;
             Ok(())
+        })
+    }
+
+    fn notice<'a>(
+        &'a self,
+        run_id: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<serde_json::Value>, StoreError>> {
+        Box::pin(async move {
+            let client = self.client().await?;
+            let row = client
+                .query_opt(
+                    "SELECT value FROM rbk_notices WHERE run_id = $1 AND key = $2",
+                    &[&run_id, &key],
+                )
+                .await
+                .map_err(|e| pg_err("cannot read notice", e))?;
+            let Some(row) = row else { return Ok(None) };
+            let text: String = row.try_get(0).map_err(|e| pg_err("bad notice row", e))?;
+            serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| StoreError(format!("postgres store: notice {key}: {e}")))
         })
     }
 
@@ -1341,6 +1432,98 @@ impl Store for PostgresStore {
         })
     }
 
+    fn park_until<'a>(
+        &'a self,
+        run_id: &'a str,
+        wake_at: i64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let client = self.client().await?;
+            let changed = client
+                .execute(
+                    &format!("UPDATE rbk_runs SET wake_at = $2 WHERE id = $1 AND {PARKED_SQL}"),
+                    &[&run_id, &wake_at],
+                )
+                .await
+                .map_err(|e| pg_err("cannot park the run", e))?;
+            Ok(changed > 0)
+        })
+    }
+
+    fn wake_due<'a>(&'a self, now: i64) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
+        Box::pin(async move {
+            let mut client = self.client().await?;
+            let tx = client
+                .transaction()
+                .await
+                .map_err(|e| pg_err("cannot begin", e))?;
+            let rows = tx
+                .query(
+                    "SELECT id FROM rbk_runs WHERE wake_at <= $1 ORDER BY id FOR UPDATE SKIP LOCKED",
+                    &[&now],
+                )
+                .await
+                .map_err(|e| pg_err("cannot read parked runs", e))?;
+            let mut due = Vec::new();
+            for row in rows {
+                let id: String = row.try_get(0).map_err(|e| pg_err("bad run row", e))?;
+                if requeue_parked_in(&tx, &id).await? {
+                    due.push(id);
+                }
+            }
+            tx.commit()
+                .await
+                .map_err(|e| pg_err("cannot commit the wake-up", e))?;
+            Ok(due)
+        })
+    }
+
+    fn decide_hold<'a>(
+        &'a self,
+        run_id: &'a str,
+        decision: &'a HoldDecision,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let mut client = self.client().await?;
+            let tx = client
+                .transaction()
+                .await
+                .map_err(|e| pg_err("cannot begin", e))?;
+            let held = tx
+                .execute(
+                    "UPDATE rbk_runs SET held = false WHERE id = $1 AND held \
+                     AND status = 'waiting'",
+                    &[&run_id],
+                )
+                .await
+                .map_err(|e| pg_err("cannot decide the held run", e))?;
+            if held == 0 {
+                return Ok(false);
+            }
+            let (events, summary) = decision.events();
+            for event in &events {
+                append_in(&tx, run_id, decision.at, event).await?;
+            }
+            if decision.release {
+                tx.execute(
+                    "UPDATE rbk_runs SET status = 'queued' WHERE id = $1",
+                    &[&run_id],
+                )
+                .await
+                .map_err(|e| pg_err("cannot queue the held run", e))?;
+                tx.execute("SELECT pg_notify($1, '')", &[&WORK_CHANNEL])
+                    .await
+                    .map_err(|e| pg_err("cannot notify workers", e))?;
+            } else {
+                set_state_in(&tx, run_id, RunState::Cancelled, &summary).await?;
+            }
+            tx.commit()
+                .await
+                .map_err(|e| pg_err("cannot commit the storm decision", e))?;
+            Ok(true)
+        })
+    }
+
     fn reap<'a>(&'a self, now: i64) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
         Box::pin(async move {
             let mut client = self.client().await?;
@@ -1399,13 +1582,18 @@ impl Store for PostgresStore {
     }
 }
 
+/// A run that waits for a human with no worker: claimed before, no lease now.
+const PARKED_SQL: &str =
+    "status IN ('waiting', 'in_doubt') AND lease_owner IS NULL AND lease_token > 0";
+
 /// Queues a parked run again (see [`Store::requeue_parked`]) and wakes the workers; `true`
-/// when it was one.
+/// when it was one. Its wake-up time goes: the worker that takes it parks it again.
 async fn requeue_parked_in(tx: &Transaction<'_>, run_id: &str) -> Result<bool, StoreError> {
     let changed = tx
         .execute(
-            "UPDATE rbk_runs SET status = 'queued' WHERE id = $1 \
-             AND status IN ('waiting', 'in_doubt') AND lease_owner IS NULL AND lease_token > 0",
+            &format!(
+                "UPDATE rbk_runs SET status = 'queued', wake_at = NULL WHERE id = $1 AND {PARKED_SQL}"
+            ),
             &[&run_id],
         )
         .await

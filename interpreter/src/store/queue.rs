@@ -344,6 +344,34 @@ pub(crate) fn cancel_events(reason: &str) -> Vec<EventKind> {
     ]
 }
 
+/// A person's decision on a run held by the storm rule (see `Store::decide_hold`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct HoldDecision {
+    pub release: bool,
+    /// The person deciding, and the channel ("cli", "slack", ...).
+    pub by: String,
+    pub via: String,
+    pub at: i64,
+}
+
+impl HoldDecision {
+    /// What the store journals for it, and the summary of a cancelled run.
+    pub(crate) fn events(&self) -> (Vec<EventKind>, String) {
+        if self.release {
+            let event = EventKind::StormHoldReleased {
+                by: self.by.clone(),
+                via: self.via.clone(),
+            };
+            return (vec![event], String::new());
+        }
+        let reason = format!(
+            "{} ({}) denied the run a storm of alerts held",
+            self.by, self.via
+        );
+        (cancel_events(&reason), reason)
+    }
+}
+
 pub(crate) const RESOLVED_BEFORE_START: &str = "its alert resolved before the run started";
 
 /// ms since the epoch, for the times the store stamps itself (leases, events).

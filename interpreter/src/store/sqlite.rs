@@ -20,8 +20,8 @@ use super::queue::{
     RESOLVED_BEFORE_START,
 };
 use super::{
-    ApprovalAnswer, ClaimRefusal, Intake, IntakeReport, Lease, RunLimits, RunOwner, RunQuery,
-    RunRecord, RunState, RunTrigger, StartDecision, Store, StoreError, TriggerKind,
+    ApprovalAnswer, ClaimRefusal, HoldDecision, Intake, IntakeReport, Lease, RunLimits, RunOwner,
+    RunQuery, RunRecord, RunState, RunTrigger, StartDecision, Store, StoreError, TriggerKind,
 };
 use crate::action::BoxFuture;
 use crate::journal::{event_hash, Event, EventKind};
@@ -33,7 +33,8 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// events without moving it, so it must not open a version-2 file.
 /// 3: typed run states ("denied" and "timed out" rows became "failed"), the queue's columns
 /// (trigger, lease, alert, shadow), one run per (runbook, trigger key), `rbk_alert_events`.
-const SCHEMA_VERSION: i64 = 3;
+/// 4: answers' external ids (unique per channel), parked runs' `wake_at`, `rbk_notices`.
+const SCHEMA_VERSION: i64 = 4;
 
 /// Columns added after version 1, as (table, column, type): added to an existing file on open.
 /// NULL in old rows means "not recorded".
@@ -56,6 +57,8 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("rbk_runs", "lease_owner", "TEXT"),
     ("rbk_runs", "lease_token", "INTEGER NOT NULL DEFAULT 0"),
     ("rbk_runs", "lease_expires_at", "INTEGER"),
+    ("rbk_runs", "wake_at", "INTEGER"),
+    ("rbk_answers", "external_id", "TEXT"),
 ];
 
 /// What needs the added columns: created after them.
@@ -81,6 +84,16 @@ CREATE TABLE IF NOT EXISTS rbk_alert_events (
     body        TEXT NOT NULL,
     received_at INTEGER NOT NULL,
     UNIQUE (source, fingerprint, starts_at, status)
+);
+-- A click or event delivered twice is one answer, whatever run it names.
+CREATE UNIQUE INDEX IF NOT EXISTS rbk_answers_external ON rbk_answers (channel, external_id)
+    WHERE external_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS rbk_runs_wake ON rbk_runs (wake_at) WHERE wake_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS rbk_notices (
+    run_id      TEXT NOT NULL REFERENCES rbk_runs (id),
+    key         TEXT NOT NULL,
+    value       TEXT NOT NULL,
+    PRIMARY KEY (run_id, key)
 );
 "#;
 
@@ -749,10 +762,13 @@ fn answer_from_row(row: &Row<'_>) -> rusqlite::Result<ApprovalAnswer> {
         channel: row.get(5)?,
         at: row.get(6)?,
         digest: row.get(7)?,
+        external_id: row.get(8)?,
+        from: None,
     })
 }
 
-const ANSWER_COLUMNS: &str = r#"run_id, step, "user", approve, comment, channel, at, digest"#;
+const ANSWER_COLUMNS: &str =
+    r#"run_id, step, "user", approve, comment, channel, at, digest, external_id"#;
 
 impl Store for SqliteStore {
     fn start_run<'a>(
@@ -995,19 +1011,33 @@ impl Store for SqliteStore {
     fn record_answer<'a>(
         &'a self,
         answer: &'a ApprovalAnswer,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
             self.writable()?;
             let mut conn = self.lock();
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(|e| err("cannot begin", e))?;
+            if let Some(external_id) = &answer.external_id {
+                let seen: bool = tx
+                    .query_row(
+                        "SELECT EXISTS (SELECT 1 FROM rbk_answers \
+                         WHERE channel = ?1 AND external_id = ?2)",
+                        params![answer.channel, external_id],
+                        |row| row.get(0),
+                    )
+                    .map_err(|e| err("cannot read answers", e))?;
+                if seen {
+                    return Ok(false);
+                }
+            }
             tx.execute(
-                r#"INSERT INTO rbk_answers (run_id, step, "user", approve, comment, channel, at, digest)
-                   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                r#"INSERT INTO rbk_answers (run_id, step, "user", approve, comment, channel, at, digest, external_id)
+                   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                    ON CONFLICT (run_id, step, "user") DO UPDATE SET
                      approve = excluded.approve, comment = excluded.comment,
-                     channel = excluded.channel, at = excluded.at, digest = excluded.digest"#,
+                     channel = excluded.channel, at = excluded.at, digest = excluded.digest,
+                     external_id = excluded.external_id"#,
                 params![
                     answer.run_id,
                     answer.step,
@@ -1016,7 +1046,8 @@ impl Store for SqliteStore {
                     answer.comment,
                     answer.channel,
                     answer.at,
-                    answer.digest
+                    answer.digest,
+                    answer.external_id
                 ],
             )
             .map_err(|e| match e {
@@ -1034,7 +1065,58 @@ impl Store for SqliteStore {
             if requeued {
                 self.wake();
             }
+            Ok(true)
+        })
+    }
+
+    fn save_notice<'a>(
+        &'a self,
+        run_id: &'a str,
+        key: &'a str,
+        value: &'a serde_json::Value,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.writable()?;
+            let text = serde_json::to_string(value)
+                .map_err(|e| StoreError(format!("sqlite store: cannot encode notice: {e}")))?;
+            self.lock()
+                .execute(
+                    "INSERT INTO rbk_notices (run_id, key, value) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
+                    params![run_id, key, text],
+                )
+                .map_err(|e| match e {
+                    rusqlite::Error::SqliteFailure(f, _)
+                        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
+                    {
+                        StoreError(format!("sqlite store: no run {run_id}"))
+                    }
+                    e => err("cannot save notice", e),
+                })?;
             Ok(())
+        })
+    }
+
+    fn notice<'a>(
+        &'a self,
+        run_id: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<serde_json::Value>, StoreError>> {
+        Box::pin(async move {
+            let text: Option<String> = self
+                .lock()
+                .query_row(
+                    "SELECT value FROM rbk_notices WHERE run_id = ?1 AND key = ?2",
+                    [run_id, key],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(|e| err("cannot read notice", e))?;
+            text.map(|t| {
+                serde_json::from_str(&t)
+                    .map_err(|e| StoreError(format!("sqlite store: notice {key}: {e}")))
+            })
+            .transpose()
         })
     }
 
@@ -1285,6 +1367,101 @@ impl Store for SqliteStore {
         })
     }
 
+    fn park_until<'a>(
+        &'a self,
+        run_id: &'a str,
+        wake_at: i64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            self.writable()?;
+            let changed = self
+                .lock()
+                .execute(
+                    &format!("UPDATE rbk_runs SET wake_at = ?2 WHERE id = ?1 AND {PARKED_SQL}"),
+                    params![run_id, wake_at],
+                )
+                .map_err(|e| err("cannot park the run", e))?;
+            Ok(changed > 0)
+        })
+    }
+
+    fn wake_due<'a>(&'a self, now: i64) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
+        Box::pin(async move {
+            self.writable()?;
+            let due = {
+                let mut conn = self.lock();
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(|e| err("cannot begin", e))?;
+                let candidates: Vec<String> = tx
+                    .prepare("SELECT id FROM rbk_runs WHERE wake_at <= ?1 ORDER BY id")
+                    .and_then(|mut s| {
+                        s.query_map([now], |row| row.get(0))
+                            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+                    })
+                    .map_err(|e| err("cannot read parked runs", e))?;
+                let mut due = Vec::new();
+                for id in candidates {
+                    if requeue_parked_in(&tx, &id)? {
+                        due.push(id);
+                    }
+                }
+                tx.commit()
+                    .map_err(|e| err("cannot commit the wake-up", e))?;
+                due
+            };
+            if !due.is_empty() {
+                self.wake();
+            }
+            Ok(due)
+        })
+    }
+
+    fn decide_hold<'a>(
+        &'a self,
+        run_id: &'a str,
+        decision: &'a HoldDecision,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            self.writable()?;
+            {
+                let mut conn = self.lock();
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(|e| err("cannot begin", e))?;
+                let held = tx
+                    .execute(
+                        "UPDATE rbk_runs SET held = 0 WHERE id = ?1 AND held = 1 \
+                         AND status = 'waiting'",
+                        [run_id],
+                    )
+                    .map_err(|e| err("cannot decide the held run", e))?;
+                if held == 0 {
+                    return Ok(false);
+                }
+                let (events, summary) = decision.events();
+                for event in &events {
+                    append_in(&tx, run_id, decision.at, event)?;
+                }
+                if decision.release {
+                    tx.execute(
+                        "UPDATE rbk_runs SET status = 'queued' WHERE id = ?1",
+                        [run_id],
+                    )
+                    .map_err(|e| err("cannot queue the held run", e))?;
+                } else {
+                    set_state_in(&tx, run_id, RunState::Cancelled, &summary)?;
+                }
+                tx.commit()
+                    .map_err(|e| err("cannot commit the storm decision", e))?;
+            }
+            if decision.release {
+                self.wake();
+            }
+            Ok(true)
+        })
+    }
+
     fn reap<'a>(&'a self, now: i64) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
         Box::pin(async move {
             self.writable()?;
@@ -1342,12 +1519,18 @@ impl SqliteStore {
     }
 }
 
-/// Queues a parked run again (see [`Store::requeue_parked`]); `true` when it was one.
+/// A run that waits for a human with no worker: claimed before, no lease now.
+const PARKED_SQL: &str =
+    "status IN ('waiting', 'in_doubt') AND lease_owner IS NULL AND lease_token > 0";
+
+/// Queues a parked run again (see [`Store::requeue_parked`]); `true` when it was one. Its
+/// wake-up time goes: the worker that takes it parks it again with the deadline it finds.
 fn requeue_parked_in(tx: &rusqlite::Transaction<'_>, run_id: &str) -> Result<bool, StoreError> {
     let changed = tx
         .execute(
-            "UPDATE rbk_runs SET status = 'queued' WHERE id = ?1 \
-             AND status IN ('waiting', 'in_doubt') AND lease_owner IS NULL AND lease_token > 0",
+            &format!(
+                "UPDATE rbk_runs SET status = 'queued', wake_at = NULL WHERE id = ?1 AND {PARKED_SQL}"
+            ),
             [run_id],
         )
         .map_err(|e| err("cannot queue the answered run", e))?;

@@ -361,6 +361,8 @@ pub async fn an_answer_queues_a_parked_run_and_no_other(store: &dyn Store) {
         channel: "cli".into(),
         at: 2_000,
         digest: "d".into(),
+        external_id: None,
+        from: None,
     };
     ingest_one(store, start(queued("r-park", "relieve", "fp-park", 1_000))).await;
     let (_, lease) = claim_one(store, "worker-a", 60_000).await;

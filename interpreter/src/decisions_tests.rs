@@ -1,0 +1,395 @@
+//! Attacks on the decision path, against the in-memory and SQLite stores.
+
+use std::collections::BTreeMap;
+
+use rbk_compiler::config::ProjectConfig;
+use serde_json::json;
+
+use super::*;
+use crate::store::{JournalHead, MemoryStore, RunTrigger, SqliteStore};
+
+const RUN: &str = "r-gate";
+const REQUESTED_AT: i64 = 10_000;
+
+fn config() -> ProjectConfig {
+    ProjectConfig::parse(
+        "[approvers]\ndba = [\"alice\", \"bob\", \"carol\", \"dave\"]\nops = [\"olga\"]\n\n\
+         [people.alice]\nslack = \"UALICE\"\n\n[people.bob]\nslack = \"UBOB\"\n\n\
+         [people.mallory]\nslack = \"UMAL\"\n",
+    )
+    .unwrap()
+}
+
+fn approvers() -> Approvers {
+    Approvers::from_config(Some(&config()))
+}
+
+fn record(id: &str) -> RunRecord {
+    RunRecord {
+        id: id.into(),
+        file: "ops/db.rbk".into(),
+        runbook: "failover".into(),
+        started_by: "carol".into(),
+        started_at: 1_000,
+        state: RunState::Running,
+        summary: String::new(),
+        digest: "sha256:program".into(),
+        inputs: json!({}),
+        limit_key: String::new(),
+        head: Some(JournalHead {
+            events: 0,
+            hash: String::new(),
+        }),
+        owner: None,
+        dry_run: false,
+        trigger: RunTrigger::manual(id),
+        alert: None,
+        shadow: false,
+        coalesce_key: None,
+        held: false,
+        ended_at: None,
+    }
+}
+
+/// A run waiting at `restart`: `quorum` approvals from "dba", a 60 s timeout.
+async fn waiting_run(store: &dyn Store, quorum: u32) {
+    store
+        .start_run(&record(RUN), &crate::store::RunLimits::default())
+        .await
+        .unwrap();
+    store
+        .append_event(
+            RUN,
+            REQUESTED_AT,
+            &EventKind::ApprovalRequested {
+                step: "restart".into(),
+                group: Some("dba".into()),
+                quorum,
+                actions: vec!["pg.restart(cluster)".into()],
+                digest: "plan-1".into(),
+                timeout_ms: Some(60_000),
+                on_timeout: Some("deny".into()),
+                planned: Vec::new(),
+            },
+        )
+        .await
+        .unwrap();
+    store.set_state(RUN, RunState::Waiting, "").await.unwrap();
+}
+
+fn vote(person: &str, via: Via, approve: bool) -> Vote {
+    Vote {
+        run_id: RUN.into(),
+        step: "restart".into(),
+        approve,
+        voter: Voter {
+            person: person.into(),
+            via,
+            from: format!("{} {person}", via.as_str()),
+        },
+        comment: None,
+        digest_seen: None,
+        external_id: None,
+    }
+}
+
+async fn cast(store: &dyn Store, vote: &Vote, now: i64) -> Result<Outcome, Refusal> {
+    decide(store, &approvers(), vote, now).await.unwrap()
+}
+
+fn refused(result: Result<Outcome, Refusal>) -> RefusalKind {
+    match result {
+        Err(refusal) => {
+            assert!(!refusal.message.is_empty());
+            refusal.kind
+        }
+        Ok(outcome) => panic!("expected a refusal, got {outcome:?}"),
+    }
+}
+
+async fn answered(store: &dyn Store) -> usize {
+    store
+        .events(RUN)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::ApprovalAnswered { .. }))
+        .count()
+}
+
+/// Runs `check` against a fresh in-memory store and a fresh SQLite store.
+macro_rules! on_both_stores {
+    ($name:ident, $check:ident) => {
+        #[tokio::test]
+        async fn $name() {
+            $check(&MemoryStore::new()).await;
+            $check(&SqliteStore::in_memory().unwrap()).await;
+        }
+    };
+}
+
+async fn quorum_is_reached_by_distinct_members_and_journaled_with_where_from(store: &dyn Store) {
+    waiting_run(store, 2).await;
+    let now = REQUESTED_AT + 1_000;
+    assert_eq!(
+        cast(store, &vote("alice", Via::Cli, true), now).await,
+        Ok(Outcome::Recorded {
+            approvals: 1,
+            quorum: 2
+        })
+    );
+    let decided = cast(store, &vote("bob", Via::Slack, true), now).await;
+    assert!(
+        matches!(&decided, Ok(Outcome::Decided(ApprovalDecision::Granted { by, .. })) if by == &["alice", "bob"]),
+        "{decided:?}"
+    );
+    let events = store.events(RUN).await.unwrap();
+    let from: Vec<Option<String>> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::ApprovalAnswered { from, channel, .. } => {
+                Some(from.clone().map(|f| format!("{channel}: {f}")))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        from,
+        [
+            Some("cli: cli alice".to_string()),
+            Some("slack: slack bob".to_string())
+        ]
+    );
+    assert!(crate::journal::verify_chain(&events).is_ok());
+}
+on_both_stores!(
+    quorum_is_reached_by_distinct_members,
+    quorum_is_reached_by_distinct_members_and_journaled_with_where_from
+);
+
+async fn a_second_vote_by_the_same_person_is_refused(store: &dyn Store) {
+    waiting_run(store, 2).await;
+    let now = REQUESTED_AT + 1_000;
+    assert!(cast(store, &vote("alice", Via::Cli, true), now)
+        .await
+        .is_ok());
+    for again in ["alice", " Alice ", "ALICE"] {
+        assert_eq!(
+            refused(cast(store, &vote(again, Via::Cli, false), now).await),
+            RefusalKind::AlreadyVoted,
+            "{again:?}"
+        );
+    }
+    assert_eq!(
+        refused(cast(store, &vote("alice", Via::Slack, true), now).await),
+        RefusalKind::AlreadyVoted,
+        "another channel is the same person"
+    );
+    assert_eq!(answered(store).await, 1);
+}
+on_both_stores!(second_vote, a_second_vote_by_the_same_person_is_refused);
+
+async fn the_starter_an_outsider_and_an_unknown_person_are_refused(store: &dyn Store) {
+    waiting_run(store, 1).await;
+    let now = REQUESTED_AT + 1_000;
+    assert_eq!(
+        refused(cast(store, &vote("carol", Via::Cli, true), now).await),
+        RefusalKind::Starter
+    );
+    assert_eq!(
+        refused(cast(store, &vote("olga", Via::Cli, true), now).await),
+        RefusalKind::NotInGroup
+    );
+    assert_eq!(
+        refused(cast(store, &vote("mallory", Via::Slack, true), now).await),
+        RefusalKind::NotInGroup,
+        "a known person outside the group"
+    );
+    assert_eq!(
+        refused(cast(store, &vote("dave", Via::Slack, true), now).await),
+        RefusalKind::UnknownPerson,
+        "a group member with no [people] entry cannot come in through Slack"
+    );
+    assert_eq!(
+        refused(cast(store, &vote(" \u{200b}", Via::Cli, true), now).await),
+        RefusalKind::UnknownPerson
+    );
+    assert_eq!(answered(store).await, 0);
+    // The CLI still knows plain names.
+    assert!(matches!(
+        cast(store, &vote("dave", Via::Cli, true), now).await,
+        Ok(Outcome::Decided(_))
+    ));
+}
+on_both_stores!(
+    who_may_not_vote,
+    the_starter_an_outsider_and_an_unknown_person_are_refused
+);
+
+async fn an_expired_or_decided_request_is_refused(store: &dyn Store) {
+    waiting_run(store, 1).await;
+    assert_eq!(
+        refused(cast(store, &vote("alice", Via::Cli, true), REQUESTED_AT + 60_000).await),
+        RefusalKind::Expired
+    );
+    assert_eq!(answered(store).await, 0);
+    // Just before the deadline it still counts.
+    assert!(matches!(
+        cast(store, &vote("bob", Via::Web, false), REQUESTED_AT + 59_999).await,
+        Ok(Outcome::Decided(ApprovalDecision::Denied { .. }))
+    ));
+}
+on_both_stores!(expired, an_expired_or_decided_request_is_refused);
+
+async fn a_vote_after_the_decision_is_refused(store: &dyn Store) {
+    waiting_run(store, 1).await;
+    let now = REQUESTED_AT + 1;
+    assert!(matches!(
+        cast(store, &vote("alice", Via::Slack, false), now).await,
+        Ok(Outcome::Decided(ApprovalDecision::Denied { .. }))
+    ));
+    // What the engine journals next.
+    store
+        .append_event(
+            RUN,
+            now,
+            &EventKind::ApprovalDenied {
+                step: "restart".into(),
+                by: "alice".into(),
+                channel: "slack".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        refused(cast(store, &vote("bob", Via::Slack, true), now).await),
+        RefusalKind::AlreadyDecided
+    );
+    assert_eq!(answered(store).await, 1);
+}
+on_both_stores!(decided, a_vote_after_the_decision_is_refused);
+
+async fn a_stale_digest_is_refused(store: &dyn Store) {
+    waiting_run(store, 1).await;
+    let mut stale = vote("alice", Via::Slack, true);
+    stale.digest_seen = Some("plan-0".into());
+    assert_eq!(
+        refused(cast(store, &stale, REQUESTED_AT + 1).await),
+        RefusalKind::PlanChanged
+    );
+    stale.digest_seen = Some("plan-1".into());
+    assert!(matches!(
+        cast(store, &stale, REQUESTED_AT + 1).await,
+        Ok(Outcome::Decided(_))
+    ));
+}
+on_both_stores!(stale_digest, a_stale_digest_is_refused);
+
+async fn a_redelivered_click_is_a_duplicate(store: &dyn Store) {
+    waiting_run(store, 2).await;
+    let now = REQUESTED_AT + 1;
+    let mut click = vote("alice", Via::Slack, true);
+    click.external_id = Some("1700000000.000100".into());
+    assert!(matches!(
+        cast(store, &click, now).await,
+        Ok(Outcome::Recorded { .. })
+    ));
+    assert_eq!(cast(store, &click, now).await, Ok(Outcome::Duplicate));
+    // The same id from another person (a forged replay) is the same delivery.
+    let mut replay = vote("bob", Via::Slack, true);
+    replay.external_id = click.external_id.clone();
+    assert_eq!(cast(store, &replay, now).await, Ok(Outcome::Duplicate));
+    assert_eq!(answered(store).await, 1);
+    // Another channel's ids are its own.
+    let mut cli = vote("bob", Via::Cli, true);
+    cli.external_id = click.external_id.clone();
+    assert!(matches!(
+        cast(store, &cli, now).await,
+        Ok(Outcome::Decided(_))
+    ));
+}
+on_both_stores!(duplicate_external_id, a_redelivered_click_is_a_duplicate);
+
+async fn storm_without_a_hold_and_unknown_runs_are_refused(store: &dyn Store) {
+    waiting_run(store, 1).await;
+    let mut storm = vote("alice", Via::Cli, true);
+    storm.step = STORM.into();
+    assert_eq!(
+        refused(cast(store, &storm, REQUESTED_AT + 1).await),
+        RefusalKind::NotWaiting
+    );
+    let mut nowhere = vote("alice", Via::Cli, true);
+    nowhere.run_id = "r-missing".into();
+    assert_eq!(
+        refused(cast(store, &nowhere, REQUESTED_AT + 1).await),
+        RefusalKind::NotWaiting
+    );
+    let mut other_step = vote("alice", Via::Cli, true);
+    other_step.step = "drop".into();
+    assert_eq!(
+        refused(cast(store, &other_step, REQUESTED_AT + 1).await),
+        RefusalKind::NotWaiting
+    );
+}
+on_both_stores!(
+    storm_without_hold,
+    storm_without_a_hold_and_unknown_runs_are_refused
+);
+
+async fn without_rbk_toml_nothing_is_recorded(store: &dyn Store) {
+    waiting_run(store, 1).await;
+    let none = Approvers::from_config(None);
+    let result = decide(
+        store,
+        &none,
+        &vote("alice", Via::Cli, true),
+        REQUESTED_AT + 1,
+    )
+    .await
+    .unwrap();
+    assert_eq!(refused(result), RefusalKind::NoConfig);
+    assert_eq!(answered(store).await, 0);
+}
+on_both_stores!(no_config, without_rbk_toml_nothing_is_recorded);
+
+async fn open_requests_show_the_waiting_gate_and_its_votes(store: &dyn Store) {
+    waiting_run(store, 2).await;
+    assert!(
+        cast(store, &vote("alice", Via::Cli, true), REQUESTED_AT + 5)
+            .await
+            .is_ok()
+    );
+    let open = open_requests(store, RUN).await.unwrap();
+    assert_eq!(open.len(), 1);
+    let gate = &open[0];
+    assert_eq!(
+        (gate.step.as_str(), gate.group.as_deref(), gate.quorum),
+        ("restart", Some("dba"), 2)
+    );
+    assert_eq!(gate.deadline, Some(REQUESTED_AT + 60_000));
+    assert_eq!(gate.on_timeout, "deny");
+    assert_eq!(gate.votes.len(), 1);
+    assert!(!gate.storm);
+}
+on_both_stores!(
+    open_requests_list,
+    open_requests_show_the_waiting_gate_and_its_votes
+);
+
+#[test]
+fn storm_approvers_come_from_serve_storm() {
+    let config = ProjectConfig::parse(
+        "[approvers]\noncall = [\"alice\"]\n\n[serve.storm]\napprovers = \"oncall\"\n",
+    )
+    .unwrap();
+    let approvers = Approvers::from_config(Some(&config));
+    assert_eq!(approvers.storm_group(), Some("oncall"));
+    assert_eq!(
+        approvers.groups(),
+        Some(&BTreeMap::from([(
+            "oncall".to_string(),
+            vec!["alice".to_string()]
+        )]))
+    );
+    assert_eq!(Approvers::from_config(None).groups(), None);
+}
