@@ -75,12 +75,16 @@ impl Project {
         );
         let seen = run.read_until(|line| line.contains("answer with: rbk approve"));
         // The prompt shows what the step will do with the values it will act on.
-        let resolved = format!(
-            "shell.run(argv: [find, {}, -type, f, -delete], timeout: 1m)",
-            self.scratch()
-        );
+        let resolved = [
+            "      shell.run  [destructive]".to_string(),
+            format!(
+                "        argv:    [find, {}, -type, f, -delete]",
+                self.scratch()
+            ),
+            "        timeout: 1m".to_string(),
+        ];
         assert!(
-            seen.iter().any(|l| l.contains(&resolved)),
+            seen.windows(3).any(|w| w == resolved),
             "no resolved call in {seen:?}"
         );
         let run_id = seen
@@ -234,7 +238,7 @@ fn dry_run_reports_destructive_actions_without_running_them() {
     assert!(run.stdout.contains("not executed"), "{}", run.stdout);
     assert!(
         run.stdout.contains(&format!(
-            "[destructive] shell.run(argv: [find, {}, -type, f, -delete]",
+            "  shell.run  [destructive]\n    argv:    [find, {}, -type, f, -delete]\n    timeout: 1m\n",
             project.scratch()
         )),
         "{}",
@@ -270,7 +274,11 @@ runbook hook {
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("[write] http.post("), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("  http.post  [write]\n"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]

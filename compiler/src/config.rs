@@ -31,6 +31,18 @@ pub struct ProjectConfig {
     pub people: BTreeMap<String, PersonConfig>,
 }
 
+/// `[people.NAME]`: one person's identities. Slack is known by user id, never display name;
+/// tokens only by their hash, so a leaked rbk.toml does not let anyone in.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PersonConfig {
+    /// The Slack user id, e.g. `U0123ABCD`.
+    pub slack: Option<String>,
+    /// `sha256:<hex>` hashes of the person's web/API tokens (`rbk token create --as NAME`).
+    #[serde(default)]
+    pub tokens: Vec<String>,
+}
+
 /// `[web]`: the run pages of `rbk serve` (docs/serve.md, "The web page").
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -56,18 +68,6 @@ pub struct TrustedProxyConfig {
     pub header: String,
     /// IP addresses or CIDR ranges (`10.0.0.0/8`) of the proxy.
     pub from: Vec<String>,
-}
-
-/// `[people.NAME]`: one person's identities. Slack is known by user id, never display name;
-/// tokens only by their hash, so a leaked rbk.toml does not let anyone in.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct PersonConfig {
-    /// The Slack user id, e.g. `U0123ABCD`.
-    pub slack: Option<String>,
-    /// `sha256:<hex>` hashes of the person's web/API tokens (`rbk token create --as NAME`).
-    #[serde(default)]
-    pub tokens: Vec<String>,
 }
 
 /// `[serve]`: how `rbk serve` listens and takes in alerts. Command-line flags win over it.

@@ -14,8 +14,10 @@ pub struct ApprovalRequest {
     pub on_timeout: TimeoutOutcome,
     /// The person or alert that started the run; never counts as an approver.
     pub started_by: String,
-    /// The actions the step will take, as written.
+    /// The actions the step will take, as written (resolved where that is possible).
     pub actions: Vec<String>,
+    /// The same actions for approvers to read: call, effect and resolved arguments.
+    pub planned: Vec<crate::present::PlannedAction>,
     /// Binds answers to this plan: the program, the step, and the values it will act on.
     pub digest: String,
 }

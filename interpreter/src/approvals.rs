@@ -218,6 +218,7 @@ mod tests {
             on_timeout: TimeoutOutcome::Deny,
             started_by: "carol".into(),
             actions: Vec::new(),
+            planned: Vec::new(),
             digest: "d1".into(),
         }
     }

@@ -430,6 +430,7 @@ struct Gate {
     quorum: u32,
     digest: String,
     actions: Vec<String>,
+    planned: Vec<crate::present::PlannedAction>,
     /// The first request of the step plus its timeout: a resumed run does not restart it.
     deadline: Option<i64>,
     requested_at: i64,
@@ -474,6 +475,7 @@ impl Gate {
             digest,
             timeout_ms,
             on_timeout,
+            planned,
             ..
         } = &latest.kind
         else {
@@ -485,6 +487,7 @@ impl Gate {
             quorum: *quorum,
             digest: digest.clone(),
             actions: actions.clone(),
+            planned: planned.clone(),
             deadline: timeout_ms
                 .map(|ms| requested_at.saturating_add(i64::try_from(ms).unwrap_or(i64::MAX))),
             requested_at,
@@ -503,6 +506,7 @@ impl Gate {
             on_timeout: rbk_compiler::syntax::TimeoutOutcome::Deny,
             started_by: run.started_by.clone(),
             actions: self.actions.clone(),
+            planned: self.planned.clone(),
             digest: self.digest.clone(),
         }
     }
@@ -523,6 +527,8 @@ pub struct OpenRequest {
     /// "deny", "approve" or "escalate".
     pub on_timeout: String,
     pub actions: Vec<String>,
+    /// Each action with its resolved arguments, as the gate's request recorded them.
+    pub planned: Vec<crate::present::PlannedAction>,
     /// The votes so far, as journaled.
     pub votes: Vec<ApprovalAnswer>,
     /// The run's storm hold rather than a gate.
@@ -553,6 +559,7 @@ pub async fn open_requests(
             deadline: None,
             on_timeout: "wait".to_string(),
             actions: Vec::new(),
+            planned: Vec::new(),
             votes: Vec::new(),
             storm: true,
         }]);
@@ -589,6 +596,7 @@ pub async fn open_requests(
                 .clone()
                 .unwrap_or_else(|| "deny".to_string()),
             actions: gate.actions.clone(),
+            planned: gate.planned.clone(),
             votes: journaled_answers(&run.id, &step, &events),
             storm: false,
         });

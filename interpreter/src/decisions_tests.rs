@@ -69,6 +69,7 @@ async fn waiting_run(store: &dyn Store, quorum: u32) {
                 digest: "plan-1".into(),
                 timeout_ms: Some(60_000),
                 on_timeout: Some("deny".into()),
+                planned: Vec::new(),
             },
         )
         .await

@@ -8,6 +8,8 @@ use rbk_compiler::syntax::Effect;
 use rbk_compiler::types::{Ty, TypeKey};
 
 use crate::action::{ActionCall, ActionError, Actions, BoxFuture};
+use crate::present::PlannedAction;
+use crate::secrets::SecretMask;
 use crate::value::Value;
 
 /// The fields of the program's named record types (`http.Response`), as the checker found them.
@@ -15,8 +17,9 @@ pub type NamedTypes = HashMap<TypeKey, Option<Vec<(String, Ty)>>>;
 
 pub struct DryRunActions<'a> {
     pub inner: &'a dyn Actions,
-    /// Every call that was not executed, described with its arguments.
-    pub withheld: Mutex<Vec<String>>,
+    /// Every call that was not executed, with its arguments (the engine masked them already;
+    /// a secret itself shows as `<secret NAME>`).
+    pub withheld: Mutex<Vec<PlannedAction>>,
     /// So that a withheld call returning a named record (`http.post`) gives a record whose
     /// fields the run can read on, not an opaque handle.
     named_types: &'a NamedTypes,
@@ -41,7 +44,7 @@ impl Actions for DryRunActions<'_> {
             self.withheld
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .push(format!("[{}] {}", call.effect, call.describe()));
+                .push(PlannedAction::from_call(call, &SecretMask::default()));
             Ok(placeholder(&call.returns, self.named_types))
         })
     }

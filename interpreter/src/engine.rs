@@ -12,6 +12,7 @@ use rbk_compiler::Analysis;
 use crate::action::{ActionCall, ActionError, Actions, BoxFuture};
 use crate::approval::{ApprovalDecision, ApprovalRequest, Approver, Environment};
 use crate::journal::{EventKind, Journal};
+use crate::present::PlannedAction;
 use crate::secrets::{Learned, SecretMask};
 use crate::value::{format_duration, Secret, Value};
 
@@ -826,7 +827,7 @@ impl<'a> Machine<'a> {
                         None => None,
                     };
                     let outcome = on_timeout.map_or(TimeoutOutcome::Deny, |(o, _)| o);
-                    let actions = self.step_action_calls(step).await;
+                    let (actions, planned) = self.step_action_calls(step).await;
                     let request = ApprovalRequest {
                         run_id: self.run_id.clone(),
                         step: name.clone(),
@@ -836,6 +837,7 @@ impl<'a> Machine<'a> {
                         on_timeout: outcome,
                         started_by: self.started_by.clone(),
                         actions: actions.clone(),
+                        planned: planned.clone(),
                         digest: self.plan_digest(&name),
                     };
                     self.journal(EventKind::ApprovalRequested {
@@ -844,6 +846,7 @@ impl<'a> Machine<'a> {
                         quorum: request.quorum,
                         actions,
                         digest: request.digest.clone(),
+                        planned,
                         timeout_ms: request.timeout,
                         on_timeout: request.timeout.map(|_| outcome.to_string()),
                     })
@@ -1003,7 +1006,7 @@ impl<'a> Machine<'a> {
             }
             _ => None,
         });
-        let actions = self.step_action_calls(step).await;
+        let (actions, planned) = self.step_action_calls(step).await;
         let mut requests = Vec::new();
         for key in [format!("{name}#retry"), format!("{name}#done")] {
             let request = ApprovalRequest {
@@ -1015,6 +1018,7 @@ impl<'a> Machine<'a> {
                 on_timeout: TimeoutOutcome::Deny,
                 started_by: self.started_by.clone(),
                 actions: actions.clone(),
+                planned: planned.clone(),
                 digest: self.plan_digest(&key),
             };
             self.journal(EventKind::ApprovalRequested {
@@ -1023,6 +1027,7 @@ impl<'a> Machine<'a> {
                 quorum: 1,
                 actions: actions.clone(),
                 digest: request.digest.clone(),
+                planned: planned.clone(),
                 timeout_ms: None,
                 on_timeout: None,
             })
@@ -1100,11 +1105,11 @@ impl<'a> Machine<'a> {
             .collect()
     }
 
-    /// The extern calls written in a step, for the approval prompt.
-    /// The extern calls of a step for the approval prompt: with their arguments resolved to
-    /// values (the pids it would terminate) where that is possible without acting — every
-    /// argument is bound already and reaches no action — and as written otherwise.
-    async fn step_action_calls(&mut self, step: &'a Step) -> Vec<String> {
+    /// The calls of a step for the approval prompt: with their arguments resolved to values
+    /// (the pids it would terminate) where that is possible without acting — every argument is
+    /// bound already and reaches no action — and as written otherwise. Each call twice: as one
+    /// line of text, and as a [`PlannedAction`] for approvers to read.
+    async fn step_action_calls(&mut self, step: &'a Step) -> (Vec<String>, Vec<PlannedAction>) {
         let module = self.module().id;
         let mut calls: Vec<&'a Expr> = Vec::new();
         rbk_compiler::syntax::visit::walk_stmts(&step.body, &mut |expr| {
@@ -1115,24 +1120,114 @@ impl<'a> Machine<'a> {
             }
         });
         let mut described = Vec::with_capacity(calls.len());
+        let mut planned = Vec::with_capacity(calls.len());
         for call in calls {
-            let resolved = match (&call.kind, self.program.types.callee(module, call.id)) {
-                (
-                    ExprKind::Call { args, .. },
-                    Some(Callee::Extern {
-                        module: target,
-                        item,
-                    }),
-                ) if args.iter().all(|a| self.acts_nowhere(module, &a.value)) => {
-                    self.resolve_call(target, item, args).await
-                }
-                _ => None,
+            let (ExprKind::Call { args, .. }, Some(callee)) =
+                (&call.kind, self.program.types.callee(module, call.id))
+            else {
+                continue;
             };
-            let text = resolved.unwrap_or_else(|| self.source(call.span));
+            let (target, item) = match callee {
+                Callee::Extern { module, item } | Callee::Fn { module, item } => (module, item),
+                _ => continue,
+            };
+            let resolvable = args.iter().all(|a| self.acts_nowhere(module, &a.value));
+            let resolved = match resolvable {
+                true => self.resolve_call(target, item, args).await,
+                false => None,
+            };
+            let action = match resolved {
+                Some(action) => action,
+                None => self.written_call(target, item, args),
+            };
+            let text = match (&callee, action.resolved) {
+                (Callee::Extern { .. }, true) => {
+                    let rendered: Vec<String> = action
+                        .arguments
+                        .iter()
+                        .map(|(name, value)| format!("{name}: {}", crate::present::cell(value)))
+                        .collect();
+                    format!("{}({})", action.call, rendered.join(", "))
+                }
+                _ => self.source(call.span),
+            };
             // The prompt shows resolved values: a string holding a secret is shown masked.
             described.push(self.secrets.mask(&text));
+            planned.push(action);
         }
-        described
+        (described, planned)
+    }
+
+    /// The call's name, effect and parameters of the extern or `fn` at `item` of `target`.
+    fn callee_of(&self, target: ModuleId, item: usize) -> Option<(String, Effect, &'a [Param])> {
+        let module = self.program.module(target);
+        let (name, effect, params) = match &module.ast.items[item].kind {
+            ItemKind::Extern(ext) => (&ext.name.name, ext.effect, &ext.params),
+            ItemKind::Fn(function) => (
+                &function.name.name,
+                self.program
+                    .effects
+                    .fn_effect(&self.program.modules, target, item),
+                &function.params,
+            ),
+            _ => return None,
+        };
+        Some((
+            format!("{}.{name}", module.display_name()),
+            effect,
+            params.as_slice(),
+        ))
+    }
+
+    /// A call whose arguments are values already: evaluated (defaults filled in) and masked.
+    async fn resolve_call(
+        &mut self,
+        target: ModuleId,
+        item: usize,
+        args: &'a [Arg],
+    ) -> Option<PlannedAction> {
+        let (call, effect, params) = self.callee_of(target, item)?;
+        let values = self.arguments(target, params, args).await.ok()?;
+        Some(PlannedAction {
+            call,
+            effect: effect.to_string(),
+            arguments: params
+                .iter()
+                .zip(values)
+                .map(|(p, v)| (p.name.name.clone(), self.secrets.mask_json(v.to_json())))
+                .collect(),
+            resolved: true,
+        })
+    }
+
+    /// A call whose arguments depend on what the step computes: each argument as written.
+    fn written_call(&self, target: ModuleId, item: usize, args: &'a [Arg]) -> PlannedAction {
+        let (call, effect, params) = self
+            .callee_of(target, item)
+            .unwrap_or_else(|| ("?".into(), Effect::Destructive, &[]));
+        let mut positional = 0;
+        let arguments = args
+            .iter()
+            .map(|arg| {
+                let name = match &arg.name {
+                    Some(label) => label.name.clone(),
+                    None => {
+                        positional += 1;
+                        params
+                            .get(positional - 1)
+                            .map_or_else(|| format!("#{positional}"), |p| p.name.name.clone())
+                    }
+                };
+                let text = self.secrets.mask(&self.source(arg.value.span));
+                (name, serde_json::Value::String(text))
+            })
+            .collect();
+        PlannedAction {
+            call,
+            effect: effect.to_string(),
+            arguments,
+            resolved: false,
+        }
     }
 
     /// True when evaluating `expr` calls no action (only builtins and pure `fn`s).
@@ -1149,30 +1244,6 @@ impl<'a> Machine<'a> {
             pure &= !acts;
         });
         pure
-    }
-
-    async fn resolve_call(
-        &mut self,
-        target: ModuleId,
-        item: usize,
-        args: &'a [Arg],
-    ) -> Option<String> {
-        let ItemKind::Extern(ext) = &self.program.module(target).ast.items[item].kind else {
-            return None;
-        };
-        let values = self.arguments(target, &ext.params, args).await.ok()?;
-        let rendered: Vec<String> = ext
-            .params
-            .iter()
-            .zip(values)
-            .map(|(p, v)| format!("{}: {v}", p.name.name))
-            .collect();
-        Some(format!(
-            "{}.{}({})",
-            self.program.module(target).display_name(),
-            ext.name.name,
-            rendered.join(", ")
-        ))
     }
 
     /// A step body runs in the runbook's scope, so its top-level `let`s reach later steps.

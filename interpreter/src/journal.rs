@@ -114,6 +114,10 @@ pub enum EventKind {
         quorum: u32,
         actions: Vec<String>,
         digest: String,
+        /// Each action the step will call with its resolved arguments, for approvers to read.
+        /// Left out when empty, so journals written before it hash the same.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        planned: Vec<crate::present::PlannedAction>,
         /// The gate's `timeout`: its deadline counts from the step's FIRST request, so a
         /// resumed run does not start the clock again. Left out when none, so journals written
         /// before it hash the same.

@@ -15,6 +15,7 @@ pub mod engine;
 pub mod identity;
 pub mod journal;
 mod operators;
+pub mod present;
 pub mod secrets;
 pub mod start;
 pub mod store;

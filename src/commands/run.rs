@@ -11,6 +11,7 @@ use rbk_interpreter::decisions::{decide, Approvers, Via, Vote, Voter};
 use rbk_interpreter::dry_run::DryRunActions;
 use rbk_interpreter::identity::normalize_person;
 use rbk_interpreter::journal::EventKind;
+use rbk_interpreter::present::arguments_text;
 use rbk_interpreter::start::{self, InputSource, PreparedRun, StartSpec};
 use rbk_interpreter::store::{JournalHead, RunOwner, RunTrigger, StartDecision, Store};
 use rbk_interpreter::Actions;
@@ -205,7 +206,7 @@ impl Execution<'_> {
                 }
             );
             for call in withheld {
-                println!("  {call}");
+                println!("{}", indented(&arguments_text(&call, text_width(2)), 2));
             }
         }
         if report.status == engine::RunStatus::Succeeded {
@@ -493,8 +494,13 @@ impl ApprovalNotice for TerminalNotice {
             "  ? {} needs {quorum}{group} (not {}):",
             request.step, request.started_by
         );
-        for action in &request.actions {
-            println!("      {action}");
+        for action in &request.planned {
+            println!("{}", indented(&arguments_text(action, text_width(6)), 6));
+        }
+        if request.planned.is_empty() {
+            for action in &request.actions {
+                println!("      {action}");
+            }
         }
         if let Some(ms) = request.timeout {
             println!(
@@ -566,4 +572,46 @@ fn prompt(
         Ok(Err(refusal)) => println!("    refused: {}", refusal.message),
         Err(error) => eprintln!("    the answer could not be recorded: {error}"),
     }
+}
+
+/// `text` with every line indented by `by` spaces.
+fn indented(text: &str, by: usize) -> String {
+    let pad = " ".repeat(by);
+    text.lines()
+        .map(|line| format!("{pad}{line}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The columns left for text indented by `indent`: the terminal's width when standard output
+/// is one (`COLUMNS` when set), else 100 so that logs and tests read the same everywhere.
+fn text_width(indent: usize) -> usize {
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse::<usize>().ok())
+        .or_else(terminal_columns)
+        .unwrap_or(100);
+    columns.saturating_sub(indent).max(40)
+}
+
+#[cfg(unix)]
+fn terminal_columns() -> Option<usize> {
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    let mut size = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes one `winsize` into the struct we pass, on a descriptor that is
+    // open (standard output) for the whole call.
+    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+    (ok && size.ws_col > 0).then_some(usize::from(size.ws_col))
+}
+
+#[cfg(not(unix))]
+fn terminal_columns() -> Option<usize> {
+    None
 }
