@@ -684,6 +684,13 @@ fn reactions_approve_and_deny_and_a_non_member_is_told_privately() {
     let approve = button(&wipe.blocks, "approve");
     assert_eq!(approve["style"], "danger", "{approve:#}");
     assert!(approve["confirm"].is_object(), "{approve:#}");
+    // The action with its resolved arguments and effect.
+    let shown = wipe.blocks.to_string();
+    assert!(
+        shown.contains("shell.run") && shown.contains("destructive"),
+        "{shown}"
+    );
+    assert!(shown.contains("argv") && shown.contains("true"), "{shown}");
     // carol reacts first: not in sre, so nothing counts, and only she is told.
     slack.react("U0CAROL", "white_check_mark", &wipe.ts, "Ev0002");
     let told = slack.wait_for_call("chat.postEphemeral", "not counted");

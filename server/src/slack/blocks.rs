@@ -14,7 +14,8 @@ pub struct ActionLine {
     pub call: String,
     /// `read`, `write` or `destructive`.
     pub effect: String,
-    /// Its resolved arguments as Slack text, already escaped; empty when there are none.
+    /// The action with its resolved arguments as Slack text, already escaped (PRESENT's
+    /// `arguments_mrkdwn`); empty when only the call as written is known.
     pub arguments: String,
 }
 
@@ -141,12 +142,12 @@ impl ApprovalMessage {
         }
         blocks.push(section(&step));
         for action in &self.actions {
-            let mut text = format!("`{}` [{}]", escape(&action.call), escape(&action.effect));
-            if !action.arguments.is_empty() {
-                text.push('\n');
-                text.push_str(&action.arguments);
+            if action.arguments.is_empty() {
+                let text = format!("`{}` [{}]", escape(&action.call), escape(&action.effect));
+                blocks.push(section(&text));
+            } else {
+                blocks.push(section(&action.arguments));
             }
-            blocks.push(section(&text));
         }
         let timeout = match self.timeout_ms {
             Some(ms) => format!(
@@ -276,7 +277,7 @@ mod tests {
             actions: vec![ActionLine {
                 call: "pg.terminate".into(),
                 effect: "destructive".into(),
-                arguments: "*pids:* 12, 13".into(),
+                arguments: ":warning: *`pg.terminate`* — destructive\n• pids: `12, 13`".into(),
             }],
             destructive,
             timeout_ms: Some(15 * 60_000),
@@ -347,8 +348,14 @@ mod tests {
     #[test]
     fn the_message_shows_actions_timeout_and_link() {
         let text = message(false).blocks().to_string();
-        assert!(text.contains("`pg.terminate` [destructive]"), "{text}");
-        assert!(text.contains("*pids:* 12, 13"), "{text}");
+        assert!(text.contains("• pids: `12, 13`"), "{text}");
+        let mut written = message(false);
+        written.actions[0].arguments.clear();
+        let text_written = written.blocks().to_string();
+        assert!(
+            text_written.contains("`pg.terminate` [destructive]"),
+            "{text_written}"
+        );
         assert!(text.contains("Times out in 15m; then: *deny*"), "{text}");
         assert!(text.contains("<http://rbk.example/runs/r-1|r-1>"), "{text}");
         assert!(text.contains("Pool &lt;exhausted&gt;") || text.contains("Pool <exhausted>"));

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use rbk_compiler::plan::RunbookPlan;
 use rbk_interpreter::approval::{ApprovalDecision, ApprovalRequest};
 use rbk_interpreter::approvals::ApprovalNotice;
+use rbk_interpreter::present::arguments_mrkdwn;
 use rbk_interpreter::store::Store;
 use rbk_interpreter::RunReport;
 use serde_json::{json, Value};
@@ -92,7 +93,20 @@ pub struct SlackNotice {
 
 impl SlackNotice {
     pub fn message(&self, request: &ApprovalRequest) -> ApprovalMessage {
-        let step = self.context.step(&request.step);
+        let mut step = self.context.step(&request.step);
+        // The calls the step will make with their resolved arguments, when the engine knows
+        // them; otherwise the calls as written in the runbook.
+        if !request.planned.is_empty() {
+            step.actions = request
+                .planned
+                .iter()
+                .map(|action| ActionLine {
+                    call: action.call.clone(),
+                    effect: action.effect.clone(),
+                    arguments: arguments_mrkdwn(action),
+                })
+                .collect();
+        }
         let destructive =
             step.effect == "destructive" || step.actions.iter().any(|a| a.effect == "destructive");
         ApprovalMessage {
