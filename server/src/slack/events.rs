@@ -31,7 +31,7 @@ pub async fn receive(
 ) -> Response {
     let slack = match verified(&server, &headers, &body, "events") {
         Ok(slack) => slack,
-        Err(refusal) => return refusal,
+        Err((status, reason)) => return refuse(status, reason),
     };
     let event: Value = match serde_json::from_slice(&body) {
         Ok(event) => event,

@@ -27,7 +27,7 @@ pub async fn receive(
 ) -> Response {
     let slack = match verified(&server, &headers, &body, "interactivity") {
         Ok(slack) => slack,
-        Err(refusal) => return refusal,
+        Err((status, reason)) => return refuse(status, reason),
     };
     let click = match Click::parse(&body) {
         Ok(click) => click,
@@ -79,21 +79,22 @@ pub async fn receive(
     StatusCode::OK.into_response()
 }
 
-/// The Slack settings when the request carries a valid signature; otherwise the answer.
+/// The Slack settings when the request carries a valid signature; otherwise the status and
+/// reason to answer with.
 pub(super) fn verified(
     server: &Server,
     headers: &HeaderMap,
     body: &[u8],
     endpoint: &str,
-) -> Result<Arc<Slack>, Response> {
+) -> Result<Arc<Slack>, (StatusCode, String)> {
     let Some(slack) = server.slack.clone() else {
-        return Err(refuse(
+        return Err((
             StatusCode::NOT_FOUND,
-            "Slack is not set up: rbk.toml has no [integrations.slack]",
+            "Slack is not set up: rbk.toml has no [integrations.slack]".to_string(),
         ));
     };
     let Some(secret) = slack.settings.signing_secret.clone() else {
-        return Err(refuse(
+        return Err((
             StatusCode::NOT_FOUND,
             format!(
                 "Slack requests cannot be checked: the environment variable {} (the app's signing secret) is not set",
@@ -114,7 +115,7 @@ pub(super) fn verified(
             "slack_refused",
             json!({"endpoint": endpoint, "reason": problem.to_string()}),
         );
-        return Err(refuse(StatusCode::UNAUTHORIZED, problem.to_string()));
+        return Err((StatusCode::UNAUTHORIZED, problem.to_string()));
     }
     Ok(slack)
 }
