@@ -68,6 +68,21 @@ runbook wipe {
 }
 "#;
 
+/// A denial fails the run, and its failure escalates (here through Slack's incoming webhook).
+const DOOMED: &str = r##"use std.slack
+
+runbook doomed {
+  title "Doomed"
+  trigger alert "Doomed"
+  escalate slack.post(channel: "#oncall", text: "escalated: {run.summary}")
+
+  step ask "Ask a human" {
+    approval required from "sre"
+    log "approved"
+  }
+}
+"##;
+
 const PEOPLE: &str = r#"[approvers]
 sre = ["alice", "bob"]
 dba = ["carol"]
@@ -113,8 +128,8 @@ impl Slackish {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let toml = format!(
-            "{PEOPLE}\n[integrations.slack]\napi_url = \"{}\"\napprovals_channel = \"{CHANNEL}\"\n",
-            slack.url
+            "{PEOPLE}\n[integrations.slack]\napi_url = \"{}\"\napprovals_channel = \"{CHANNEL}\"\nwebhook_url = \"{}/hook/escalate\"\n",
+            slack.url, slack.url
         );
         std::fs::write(dir.join("rbk.toml"), toml).unwrap();
         for (file, text) in [
@@ -122,6 +137,7 @@ impl Slackish {
             ("two.rbk", TWO_PEOPLE),
             ("hurried.rbk", HURRIED),
             ("wipe.rbk", DESTRUCTIVE),
+            ("doomed.rbk", DOOMED),
         ] {
             std::fs::write(dir.join(file), text).unwrap();
         }
@@ -760,4 +776,18 @@ fn votes_from_the_cli_and_slack_count_together_and_a_cli_decision_updates_the_me
     let update = slack.wait_for_call("chat.update", "denied by bob");
     assert_eq!(update["ts"], one.ts.as_str());
     assert!(!has_buttons(&update["blocks"]), "{update:#}");
+}
+
+#[test]
+fn the_runs_failure_and_its_escalation_are_told_in_the_messages_thread() {
+    let slack = Slackish::start("escalation");
+    let message = slack.alert("Doomed", "e1", "");
+    slack.click("U0BOB", "deny", &message.value, "1700000700.000001");
+    slack.wait_for_state(&message.run, "failed");
+    slack.wait_for_call("hook/escalate", "escalated: doomed");
+    let failed = slack.wait_for_call("chat.postMessage", "denied: doomed");
+    assert_eq!(failed["thread_ts"], message.ts.as_str(), "{failed:#}");
+    let escalated = slack.wait_for_call("chat.postMessage", "The run escalated");
+    assert_eq!(escalated["thread_ts"], message.ts.as_str(), "{escalated:#}");
+    slack.wait_for_call("chat.update", "denied by bob");
 }

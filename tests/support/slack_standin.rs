@@ -1,6 +1,7 @@
 //! A local stand-in for Slack's Web API (`[integrations.slack] api_url`): records every call
 //! (method, bot token, JSON body) and answers as Slack does (`{"ok": true, "channel", "ts"}`).
-//! It also takes the replies sent to a click's `response_url` (`/response/...`).
+//! It also takes the replies sent to a click's `response_url` (`/response/...`) and the posts
+//! of `slack.post` to an incoming webhook (`/hook/...`).
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -101,7 +102,8 @@ fn answer(mut socket: TcpStream, calls: &Mutex<Vec<Call>>) {
                 "ts": body.get("ts").cloned().unwrap_or_default(),
             }),
             "chat.postEphemeral" => json!({"ok": true, "message_ts": "1700000000.999999"}),
-            p if p.starts_with("response/") => json!({"ok": true}),
+            // A click's response_url, and the incoming webhook `slack.post` uses.
+            p if p.starts_with("response/") || p.starts_with("hook/") => json!({"ok": true}),
             _ => json!({"ok": false, "error": "unknown_method"}),
         };
         calls.push(Call {
