@@ -791,3 +791,41 @@ fn the_runs_failure_and_its_escalation_are_told_in_the_messages_thread() {
     assert_eq!(escalated["thread_ts"], message.ts.as_str(), "{escalated:#}");
     slack.wait_for_call("chat.update", "denied by bob");
 }
+
+#[test]
+fn an_approvals_channel_without_the_signing_secret_does_not_start() {
+    let slack = SlackStandIn::start();
+    let dir = repo_root()
+        .join("target")
+        .join("test-tmp")
+        .join(format!("slack-unsigned-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("rbk.toml"),
+        format!(
+            "{PEOPLE}\n[integrations.slack]\napi_url = \"{}\"\napprovals_channel = \"{CHANNEL}\"\nsigning_secret_secret = \"OPS_SLACK_SIGNING\"\n",
+            slack.url
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.join("gated.rbk"), GATED).unwrap();
+    let store = dir.join("rbk.db").display().to_string();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rbk"))
+        .args(["serve", ".", "--store", &store, "--listen", "127.0.0.1:0"])
+        .current_dir(&dir)
+        .env("NO_COLOR", "1")
+        .env("SLACK_BOT_TOKEN", BOT_TOKEN)
+        .env_remove("OPS_SLACK_SIGNING")
+        .env_remove("RBK_INTAKE_TOKEN")
+        .output()
+        .expect("rbk runs");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("OPS_SLACK_SIGNING"), "{said}");
+    assert!(slack.calls().is_empty());
+}
