@@ -829,3 +829,49 @@ fn an_approvals_channel_without_the_signing_secret_does_not_start() {
     assert!(said.contains("OPS_SLACK_SIGNING"), "{said}");
     assert!(slack.calls().is_empty());
 }
+
+#[test]
+fn a_click_taken_by_another_process_updates_the_message_it_did_not_post() {
+    let slack = Slackish::start("two-processes");
+    // A second process on the same store that only takes requests (no workers).
+    let front = Serve::start(
+        &slack.dir,
+        &[".", "--store", &slack.store, "--workers", "0"],
+        &[
+            ("SLACK_BOT_TOKEN", BOT_TOKEN),
+            ("SLACK_SIGNING_SECRET", SIGNING_SECRET),
+        ],
+    );
+    let message = slack.alert("NeedsHuman", "t1", "");
+    let body = click_body(
+        "U0BOB",
+        "approve",
+        &message.value,
+        "1700000800.000001",
+        &slack.slack.response_url("U0BOB"),
+    );
+    let timestamp = now_s();
+    let signature = sign(SIGNING_SECRET, timestamp, &body);
+    let answer = http::request(
+        "POST",
+        &format!("{}/v1/slack/interactivity", front.url),
+        &[
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("x-slack-request-timestamp", &timestamp.to_string()),
+            ("x-slack-signature", &signature),
+        ],
+        &body,
+    )
+    .unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    slack.wait_for_state(&message.run, "succeeded");
+    until(
+        "the front process to update the message it found in the store",
+        DEADLINE,
+        || front.log().contains("\"slack_updated\"").then_some(()),
+        || front.log(),
+    );
+    let update = slack.wait_for_call("chat.update", "approved by bob");
+    assert_eq!(update["ts"], message.ts.as_str());
+    assert!(!front.log().contains("\"slack_posted\""), "{}", front.log());
+}
