@@ -748,8 +748,29 @@ fn votes_from_the_cli_and_slack_count_together_and_a_cli_decision_updates_the_me
     slack.click("U0ALICE", "approve", &two.value, "1700000600.000001");
     slack.wait_for_call("response/U0ALICE", "Not counted");
     assert_eq!(slack.answers(&two.run).len(), 1);
-    // (Each vote queues the parked run to count again; it parks once more.)
+    // Each vote queues the parked run to count again; it asks again and parks once more,
+    // without a second message.
+    until(
+        "the resumed run to find its message already posted",
+        DEADLINE,
+        || {
+            slack
+                .serve
+                .log()
+                .lines()
+                .any(|l| l.contains("\"slack_already_posted\"") && l.contains(&two.run))
+                .then_some(())
+        },
+        || slack.serve.log(),
+    );
     slack.wait_for_state(&two.run, "waiting");
+    let posted = slack
+        .slack
+        .calls_to("chat.postMessage")
+        .into_iter()
+        .filter(|call| call.body.to_string().contains(&two.run))
+        .count();
+    assert_eq!(posted, 1, "{}", slack.slack.dump());
     slack.click("U0BOB", "approve", &two.value, "1700000600.000002");
     slack.wait_for_state(&two.run, "succeeded");
     let answers = slack.answers(&two.run);
