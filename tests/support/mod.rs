@@ -9,6 +9,7 @@ pub mod pg;
 pub mod rbk_serve;
 pub mod tcp_proxy;
 pub mod waiting;
+pub mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
