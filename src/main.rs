@@ -94,6 +94,18 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+    /// Draw a runbook: its trigger, steps, conditions, gates, checks and escalation.
+    Graph {
+        /// `FILE` or `FILE::RUNBOOK`.
+        file: String,
+        /// The runbook to draw when the file has several.
+        #[arg(long)]
+        runbook: Option<String>,
+        /// `mermaid` (default; GitHub draws it), `svg` (a self-contained picture) or `dot`
+        /// (Graphviz).
+        #[arg(long, value_enum, default_value_t = commands::graph::GraphFormat::Mermaid)]
+        format: commands::graph::GraphFormat,
+    },
     /// Run the `test` blocks: mocked actions, answered approvals, a virtual clock.
     Test {
         /// Files or directories (searched recursively for *.rbk). Default: the current directory.
@@ -228,6 +240,11 @@ fn main() -> ExitCode {
             } => commands::check::run(&paths, format, deny.is_some()),
             Command::Fmt { paths, check } => commands::fmt::run(&paths, check),
             Command::Plan { file, format } => commands::plan::run(&file, format),
+            Command::Graph {
+                file,
+                runbook,
+                format,
+            } => commands::graph::run(&file, runbook.as_deref(), format),
             Command::Test { paths, coverage } => commands::test::run(&paths, coverage),
             Command::Run {
                 target,

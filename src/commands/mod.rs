@@ -5,6 +5,7 @@ pub mod answer;
 pub mod check;
 pub mod explain;
 pub mod fmt;
+pub mod graph;
 pub mod head;
 pub mod lsp;
 pub mod plan;
