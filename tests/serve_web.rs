@@ -58,6 +58,8 @@ fn without_a_person_pages_send_to_the_login_form_and_the_api_answers_401() {
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(!page.body.contains(HOSTILE), "{}", page.body);
     assert!(page.body.contains("&lt;script&gt;"), "{}", page.body);
+    // The runbook's picture is on the page, drawn by the compiler.
+    assert!(page.body.contains("<svg"), "{}", page.body);
     let csp = page.header("content-security-policy").unwrap_or_default();
     assert!(csp.contains("script-src 'self'"), "{csp}");
     let list = web::get(

@@ -132,18 +132,19 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
-/// For pages: the viewer, or the answer to send instead (303 to the login form, 401, 403).
+/// For pages: the viewer, or the answer to send instead (303 to the login form, 401, 403),
+/// boxed because a response is large beside a viewer.
 pub fn page_viewer(
     server: &Server,
     headers: &HeaderMap,
     peer: SocketAddr,
     now_ms: i64,
-) -> Result<Viewer, Response> {
+) -> Result<Viewer, Box<Response>> {
     match identify(server, headers, peer, now_ms) {
         Ok(Some(person)) => Ok(Viewer::Person(person)),
         Ok(None) if server.settings.web.public_read => Ok(Viewer::Anyone),
-        Ok(None) => Err(Redirect::to("/login").into_response()),
-        Err(refused) => Err(refusal(&refused)),
+        Ok(None) => Err(Box::new(Redirect::to("/login").into_response())),
+        Err(refused) => Err(Box::new(refusal(&refused))),
     }
 }
 
@@ -153,16 +154,16 @@ pub fn api_person(
     headers: &HeaderMap,
     peer: SocketAddr,
     now_ms: i64,
-) -> Result<Person, Response> {
+) -> Result<Person, Box<Response>> {
     match identify(server, headers, peer, now_ms) {
         Ok(Some(person)) => Ok(person),
-        Ok(None) => Err((
+        Ok(None) => Err(Box::new((
             StatusCode::UNAUTHORIZED,
             [(header::WWW_AUTHENTICATE, "Bearer")],
             Json(json!({"error": "no person: send Authorization: Bearer TOKEN (make one with `rbk token create --as NAME`)"})),
         )
-            .into_response()),
-        Err(refused) => Err(refusal(&refused)),
+            .into_response())),
+        Err(refused) => Err(Box::new(refusal(&refused))),
     }
 }
 

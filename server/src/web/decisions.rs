@@ -127,7 +127,7 @@ pub async fn from_api(
             )
                 .into_response()
         }
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let request: DecisionRequest = match serde_json::from_slice(&body) {
         Ok(request) => request,

@@ -35,7 +35,7 @@ pub async fn events(
     Query(Since { since }): Query<Since>,
 ) -> Response {
     if let Err(answer) = auth::page_viewer(&server, &headers, peer, log::now_ms()) {
-        return answer;
+        return *answer;
     }
     let changes = stream::unfold(
         (server, id, since, false),

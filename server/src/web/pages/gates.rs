@@ -1,7 +1,8 @@
 //! What a run waits on, as the run page shows it: the open approval requests (and a storm
 //! hold) with their planned actions and the votes so far; and the runbook's picture.
 
-use maud::{html, Markup, PreEscaped};
+use maud::{Markup, PreEscaped};
+use rbk_compiler::graph::RunbookGraph;
 use rbk_interpreter::decisions::open_requests;
 use rbk_interpreter::present::{arguments_html, PlannedAction};
 use rbk_interpreter::store::{RunRecord, StoreError};
@@ -73,11 +74,12 @@ fn shown(action: &PlannedAction) -> ShownAction {
     }
 }
 
-/// The runbook's picture, when the compiler can draw it.
+/// The runbook's picture: PRESENT's self-contained SVG (its labels escaped there), the same
+/// one `rbk graph FILE --format svg` draws.
 pub fn picture(
-    _program: &rbk_compiler::Analysis,
-    _module: rbk_compiler::resolve::ModuleId,
-    _item: usize,
+    program: &rbk_compiler::Analysis,
+    module: rbk_compiler::resolve::ModuleId,
+    item: usize,
 ) -> Option<Markup> {
-    None::<Markup>.map(|m| html! { (m) })
+    RunbookGraph::try_of(program, module, item).map(|graph| PreEscaped(graph.to_svg()))
 }

@@ -155,7 +155,7 @@ pub async fn sign_out(
 ) -> Response {
     let viewer = match auth::page_viewer(&server, &headers, peer, log::now_ms()) {
         Ok(viewer) => viewer,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let Viewer::Person(person) = viewer else {
         return Redirect::to("/login").into_response();

@@ -46,7 +46,7 @@ pub async fn page(
 ) -> Response {
     let viewer = match auth::page_viewer(&server, &headers, peer, log::now_ms()) {
         Ok(viewer) => viewer,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let notice = shown.notice.as_deref().and_then(|word| match word {
         "recorded" => Some(Notice::Done(

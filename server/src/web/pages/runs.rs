@@ -36,7 +36,7 @@ pub async fn page(
     let now = log::now_ms();
     let viewer = match auth::page_viewer(&server, &headers, peer, now) {
         Ok(viewer) => viewer,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let state_filter = filters
         .state
