@@ -15,6 +15,7 @@ pub mod config;
 pub mod diagnostics;
 pub mod effects;
 pub mod format;
+pub mod graph;
 pub mod lints;
 pub mod plan;
 pub mod resolve;

@@ -38,8 +38,8 @@ impl Via {
         }
     }
 
-    /// Channels where rbk itself established who the person is (a Slack user id, a token):
-    /// the person must be named in `[people]`.
+    /// Channels where rbk itself established who the person is (a Slack user id, a token, a
+    /// trusted proxy's header): the person must be one rbk.toml names.
     fn authenticated(self) -> bool {
         matches!(self, Via::Web | Via::Api | Via::Slack)
     }
@@ -157,8 +157,15 @@ impl Approvers {
         self.storm_group.as_deref()
     }
 
+    /// Named in `[people]`, or a member of an `[approvers]` group (a name a trusted proxy
+    /// vouches for may have no `[people]` entry).
     fn knows(&self, person: &str) -> bool {
         self.people.contains(&normalize_person(person))
+            || self.groups.as_ref().is_some_and(|groups| {
+                groups
+                    .values()
+                    .any(|members| members.iter().any(|m| same_person(m, person)))
+            })
     }
 }
 
@@ -346,7 +353,7 @@ fn known_person(people: &Approvers, voter: &Voter) -> Result<(), Refusal> {
         return Err(Refusal::new(
             RefusalKind::UnknownPerson,
             format!(
-                "{} is not a person rbk.toml knows: add them under [people] (see docs/trust.md)",
+                "{} is not a person rbk.toml knows: add them under [people] and to an approver group (see docs/trust.md)",
                 voter.person
             ),
         ));

@@ -206,18 +206,22 @@ async fn the_starter_an_outsider_and_an_unknown_person_are_refused(store: &dyn S
         "a known person outside the group"
     );
     assert_eq!(
-        refused(cast(store, &vote("dave", Via::Slack, true), now).await),
+        refused(cast(store, &vote("U0STRANGER", Via::Slack, true), now).await),
         RefusalKind::UnknownPerson,
-        "a group member with no [people] entry cannot come in through Slack"
+        "a Slack user rbk.toml does not name"
+    );
+    assert_eq!(
+        refused(cast(store, &vote("eve", Via::Web, true), now).await),
+        RefusalKind::UnknownPerson
     );
     assert_eq!(
         refused(cast(store, &vote(" \u{200b}", Via::Cli, true), now).await),
         RefusalKind::UnknownPerson
     );
     assert_eq!(answered(store).await, 0);
-    // The CLI still knows plain names.
+    // A group member with no [people] entry (a plain CLI name, a proxy's header) counts.
     assert!(matches!(
-        cast(store, &vote("dave", Via::Cli, true), now).await,
+        cast(store, &vote("dave", Via::Web, true), now).await,
         Ok(Outcome::Decided(_))
     ));
 }

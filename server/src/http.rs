@@ -1,5 +1,5 @@
 //! The HTTP surface: the intake (`/v1/alertmanager`, `/v1/webhook/NAME`) and the probes
-//! (`/healthz`, `/readyz`, `/metrics`). Answers: 200 after commit, 400 not a payload, 401 bad
+//! (`/healthz`, `/readyz`, `/metrics`); the run pages are `web`'s. Answers: 200 after commit, 400 not a payload, 401 bad
 //! token, 404 unknown webhook, 413 too large, 503 store trouble or saturated; never 429.
 
 use std::sync::Arc;
@@ -31,6 +31,7 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .merge(crate::web::router())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(server)
 }

@@ -45,24 +45,22 @@ pub fn run(args: ServeArgs) -> u8 {
         workers: args.workers,
     };
     let env = |name: &str| std::env::var(name).ok();
-    let mut settings = match Settings::resolve(config.serve.as_ref(), &overrides, &env) {
+    let mut settings = match Settings::resolve(config.serve.as_ref(), &overrides, &env)
+        .and_then(|settings| settings.resolve_web(config.web.as_ref(), &env))
+    {
         Ok(settings) => settings,
         Err(refusal) => return usage_error(&refusal.0),
     };
     settings.slack = match SlackSettings::resolve(
         config.integrations.slack.as_ref(),
         slack_people(&config),
-        config
-            .web
-            .as_ref()
-            .and_then(|web| web.base_url.clone())
-            .unwrap_or_else(|| format!("http://{}", settings.listen)),
+        settings.web.base_url.clone(),
         &env,
     ) {
         Ok(slack) => slack,
         Err(refusal) => return usage_error(&refusal),
     };
-    let catalog = match load(&paths) {
+    let catalog = match load(&paths, project_file.as_deref()) {
         Ok(catalog) => catalog,
         Err(LoadError::Findings(report)) => {
             print!("{report}");
@@ -72,8 +70,9 @@ pub fn run(args: ServeArgs) -> u8 {
         Err(LoadError::Io(message)) => return usage_error(&message),
     };
     let reload_paths = paths.clone();
+    let reload_project = project_file.clone();
     let loader: Loader = Arc::new(move || {
-        load(&reload_paths).map_err(|error| match error {
+        load(&reload_paths, reload_project.as_deref()).map_err(|error| match error {
             LoadError::Findings(report) | LoadError::Io(report) => report,
         })
     });
@@ -96,8 +95,9 @@ pub fn run(args: ServeArgs) -> u8 {
 
 /// Every `.rbk` file under `paths`, each checked as its own program (so that a run's digest
 /// covers exactly the file and the modules it uses), with its rbk.toml's groups and
-/// integrations; and every schedule a valid cron pattern.
-fn load(paths: &[PathBuf]) -> Result<Catalog, LoadError> {
+/// integrations; and every schedule a valid cron pattern. `project` is the rbk.toml the server
+/// started under: its people and `[web]` go with the runbooks.
+fn load(paths: &[PathBuf], project: Option<&Path>) -> Result<Catalog, LoadError> {
     let files = workspace::collect_sources(paths).map_err(LoadError::Io)?;
     let count = files.len();
     let mut loaded = Vec::new();
@@ -139,7 +139,11 @@ fn load(paths: &[PathBuf]) -> Result<Catalog, LoadError> {
         report.push('\n');
         return Err(LoadError::Findings(report));
     }
-    let catalog = Catalog::new(loaded);
+    let project = match project {
+        Some(path) => workspace::load_config(path).map_err(LoadError::Io)?,
+        None => Default::default(),
+    };
+    let catalog = Catalog::new(loaded).with_project(project);
     rbk_server::scheduler::validate(&catalog)
         .map_err(|problems| LoadError::Findings(format!("{problems}\n")))?;
     Ok(catalog)

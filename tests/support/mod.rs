@@ -10,6 +10,7 @@ pub mod rbk_serve;
 pub mod slack_standin;
 pub mod tcp_proxy;
 pub mod waiting;
+pub mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
