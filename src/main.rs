@@ -46,6 +46,25 @@ struct AnswerArgs {
     comment: Option<String>,
     #[arg(long)]
     store: Option<String>,
+    /// Decide through a running `rbk serve` at this URL (its JSON API) instead of the store.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["store", "as_user"])]
+    server: Option<String>,
+    /// With --server: the environment variable holding your token (default RBK_TOKEN).
+    #[arg(long, value_name = "VAR", requires = "server")]
+    token_env: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Make a token for a person: its hash goes into rbk.toml, the token is printed once.
+    Create {
+        /// The person (a [people.NAME] entry; added when missing).
+        #[arg(long = "as", value_name = "NAME")]
+        as_person: String,
+        /// The rbk.toml to write (default: the one governing the current directory).
+        #[arg(long, value_name = "PATH")]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -138,6 +157,9 @@ enum Command {
     Approve(AnswerArgs),
     /// Deny a step a run waits on: `rbk deny RUN STEP --as USER`.
     Deny(AnswerArgs),
+    /// Web and API tokens for people: `rbk token create --as NAME`.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// List recent runs: state, runbook, trigger, who started them, when they started and ended.
     Runs {
         #[arg(long)]
@@ -254,8 +276,11 @@ fn main() -> ExitCode {
                 takeover,
                 format,
             }),
-            Command::Approve(args) => commands::answer::run(answer(args, true)),
-            Command::Deny(args) => commands::answer::run(answer(args, false)),
+            Command::Approve(args) => answer(args, true),
+            Command::Deny(args) => answer(args, false),
+            Command::Token(TokenCommand::Create { as_person, config }) => {
+                commands::token::create(commands::token::TokenArgs { as_person, config })
+            }
             Command::Runs {
                 store,
                 limit,
@@ -306,15 +331,25 @@ fn main() -> ExitCode {
     }
 }
 
-fn answer(args: AnswerArgs, approve: bool) -> commands::answer::AnswerArgs {
-    commands::answer::AnswerArgs {
+fn answer(args: AnswerArgs, approve: bool) -> u8 {
+    if let Some(server) = &args.server {
+        return commands::remote_answer::run(commands::remote_answer::RemoteAnswer {
+            server,
+            token_env: args.token_env.as_deref(),
+            run: &args.run,
+            step: &args.step,
+            approve,
+            comment: args.comment.as_deref(),
+        });
+    }
+    commands::answer::run(commands::answer::AnswerArgs {
         run: args.run,
         step: args.step,
         as_user: args.as_user,
         comment: args.comment,
         store: args.store,
         approve,
-    }
+    })
 }
 
 /// `rbk check | head` should end quietly when `head` stops reading, as other Unix tools do,

@@ -25,6 +25,9 @@ pub struct ProjectConfig {
     /// `[shell]`: the project's own read-only commands for `shell.run`.
     #[serde(default)]
     pub shell: Option<ShellConfig>,
+    /// `[web]`: who may look at the run pages served by `rbk serve`, and how people sign in.
+    #[serde(default)]
+    pub web: Option<WebConfig>,
     /// `[people.NAME]`: how a person is recognised outside the CLI (Slack user id, token
     /// hashes). Groups in `[approvers]` name these people (or plain CLI users).
     #[serde(default)]
@@ -51,6 +54,33 @@ pub struct PersonConfig {
     /// `sha256:<hex>` hashes of the person's web/API tokens (`rbk token create --as NAME`).
     #[serde(default)]
     pub tokens: Vec<String>,
+}
+
+/// `[web]`: the run pages of `rbk serve` (docs/serve.md, "The web page").
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WebConfig {
+    /// Anyone who can reach the server may look at runs (never act). Default: looking needs a
+    /// person too.
+    #[serde(default)]
+    pub public_read: bool,
+    /// Where people reach the pages, for links sent elsewhere (Slack). Default `http://LISTEN`.
+    pub base_url: Option<String>,
+    /// An authenticating reverse proxy that names the person in a header.
+    pub trusted_proxy: Option<TrustedProxyConfig>,
+    /// Mark the session cookie `Secure` (default: only when a trusted proxy says the request
+    /// came over https).
+    pub secure_cookies: Option<bool>,
+}
+
+/// `[web.trusted_proxy]`: the identity header, and the only addresses allowed to send it.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedProxyConfig {
+    /// E.g. `X-Forwarded-User`.
+    pub header: String,
+    /// IP addresses or CIDR ranges (`10.0.0.0/8`) of the proxy.
+    pub from: Vec<String>,
 }
 
 /// `[serve]`: how `rbk serve` listens and takes in alerts. Command-line flags win over it.
@@ -147,6 +177,16 @@ pub struct SlackConfig {
     pub webhook_url: Option<String>,
     /// The environment variable holding the incoming-webhook URL (default `SLACK_WEBHOOK_URL`).
     pub webhook_url_secret: Option<String>,
+    /// The base of Slack's Web API (default `https://slack.com/api`): a local relay or a test
+    /// stand-in otherwise.
+    pub api_url: Option<String>,
+    /// The environment variable holding the Slack app's bot token (default `SLACK_BOT_TOKEN`).
+    pub bot_token_secret: Option<String>,
+    /// The environment variable holding the Slack app's signing secret (default
+    /// `SLACK_SIGNING_SECRET`).
+    pub signing_secret_secret: Option<String>,
+    /// The channel (id or name) `rbk serve` posts approval messages to; none: no messages.
+    pub approvals_channel: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -268,6 +308,20 @@ mod tests {
         assert_eq!(serve.listen.as_deref(), Some("0.0.0.0:9095"));
         assert_eq!(serve.storm.unwrap().distinct, 5);
         assert_eq!(serve.webhooks["grafana"].labels["host"], "/host");
+    }
+
+    #[test]
+    fn reads_web() {
+        let config = ProjectConfig::parse(
+            "[web]\npublic_read = true\nbase_url = \"https://rbk.example\"\ntrusted_proxy = { header = \"X-Forwarded-User\", from = [\"10.0.0.0/8\"] }\n",
+        )
+        .unwrap();
+        let web = config.web.unwrap();
+        assert!(web.public_read);
+        assert_eq!(web.base_url.as_deref(), Some("https://rbk.example"));
+        let proxy = web.trusted_proxy.unwrap();
+        assert_eq!(proxy.header, "X-Forwarded-User");
+        assert_eq!(proxy.from, vec!["10.0.0.0/8".to_string()]);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use rbk_compiler::config::Integrations;
+use rbk_compiler::config::{Integrations, ProjectConfig};
 use rbk_compiler::resolve::ModuleId;
 use rbk_compiler::syntax::{runbook_mode, ClauseKind, ItemKind, RunMode, Trigger};
 use rbk_compiler::Analysis;
@@ -45,6 +45,9 @@ pub struct Catalog {
     pub runbooks: Vec<RunbookEntry>,
     /// The standard library's actions with each file's integrations, beside `files`.
     pub natives: Vec<NativeActions>,
+    /// The rbk.toml `rbk serve` was started under: its people (and their tokens) and `[web]`.
+    /// Read again with the runbooks on SIGHUP, so a new token works without a restart.
+    pub project: ProjectConfig,
 }
 
 impl Catalog {
@@ -89,6 +92,7 @@ impl Catalog {
             files,
             runbooks,
             natives,
+            project: ProjectConfig::default(),
         }
     }
 
@@ -99,6 +103,12 @@ impl Catalog {
             .iter()
             .find(|r| r.name == runbook && same_file(&self.files[r.file].path, &wanted))
             .map(|r| (&self.files[r.file], r))
+    }
+
+    /// With the people and `[web]` of the project's rbk.toml.
+    pub fn with_project(mut self, project: ProjectConfig) -> Catalog {
+        self.project = project;
+        self
     }
 
     pub fn file(&self, entry: &RunbookEntry) -> &LoadedFile {

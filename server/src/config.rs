@@ -4,10 +4,12 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use rbk_compiler::config::{ServeConfig, WebhookConfig};
+use rbk_compiler::config::{ServeConfig, WebConfig, WebhookConfig};
 use rbk_compiler::types::Ty;
 use rbk_interpreter::store::StormLimit;
 use rbk_interpreter::Value;
+
+use crate::web::WebSettings;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9095";
 pub const DEFAULT_TOKEN_ENV: &str = "RBK_INTAKE_TOKEN";
@@ -33,6 +35,11 @@ pub struct Settings {
     pub webhooks: BTreeMap<String, WebhookConfig>,
     /// How long SIGTERM waits for runs in hand before releasing them to another process.
     pub shutdown_grace_ms: u64,
+    /// The run pages: `[web]` resolved (see `Settings::resolve_web`).
+    pub web: WebSettings,
+    /// `[integrations.slack]` for approval messages and Slack's requests; set by the caller
+    /// (it needs the whole rbk.toml: people, the web's base URL).
+    pub slack: Option<crate::slack::SlackSettings>,
 }
 
 /// What the command line gives; it wins over rbk.toml.
@@ -112,7 +119,9 @@ impl Settings {
                 }
             }
         }
+        let web = WebSettings::resolve(None, listen, env)?;
         Ok(Settings {
+            web,
             listen,
             token,
             token_env,
@@ -121,7 +130,20 @@ impl Settings {
             storm,
             webhooks: config.webhooks.clone(),
             shutdown_grace_ms,
+            slack: None,
         })
+    }
+}
+
+impl Settings {
+    /// `[web]` from rbk.toml, with the session key from the environment.
+    pub fn resolve_web(
+        mut self,
+        config: Option<&WebConfig>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Settings, SettingsError> {
+        self.web = WebSettings::resolve(config, self.listen, env)?;
+        Ok(self)
     }
 }
 

@@ -1,5 +1,5 @@
 //! The HTTP surface: the intake (`/v1/alertmanager`, `/v1/webhook/NAME`) and the probes
-//! (`/healthz`, `/readyz`, `/metrics`). Answers: 200 after commit, 400 not a payload, 401 bad
+//! (`/healthz`, `/readyz`, `/metrics`); the run pages are `web`'s. Answers: 200 after commit, 400 not a payload, 401 bad
 //! token, 404 unknown webhook, 413 too large, 503 store trouble or saturated; never 429.
 
 use std::sync::Arc;
@@ -17,15 +17,21 @@ use serde_json::json;
 use crate::config::BODY_LIMIT;
 use crate::intake::{take_in, Source};
 use crate::state::Server;
-use crate::{auth, gauges, log, webhook};
+use crate::{auth, gauges, log, slack, webhook};
 
 pub fn router(server: Arc<Server>) -> Router {
     Router::new()
         .route("/v1/alertmanager", post(alertmanager))
         .route("/v1/webhook/{name}", post(webhook))
+        .route(
+            "/v1/slack/interactivity",
+            post(slack::interactivity::receive),
+        )
+        .route("/v1/slack/events", post(slack::events::receive))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .merge(crate::web::router())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(server)
 }

@@ -16,7 +16,9 @@ pub mod matching;
 pub mod metrics;
 mod reload;
 pub mod scheduler;
+pub mod slack;
 pub mod state;
+pub mod web;
 pub mod webhook;
 pub mod workers;
 
@@ -58,6 +60,8 @@ pub async fn serve(
             "files": catalog.files.len(),
             "runbooks": catalog.runbooks.iter().map(|r| &r.name).collect::<Vec<_>>(),
             "token": if server.settings.token.is_some() { "required" } else { "none (loopback only)" },
+            "web": server.settings.web.base_url,
+            "web_sessions": if server.settings.web.key_from_env { "kept across restarts" } else { "end on restart (no RBK_WEB_SESSION_KEY)" },
         }),
     );
     drop(catalog);
@@ -75,7 +79,9 @@ pub async fn serve(
     tokio::spawn(reload::on_hangup(server.clone(), loader, hangup));
     tokio::spawn(reload::on_termination(server.clone(), terminate, interrupt));
     let stopping = server.clone();
-    let served = axum::serve(listener, http::router(server.clone()))
+    let app =
+        http::router(server.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move { stopping.stopped().await })
         .await;
     if let Err(error) = served {

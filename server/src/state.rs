@@ -8,6 +8,7 @@ use tokio::sync::{watch, Semaphore};
 use crate::catalog::Catalog;
 use crate::config::Settings;
 use crate::metrics::Metrics;
+use crate::slack::Slack;
 
 pub struct Server {
     pub store: Arc<dyn Store>,
@@ -15,6 +16,8 @@ pub struct Server {
     pub metrics: Metrics,
     /// Intakes being handled; when none is free the answer is 503 (Alertmanager retries it).
     pub intakes: Semaphore,
+    /// Approval messages and Slack's requests; `None` without `[integrations.slack]`.
+    pub slack: Option<Arc<Slack>>,
     catalog: RwLock<Arc<Catalog>>,
     stop: watch::Sender<bool>,
 }
@@ -24,6 +27,7 @@ impl Server {
         Server {
             store,
             intakes: Semaphore::new(settings.max_in_flight),
+            slack: settings.slack.clone().map(|s| Arc::new(Slack::new(s))),
             settings,
             metrics: Metrics::default(),
             catalog: RwLock::new(Arc::new(catalog)),

@@ -17,10 +17,12 @@ use rbk_interpreter::{Actions, BoxFuture};
 use serde_json::json;
 use tokio::sync::Notify;
 
-use crate::catalog::LoadedFile;
+use crate::catalog::{LoadedFile, RunbookEntry};
 use crate::config::{HEARTBEAT_MS, LEASE_MS, REAP_EVERY_MS};
 use crate::log;
 use crate::metrics::Metrics;
+use crate::slack;
+use crate::slack::notice::{RunContext, SlackNotice};
 use crate::state::Server;
 
 /// This process's name for its `index`th worker: host, pid and index, unique across machines.
@@ -104,7 +106,7 @@ async fn execute(server: &Arc<Server>, record: RunRecord, lease: Lease) {
             store: server.store.clone(),
             groups: file.approver_groups.clone(),
             poll_every: Duration::from_secs(1),
-            notice: Box::new(LogNotice),
+            notice: notice_for(server, file, entry, &record),
         },
         parked: Notify::new(),
         waiting_on: std::sync::Mutex::new(Vec::new()),
@@ -127,10 +129,20 @@ async fn execute(server: &Arc<Server>, record: RunRecord, lease: Lease) {
     };
     heartbeat.abort();
     match ending {
-        Ending::Finished(Ok(report)) => log::info(
-            "run_finished",
-            json!({"run": record.id, "runbook": record.runbook, "status": report.status.as_str(), "summary": report.summary, "shadow": record.shadow}),
-        ),
+        Ending::Finished(Ok(report)) => {
+            log::info(
+                "run_finished",
+                json!({"run": record.id, "runbook": record.runbook, "status": report.status.as_str(), "summary": report.summary, "shadow": record.shadow}),
+            );
+            if let Some(slack) = server.slack.clone() {
+                let steps = step_names(file, entry);
+                let (store, run) = (server.store.clone(), record.id.clone());
+                tokio::spawn(async move {
+                    slack::notice::run_finished(&slack, store.as_ref(), &run, &steps, &report)
+                        .await;
+                });
+            }
+        }
         Ending::Finished(Err(error)) => log::error(
             "run_failed",
             json!({"run": record.id, "runbook": record.runbook, "error": error}),
@@ -386,6 +398,49 @@ impl Approver for ParkingApprover {
             std::future::pending().await
         })
     }
+}
+
+/// Where a waiting run is announced: the log, and Slack when it posts approval messages.
+fn notice_for(
+    server: &Server,
+    file: &LoadedFile,
+    entry: &RunbookEntry,
+    record: &RunRecord,
+) -> Box<dyn ApprovalNotice> {
+    let Some(slack) = server
+        .slack
+        .clone()
+        .filter(|s| s.posts_approvals().is_some())
+    else {
+        return Box::new(LogNotice);
+    };
+    let plans = rbk_compiler::plan::build(&file.program, file.program.module(entry.module));
+    let plan = plans.iter().find(|plan| plan.name == entry.name);
+    Box::new(SlackNotice {
+        slack,
+        store: server.store.clone(),
+        context: RunContext::from_plan(plan, &record.runbook, plain_alert(record)),
+        also: Box::new(LogNotice),
+    })
+}
+
+/// The run's alert as the runbook reads it (the store keeps it typed); secrets by name only.
+fn plain_alert(record: &RunRecord) -> Option<serde_json::Value> {
+    let stored = record.alert.as_ref()?;
+    let plain =
+        rbk_interpreter::Value::from_stored(stored, &|name| Some(format!("<secret {name}>")))
+            .map(|value| value.to_json())
+            .unwrap_or_else(|_| stored.clone());
+    Some(plain)
+}
+
+/// The runbook's step names, for finding the messages posted about them.
+fn step_names(file: &LoadedFile, entry: &RunbookEntry) -> Vec<String> {
+    rbk_compiler::plan::build(&file.program, file.program.module(entry.module))
+        .into_iter()
+        .find(|plan| plan.name == entry.name)
+        .map(|plan| plan.steps.into_iter().map(|step| step.name).collect())
+        .unwrap_or_default()
 }
 
 /// A run waits at an approval gate: said in the log, answered with `rbk approve`.

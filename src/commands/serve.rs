@@ -1,10 +1,13 @@
 //! `rbk serve [PATHS]`: finds and checks the runbooks, resolves `[serve]`, opens the store and
 //! hands everything to the rbk-server crate. Refuses to start when a runbook does not check.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rbk_compiler::check;
+use rbk_compiler::config::ProjectConfig;
+use rbk_server::slack::SlackSettings;
 use rbk_server::{Catalog, LoadedFile, Loader, Overrides, Settings};
 
 use super::check::{summary, usage_error};
@@ -41,13 +44,23 @@ pub fn run(args: ServeArgs) -> u8 {
         listen: args.listen.clone(),
         workers: args.workers,
     };
-    let settings = match Settings::resolve(config.serve.as_ref(), &overrides, &|name| {
-        std::env::var(name).ok()
-    }) {
+    let env = |name: &str| std::env::var(name).ok();
+    let mut settings = match Settings::resolve(config.serve.as_ref(), &overrides, &env)
+        .and_then(|settings| settings.resolve_web(config.web.as_ref(), &env))
+    {
         Ok(settings) => settings,
         Err(refusal) => return usage_error(&refusal.0),
     };
-    let catalog = match load(&paths) {
+    settings.slack = match SlackSettings::resolve(
+        config.integrations.slack.as_ref(),
+        slack_people(&config),
+        settings.web.base_url.clone(),
+        &env,
+    ) {
+        Ok(slack) => slack,
+        Err(refusal) => return usage_error(&refusal),
+    };
+    let catalog = match load(&paths, project_file.as_deref()) {
         Ok(catalog) => catalog,
         Err(LoadError::Findings(report)) => {
             print!("{report}");
@@ -57,8 +70,9 @@ pub fn run(args: ServeArgs) -> u8 {
         Err(LoadError::Io(message)) => return usage_error(&message),
     };
     let reload_paths = paths.clone();
+    let reload_project = project_file.clone();
     let loader: Loader = Arc::new(move || {
-        load(&reload_paths).map_err(|error| match error {
+        load(&reload_paths, reload_project.as_deref()).map_err(|error| match error {
             LoadError::Findings(report) | LoadError::Io(report) => report,
         })
     });
@@ -81,8 +95,9 @@ pub fn run(args: ServeArgs) -> u8 {
 
 /// Every `.rbk` file under `paths`, each checked as its own program (so that a run's digest
 /// covers exactly the file and the modules it uses), with its rbk.toml's groups and
-/// integrations; and every schedule a valid cron pattern.
-fn load(paths: &[PathBuf]) -> Result<Catalog, LoadError> {
+/// integrations; and every schedule a valid cron pattern. `project` is the rbk.toml the server
+/// started under: its people and `[web]` go with the runbooks.
+fn load(paths: &[PathBuf], project: Option<&Path>) -> Result<Catalog, LoadError> {
     let files = workspace::collect_sources(paths).map_err(LoadError::Io)?;
     let count = files.len();
     let mut loaded = Vec::new();
@@ -122,10 +137,26 @@ fn load(paths: &[PathBuf]) -> Result<Catalog, LoadError> {
         report.push('\n');
         return Err(LoadError::Findings(report));
     }
-    let catalog = Catalog::new(loaded);
+    let project = match project {
+        Some(path) => workspace::load_config(path).map_err(LoadError::Io)?,
+        None => Default::default(),
+    };
+    let catalog = Catalog::new(loaded).with_project(project);
     rbk_server::scheduler::validate(&catalog)
         .map_err(|problems| LoadError::Findings(format!("{problems}\n")))?;
     Ok(catalog)
+}
+
+/// Slack user id to person (`[people.NAME] slack`): who clicked is known by id only.
+fn slack_people(config: &ProjectConfig) -> BTreeMap<String, String> {
+    config
+        .people
+        .iter()
+        .filter_map(|(name, person)| {
+            let id = person.slack.as_deref()?.trim();
+            (!id.is_empty()).then(|| (id.to_string(), name.clone()))
+        })
+        .collect()
 }
 
 fn absolute(file: &Path) -> PathBuf {

@@ -8,9 +8,26 @@ use std::time::Duration;
 pub struct Answer {
     pub status: u16,
     pub body: String,
+    /// The header lines, as sent.
+    pub head: String,
 }
 
 impl Answer {
+    /// Every value of header `name` (case-insensitive).
+    pub fn headers(&self, name: &str) -> Vec<String> {
+        self.head
+            .lines()
+            .skip(1)
+            .filter_map(|line| line.split_once(':'))
+            .filter(|(key, _)| key.trim().eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.trim().to_string())
+            .collect()
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers(name).into_iter().next()
+    }
+
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body)
             .unwrap_or_else(|e| panic!("the answer is not JSON ({e}): {}", self.body))
@@ -71,5 +88,6 @@ pub fn request(
     Ok(Answer {
         status,
         body: body.to_string(),
+        head: head.to_string(),
     })
 }

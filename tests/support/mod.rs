@@ -7,8 +7,10 @@ pub mod gate_server;
 pub mod http;
 pub mod pg;
 pub mod rbk_serve;
+pub mod slack_standin;
 pub mod tcp_proxy;
 pub mod waiting;
+pub mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

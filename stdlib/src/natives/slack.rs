@@ -207,6 +207,7 @@ mod tests {
         let config = SlackConfig {
             webhook_url: None,
             webhook_url_secret: Some("OPS_SLACK".into()),
+            ..SlackConfig::default()
         };
         let url = format!("{}/services/T000/B000/XXXX", server.url);
         let post = Post::with_env(Some(&config), env(&[("OPS_SLACK", &url)]));
@@ -243,6 +244,7 @@ mod tests {
         let config = SlackConfig {
             webhook_url: Some(format!("{}/plain", server.url)),
             webhook_url_secret: None,
+            ..SlackConfig::default()
         };
         let from_toml = Post::with_env(Some(&config), env(&[]));
         from_toml.call(&call("#a", "two")).await.unwrap();
@@ -286,6 +288,7 @@ mod tests {
         let config = SlackConfig {
             webhook_url: None,
             webhook_url_secret: Some("OPS_SLACK".into()),
+            ..SlackConfig::default()
         };
         let post = Post::with_env(Some(&config), env(&[]));
         let error = post.call(&call("#a", "hi")).await.unwrap_err();

@@ -1,0 +1,166 @@
+//! Slack's Web API behind a small trait: `chat.postMessage`, `chat.update` and the replies to
+//! a click's `response_url`. The base URL comes from `[integrations.slack] api_url`, so a local
+//! relay or a test stand-in can take Slack's place.
+
+use std::time::Duration;
+
+use rbk_interpreter::BoxFuture;
+use serde_json::{json, Value};
+
+/// Where a message lives: what `chat.postMessage` answered.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Posted {
+    pub channel: String,
+    pub ts: String,
+}
+
+pub trait SlackApi: Send + Sync {
+    /// `chat.postMessage`; `thread_ts` posts a reply in that message's thread.
+    fn post<'a>(
+        &'a self,
+        channel: &'a str,
+        text: &'a str,
+        blocks: Option<&'a Value>,
+        thread_ts: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Posted, String>>;
+    /// `chat.update`: replaces the message's text and blocks.
+    fn update<'a>(
+        &'a self,
+        at: &'a Posted,
+        text: &'a str,
+        blocks: &'a Value,
+    ) -> BoxFuture<'a, Result<(), String>>;
+    /// `chat.postEphemeral`: a message only `user` sees (a refused reaction).
+    fn post_ephemeral<'a>(
+        &'a self,
+        channel: &'a str,
+        user: &'a str,
+        text: &'a str,
+    ) -> BoxFuture<'a, Result<(), String>>;
+    /// A private reply to the person who clicked, through the click's `response_url`.
+    fn respond_privately<'a>(
+        &'a self,
+        response_url: &'a str,
+        text: &'a str,
+    ) -> BoxFuture<'a, Result<(), String>>;
+}
+
+/// The real Web API over HTTPS with the bot token.
+pub struct WebApi {
+    base: String,
+    token: String,
+    client: reqwest::Client,
+}
+
+impl WebApi {
+    pub fn new(base: &str, token: &str) -> WebApi {
+        WebApi {
+            base: base.trim_end_matches('/').to_string(),
+            token: token.to_string(),
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap_or_default(),
+        }
+    }
+
+    async fn call(&self, method: &str, body: &Value) -> Result<Value, String> {
+        let url = format!("{}/{method}", self.base);
+        let answer = self
+            .client
+            .post(&url)
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| format!("{method}: Slack could not be reached: {e}"))?;
+        let status = answer.status();
+        let reply: Value = answer
+            .json()
+            .await
+            .map_err(|e| format!("{method}: Slack answered {status} with no JSON: {e}"))?;
+        // Slack answers 200 with `ok: false` and an error code for most failures.
+        if reply.get("ok") == Some(&Value::Bool(true)) {
+            Ok(reply)
+        } else {
+            let error = reply
+                .get("error")
+                .and_then(Value::as_str)
+                .unwrap_or("no error given");
+            Err(format!("{method}: Slack refused it ({status}): {error}"))
+        }
+    }
+}
+
+impl SlackApi for WebApi {
+    fn post<'a>(
+        &'a self,
+        channel: &'a str,
+        text: &'a str,
+        blocks: Option<&'a Value>,
+        thread_ts: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Posted, String>> {
+        Box::pin(async move {
+            let mut body = json!({"channel": channel, "text": text, "unfurl_links": false});
+            if let Some(blocks) = blocks {
+                body["blocks"] = blocks.clone();
+            }
+            if let Some(thread_ts) = thread_ts {
+                body["thread_ts"] = json!(thread_ts);
+            }
+            let reply = self.call("chat.postMessage", &body).await?;
+            let field = |name: &str| reply.get(name).and_then(Value::as_str).map(str::to_string);
+            match (field("channel"), field("ts")) {
+                (Some(channel), Some(ts)) => Ok(Posted { channel, ts }),
+                _ => Err("chat.postMessage: Slack's answer has no channel or ts".to_string()),
+            }
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        at: &'a Posted,
+        text: &'a str,
+        blocks: &'a Value,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let body = json!({"channel": at.channel, "ts": at.ts, "text": text, "blocks": blocks});
+            self.call("chat.update", &body).await.map(|_| ())
+        })
+    }
+
+    fn post_ephemeral<'a>(
+        &'a self,
+        channel: &'a str,
+        user: &'a str,
+        text: &'a str,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let body = json!({"channel": channel, "user": user, "text": text});
+            self.call("chat.postEphemeral", &body).await.map(|_| ())
+        })
+    }
+
+    fn respond_privately<'a>(
+        &'a self,
+        response_url: &'a str,
+        text: &'a str,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let body =
+                json!({"response_type": "ephemeral", "replace_original": false, "text": text});
+            let answer = self
+                .client
+                .post(response_url)
+                .json(&body)
+                .send()
+                .await
+                .map_err(|e| format!("response_url: Slack could not be reached: {e}"))?;
+            if answer.status().is_success() {
+                Ok(())
+            } else {
+                Err(format!("response_url: Slack answered {}", answer.status()))
+            }
+        })
+    }
+}
