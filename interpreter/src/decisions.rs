@@ -12,6 +12,7 @@ use crate::approval::{ApprovalDecision, ApprovalRequest};
 use crate::approvals::{self, journaled_answers};
 use crate::identity::{normalize_person, same_person};
 use crate::journal::{Event, EventKind};
+use crate::present::PlannedAction;
 use crate::store::{ApprovalAnswer, HoldDecision, RunRecord, RunState, Store, StoreError};
 
 /// The step name that stands for a run held by the storm rule.
@@ -437,7 +438,7 @@ struct Gate {
     quorum: u32,
     digest: String,
     actions: Vec<String>,
-    planned: Vec<crate::present::PlannedAction>,
+    planned: Vec<PlannedAction>,
     /// The first request of the step plus its timeout: a resumed run does not restart it.
     deadline: Option<i64>,
     requested_at: i64,
@@ -534,8 +535,8 @@ pub struct OpenRequest {
     /// "deny", "approve" or "escalate".
     pub on_timeout: String,
     pub actions: Vec<String>,
-    /// Each action with its resolved arguments, as the gate's request recorded them.
-    pub planned: Vec<crate::present::PlannedAction>,
+    /// Each action with its resolved arguments (secrets masked), as the gate asked.
+    pub planned: Vec<PlannedAction>,
     /// The votes so far, as journaled.
     pub votes: Vec<ApprovalAnswer>,
     /// The run's storm hold rather than a gate.

@@ -69,7 +69,12 @@ async fn waiting_run(store: &dyn Store, quorum: u32) {
                 digest: "plan-1".into(),
                 timeout_ms: Some(60_000),
                 on_timeout: Some("deny".into()),
-                planned: Vec::new(),
+                planned: vec![crate::present::PlannedAction {
+                    call: "pg.restart".into(),
+                    effect: "destructive".into(),
+                    arguments: vec![("cluster".into(), json!("db1"))],
+                    resolved: true,
+                }],
             },
         )
         .await
@@ -373,6 +378,7 @@ async fn open_requests_show_the_waiting_gate_and_its_votes(store: &dyn Store) {
     assert_eq!(gate.deadline, Some(REQUESTED_AT + 60_000));
     assert_eq!(gate.on_timeout, "deny");
     assert_eq!(gate.votes.len(), 1);
+    assert_eq!(gate.planned[0].call, "pg.restart");
     assert!(!gate.storm);
 }
 on_both_stores!(
@@ -397,3 +403,92 @@ fn storm_approvers_come_from_serve_storm() {
     );
     assert_eq!(Approvers::from_config(None).groups(), None);
 }
+
+/// A run a storm held, in a store that saw two distinct alerts with a threshold of one.
+async fn held_run(store: &dyn Store) -> String {
+    use crate::store::{Intake, QueuedStart, StartOutcome, StormLimit, TriggerKind};
+    let mut held = None;
+    for n in 1..=2 {
+        let mut run = record(&format!("r-storm-{n}"));
+        run.started_by = "alertmanager".into();
+        run.trigger = RunTrigger {
+            kind: TriggerKind::Alert,
+            name: Some("Stormy".into()),
+            fingerprint: Some(format!("fp{n}")),
+            key: format!("fp{n}|1000"),
+        };
+        let intake = Intake {
+            starts: vec![QueuedStart {
+                record: run,
+                limits: crate::store::RunLimits::default(),
+                rate_key: None,
+                storm: Some(StormLimit {
+                    max_distinct: 1,
+                    window_ms: 3_600_000,
+                }),
+            }],
+            ..Intake::default()
+        };
+        let report = store.ingest(&intake).await.unwrap();
+        if let Some(StartOutcome::StormHeld { run_id }) = report.starts.into_iter().next() {
+            held = Some(run_id);
+        }
+    }
+    held.expect("the second distinct alert is held")
+}
+
+async fn only_the_storm_group_decides_a_hold_once(store: &dyn Store) {
+    let held = held_run(store).await;
+    let config = ProjectConfig::parse(
+        "[approvers]\ndba = [\"alice\"]\noncall = [\"olga\"]\n\n[serve.storm]\napprovers = \"oncall\"\n",
+    )
+    .unwrap();
+    let approvers = Approvers::from_config(Some(&config));
+    let storm = |person: &str, approve: bool| Vote {
+        run_id: held.clone(),
+        step: STORM.into(),
+        approve,
+        voter: Voter {
+            person: person.into(),
+            via: Via::Cli,
+            from: format!("cli {person}"),
+        },
+        comment: None,
+        digest_seen: None,
+        external_id: None,
+    };
+    let alice = decide(store, &approvers, &storm("alice", true), 5_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        refused(alice),
+        RefusalKind::NotInGroup,
+        "dba does not decide storms"
+    );
+    let olga = decide(store, &approvers, &storm("olga", false), 5_000)
+        .await
+        .unwrap();
+    assert!(
+        matches!(&olga, Ok(Outcome::Decided(ApprovalDecision::Denied { by, .. })) if by == "olga"),
+        "{olga:?}"
+    );
+    assert_eq!(
+        store.run(&held).await.unwrap().unwrap().state,
+        RunState::Cancelled
+    );
+    let again = decide(store, &approvers, &storm("olga", true), 5_001)
+        .await
+        .unwrap();
+    assert_eq!(refused(again), RefusalKind::NotWaiting);
+    assert!(open_requests(store, &held).await.unwrap().is_empty());
+}
+on_both_stores!(storm_group, only_the_storm_group_decides_a_hold_once);
+
+async fn a_held_run_is_an_open_storm_request(store: &dyn Store) {
+    let held = held_run(store).await;
+    let open = open_requests(store, &held).await.unwrap();
+    assert_eq!(open.len(), 1);
+    assert!(open[0].storm);
+    assert_eq!(open[0].step, STORM);
+}
+on_both_stores!(storm_open_request, a_held_run_is_an_open_storm_request);

@@ -846,9 +846,9 @@ impl<'a> Machine<'a> {
                         quorum: request.quorum,
                         actions,
                         digest: request.digest.clone(),
-                        planned,
                         timeout_ms: request.timeout,
                         on_timeout: request.timeout.map(|_| outcome.to_string()),
+                        planned,
                     })
                     .await?;
                     match self.services.approver.request(&request).await {
@@ -1027,9 +1027,9 @@ impl<'a> Machine<'a> {
                 quorum: 1,
                 actions: actions.clone(),
                 digest: request.digest.clone(),
-                planned: planned.clone(),
                 timeout_ms: None,
                 on_timeout: None,
+                planned: planned.clone(),
             })
             .await?;
             requests.push(request);

@@ -114,10 +114,6 @@ pub enum EventKind {
         quorum: u32,
         actions: Vec<String>,
         digest: String,
-        /// Each action the step will call with its resolved arguments, for approvers to read.
-        /// Left out when empty, so journals written before it hash the same.
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        planned: Vec<crate::present::PlannedAction>,
         /// The gate's `timeout`: its deadline counts from the step's FIRST request, so a
         /// resumed run does not start the clock again. Left out when none, so journals written
         /// before it hash the same.
@@ -126,6 +122,10 @@ pub enum EventKind {
         /// What happens at the deadline (`deny`, `approve`, `escalate`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         on_timeout: Option<String>,
+        /// Each action the step will call with its resolved arguments, for approvers to read.
+        /// Left out when empty, so journals written before it hash the same.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        planned: Vec<crate::present::PlannedAction>,
     },
     /// An answer as recorded by `rbk approve`/`deny` or the terminal prompt, written in the
     /// same transaction as the store's answer row: the run counts only answers journaled here.
