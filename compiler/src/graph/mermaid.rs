@@ -24,10 +24,12 @@ impl RunbookGraph {
         for edge in &flow.edges {
             let (from, to) = (&flow.blocks[edge.from].id, &flow.blocks[edge.to].id);
             let arrow = match (edge.kind, &edge.label) {
-                (EdgeKind::Failure, Some(label)) => format!("-. \"{}\" .->", escape(label)),
-                (EdgeKind::Failure, None) => "-.->".into(),
-                (_, Some(label)) => format!("-- \"{}\" -->", escape(label)),
-                (_, None) => "-->".into(),
+                (EdgeKind::Failure | EdgeKind::Skip, Some(label)) => {
+                    format!("-.->|\"{}\"|", escape(label))
+                }
+                (EdgeKind::Failure | EdgeKind::Skip, None) => "-.->".into(),
+                (EdgeKind::Next, Some(label)) => format!("-->|\"{}\"|", escape(label)),
+                (EdgeKind::Next, None) => "-->".into(),
             };
             out.push_str(&format!("    {from} {arrow} {to}\n"));
         }
@@ -45,6 +47,21 @@ impl RunbookGraph {
         );
         for block in &flow.blocks {
             out.push_str(&format!("    class {} {}\n", block.id, class_of(block)));
+        }
+        for (kind, colour) in [(EdgeKind::Skip, "#3b82f6"), (EdgeKind::Failure, "#e11d48")] {
+            let indices: Vec<String> = flow
+                .edges
+                .iter()
+                .enumerate()
+                .filter(|(_, edge)| edge.kind == kind)
+                .map(|(index, _)| index.to_string())
+                .collect();
+            if !indices.is_empty() {
+                out.push_str(&format!(
+                    "    linkStyle {} stroke:{colour},color:{colour}\n",
+                    indices.join(",")
+                ));
+            }
         }
         out
     }

@@ -130,7 +130,7 @@ impl RunbookGraph {
         ));
         draw_edges(&mut out, &flow, &placed, &lanes, rail, &prefix);
         for (block, at) in flow.blocks.iter().zip(&placed) {
-            draw_block(&mut out, block, at);
+            draw_block(&mut out, block, at, &prefix);
         }
         out.push_str("</svg>\n");
         out
@@ -259,7 +259,8 @@ fn effect_colour(effect: Effect) -> &'static str {
     }
 }
 
-fn draw_block(out: &mut String, block: &Block, at: &Placed) {
+/// Element ids carry `prefix` (the runbook's name), so two pictures on one page do not clash.
+fn draw_block(out: &mut String, block: &Block, at: &Placed, prefix: &str) {
     let (fill, stroke, title_colour) = colours(block);
     let Placed { x, y, w, h } = *at;
     let mut tooltip = block.title.clone();
@@ -268,7 +269,7 @@ fn draw_block(out: &mut String, block: &Block, at: &Placed) {
         tooltip.push_str(&line.text);
     }
     out.push_str(&format!(
-        "<g id=\"{}\"><title>{}</title>\n",
+        "<g id=\"{prefix}-{}\"><title>{}</title>\n",
         escape(&block.id),
         escape(&tooltip)
     ));
