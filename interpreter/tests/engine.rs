@@ -2625,3 +2625,87 @@ runbook failing_then_restart {{
         "the step after the failure must not run"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// What an approver is shown
+// ---------------------------------------------------------------------------------------------
+
+/// The request and the `approval_requested` event carry each planned call: resolved values
+/// (a string holding a secret masked, as in the journal) where they are known before the step
+/// runs, the arguments as written (and said so) where the step computes them itself.
+#[tokio::test(start_paused = true)]
+async fn a_gate_plans_each_call_with_resolved_masked_arguments_or_as_written() {
+    let program = program(&format!(
+        r#"
+runbook planned {{
+  {ESCALATE}
+  input {{
+    token: secret = secret("API_TOKEN")
+    service: string = "api {{env("API_TOKEN")}}"
+  }}
+  step restart_it "Restart" {{
+    approval required from "oncall" timeout 5m on timeout deny
+    restart(name: service)
+    let answered = call_api()
+    post(text: "answered {{answered}}")
+  }}
+}}
+"#
+    ));
+    let mut world = World::default();
+    world
+        .environment
+        .env
+        .insert("API_TOKEN".into(), "tok-123456789".into());
+    world
+        .environment
+        .secrets
+        .insert("API_TOKEN".into(), "tok-123456789".into());
+    world.approver.answer(
+        "restart_it",
+        ApprovalDecision::Denied {
+            by: "alice".into(),
+            channel: "cli".into(),
+        },
+    );
+    world.run(&program, "planned").await;
+
+    let request = &world.approver.requests()[0];
+    let planned: Vec<(String, String, bool)> = request
+        .planned
+        .iter()
+        .map(|p| (p.call.clone(), p.effect.clone(), p.resolved))
+        .collect();
+    assert_eq!(
+        planned,
+        [
+            ("rb.restart".to_string(), "destructive".to_string(), true),
+            ("rb.call_api".to_string(), "read".to_string(), true),
+            ("rb.post".to_string(), "write".to_string(), false),
+        ]
+    );
+    // The token was read as a secret: a string holding its value is masked.
+    assert_eq!(
+        request.planned[0].arguments,
+        vec![(
+            "name".to_string(),
+            serde_json::json!("api <secret API_TOKEN>")
+        )]
+    );
+    assert_eq!(
+        request.planned[2].arguments,
+        vec![(
+            "text".to_string(),
+            serde_json::json!("\"answered {answered}\"")
+        )]
+    );
+    let journaled = world
+        .events()
+        .into_iter()
+        .find_map(|e| match e.kind {
+            EventKind::ApprovalRequested { planned, .. } => Some(planned),
+            _ => None,
+        })
+        .expect("an approval_requested event");
+    assert_eq!(journaled, request.planned);
+}

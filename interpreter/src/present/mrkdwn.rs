@@ -9,8 +9,23 @@ use super::{count_of, display_width, shown_arguments, truncate, PlannedAction, S
 const SLACK_ROWS: usize = 8;
 const SLACK_CELL: usize = 28;
 
-/// `action` as Slack `mrkdwn` text, with `&`, `<` and `>` escaped as Slack requires.
+/// Slack refuses a section whose text is longer than 3,000 characters.
+const SLACK_SECTION: usize = 3000;
+
+/// `action` as Slack `mrkdwn` text, with `&`, `<` and `>` escaped as Slack requires; tables
+/// lose rows (counted in "and N more") until the text fits one Block Kit section.
 pub fn arguments_mrkdwn(action: &PlannedAction) -> String {
+    let mut rows = SLACK_ROWS;
+    loop {
+        let text = render(action, rows);
+        if text.chars().count() <= SLACK_SECTION || rows == 0 {
+            return text;
+        }
+        rows -= 1;
+    }
+}
+
+fn render(action: &PlannedAction, rows: usize) -> String {
     let marker = if action.is_destructive() {
         ":warning: "
     } else {
@@ -24,7 +39,7 @@ pub fn arguments_mrkdwn(action: &PlannedAction) -> String {
     if !action.resolved {
         out.push_str("\n_arguments as written: their values are known only when the step runs_");
     }
-    for (name, value) in shown_arguments(action, SLACK_ROWS) {
+    for (name, value) in shown_arguments(action, rows) {
         out.push_str(&format!("\n• {}: ", escape(&name)));
         match value {
             Shown::Scalar(text) | Shown::Written(text) => out.push_str(&code(&text)),
@@ -89,6 +104,34 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn a_table_of_escaped_text_still_fits_one_slack_section() {
+        let sessions: Vec<_> = (0..50)
+            .map(|i| {
+                json!({"pid": i, "user": "<".repeat(40), "application": "&".repeat(40),
+                            "client_addr": ">".repeat(40), "state": "<>".repeat(20),
+                            "idle": "1h", "query": "<&>".repeat(40)})
+            })
+            .collect();
+        let action = PlannedAction {
+            call: "pg.terminate".into(),
+            effect: "destructive".into(),
+            arguments: vec![("sessions".into(), serde_json::Value::Array(sessions))],
+            resolved: true,
+        };
+        let text = arguments_mrkdwn(&action);
+        assert!(
+            text.chars().count() <= SLACK_SECTION,
+            "{} characters",
+            text.len()
+        );
+        assert!(text.contains("• sessions: 50 sessions"), "{text}");
+        assert!(
+            text.contains(" more"),
+            "the rows left out are counted: {text}"
+        );
+    }
 
     #[test]
     fn sessions_are_a_code_block_table_and_untrusted_text_cannot_mention_or_format() {

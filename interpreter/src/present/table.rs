@@ -216,6 +216,19 @@ mod tests {
     }
 
     #[test]
+    fn deployments_and_nodes_have_their_own_columns() {
+        let deployments = json!([{"name": "orders-api", "namespace": "prod", "replicas": 3, "ready_replicas": 1}]);
+        let table = record_table(&deployments, 10).unwrap();
+        assert_eq!(table.columns, ["name", "namespace", "ready", "replicas"]);
+        assert_eq!(table.rows[0], ["orders-api", "prod", "1", "3"]);
+        let nodes = json!([{"name": "node-a", "ready": false, "roles": "worker", "kernel": "6.1"}]);
+        let table = record_table(&nodes, 10).unwrap();
+        assert_eq!(table.noun, ("node", "nodes"));
+        assert_eq!(table.columns, ["name", "ready", "roles"]);
+        assert_eq!(table.rows[0], ["node-a", "false", "worker"]);
+    }
+
+    #[test]
     fn unknown_records_show_their_scalar_fields_and_skip_nested_ones() {
         let rows =
             json!([{"b": 1, "a": "x", "nested": {"k": 1}, "list": [1]}, {"a": "y", "c": true}]);
