@@ -83,9 +83,25 @@ runbook doomed {
 }
 "##;
 
+/// Three people from three places: the command line, Slack and the web page's API.
+const THREE_PEOPLE: &str = r#"runbook three_people {
+  title "Three people"
+  trigger alert "NeedsThree"
+
+  step ask "Ask three humans" {
+    approval required 3 from "oncall"
+    log "approved"
+  }
+}
+"#;
+
+/// dave signs in to the web page with this token; rbk.toml keeps only its hash.
+const DAVE_TOKEN: &str = "rbk-test-token-dave-5d0c1f";
+
 const PEOPLE: &str = r#"[approvers]
 sre = ["alice", "bob"]
 dba = ["carol"]
+oncall = ["alice", "bob", "dave"]
 
 [people.alice]
 slack = "U0ALICE"
@@ -128,13 +144,16 @@ impl Slackish {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let toml = format!(
-            "{PEOPLE}\n[integrations.slack]\napi_url = \"{}\"\napprovals_channel = \"{CHANNEL}\"\nwebhook_url = \"{}/hook/escalate\"\n",
-            slack.url, slack.url
+            "{PEOPLE}\n[people.dave]\ntokens = [\"{}\"]\n\n[integrations.slack]\napi_url = \"{}\"\napprovals_channel = \"{CHANNEL}\"\nwebhook_url = \"{}/hook/escalate\"\n",
+            rbk_compiler::config::token_hash(DAVE_TOKEN),
+            slack.url,
+            slack.url
         );
         std::fs::write(dir.join("rbk.toml"), toml).unwrap();
         for (file, text) in [
             ("gated.rbk", GATED),
             ("two.rbk", TWO_PEOPLE),
+            ("three.rbk", THREE_PEOPLE),
             ("hurried.rbk", HURRIED),
             ("wipe.rbk", DESTRUCTIVE),
             ("doomed.rbk", DOOMED),
@@ -797,6 +816,90 @@ fn votes_from_the_cli_and_slack_count_together_and_a_cli_decision_updates_the_me
     let update = slack.wait_for_call("chat.update", "denied by bob");
     assert_eq!(update["ts"], one.ts.as_str());
     assert!(!has_buttons(&update["blocks"]), "{update:#}");
+}
+
+#[test]
+fn a_quorum_counts_votes_from_the_cli_slack_and_the_web_once_per_person() {
+    let slack = Slackish::start("three");
+    let three = slack.alert("NeedsThree", "q3", "");
+    let web_vote = |body: &str| {
+        http::request(
+            "POST",
+            &format!("{}/v1/runs/{}/decisions", slack.serve.url, three.run),
+            &[
+                ("Authorization", &format!("Bearer {DAVE_TOKEN}")),
+                ("Content-Type", "application/json"),
+            ],
+            body,
+        )
+        .unwrap_or_else(|e| panic!("web vote: {e}\n{}", slack.serve.log()))
+    };
+    // The alert started the run: nobody's vote is the starter's here, so each rule left is the
+    // group, one vote per person, and the plan shown.
+    let cli = rbk_in(
+        &slack.dir,
+        &[
+            "approve",
+            &three.run,
+            "ask",
+            "--as",
+            "alice",
+            "--store",
+            &slack.store,
+        ],
+    );
+    assert_eq!(cli.status, 0, "{}{}", cli.stdout, cli.stderr);
+    // alice again, from Slack this time: still one person.
+    slack.click("U0ALICE", "approve", &three.value, "1700000900.000001");
+    slack.wait_for_call("response/U0ALICE", "Not counted");
+    // carol is not on call: her click does not count.
+    slack.click("U0CAROL", "approve", &three.value, "1700000900.000002");
+    slack.wait_for_call("response/U0CAROL", "Not counted");
+    slack.click("U0BOB", "approve", &three.value, "1700000900.000003");
+    until(
+        "bob's Slack vote to be journaled",
+        DEADLINE,
+        || (slack.answers(&three.run).len() == 2).then_some(()),
+        || format!("{:#}", slack.journal(&three.run)),
+    );
+    slack.wait_for_state(&three.run, "waiting");
+    // dave from the web API, first for a plan he was not shown, then for the one he was.
+    let stale = web_vote(r#"{"step":"ask","decision":"approve","digest":"sha256:another-plan"}"#);
+    assert_eq!(stale.status, 409, "{}", stale.body);
+    assert_eq!(slack.state(&three.run), "waiting");
+    let requests = events(&slack.journal(&three.run), "approval_requested");
+    let digest = requests.last().expect("the gate's request")["digest"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let counted = web_vote(&format!(
+        r#"{{"step":"ask","decision":"approve","digest":"{digest}"}}"#
+    ));
+    assert_eq!(counted.status, 200, "{}", counted.body);
+    slack.wait_for_state(&three.run, "succeeded");
+    let answers = slack.answers(&three.run);
+    let votes: Vec<(&str, &str)> = answers
+        .iter()
+        .map(|a| {
+            (
+                a["by"].as_str().unwrap_or(""),
+                a["channel"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        votes,
+        [("alice", "cli"), ("bob", "slack"), ("dave", "api")],
+        "{answers:#?}"
+    );
+    let granted = events(&slack.journal(&three.run), "approval_granted");
+    assert_eq!(granted.len(), 1, "{granted:#?}");
+    slack.wait_for_call("chat.update", "approved by alice, bob, dave");
+    let verified = rbk_in(
+        &slack.dir,
+        &["log", &three.run, "--verify", "--store", &slack.store],
+    );
+    assert_eq!(verified.status, 0, "{}{}", verified.stdout, verified.stderr);
 }
 
 #[test]

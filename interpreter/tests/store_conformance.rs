@@ -404,6 +404,43 @@ async fn create_get_and_list_runs(store: &dyn Store) {
     assert!(store.set_state("nope", RunState::Failed, "").await.is_err());
 }
 
+/// The record ends in the same transaction as the journal's `run_finished`: a process killed
+/// between the two writes can no longer leave a run that its journal says ended but its record
+/// says still runs. The worker's own `set_state` afterwards keeps that summary.
+async fn the_record_ends_with_the_journals_run_finished(store: &dyn Store) {
+    started(store, run("r-end", "failover", "", 1)).await;
+    let finished = EventKind::RunFinished {
+        status: "succeeded".into(),
+        summary: "failover succeeded (2 steps)".into(),
+    };
+    store.append_event("r-end", 5, &finished).await.unwrap();
+    let got = store.run("r-end").await.unwrap().unwrap();
+    assert_eq!(
+        (got.state, got.summary.as_str()),
+        (RunState::Succeeded, "failover succeeded (2 steps)")
+    );
+    assert!(got.ended_at.is_some());
+    store
+        .set_state("r-end", RunState::Succeeded, "another wording")
+        .await
+        .unwrap();
+    let got = store.run("r-end").await.unwrap().unwrap();
+    assert_eq!(got.summary, "failover succeeded (2 steps)");
+    assert!(store
+        .set_state("r-end", RunState::Failed, "too late")
+        .await
+        .is_err());
+    // An older spelling of a failure in the event is a failed run.
+    started(store, run("r-denied", "failover", "", 2)).await;
+    let denied = EventKind::RunFinished {
+        status: "denied".into(),
+        summary: "approval was not given".into(),
+    };
+    store.append_event("r-denied", 6, &denied).await.unwrap();
+    let got = store.run("r-denied").await.unwrap().unwrap();
+    assert_eq!(got.state, RunState::Failed);
+}
+
 async fn journal_round_trips_with_a_valid_chain(store: &dyn Store) {
     started(store, run("r-j", "failover", "", 1)).await;
     started(store, run("r-k", "failover", "", 2)).await;
@@ -1121,6 +1158,12 @@ macro_rules! conformance {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn the_record_ends_with_the_journals_run_finished() {
+                let h = $make().await;
+                super::the_record_ends_with_the_journals_run_finished(&*h.store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn journal_round_trips_with_a_valid_chain() {
                 let h = $make().await;
                 super::journal_round_trips_with_a_valid_chain(&*h.store).await;
@@ -1421,6 +1464,7 @@ mod memory {
     async fn behaves_like_the_persistent_stores() {
         super::create_get_and_list_runs(&*store()).await;
         super::journal_round_trips_with_a_valid_chain(&*store()).await;
+        super::the_record_ends_with_the_journals_run_finished(&*store()).await;
         let shared = store();
         super::concurrent_appends_never_share_a_seq([shared.clone(), shared]).await;
         super::answers_replace_per_user(&*store()).await;

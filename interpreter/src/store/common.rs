@@ -91,22 +91,35 @@ pub(crate) fn limit_exceeded(
 
 /// A run in a final state never changes again; setting the same final state and summary
 /// again is allowed (an idempotent retry).
+/// Whether the run may move to `state`, and the summary it keeps: a final state never changes,
+/// and setting it again keeps the summary it ended with (the journal's `run_finished` set it,
+/// in the same transaction as that event).
 pub(crate) fn check_transition(
     run_id: &str,
     current: Option<(RunState, String)>,
     state: RunState,
     summary: &str,
-) -> Result<(), StoreError> {
+) -> Result<String, StoreError> {
     match current {
         None => Err(StoreError(format!("no run {run_id}"))),
-        Some((current, current_summary))
-            if current.is_final() && (current != state || current_summary != summary) =>
-        {
-            Err(StoreError(format!(
-                "run {run_id} is already {current} and cannot become {state}"
-            )))
+        Some((current, _)) if current.is_final() && current != state => Err(StoreError(format!(
+            "run {run_id} is already {current} and cannot become {state}"
+        ))),
+        Some((current, kept)) if current.is_final() => Ok(kept),
+        Some(_) => Ok(summary.to_string()),
+    }
+}
+
+/// The state a journal event ends its run in: `run_finished` records the outcome, and the
+/// stores write it to the run record in the event's own transaction, so that no crash can
+/// leave a journal that says the run ended beside a record that says it runs.
+pub(crate) fn finished_state(kind: &EventKind) -> Option<(RunState, &str)> {
+    match kind {
+        EventKind::RunFinished { status, summary } => {
+            let state = RunState::from_stored(status);
+            state.is_final().then_some((state, summary.as_str()))
         }
-        Some(_) => Ok(()),
+        _ => None,
     }
 }
 

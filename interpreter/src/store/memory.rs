@@ -6,8 +6,8 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::common::{
-    answered_event, check_transition, claim_allowed, ended_at, limit_exceeded, matches_query,
-    slot_holders, unique_prefix,
+    answered_event, check_transition, claim_allowed, ended_at, finished_state, limit_exceeded,
+    matches_query, slot_holders, unique_prefix,
 };
 use super::queue::{self, cancel_events, expiry, now_ms, plan, StartFacts, RESOLVED_BEFORE_START};
 use super::{
@@ -71,7 +71,7 @@ fn set_state_in(
     summary: &str,
 ) -> Result<(), StoreError> {
     let run = state.runs.iter_mut().find(|r| r.id == run_id);
-    check_transition(
+    let summary = check_transition(
         run_id,
         run.as_ref().map(|r| (r.state, r.summary.clone())),
         new,
@@ -83,7 +83,7 @@ fn set_state_in(
             run.ended_at = ended_at(new);
         }
         run.state = new;
-        run.summary = summary.to_string();
+        run.summary = summary;
     }
     if new.is_final() {
         let lease = state.leases.entry(run_id.to_string()).or_default();
@@ -126,6 +126,14 @@ fn append_to(
         events: seq + 1,
         hash: event.hash.clone(),
     });
+    if let Some((state, summary)) = finished_state(kind) {
+        // The lease stays until the worker sets the state itself: it still holds the run.
+        if !run.state.is_final() {
+            run.state = state;
+            run.summary = summary.to_string();
+            run.ended_at = ended_at(state);
+        }
+    }
     Ok(event)
 }
 

@@ -17,8 +17,8 @@ use tokio::sync::{Mutex, MutexGuard};
 use tokio_postgres::{AsyncMessage, Client, Config, GenericClient, NoTls, Row, Transaction};
 
 use super::common::{
-    answered_event, check_transition, claim_allowed, ended_at, head_from_columns, limit_exceeded,
-    slot_holders, unique_prefix,
+    answered_event, check_transition, claim_allowed, ended_at, finished_state, head_from_columns,
+    limit_exceeded, slot_holders, unique_prefix,
 };
 use super::queue::{
     cancel_events, expiry, now_ms, plan, QueuedStart, StartFacts, RESOLVED_BEFORE_START,
@@ -536,6 +536,27 @@ async fn append_in(
     )
     .await
     .map_err(|e| pg_err("cannot anchor the journal head", e))?;
+    if let Some((state, summary)) = finished_state(kind) {
+        // The lease stays until the worker sets the state itself: it still holds the run.
+        let final_states: Vec<&str> = RunState::ALL
+            .iter()
+            .filter(|s| s.is_final())
+            .map(|s| s.as_str())
+            .collect();
+        tx.execute(
+            "UPDATE rbk_runs SET status = $2, summary = $3, ended_at = $4 \
+             WHERE id = $1 AND NOT (status = ANY($5))",
+            &[
+                &run_id,
+                &state.as_str(),
+                &summary,
+                &ended_at(state),
+                &final_states,
+            ],
+        )
+        .await
+        .map_err(|e| pg_err("cannot record the run's end", e))?;
+    }
     Ok(Event {
         seq,
         at,
@@ -574,7 +595,7 @@ async fn set_state_in(
         Some((old, _, Some(at))) if *old == state => Some(*at),
         _ => ended_at(state),
     };
-    check_transition(
+    let summary = check_transition(
         run_id,
         current.map(|(state, summary, _)| (state, summary)),
         state,

@@ -12,8 +12,8 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use super::common::{
-    answered_event, check_transition, claim_allowed, ended_at, head_from_columns, limit_exceeded,
-    slot_holders, unique_prefix,
+    answered_event, check_transition, claim_allowed, ended_at, finished_state, head_from_columns,
+    limit_exceeded, slot_holders, unique_prefix,
 };
 use super::queue::{
     cancel_events, expiry, mark_alert_resolved, now_ms, plan, QueuedStart, StartFacts,
@@ -526,6 +526,27 @@ fn append_in(
     tx.prepare_cached("UPDATE rbk_runs SET head_events = ?2, head_hash = ?3 WHERE id = ?1")
         .and_then(|mut statement| statement.execute(params![run_id, seq_value + 1, hash]))
         .map_err(|e| err("cannot anchor the journal head", e))?;
+    if let Some((state, summary)) = finished_state(kind) {
+        // The lease stays until the worker sets the state itself: it still holds the run.
+        let final_states: Vec<&str> = RunState::ALL
+            .iter()
+            .filter(|s| s.is_final())
+            .map(|s| s.as_str())
+            .collect();
+        tx.execute(
+            &format!(
+                "UPDATE rbk_runs SET status = ?2, summary = ?3, ended_at = ?4 \
+                 WHERE id = ?1 AND status NOT IN ({})",
+                final_states
+                    .iter()
+                    .map(|s| format!("'{s}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            params![run_id, state.as_str(), summary, ended_at(state)],
+        )
+        .map_err(|e| err("cannot record the run's end", e))?;
+    }
     Ok(Event {
         seq,
         at,
@@ -553,7 +574,7 @@ fn set_state_in(
         Some((old, _, Some(at))) if RunState::from_stored(old) == state => Some(*at),
         _ => ended_at(state),
     };
-    check_transition(
+    let summary = check_transition(
         run_id,
         current.map(|(state, summary, _)| (RunState::from_stored(&state), summary)),
         state,
