@@ -93,3 +93,60 @@ fn shell_run_of_a_written_out_read_command_needs_no_gate() {
         Some(&Code::UngatedDestructiveStep)
     );
 }
+
+#[test]
+fn a_let_of_a_step_that_may_be_skipped_or_fail_is_not_read_after_it() {
+    let with = |first_step: &str, reader: &str| {
+        codes(&format!(
+            "runbook r {{\n  title \"t\"\n  input {{\n    n: int = 3\n  }}\n  {first_step} {{\n    let x = n + 1\n    log \"{{x}}\"\n  }}\n  {reader}\n}}\n"
+        ))
+    };
+    let later_step = "step b \"b\" {\n    log \"{x}\"\n  }";
+    assert_eq!(with("step a \"a\"", later_step), vec![]);
+    assert_eq!(
+        with("step a \"a\" when n > 2", later_step),
+        vec![Code::MaybeUnset]
+    );
+    assert_eq!(
+        with(
+            "step a \"a\" when n > 2",
+            "step b \"b {x}\" when x > 1 {\n    log \"b\"\n  }"
+        ),
+        vec![Code::MaybeUnset, Code::MaybeUnset]
+    );
+    // A step that may fail while the run goes on.
+    assert_eq!(
+        codes("runbook r {\n  title \"t\"\n  step a \"a\" {\n    on failure continue\n    let x = 1\n    log \"{x}\"\n  }\n  step b \"b\" {\n    log \"{x}\"\n  }\n}\n"),
+        vec![Code::MaybeUnset]
+    );
+}
+
+#[test]
+fn a_destructive_call_per_element_of_a_list_is_bounded_only_by_a_real_bound() {
+    let blast = |body: &str| {
+        analyse(&format!(
+            "use std.k8s\n\nrunbook r {{\n  title \"t\"\n  escalate none_at_all()\n  step s \"s\" {{\n    approval required from \"sre\"\n    let pods = k8s.pods(namespace: \"prod\", selector: \"app=api\")\n    let all = k8s.pods(namespace: \"prod\", selector: \"\")\n{body}\n  }}\n}}\n\nfn none_at_all() -> int {{\n  return 1\n}}\n"
+        ))
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == Code::UnboundedBlastRadius)
+        .count()
+    };
+    let in_map = "    let gone = map(pods, p => k8s.delete_pod(p))\n    log \"{len(gone)}\"";
+    assert_eq!(blast(in_map), 1);
+    assert_eq!(blast(&format!("    expect len(pods) <= 2\n{in_map}")), 0);
+    // Bounded by another list's length only when that list is bounded.
+    assert_eq!(
+        blast(&format!("    expect len(pods) <= len(all)\n{in_map}")),
+        1
+    );
+    assert_eq!(
+        blast(&format!(
+            "    expect len(all) <= 5\n    expect len(pods) <= len(all)\n{in_map}"
+        )),
+        0
+    );
+    let in_filter =
+        "    let kept = filter(pods, p => k8s.delete_pod(p) == none)\n    log \"{len(kept)}\"";
+    assert_eq!(blast(in_filter), 1);
+}

@@ -55,6 +55,7 @@ codes! {
     LocalModuleUnavailable = "E0105", Error, "local module cannot be loaded";
     UnknownStep = "E0106", Error, "unknown step";
     UseTargetNotAFile = "E0107", Error, "use target is not a regular file";
+    MaybeUnset = "E0108", Error, "name may have no value";
     WrongArgumentCount = "E0201", Error, "wrong number of arguments";
     BadArgumentName = "E0202", Error, "unknown or duplicate argument name";
     MissingArgument = "E0203", Error, "missing argument";

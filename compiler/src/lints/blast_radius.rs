@@ -5,7 +5,8 @@ use crate::syntax::visit::{stmt_blocks, stmt_exprs, walk_expr};
 use crate::syntax::{BinaryOp, Effect, Expr, ExprKind, Stmt, StmtKind};
 use crate::types::{Callee, Ty};
 
-/// W0102: a destructive action applied to a list of targets, or inside a `for`, with nothing
+/// W0102: a destructive action applied to a list of targets, inside a `for`, or in the function
+/// a list builtin applies to every element (`map(pods, p => k8s.delete_pod(p))`), with nothing
 /// bounding how many targets it hits.
 pub struct BlastRadius;
 
@@ -46,12 +47,27 @@ impl Walker<'_, '_> {
     fn block(&mut self, stmts: &[Stmt], loop_over: Option<&Expr>) {
         for stmt in stmts {
             if let StmtKind::Expect { cond, .. } = &stmt.kind {
-                if let Some(name) = bounded_name(cond) {
+                if let Some(name) = bounded_name(cond, &self.bounded) {
                     self.bounded.push(name);
                 }
             }
             for expr in stmt_exprs(stmt) {
-                walk_expr(expr, &mut |e| self.call(e, loop_over));
+                // The functions list builtins apply once per element, and the list each one
+                // goes over.
+                let mut per_element: Vec<(crate::syntax::Span, &Expr)> = Vec::new();
+                walk_expr(expr, &mut |e| {
+                    if let Some(over) = applied_per_element(e) {
+                        per_element.push(over);
+                    }
+                });
+                walk_expr(expr, &mut |e| {
+                    let inside = per_element
+                        .iter()
+                        .filter(|(body, _)| body.start <= e.span.start && e.span.end <= body.end)
+                        .map(|(_, list)| *list)
+                        .next();
+                    self.call(e, inside.or(loop_over));
+                });
             }
             match &stmt.kind {
                 StmtKind::For { iter, body, .. } => self.block(body, Some(iter)),
@@ -127,8 +143,31 @@ impl Walker<'_, '_> {
     }
 }
 
-/// `len(NAME) <= N`, `len(NAME) < N`, `N >= len(NAME)`, `len(NAME) == N`.
-fn bounded_name(cond: &Expr) -> Option<String> {
+/// `map`/`filter`/`any`/`all`/`sort_by` over a list with a lambda: the lambda body's span and
+/// the list.
+fn applied_per_element(expr: &Expr) -> Option<(crate::syntax::Span, &Expr)> {
+    let ExprKind::Call { callee, args } = &expr.kind else {
+        return None;
+    };
+    let ExprKind::Name(name) = &callee.kind else {
+        return None;
+    };
+    if !matches!(
+        name.name.as_str(),
+        "map" | "filter" | "any" | "all" | "sort_by"
+    ) {
+        return None;
+    }
+    let (list, function) = (args.first()?, args.get(1)?);
+    match &function.value.kind {
+        ExprKind::Lambda { body, .. } => Some((body.span, &list.value)),
+        _ => None,
+    }
+}
+
+/// `len(NAME) <= N`, `len(NAME) < N`, `N >= len(NAME)`, `len(NAME) == N`; a bound that is itself
+/// `len(OTHER)` bounds only when `OTHER` is bounded already.
+fn bounded_name(cond: &Expr, bounded: &[String]) -> Option<String> {
     let ExprKind::Binary(op, lhs, rhs) = &cond.kind else {
         return None;
     };
@@ -147,9 +186,14 @@ fn bounded_name(cond: &Expr) -> Option<String> {
             _ => None,
         }
     };
-    match op {
-        BinaryOp::Le | BinaryOp::Lt | BinaryOp::Eq => len_arg(lhs),
-        BinaryOp::Ge | BinaryOp::Gt => len_arg(rhs),
-        _ => None,
+    let (measured, bound) = match op {
+        BinaryOp::Le | BinaryOp::Lt | BinaryOp::Eq => (lhs, rhs),
+        BinaryOp::Ge | BinaryOp::Gt => (rhs, lhs),
+        _ => return None,
+    };
+    let name = len_arg(measured)?;
+    match len_arg(bound) {
+        Some(other) if !bounded.contains(&other) => None,
+        _ => Some(name),
     }
 }

@@ -39,6 +39,9 @@ pub(super) struct Binding {
     span: Span,
     kind: BindingKind,
     used: bool,
+    /// A step's `let` that later steps see but that may have no value when they run: the step
+    /// and why (`it has a \`when\``, `it may fail and the run goes on`).
+    maybe_unset: Option<(String, &'static str)>,
 }
 
 /// The names visible while checking one body.
@@ -53,6 +56,8 @@ pub(super) struct Env {
     pub run: bool,
     /// The declared return type inside a `fn`.
     pub return_ty: Option<Ty>,
+    /// The step being checked, when inside one.
+    pub step: Option<String>,
 }
 
 impl Env {
@@ -65,6 +70,7 @@ impl Env {
             alert: false,
             run: false,
             return_ty: None,
+            step: None,
         }
     }
 
@@ -83,6 +89,7 @@ impl Env {
             span: name.span,
             kind,
             used: false,
+            maybe_unset: None,
         });
         let index = self.bindings.len() - 1;
         if let Some(scope) = self.scopes.last_mut() {
@@ -575,7 +582,28 @@ impl<'a> Checker<'a> {
             }
         }
         // A step's top-level `let`s stay visible to later steps; blocks inside it are scoped.
+        let first_binding = env.bindings.len();
+        let previous_step = env.step.replace(step.name.name.clone());
         self.check_stmts(env, &step.body);
+        env.step = previous_step;
+        let continues_after_failure = step
+            .options
+            .iter()
+            .any(|o| matches!(o.kind, StepOptionKind::OnFailure(FailureMode::Continue)));
+        let why = if step.when.is_some() {
+            Some("it has a `when` and may be skipped")
+        } else if continues_after_failure {
+            Some("it has `on failure continue` and may fail before binding it")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            for binding in &mut env.bindings[first_binding..] {
+                if binding.kind == BindingKind::Let {
+                    binding.maybe_unset = Some((step.name.name.clone(), why));
+                }
+            }
+        }
     }
 
     fn check_block(&mut self, env: &mut Env, stmts: &[Stmt]) {
@@ -1086,9 +1114,27 @@ impl<'a> Checker<'a> {
     }
 
     fn infer_name(&mut self, env: &mut Env, ident: &Ident) -> Ty {
+        let reading_step = env.step.clone();
         if let Some(binding) = env.lookup(&ident.name) {
             binding.used = true;
-            return binding.ty.clone();
+            let ty = binding.ty.clone();
+            let (bound_at, maybe_unset) = (binding.span, binding.maybe_unset.clone());
+            if let Some((step, why)) = maybe_unset {
+                if reading_step.as_deref() != Some(step.as_str()) {
+                    self.report(
+                        Diagnostic::new(
+                            Code::MaybeUnset,
+                            env.file,
+                            ident.span,
+                            format!("`{}` may have no value here: step `{step}` binds it, and {why}", ident.name),
+                        )
+                        .label("read after that step")
+                        .with_secondary(bound_at, "bound here")
+                        .help(format!("bind `{}` in a step that always runs to its end (no `when`, no `on failure continue`), or read it only inside step `{step}`", ident.name)),
+                    );
+                }
+            }
+            return ty;
         }
         if ident.name == "alert" && env.alert {
             return Ty::Named(NamedTy {
