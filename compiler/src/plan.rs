@@ -55,6 +55,9 @@ pub struct StepPlan {
     /// What evaluating the condition can reach (`None` without a condition).
     pub condition_effect: Option<String>,
     pub options: Vec<String>,
+    /// Each `expect … within … every …` of the step, as written: what it polls, how long and
+    /// how often (every poll calls the condition's actions again).
+    pub polls: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -246,7 +249,37 @@ fn step_plan(step: &Step, actions: &[ActionUse], text: &str, effect: Effect) -> 
         condition: step.when.as_ref().map(|w| source(w.span)),
         condition_effect: None,
         options,
+        polls: polls(&step.body, &source),
     }
+}
+
+/// The polling `expect`s of a block and the blocks inside it, in order.
+fn polls(stmts: &[Stmt], source: &dyn Fn(Span) -> String) -> Vec<String> {
+    let mut found = Vec::new();
+    for stmt in stmts {
+        if let StmtKind::Expect {
+            cond,
+            within,
+            every,
+            ..
+        } = &stmt.kind
+        {
+            if within.is_some() || every.is_some() {
+                let mut written = source(cond.span);
+                if let Some(within) = within {
+                    written.push_str(&format!(" within {}", source(within.span)));
+                }
+                if let Some(every) = every {
+                    written.push_str(&format!(" every {}", source(every.span)));
+                }
+                found.push(written);
+            }
+        }
+        for block in crate::syntax::visit::stmt_blocks(stmt) {
+            found.extend(polls(block, source));
+        }
+    }
+    found
 }
 
 impl ClausePlan {
@@ -339,13 +372,17 @@ impl fmt::Display for RunbookPlan {
             for option in &step.options {
                 writeln!(f, "     option:    {option}")?;
             }
+            for poll in &step.polls {
+                writeln!(f, "     polls:     {poll}")?;
+            }
         }
         for notify in &self.notify {
             writeln!(f)?;
             writeln!(
                 f,
-                "  notify:   {}  (failure is logged, not fatal)",
-                notify.effect_note()
+                "  notify:   {}  {}  (failure is logged, not fatal)",
+                notify.effect_note(),
+                notify.written.trim_start_matches("notify").trim_start()
             )?;
         }
         writeln!(f)?;

@@ -150,3 +150,27 @@ fn a_destructive_call_per_element_of_a_list_is_bounded_only_by_a_real_bound() {
         "    let kept = filter(pods, p => k8s.delete_pod(p) == none)\n    log \"{len(kept)}\"";
     assert_eq!(blast(in_filter), 1);
 }
+
+#[test]
+fn the_plan_shows_polling_notify_arguments_and_what_an_escalate_fn_can_do() {
+    let source = "use std.pagerduty\nuse std.slack\n\nfn page_and_tell(text: string) {\n  slack.post(channel: \"#ops\", text: text)\n  pagerduty.page(service: \"ops\", summary: text)\n}\n\nrunbook r {\n  title \"t\"\n  input {\n    n: int = 3\n  }\n  escalate page_and_tell(\"needs a human: {run.summary}\")\n  verify settles \"Settles\" {\n    expect n < 5 within 2m every 10s\n  }\n  notify slack.post(channel: \"#ops\", text: \"n is {n}\")\n}\n";
+    let analysis = analyse(source);
+    assert!(!analysis.has_errors(), "{:#?}", analysis.diagnostics);
+    let module = analysis.module(analysis.roots[0]);
+    let plans = rbk_compiler::plan::build(&analysis, module);
+    let shown = plans[0].to_string();
+    assert!(
+        shown.contains("polls:     n < 5 within 2m every 10s"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("slack.post(channel: \"#ops\", text: \"n is {n}\")  (failure is logged"),
+        "{shown}"
+    );
+    let escalate = plans[0].escalate.as_ref().expect("an escalate clause");
+    let reached: Vec<&str> = escalate.actions.iter().map(|a| a.action.as_str()).collect();
+    assert!(
+        reached.contains(&"slack.post") && reached.contains(&"pagerduty.page"),
+        "{reached:?}"
+    );
+}
