@@ -93,6 +93,41 @@ pub enum RefusalKind {
     NoConfig,
 }
 
+impl RefusalKind {
+    pub const ALL: [RefusalKind; 9] = [
+        RefusalKind::NotWaiting,
+        RefusalKind::AlreadyDecided,
+        RefusalKind::Expired,
+        RefusalKind::UnknownPerson,
+        RefusalKind::NotInGroup,
+        RefusalKind::Starter,
+        RefusalKind::AlreadyVoted,
+        RefusalKind::PlanChanged,
+        RefusalKind::NoConfig,
+    ];
+
+    /// The name the JSON API answers with (`"refused": "not_waiting"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefusalKind::NotWaiting => "not_waiting",
+            RefusalKind::AlreadyDecided => "already_decided",
+            RefusalKind::Expired => "expired",
+            RefusalKind::UnknownPerson => "unknown_person",
+            RefusalKind::NotInGroup => "not_in_group",
+            RefusalKind::Starter => "starter",
+            RefusalKind::AlreadyVoted => "already_voted",
+            RefusalKind::PlanChanged => "plan_changed",
+            RefusalKind::NoConfig => "no_config",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<RefusalKind> {
+        RefusalKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+    }
+}
+
 /// Why a vote was not recorded; `message` says what is wrong and what to do.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Refusal {

@@ -72,38 +72,47 @@ pub fn run(args: AnswerArgs) -> u8 {
         };
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
         let approvers = Approvers::from_config(Some(&config));
-        let refusal = match decide(store.as_ref(), &approvers, &vote, now).await {
-            Err(error) => return usage_error(&format!("the answer could not be recorded: {error}")),
-            Ok(Ok(outcome)) => return said(&args, &record.id, &user, &outcome),
-            Ok(Err(refusal)) => refusal,
-        };
-        match refusal.kind {
-            // Naming a question the run never asked is a usage error, as it always was.
-            RefusalKind::NotWaiting if args.step != STORM => usage_error(&refusal.message),
-            RefusalKind::NoConfig => usage_error(&refusal.message),
-            RefusalKind::AlreadyDecided => {
-                println!("{}", refusal.message);
-                exit::FINDINGS
+        match decide(store.as_ref(), &approvers, &vote, now).await {
+            Err(error) => usage_error(&format!("the answer could not be recorded: {error}")),
+            Ok(Ok(outcome)) => {
+                let released = matches!(outcome, Outcome::Decided(ApprovalDecision::Granted { .. }));
+                recorded(&args.step, args.approve, &record.id, &user, released)
             }
-            _ => {
-                println!("refused: {}", refusal.message);
-                exit::FINDINGS
-            }
+            Ok(Err(refusal)) => refused(refusal.kind, &args.step, &refusal.message),
         }
     })
 }
 
-/// What the person is told when their vote was recorded.
-fn said(args: &AnswerArgs, run_id: &str, user: &str, outcome: &Outcome) -> u8 {
-    if args.step == STORM {
-        let done = match outcome {
-            Outcome::Decided(ApprovalDecision::Granted { .. }) => "released the storm hold of",
-            _ => "cancelled the held",
+/// What the person is told when their vote was recorded, here or by `rbk serve` (`--server`).
+/// `released`: a storm hold's vote released the run.
+pub fn recorded(step: &str, approve: bool, run_id: &str, person: &str, released: bool) -> u8 {
+    if step == STORM {
+        let done = if released {
+            "released the storm hold of"
+        } else {
+            "cancelled the held"
         };
-        println!("{done} run {run_id} as {user}");
+        println!("{done} run {run_id} as {person}");
         return exit::OK;
     }
-    let verb = if args.approve { "approved" } else { "denied" };
-    println!("{verb} step `{}` of run {run_id} as {user}", args.step);
+    let verb = if approve { "approved" } else { "denied" };
+    println!("{verb} step `{step}` of run {run_id} as {person}");
     exit::OK
+}
+
+/// What a refused vote prints and exits with, here or from `rbk serve` (`--server`).
+pub fn refused(kind: RefusalKind, step: &str, message: &str) -> u8 {
+    match kind {
+        // Naming a question the run never asked is a usage error, as it always was.
+        RefusalKind::NotWaiting if step != STORM => usage_error(message),
+        RefusalKind::NoConfig => usage_error(message),
+        RefusalKind::AlreadyDecided => {
+            println!("{message}");
+            exit::FINDINGS
+        }
+        _ => {
+            println!("refused: {message}");
+            exit::FINDINGS
+        }
+    }
 }

@@ -2,8 +2,10 @@
 //! JSON API, as the person whose token is in `--token-env` (default `RBK_TOKEN`); the server
 //! checks it on the one decision path, as it checks a click on the web page.
 
+use rbk_interpreter::decisions::RefusalKind;
 use serde_json::json;
 
+use super::answer::{recorded, refused};
 use super::check::usage_error;
 use super::session;
 use crate::exit;
@@ -63,43 +65,25 @@ pub fn run(args: RemoteAnswer<'_>) -> u8 {
     };
     let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
     let error = json["error"].as_str().unwrap_or(text.trim());
-    let refused = json["refused"].as_str().unwrap_or_default();
+    // The same lines and exit codes as the local path.
     match status {
-        200 => {
-            print_outcome(&json, &args);
-            exit::OK
-        }
-        // As the local path answers the same refusals.
-        409 if refused == "not_waiting" && args.step != "storm" => usage_error(error),
-        403 if refused == "no_config" => usage_error(error),
-        409 if refused == "already_decided" => {
-            println!("{error}");
-            exit::FINDINGS
-        }
-        403 | 409 => {
-            println!("refused: {error}");
-            exit::FINDINGS
-        }
+        200 => recorded(
+            args.step,
+            args.approve,
+            json["run"].as_str().unwrap_or(args.run),
+            json["person"].as_str().unwrap_or_default(),
+            json["decision"] == "granted",
+        ),
+        403 | 409 => match json["refused"].as_str().and_then(RefusalKind::parse) {
+            Some(kind) => refused(kind, args.step, error),
+            None => {
+                println!("refused: {error}");
+                exit::FINDINGS
+            }
+        },
         401 => usage_error(&format!(
             "{base} did not accept the token in {token_env}: {error}"
         )),
         _ => usage_error(&format!("{base} answered {status}: {error}")),
     }
-}
-
-/// The line the local `rbk approve` prints, from the server's answer.
-fn print_outcome(json: &serde_json::Value, args: &RemoteAnswer<'_>) {
-    let person = json["person"].as_str().unwrap_or_default();
-    let run = json["run"].as_str().unwrap_or(args.run);
-    if args.step == "storm" {
-        let done = if json["decision"] == "granted" {
-            "released the storm hold of"
-        } else {
-            "cancelled the held"
-        };
-        println!("{done} run {run} as {person}");
-        return;
-    }
-    let verb = if args.approve { "approved" } else { "denied" };
-    println!("{verb} step `{}` of run {run} as {person}", args.step);
 }

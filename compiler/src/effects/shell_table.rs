@@ -8,7 +8,7 @@
 //! words are matched: `journalctl` is not here (`--vacuum-size` deletes logs), nor `mount` or
 //! `hostname` (with arguments they change the machine), nor any command that runs others.
 
-use crate::syntax::{Expr, ExprKind, StrPart};
+use crate::syntax::{Expr, ExprKind};
 
 /// The standard table: each entry is the command's first words.
 pub const STD_READ_ONLY: &[&str] = &[
@@ -100,7 +100,7 @@ pub fn read_only_command(argv: &Expr, project: &[String]) -> Option<ReadOnlyComm
     let ExprKind::List(items) = &argv.kind else {
         return None;
     };
-    let literal_words: Vec<String> = items.iter().map_while(literal).collect();
+    let literal_words: Vec<String> = items.iter().map_while(Expr::as_plain_str).collect();
     let program = literal_words.first()?;
     // `/usr/bin/kubectl` is `kubectl`; `./kubectl` could be anything.
     let program = match program.rsplit_once('/') {
@@ -125,21 +125,6 @@ pub fn read_only_command(argv: &Expr, project: &[String]) -> Option<ReadOnlyComm
             words: entry.split_whitespace().collect::<Vec<_>>().join(" "),
             table,
         })
-}
-
-/// A string literal without interpolation.
-fn literal(expr: &Expr) -> Option<String> {
-    let ExprKind::Str(parts) = &expr.kind else {
-        return None;
-    };
-    let mut text = String::new();
-    for part in parts {
-        match part {
-            StrPart::Text(piece) => text.push_str(piece),
-            StrPart::Interpolation(_) => return None,
-        }
-    }
-    Some(text)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use super::checker::{Checker, Env};
 use super::{Builtin, Ty};
 use crate::diagnostics::{Code, Diagnostic};
-use crate::syntax::{Arg, Expr, ExprKind, StrPart};
+use crate::syntax::{Arg, Expr};
 
 impl Checker<'_> {
     pub(super) fn check_text_builtin(
@@ -115,16 +115,9 @@ impl Checker<'_> {
 
     /// A pattern written as a literal is compiled now; one built at run time is compiled then.
     fn check_pattern(&mut self, env: &mut Env, pattern: &Expr) {
-        let ExprKind::Str(parts) = &pattern.kind else {
+        let Some(text) = pattern.as_plain_str() else {
             return;
         };
-        let mut text = String::new();
-        for part in parts {
-            match part {
-                StrPart::Text(piece) => text.push_str(piece),
-                StrPart::Interpolation(_) => return,
-            }
-        }
         if let Err(error) = regex::Regex::new(&text) {
             let reason = match error {
                 regex::Error::Syntax(detail) => detail

@@ -538,20 +538,15 @@ async fn append_in(
     .map_err(|e| pg_err("cannot anchor the journal head", e))?;
     if let Some((state, summary)) = finished_state(kind) {
         // The lease stays until the worker sets the state itself: it still holds the run.
-        let final_states: Vec<&str> = RunState::ALL
-            .iter()
-            .filter(|s| s.is_final())
-            .map(|s| s.as_str())
-            .collect();
         tx.execute(
             "UPDATE rbk_runs SET status = $2, summary = $3, ended_at = $4 \
-             WHERE id = $1 AND NOT (status = ANY($5))",
+             WHERE id = $1 AND status = ANY($5)",
             &[
                 &run_id,
                 &state.as_str(),
                 &summary,
                 &ended_at(state),
-                &final_states,
+                &RunState::active_stored_names(),
             ],
         )
         .await

@@ -528,20 +528,15 @@ fn append_in(
         .map_err(|e| err("cannot anchor the journal head", e))?;
     if let Some((state, summary)) = finished_state(kind) {
         // The lease stays until the worker sets the state itself: it still holds the run.
-        let final_states: Vec<&str> = RunState::ALL
-            .iter()
-            .filter(|s| s.is_final())
-            .map(|s| s.as_str())
+        let active: Vec<String> = RunState::active_stored_names()
+            .into_iter()
+            .map(|name| format!("'{name}'"))
             .collect();
         tx.execute(
             &format!(
                 "UPDATE rbk_runs SET status = ?2, summary = ?3, ended_at = ?4 \
-                 WHERE id = ?1 AND status NOT IN ({})",
-                final_states
-                    .iter()
-                    .map(|s| format!("'{s}'"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                 WHERE id = ?1 AND status IN ({})",
+                active.join(", ")
             ),
             params![run_id, state.as_str(), summary, ended_at(state)],
         )

@@ -90,6 +90,16 @@ impl RunState {
         )
     }
 
+    /// Every stored name of an active state, older spellings included: what a query for "not
+    /// ended yet" must match.
+    pub fn active_stored_names() -> Vec<&'static str> {
+        RunState::ALL
+            .into_iter()
+            .filter(|state| state.is_active())
+            .flat_map(|state| state.stored_names().iter().copied())
+            .collect()
+    }
+
     /// Every name under which this state may be stored, older ones included: what a query for
     /// the state must match.
     pub fn stored_names(self) -> &'static [&'static str] {

@@ -181,7 +181,7 @@ pub async fn from_api(
         }
         Ok(Err(refusal)) => (
             refusal_status(&refusal.kind),
-            Json(json!({"error": refusal.message, "refused": refusal_name(&refusal.kind)})),
+            Json(json!({"error": refusal.message, "refused": refusal.kind.as_str()})),
         )
             .into_response(),
     }
@@ -259,19 +259,5 @@ fn refusal_status(kind: &RefusalKind) -> StatusCode {
         | RefusalKind::Expired
         | RefusalKind::AlreadyVoted
         | RefusalKind::PlanChanged => StatusCode::CONFLICT,
-    }
-}
-
-fn refusal_name(kind: &RefusalKind) -> &'static str {
-    match kind {
-        RefusalKind::NotWaiting => "not_waiting",
-        RefusalKind::AlreadyDecided => "already_decided",
-        RefusalKind::Expired => "expired",
-        RefusalKind::UnknownPerson => "unknown_person",
-        RefusalKind::NotInGroup => "not_in_group",
-        RefusalKind::Starter => "starter",
-        RefusalKind::AlreadyVoted => "already_voted",
-        RefusalKind::PlanChanged => "plan_changed",
-        RefusalKind::NoConfig => "no_config",
     }
 }

@@ -119,6 +119,10 @@ pub async fn render(
                 Some(Notice::Refused(text)) => p.notice.bad role="alert" { "Refused: " (text) },
                 None => {},
             }
+            // What waits for a person comes first: at 3 a.m. the decision is why they came.
+            @for gate in &open {
+                (gate_card(server, viewer, &record, gate))
+            }
             div.card {
                 dl.facts {
                     dt { "Run" } dd.mono { (record.id) }
@@ -136,9 +140,6 @@ pub async fn render(
                         dt { "Mode" } dd { "only reports writes (" (if record.dry_run { "dry run" } else { "shadow" }) ")" }
                     }
                 }
-            }
-            @for gate in &open {
-                (gate_card(server, viewer, &record, gate))
             }
             h2 { "Steps" }
             (steps_table(&declared, &events))
