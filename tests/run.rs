@@ -768,6 +768,7 @@ runbook reads_output {
     log "looping: {names}"
     expect len(looping) == 1 else "expected one crash-looping pod, found {len(looping)}"
     expect starts_with(trim("  api-1 "), "api") and ends_with(lower("X.LOG"), ".log")
+    expect string(split("api-1 web-1", " ")) == "api-1, web-1" and string(filter(split("a", " "), x => x == "z")) == "(none)"
   }
 
   step disk "Read the disk's use" {

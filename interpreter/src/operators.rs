@@ -226,7 +226,7 @@ pub fn simple_builtin(builtin: Builtin, mut values: Vec<Value>) -> Result<Value,
                 _ => false,
             }))
         }
-        Builtin::String => Ok(Value::Str(first.to_string())),
+        Builtin::String => Ok(Value::Str(crate::value::readable(&first))),
         Builtin::Now | Builtin::Env | Builtin::Secret => {
             Err(format!("{}() needs the run's context", builtin.name()))
         }

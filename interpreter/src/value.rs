@@ -267,6 +267,40 @@ impl fmt::Display for Value {
     }
 }
 
+/// `string(x)`: what a person reads in a notification. A list of plain values is a comma
+/// separated line (`api-1, api-2`); a list of records or maps puts one item per line as
+/// `key: value, key: value`; an empty list is `(none)`. Anything else reads as interpolation
+/// shows it (which keeps `[a, b]` brackets, as runbooks already rely on).
+pub fn readable(value: &Value) -> String {
+    match value {
+        Value::List(items) if items.is_empty() => "(none)".to_string(),
+        Value::List(items)
+            if items
+                .iter()
+                .any(|item| matches!(item, Value::Record(_) | Value::Map(_))) =>
+        {
+            items
+                .iter()
+                .map(|item| match item {
+                    Value::Record(fields) | Value::Map(fields) => fields
+                        .iter()
+                        .map(|(key, value)| format!("{key}: {value}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
+        Value::List(items) => items
+            .iter()
+            .map(Value::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    }
+}
+
 /// RFC 3339 in UTC, without pulling in a date library for one format.
 pub fn format_time(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
@@ -290,6 +324,28 @@ pub fn format_time(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn string_of_a_list_reads_as_a_line_or_one_record_per_line() {
+        let names = Value::List(vec![Value::Str("api-1".into()), Value::Str("api-2".into())]);
+        assert_eq!(readable(&names), "api-1, api-2");
+        assert_eq!(readable(&Value::List(vec![])), "(none)");
+        let pod = |name: &str, restarts: i64| {
+            Value::Record(
+                [
+                    ("name".to_string(), Value::Str(name.into())),
+                    ("restarts".to_string(), Value::Int(restarts)),
+                ]
+                .into_iter()
+                .collect(),
+            )
+        };
+        assert_eq!(
+            readable(&Value::List(vec![pod("api-1", 0), pod("api-2", 12)])),
+            "name: api-1, restarts: 0\nname: api-2, restarts: 12"
+        );
+        assert_eq!(readable(&Value::Int(3)), "3");
+    }
 
     #[test]
     fn a_plan_digest_sees_a_handle_s_type_but_not_its_process_local_id() {

@@ -163,7 +163,7 @@ impl Builtin {
             Builtin::Secret => "The secret `name` (by default the environment variable of that name). A secret can be passed to actions but never shown.",
             Builtin::Now => "The current time.",
             Builtin::Contains => "True when the list holds `x`, the map has the key `x`, or the string contains `x`.",
-            Builtin::String => "The value as text, as interpolation would show it.",
+            Builtin::String => "The value as text: a list reads `a, b, c`, a list of records one record per line (`(none)` when empty); anything else as interpolation shows it.",
             Builtin::Json => "The text parsed as JSON: read it with `.field`, `[\"key\"]` and `[0]`, and turn a part into a typed value with `int`, `float`, `bool` or `string`. Fails the step, saying where, when the text is not JSON.",
             Builtin::Int => "The text as a whole number (`\" 42 \"` is 42), a float rounded toward zero, or a JSON number. Fails the step, naming the value, when it is not one.",
             Builtin::Float => "The text as a number (`\"0.75\"`, `\"1e3\"`), an int, or a JSON number. Fails the step, naming the value, when it is not one.",
