@@ -8,6 +8,7 @@ use crate::effects::EffectInfo;
 use crate::lints::{self, LintContext};
 use crate::resolve::{self, Module, ModuleId, ModuleOrigin};
 use crate::syntax::{self, UseTarget};
+use crate::templates;
 use crate::types::{self, ApproverGroups, TypeInfo};
 use crate::FileId;
 
@@ -117,13 +118,15 @@ impl Loader<'_> {
         }
         let file = FileId(self.files.len() as u32);
         self.diagnostics.extend(output.diagnostics);
+        let mut ast = output.file;
+        templates::expand(file, &mut ast, output.expr_ids, &mut self.diagnostics);
         self.files.push(SourceFileInfo {
             lines: LineIndex::new(&text),
             path,
             text,
         });
         let id = ModuleId(self.parsed.len() as u32);
-        self.parsed.push((file, origin.clone(), output.file));
+        self.parsed.push((file, origin.clone(), ast));
         self.by_origin.insert(origin, id);
         id
     }

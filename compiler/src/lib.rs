@@ -2,7 +2,8 @@
 //!
 //! The pipeline, one phase per module:
 //! 1. [`syntax`] parses each file (pest grammar, error recovery) into a tree with spans;
-//! 2. [`resolve`] loads `use`d modules and builds each module's table of names;
+//! 2. [`templates`] turns each `runbook NAME = TEMPLATE(ARGS)` into the runbook it stands for;
+//!    [`resolve`] loads `use`d modules and builds each module's table of names;
 //! 3. [`types`] resolves every name and checks every expression's type;
 //! 4. [`effects`] computes what each `fn`, step and runbook can do to the world;
 //! 5. [`lints`] applies the safety rules (approval gates, blast radius, secrets, ...);
@@ -21,6 +22,7 @@ pub mod plan;
 pub mod resolve;
 pub mod source_files;
 pub mod syntax;
+pub mod templates;
 pub mod types;
 
 mod analysis;

@@ -18,6 +18,10 @@ use crate::syntax::*;
 pub struct RunbookPlan {
     pub name: String,
     pub title: Option<String>,
+    /// For a runbook made from a template: `TEMPLATE(param: value, …)` with every parameter's
+    /// value, defaults included. The clauses below are the template's as written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
     /// `manual`, `schedule "..."` or `alert "..." [where ...]`.
     pub trigger: ClausePlan,
     /// `live` (the default) or `shadow` (`mode shadow`: alert- and schedule-started runs only
@@ -123,6 +127,14 @@ pub fn build(analysis: &Analysis, module: &Module) -> Vec<RunbookPlan> {
         let mut plan = RunbookPlan {
             name: runbook.name.name.clone(),
             title: None,
+            template: runbook.template.as_ref().map(|origin| {
+                let arguments: Vec<String> = origin
+                    .arguments
+                    .iter()
+                    .map(|(name, value)| format!("{name}: {value}"))
+                    .collect();
+                format!("{}({})", origin.name.name, arguments.join(", "))
+            }),
             trigger: clause_plan("manual".into(), &[]),
             mode: runbook_mode(runbook).as_str(),
             inputs: Vec::new(),
@@ -144,7 +156,10 @@ pub fn build(analysis: &Analysis, module: &Module) -> Vec<RunbookPlan> {
                         } => vec![filter],
                         _ => Vec::new(),
                     };
-                    let written = written().trim_start_matches("trigger").trim().to_string();
+                    let mut written = written().trim_start_matches("trigger").trim().to_string();
+                    if let Trigger::Alert { name, .. } | Trigger::Schedule(name) = trigger {
+                        written = with_value(written, &source(name.span), &name.value);
+                    }
                     plan.trigger = clause_plan(written, &filter);
                 }
                 ClauseKind::Concurrency { limit, per } => {
@@ -214,6 +229,17 @@ fn parse_effect(text: &str) -> Option<Effect> {
     .find(|e| e.to_string() == text)
 }
 
+/// `text` with the string literal `written` shown as the value it has: a template's
+/// `"{group}"` reads as the group its instance asks.
+fn with_value(text: String, written: &str, value: &str) -> String {
+    let value = format!("{value:?}");
+    if written == value {
+        text
+    } else {
+        text.replacen(written, &value, 1)
+    }
+}
+
 fn step_plan(step: &Step, actions: &[ActionUse], text: &str, effect: Effect) -> StepPlan {
     let source = |span: Span| text.get(span.start..span.end).unwrap_or("").to_string();
     let mut gate = if effect == Effect::Destructive {
@@ -224,10 +250,13 @@ fn step_plan(step: &Step, actions: &[ActionUse], text: &str, effect: Effect) -> 
     let mut options = Vec::new();
     for option in &step.options {
         match &option.kind {
-            StepOptionKind::ApprovalRequired { .. } => {
+            StepOptionKind::ApprovalRequired { group, .. } => {
                 gate = source(option.span)
                     .trim_start_matches("approval ")
-                    .to_string()
+                    .to_string();
+                if let Some(group) = group {
+                    gate = with_value(gate, &source(group.span), &group.value);
+                }
             }
             StepOptionKind::ApprovalNone { reason } => {
                 gate = format!("waived: \"{}\"", reason.value)
@@ -303,6 +332,9 @@ impl fmt::Display for RunbookPlan {
         match &self.title {
             Some(title) => writeln!(f, "runbook {} — {title}", self.name)?,
             None => writeln!(f, "runbook {}", self.name)?,
+        }
+        if let Some(template) = &self.template {
+            writeln!(f, "  template: {template}")?;
         }
         if self.trigger.evaluates {
             writeln!(

@@ -151,13 +151,16 @@ fn tree(folds: &mut Folds, checked: &Checked) {
             ItemKind::Type(t) => t.name.span.start,
             ItemKind::Const(c) => c.name.span.start,
             ItemKind::Extern(e) => e.name.span.start,
-            ItemKind::Use(_) => continue,
+            ItemKind::Template(t) => t.name.span.start,
+            ItemKind::Use(_) | ItemKind::Instance(_) => continue,
         };
         folds.braced(header, item.span);
-        let ItemKind::Runbook(runbook) = &item.kind else {
-            continue;
+        let clauses = match &item.kind {
+            ItemKind::Runbook(runbook) if runbook.template.is_none() => &runbook.clauses,
+            ItemKind::Template(template) => &template.clauses,
+            _ => continue,
         };
-        for clause in &runbook.clauses {
+        for clause in clauses {
             match &clause.kind {
                 ClauseKind::Step(step) => {
                     folds.braced(step.name.span.start, step.body_span);

@@ -14,6 +14,7 @@ pub fn keyword_doc(word: &str) -> Option<String> {
         "mode" => ("mode shadow | mode live", "`shadow`: runs started by an alert or a schedule go through every step but only report their write and destructive actions, as `rbk run --dry-run` does, and are journaled as shadow runs. `live` (the default) acts."),
         "shadow" => ("mode shadow", "Runs started by an alert or a schedule only report their write and destructive actions (journaled as shadow runs); `rbk run` by hand is unaffected."),
         "live" => ("mode live", "The default: runs act."),
+        "template" => ("template NAME(PARAMS) { clauses }  /  runbook NAME = TEMPLATE(ARGS)", "One procedure, many services: each instance is a runbook of its own with the template's clauses and its own literal arguments; `{param}` fills plain-text clauses (title, group, reason)."),
         "alerts" => ("run RUNBOOK alerts [{ ... }, { ... }]", "In a test: delivers several alerts at once, as one webhook payload; each goes through the trigger, `concurrency` and `rate`."),
         "triggered" | "coalesced" | "suppressed" => ("expect [not] triggered|coalesced|suppressed [times N]", "In a test: how many of the test's alerts started a run, joined a running one (`concurrency … per`), or were held back by `rate`."),
         "input" => ("input { NAME: Type [= EXPR], ... }", "Typed parameters: `rbk run --input NAME=VALUE`; defaults may read `alert`, `env(\"X\")`, `secret(\"X\")`."),

@@ -56,6 +56,9 @@ pub fn all_exprs(file: &SourceFile) -> Vec<&Expr> {
                 }
             }
             ItemKind::Const(constant) => walk_expr_into(&constant.value, &mut out),
+            // A template's own expressions are never checked: its instances' copies (runbooks
+            // above, with the same spans) carry the types.
+            ItemKind::Template(_) | ItemKind::Instance(_) => {}
             ItemKind::Test(test) => {
                 for stmt in &test.body {
                     match &stmt.kind {
@@ -118,6 +121,8 @@ pub fn item_name(item: &Item) -> Option<&Ident> {
         ItemKind::Extern(e) => Some(&e.name),
         ItemKind::Type(t) => Some(&t.name),
         ItemKind::Use(u) => u.binding(),
+        ItemKind::Template(t) => Some(&t.name),
+        ItemKind::Instance(i) => Some(&i.name),
         ItemKind::Test(_) => None,
     }
 }

@@ -294,11 +294,27 @@ impl<'a> Walker<'a> {
                         }
                     }
                 }
+                // A runbook made from a template walks the template's text (its clauses' spans
+                // are there), which colours the template from its instances' types.
                 ItemKind::Runbook(runbook) => {
                     self.ident(&runbook.name, Kind::Class, DECLARATION);
+                    if let Some(template) = &runbook.template {
+                        self.ident(&template.name, Kind::Class, 0);
+                    }
                     for clause in &runbook.clauses {
                         self.clause(&clause.kind);
                     }
+                }
+                ItemKind::Template(template) => {
+                    self.ident(&template.name, Kind::Class, DECLARATION);
+                    for param in &template.params {
+                        self.ident(&param.name, Kind::Parameter, DECLARATION);
+                        self.run(vec![Work::Type(&param.ty)]);
+                    }
+                }
+                ItemKind::Instance(instance) => {
+                    self.ident(&instance.name, Kind::Class, DECLARATION);
+                    self.ident(&instance.template, Kind::Class, 0);
                 }
                 ItemKind::Fn(function) => {
                     let modifiers = self.item_modifiers(module.id, index);

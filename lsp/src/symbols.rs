@@ -1,8 +1,9 @@
 //! Document symbols: runbooks with their steps, `fn`s, consts, types and tests.
 
-use rbk_compiler::syntax::{ClauseKind, ItemKind, StepKind};
+use rbk_compiler::syntax::{Clause, ClauseKind, ItemKind, StepKind};
 use tower_lsp_server::ls_types::{DocumentSymbol, SymbolKind};
 
+use crate::convert::SourceText;
 use crate::documents::Checked;
 
 #[allow(deprecated)] // `DocumentSymbol::deprecated` must be written, even as `None`.
@@ -26,6 +27,26 @@ fn symbol(
     }
 }
 
+fn step_symbols(clauses: &[Clause], source: &SourceText<'_>) -> Vec<DocumentSymbol> {
+    clauses
+        .iter()
+        .filter_map(|clause| match &clause.kind {
+            ClauseKind::Step(step) => Some(symbol(
+                step.name.name.clone(),
+                Some(match step.kind {
+                    StepKind::Step => "step".to_string(),
+                    StepKind::Verify => "verify".to_string(),
+                }),
+                SymbolKind::METHOD,
+                source.range(clause.span),
+                source.range(step.name.span),
+                None,
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
 pub fn document_symbols(checked: &Checked) -> Vec<DocumentSymbol> {
     let source = checked.source();
     let mut out = Vec::new();
@@ -33,33 +54,34 @@ pub fn document_symbols(checked: &Checked) -> Vec<DocumentSymbol> {
         let range = source.range(item.span);
         match &item.kind {
             ItemKind::Runbook(runbook) => {
-                let steps = runbook
-                    .clauses
-                    .iter()
-                    .filter_map(|clause| match &clause.kind {
-                        ClauseKind::Step(step) => Some(symbol(
-                            step.name.name.clone(),
-                            Some(match step.kind {
-                                StepKind::Step => "step".to_string(),
-                                StepKind::Verify => "verify".to_string(),
-                            }),
-                            SymbolKind::METHOD,
-                            source.range(clause.span),
-                            source.range(step.name.span),
-                            None,
-                        )),
-                        _ => None,
-                    })
-                    .collect();
+                // A runbook made from a template has its steps in the template's text, outside
+                // its own line: they are listed under the template.
+                let steps = match &runbook.template {
+                    None => step_symbols(&runbook.clauses, &source),
+                    Some(_) => Vec::new(),
+                };
                 out.push(symbol(
                     runbook.name.name.clone(),
-                    Some("runbook".to_string()),
+                    Some(match &runbook.template {
+                        None => "runbook".to_string(),
+                        Some(template) => format!("runbook from template {}", template.name.name),
+                    }),
                     SymbolKind::CLASS,
                     range,
                     source.range(runbook.name.span),
                     Some(steps),
                 ));
             }
+            ItemKind::Template(template) => out.push(symbol(
+                template.name.name.clone(),
+                Some("template".to_string()),
+                SymbolKind::CLASS,
+                range,
+                source.range(template.name.span),
+                Some(step_symbols(&template.clauses, &source)),
+            )),
+            // Replaced by its runbook before the language server sees the tree.
+            ItemKind::Instance(_) => {}
             ItemKind::Fn(f) => out.push(symbol(
                 f.name.name.clone(),
                 Some("fn".to_string()),

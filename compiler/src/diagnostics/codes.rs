@@ -56,6 +56,10 @@ codes! {
     UnknownStep = "E0106", Error, "unknown step";
     UseTargetNotAFile = "E0107", Error, "use target is not a regular file";
     MaybeUnset = "E0108", Error, "name may have no value";
+    UnknownTemplate = "E0113", Error, "unknown template";
+    TemplateArguments = "E0114", Error, "arguments do not fit the template's parameters";
+    TemplateArgumentNotLiteral = "E0115", Error, "template argument is not a literal of its parameter's type";
+    TemplateParamRebound = "E0116", Error, "template parameter bound again inside its template";
     WrongArgumentCount = "E0201", Error, "wrong number of arguments";
     BadArgumentName = "E0202", Error, "unknown or duplicate argument name";
     MissingArgument = "E0203", Error, "missing argument";

@@ -219,9 +219,17 @@ impl<'a> Printer<'a> {
     fn file(&mut self, file: &SourceFile) {
         let mut previous: Option<&Item> = None;
         for item in &file.items {
-            let both_use = matches!(item.kind, ItemKind::Use(_))
-                && matches!(previous.map(|p| &p.kind), Some(ItemKind::Use(_)));
-            self.leading(item.span.start, previous.is_some() && !both_use, true);
+            // `use` lines, and one-line template instances, stay together as written.
+            let same_one_liners = matches!(
+                (&item.kind, previous.map(|p| &p.kind)),
+                (ItemKind::Use(_), Some(ItemKind::Use(_)))
+                    | (ItemKind::Instance(_), Some(ItemKind::Instance(_)))
+            );
+            self.leading(
+                item.span.start,
+                previous.is_some() && !same_one_liners,
+                true,
+            );
             self.item(item);
             previous = Some(item);
         }
@@ -254,6 +262,36 @@ impl<'a> Printer<'a> {
                 self.open_block(find_token(self.src, runbook.name.span.end, b'{'));
                 self.clauses(&runbook.clauses);
                 self.close_block(end - 1, true);
+            }
+            ItemKind::Template(template) => {
+                self.push("template ");
+                self.push(&template.name.name);
+                self.params(&template.params, template.name.span.end);
+                let after_params = self.params_close(&template.params, template.name.span.end) + 1;
+                self.push(" {");
+                self.open_block(find_token(self.src, after_params, b'{'));
+                self.clauses(&template.clauses);
+                self.close_block(end - 1, true);
+            }
+            ItemKind::Instance(instance) => {
+                self.push("runbook ");
+                self.push(&instance.name.name);
+                self.push(" = ");
+                self.push(&instance.template.name);
+                self.bracketed(
+                    PARENS,
+                    instance.template.span.end,
+                    &instance.args,
+                    arg_span,
+                    |p, arg| {
+                        if let Some(name) = &arg.name {
+                            p.push(&name.name);
+                            p.push(": ");
+                        }
+                        p.expr(&arg.value);
+                    },
+                );
+                self.finish_line(end);
             }
             ItemKind::Fn(item) => {
                 self.push("fn ");

@@ -149,7 +149,21 @@ pub fn collect_names(
             ItemKind::Const(constant) => (&constant.name, &mut names.consts),
             ItemKind::Extern(external) => (&external.name, &mut names.externs),
             ItemKind::Type(ty) => (&ty.name, &mut names.types),
-            ItemKind::Test(_) => continue,
+            // A template is reached only through its instances (already runbooks here), but
+            // its name is taken like any other item's.
+            ItemKind::Template(template) => {
+                let name = &template.name;
+                match seen.get(&name.name) {
+                    Some(previous) => {
+                        diagnostics.push(duplicate(file, &name.name, name.span, *previous))
+                    }
+                    None => {
+                        seen.insert(name.name.clone(), name.span);
+                    }
+                }
+                continue;
+            }
+            ItemKind::Test(_) | ItemKind::Instance(_) => continue,
         };
         if let Some(previous) = seen.get(&name.name) {
             diagnostics.push(duplicate(file, &name.name, name.span, *previous));

@@ -57,6 +57,12 @@ pub struct Item {
 pub enum ItemKind {
     Use(UseItem),
     Runbook(Runbook),
+    /// `template NAME(PARAMS) { clauses }`: a runbook with parameters, run only through its
+    /// instances.
+    Template(Template),
+    /// `runbook NAME = TEMPLATE(ARGS)`: one service's runbook made from a template. Analysis
+    /// replaces it by the runbook it stands for (`crate::templates`).
+    Instance(Instance),
     Fn(FnItem),
     Const(ConstItem),
     Test(TestItem),
@@ -95,6 +101,33 @@ impl UseItem {
 pub struct Runbook {
     pub name: Ident,
     pub clauses: Vec<Clause>,
+    /// For a runbook made from a template (`runbook NAME = TEMPLATE(ARGS)`): which, and with
+    /// what. Its clauses are the template's, with spans in the template's text.
+    pub template: Option<TemplateOrigin>,
+}
+
+#[derive(Clone, Debug)]
+pub struct TemplateOrigin {
+    /// The template's name, as the instance writes it.
+    pub name: Ident,
+    /// Every parameter with its value as written (defaults included), in declaration order.
+    pub arguments: Vec<(String, String)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Template {
+    pub name: Ident,
+    pub params: Vec<Param>,
+    pub clauses: Vec<Clause>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Instance {
+    pub name: Ident,
+    pub template: Ident,
+    pub args: Vec<Arg>,
+    /// The span of `(ARGS)`.
+    pub args_span: Span,
 }
 
 #[derive(Clone, Debug)]

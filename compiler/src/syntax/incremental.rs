@@ -21,7 +21,14 @@ use crate::FileId;
 
 /// Words that start an item (`item_start` in `grammar/rbk.pest`).
 const ITEM_KEYWORDS: &[&[u8]] = &[
-    b"use", b"runbook", b"fn", b"const", b"test", b"extern", b"type",
+    b"use",
+    b"runbook",
+    b"template",
+    b"fn",
+    b"const",
+    b"test",
+    b"extern",
+    b"type",
 ];
 
 /// Pieces unused for this many parses are dropped.

@@ -83,6 +83,7 @@ pub const RESERVED: &[&str] = &[
 /// The grammar's `contextual` rule.
 pub const CONTEXTUAL: &[&str] = &[
     "alert", "run", "env", "secret", "read", "write", "mode", "shadow", "live", "alerts",
+    "template",
 ];
 
 /// Every word of the language: [`RESERVED`] then [`CONTEXTUAL`].
@@ -171,6 +172,7 @@ pub const KEYWORDS: &[&str] = &[
     "shadow",
     "live",
     "alerts",
+    "template",
 ];
 
 /// Whether `word` may not be used as a name.

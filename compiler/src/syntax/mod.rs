@@ -13,7 +13,10 @@ pub mod visit;
 
 pub use ast::*;
 pub use incremental::{item_starts, ParseCache};
-pub use parser::{parse, parse_expression, ParseOutput, MAX_EXPR_HEIGHT, MAX_NESTING};
+pub use parser::{
+    parse, parse_expression, ParseOutput, MAX_EXPR_HEIGHT, MAX_NESTING, PLACEHOLDER_CLOSE,
+    PLACEHOLDER_OPEN,
+};
 
 #[cfg(test)]
 mod scan_agreement;

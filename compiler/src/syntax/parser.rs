@@ -48,6 +48,7 @@ pub fn parse(file: FileId, text: &str) -> ParseOutput {
         depth: 0,
         heights: Vec::new(),
         too_tall_reported: false,
+        in_template: false,
     };
     let source = match RbkParser::parse(Rule::file, text) {
         Ok(mut pairs) => match pairs.next() {
@@ -83,6 +84,7 @@ pub fn parse_expression(file: FileId, text: &str) -> Result<Expr, Diagnostic> {
         depth: 0,
         heights: Vec::new(),
         too_tall_reported: false,
+        in_template: false,
     };
     match RbkParser::parse(Rule::strict_expression, text) {
         Ok(mut pairs) => {
@@ -113,6 +115,8 @@ struct TreeBuilder<'a> {
     heights: Vec<u32>,
     /// Whether the outermost expression being built was already reported too tall.
     too_tall_reported: bool,
+    /// Inside a `template`, where plain-text clauses may name parameters (`"{db}"`).
+    in_template: bool,
 }
 
 /// The pair's span without the whitespace and comments pest counts in when an optional part at
@@ -280,6 +284,8 @@ impl<'a> TreeBuilder<'a> {
                 Rule::doc_comment => doc = Some(self.doc(child)),
                 Rule::use_item => kind = Some(ItemKind::Use(self.use_item(child))),
                 Rule::runbook => kind = Some(ItemKind::Runbook(self.runbook(child))),
+                Rule::template_item => kind = Some(ItemKind::Template(self.template(child))),
+                Rule::runbook_instance => kind = Some(ItemKind::Instance(self.instance(child))),
                 Rule::fn_item => kind = Some(ItemKind::Fn(self.fn_item(child))),
                 Rule::const_item => kind = Some(ItemKind::Const(self.const_item(child))),
                 Rule::test_item => kind = Some(ItemKind::Test(self.test_item(child))),
@@ -334,6 +340,45 @@ impl<'a> TreeBuilder<'a> {
         Runbook {
             name: name.expect("grammar: runbook has a name"),
             clauses,
+            template: None,
+        }
+    }
+
+    fn template(&mut self, pair: Pair<Rule>) -> Template {
+        let mut name = None;
+        let mut params = Vec::new();
+        let mut clauses = Vec::new();
+        self.in_template = true;
+        self.recovering_children(
+            pair.into_inner(),
+            RecoveryContext::Clause,
+            &mut clauses,
+            |c: &Clause| c.span,
+            |this, child, clauses| match child.as_rule() {
+                Rule::ident => name = Some(this.ident(child)),
+                Rule::param_list => params = this.params(child),
+                _ => clauses.extend(this.clause(child)),
+            },
+        );
+        self.in_template = false;
+        Template {
+            name: name.expect("grammar: a template has a name"),
+            params,
+            clauses,
+        }
+    }
+
+    fn instance(&mut self, pair: Pair<Rule>) -> Instance {
+        let mut inner = pair.into_inner();
+        let name = self.ident(inner.next().expect("grammar: an instance has a name"));
+        let template = self.ident(inner.next().expect("grammar: an instance names a template"));
+        let args = inner.next().expect("grammar: an instance has arguments");
+        let args_span = span_of(&args);
+        Instance {
+            name,
+            template,
+            args: self.call_args(args),
+            args_span,
         }
     }
 
@@ -1165,28 +1210,30 @@ impl<'a> TreeBuilder<'a> {
         tokens
     }
 
+    fn call_args(&mut self, pair: Pair<Rule>) -> Vec<Arg> {
+        pair.into_inner()
+            .map(|arg| {
+                let mut inner = arg.into_inner();
+                let first = inner.next().expect("grammar: an argument has a value");
+                if first.as_rule() == Rule::arg_name {
+                    let name = first.into_inner().next().map(|w| self.ident(w));
+                    let value = self.expr(inner.next().expect("grammar: named argument value"));
+                    Arg { name, value }
+                } else {
+                    Arg {
+                        name: None,
+                        value: self.expr(first),
+                    }
+                }
+            })
+            .collect()
+    }
+
     fn postfix(&mut self, base: Expr, pair: Pair<Rule>) -> Expr {
         let span = base.span.to(span_of(&pair));
         match pair.as_rule() {
             Rule::call_args => {
-                let args = pair
-                    .into_inner()
-                    .map(|arg| {
-                        let mut inner = arg.into_inner();
-                        let first = inner.next().expect("grammar: an argument has a value");
-                        if first.as_rule() == Rule::arg_name {
-                            let name = first.into_inner().next().map(|w| self.ident(w));
-                            let value =
-                                self.expr(inner.next().expect("grammar: named argument value"));
-                            Arg { name, value }
-                        } else {
-                            Arg {
-                                name: None,
-                                value: self.expr(first),
-                            }
-                        }
-                    })
-                    .collect();
+                let args = self.call_args(pair);
                 self.mk(
                     ExprKind::Call {
                         callee: Box::new(base),
@@ -1385,6 +1432,21 @@ impl<'a> TreeBuilder<'a> {
         let expr = self.string_expr(pair);
         match expr.as_plain_str() {
             Some(value) => StrLit { value, span },
+            None if self.in_template => match placeholder_text(&expr) {
+                Some(value) => StrLit { value, span },
+                None => {
+                    self.error(
+                        Code::SyntaxError,
+                        span,
+                        "only a template parameter may be interpolated in this string",
+                        "write `{param}` with a parameter's name, the text literally, or escape the brace as `\\{`",
+                    );
+                    StrLit {
+                        value: String::new(),
+                        span,
+                    }
+                }
+            },
             None => {
                 self.error(
                     Code::SyntaxError,
@@ -1400,6 +1462,35 @@ impl<'a> TreeBuilder<'a> {
         }
     }
 }
+
+/// A template's plain text with each `{name}` kept as a placeholder for
+/// `crate::templates` to fill ([`PLACEHOLDER_OPEN`] name [`PLACEHOLDER_CLOSE`], so that an
+/// escaped `\{` stays a brace); `None` if an interpolation is more than a name.
+fn placeholder_text(expr: &Expr) -> Option<String> {
+    let ExprKind::Str(parts) = &expr.kind else {
+        return None;
+    };
+    let mut out = String::new();
+    for part in parts {
+        match part {
+            StrPart::Text(text) => out.push_str(text),
+            StrPart::Interpolation(Expr {
+                kind: ExprKind::Name(name),
+                ..
+            }) => {
+                out.push(PLACEHOLDER_OPEN);
+                out.push_str(&name.name);
+                out.push(PLACEHOLDER_CLOSE);
+            }
+            StrPart::Interpolation(_) => return None,
+        }
+    }
+    Some(out)
+}
+
+/// Private-use characters around a placeholder's name in a template's plain text.
+pub const PLACEHOLDER_OPEN: char = '\u{E000}';
+pub const PLACEHOLDER_CLOSE: char = '\u{E001}';
 
 enum Token {
     Operand(Expr),

@@ -53,6 +53,22 @@ impl Shift {
                 self.ident(&mut runbook.name);
                 runbook.clauses.iter_mut().for_each(|c| self.clause(c));
             }
+            ItemKind::Template(template) => {
+                self.ident(&mut template.name);
+                template.params.iter_mut().for_each(|p| self.param(p));
+                template.clauses.iter_mut().for_each(|c| self.clause(c));
+            }
+            ItemKind::Instance(instance) => {
+                self.ident(&mut instance.name);
+                self.ident(&mut instance.template);
+                for arg in &mut instance.args {
+                    if let Some(name) = &mut arg.name {
+                        self.ident(name);
+                    }
+                    self.expr(&mut arg.value);
+                }
+                self.span(&mut instance.args_span);
+            }
             ItemKind::Fn(function) => {
                 self.ident(&mut function.name);
                 function.params.iter_mut().for_each(|p| self.param(p));

@@ -272,6 +272,8 @@ fn full_language_example_parses_without_diagnostics() {
             ItemKind::Test(_) => "test",
             ItemKind::Extern(_) => "extern",
             ItemKind::Type(_) => "type",
+            ItemKind::Template(_) => "template",
+            ItemKind::Instance(_) => "instance",
         })
         .collect();
     assert_eq!(kinds[..5], ["use", "use", "use", "use", "runbook"]);
@@ -2512,5 +2514,43 @@ fn expect_triggered_coalesced_suppressed() {
             (true, TriggerOutcome::Suppressed, None),
             (false, TriggerOutcome::Suppressed, Some(1)),
         ]
+    );
+}
+
+#[test]
+fn templates_and_their_instances_parse() {
+    let src = "template restart(app: string, max: int = 2) {\n  title \"Restart {app}\"\n  concurrency max\n}\n\nrunbook orders = restart(app: \"orders\")\nrunbook billing = restart(\"billing\", max: 3)\n";
+    let file = parse_ok(src);
+    let ItemKind::Template(template) = &file.items[0].kind else {
+        panic!("a template: {:?}", file.items[0].kind)
+    };
+    assert_eq!(template.name.name, "restart");
+    assert_eq!(template.params.len(), 2);
+    assert_eq!(template.clauses.len(), 2);
+    // `{app}` is kept as a placeholder for the instance to fill.
+    let ClauseKind::Title(title) = &template.clauses[0].kind else {
+        panic!("a title")
+    };
+    assert_eq!(
+        title.value,
+        format!(
+            "Restart {}app{}",
+            crate::syntax::PLACEHOLDER_OPEN,
+            crate::syntax::PLACEHOLDER_CLOSE
+        )
+    );
+    let ItemKind::Instance(billing) = &file.items[2].kind else {
+        panic!("an instance")
+    };
+    assert_eq!(billing.name.name, "billing");
+    assert_eq!(billing.template.name, "restart");
+    assert_eq!(billing.args.len(), 2);
+    assert_eq!(
+        billing.args[1].name.as_ref().map(|n| n.name.as_str()),
+        Some("max")
+    );
+    assert_eq!(
+        &src[billing.args_span.start..billing.args_span.end],
+        "(\"billing\", max: 3)"
     );
 }

@@ -78,6 +78,8 @@ fn all_exprs(module: &Module) -> Vec<&Expr> {
                     }
                 }
             }
+            // Checked through their instances, which are runbooks by now.
+            ItemKind::Template(_) | ItemKind::Instance(_) => {}
             ItemKind::Test(test) => {
                 for stmt in &test.body {
                     match &stmt.kind {
