@@ -232,7 +232,7 @@ mod tests {
         assert_eq!(first.title, "Look at the job");
         assert_eq!(first.code[0].language, "bash");
         assert_eq!(first.code[0].text, "kubectl describe job x -n y\n");
-        assert_eq!(first.code[0].line, 11);
+        assert_eq!(first.code[0].line, 13);
         assert!(matches!(&doc.sections[1].blocks[1], Block::Step(s) if s.code.is_empty()));
     }
 

@@ -384,7 +384,7 @@ mod tests {
             panic!("{line:?}")
         };
         assert_eq!(words[3], vec![Part::Input("pod_name".into())]);
-        assert_eq!(words[8], vec![text("app="), Part::Input("app".into())]);
+        assert_eq!(words[9], vec![text("app="), Part::Input("app".into())]);
     }
 
     #[test]

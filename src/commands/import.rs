@@ -141,8 +141,9 @@ fn human(report: &FileReport) -> String {
         Some(alert) => format!(" (trigger alert \"{alert}\")"),
         None => String::new(),
     };
+    let steps = if report.steps == 1 { "step" } else { "steps" };
     out.push_str(&format!(
-        "  runbook {}{trigger}: {} steps, {} behind an approval, {} manual\n",
+        "  runbook {}{trigger}: {} {steps}, {} behind an approval, {} manual\n",
         report.runbook, report.steps, report.gated_steps, report.manual_steps
     ));
     out.push_str(&format!(
