@@ -10,7 +10,7 @@ use crate::markdown::{Block, CodeBlock, Document};
 use crate::rbk_text::{self, comment_lines, sample_value, snake_name};
 use crate::report::{CommandReport, FileReport, PlaceholderReport, SkippedReport};
 use crate::translate::{translate, Fresh, Mock, Translation, IDLE_FOR_INPUT};
-use crate::words::{Placeholder, TAKEN};
+use crate::words::{is_taken, Placeholder};
 use crate::ImportOptions;
 
 /// Comment width inside a step (the formatter indents by four).
@@ -164,7 +164,7 @@ impl Builder<'_> {
     fn step(&mut self, title: &str, comments: Vec<String>, commands: Vec<(Command, Translation)>) {
         let title = shorten(title.trim().trim_end_matches(':'), 80);
         let base = snake_name(&title, 3)
-            .filter(|n| !TAKEN.contains(&n.as_str()))
+            .filter(|n| !is_taken(n))
             .unwrap_or_else(|| "step".to_string());
         let mut name = base.clone();
         let mut n = 2;
@@ -208,7 +208,7 @@ impl Builder<'_> {
         let alert = alert_name::find(stem, document.title.as_deref(), &prose);
         let name = snake_name(stem, 8)
             .or_else(|| document.title.as_deref().and_then(|t| snake_name(t, 6)))
-            .filter(|n| !TAKEN.contains(&n.as_str()))
+            .filter(|n| !is_taken(n))
             .unwrap_or_else(|| "imported_runbook".to_string());
         let title = document.title.clone().unwrap_or_else(|| stem.to_string());
 

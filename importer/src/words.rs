@@ -6,6 +6,7 @@
 
 use std::sync::OnceLock;
 
+use rbk_compiler::syntax::keywords::{CONTEXTUAL, RESERVED};
 use regex::Regex;
 
 /// A placeholder as written in the Markdown and the input it becomes.
@@ -43,85 +44,9 @@ pub struct Line {
     pub placeholders: Vec<Placeholder>,
 }
 
-/// Names an input may not take: the language's words, and the modules and inputs a draft
-/// declares itself.
-pub const TAKEN: &[&str] = &[
-    "action",
-    "abort",
-    "and",
-    "approval",
-    "approve",
-    "as",
-    "backoff",
-    "by",
-    "called",
-    "coalesced",
-    "concurrency",
-    "const",
-    "continue",
-    "denied",
-    "deny",
-    "destructive",
-    "effect",
-    "else",
-    "escalate",
-    "escalated",
-    "every",
-    "expect",
-    "exponential",
-    "extern",
-    "fail",
-    "failed",
-    "fails",
-    "failure",
-    "false",
-    "fn",
-    "for",
-    "from",
-    "if",
-    "in",
-    "input",
-    "let",
-    "log",
-    "mock",
-    "none",
-    "not",
-    "notify",
-    "on",
-    "or",
-    "owner",
-    "per",
-    "rate",
-    "reason",
-    "required",
-    "retry",
-    "return",
-    "returns",
-    "run",
-    "runbook",
-    "safe_to_auto_approve",
-    "schedule",
-    "set",
-    "skipped",
-    "step",
-    "succeeded",
-    "test",
-    "timeout",
-    "title",
-    "trigger",
-    "true",
-    "type",
-    "use",
-    "verify",
-    "when",
-    "where",
-    "with",
-    "within",
-    "write",
-    "read",
-    "alert",
-    "env",
-    "secret",
+/// Names the draft itself declares: its modules, the database input and the built-in
+/// functions, which an input of the same name would hide.
+const DRAFT_NAMES: &[&str] = &[
     "k8s",
     "pg",
     "shell",
@@ -139,10 +64,15 @@ pub const TAKEN: &[&str] = &[
     "max",
     "sum",
     "now",
-    "triggered",
-    "suppressed",
-    "times",
+    "env",
+    "secret",
 ];
+
+/// Whether `name` cannot name an input or a step: a word of the language (the compiler's own
+/// lists) or a name the draft uses.
+pub fn is_taken(name: &str) -> bool {
+    RESERVED.contains(&name) || CONTEXTUAL.contains(&name) || DRAFT_NAMES.contains(&name)
+}
 
 /// Text in a line that stands for a placeholder while it is split (private-use characters).
 const OPEN: char = '\u{E000}';
@@ -175,7 +105,7 @@ pub fn input_name(raw: &str) -> String {
     if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
         name.insert_str(0, "value_");
     }
-    if TAKEN.contains(&name.as_str()) {
+    if is_taken(&name) {
         name.push_str("_value");
     }
     name
