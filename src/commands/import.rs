@@ -7,8 +7,11 @@ use std::path::{Path, PathBuf};
 
 use rbk_import::{import, FileReport, ImportOptions, DEFAULT_APPROVERS};
 
+use rbk_compiler::check;
+
 use super::check::usage_error;
-use crate::workspace::{describe_io, load_config};
+use super::render;
+use crate::workspace::{describe_io, load_config, load_projects, FileLoader};
 use crate::{exit, Format};
 
 pub struct ImportArgs {
@@ -73,6 +76,11 @@ pub fn run(args: ImportArgs) -> u8 {
         }
         reports.push(report);
     }
+    let written: Vec<PathBuf> = reports.iter().map(|r| PathBuf::from(&r.draft)).collect();
+    let broken = match drafts_with_errors(&written) {
+        Ok(broken) => broken,
+        Err(message) => return usage_error(&message),
+    };
     match args.format {
         Format::Human => {
             let plural = |n: usize| if n == 1 { "draft" } else { "drafts" };
@@ -87,11 +95,33 @@ pub fn run(args: ImportArgs) -> u8 {
             serde_json::to_string_pretty(&reports).expect("reports serialise")
         ),
     }
-    if refused > 0 {
+    if refused > 0 || broken > 0 {
         exit::FINDINGS
     } else {
         exit::OK
     }
+}
+
+/// Checks the drafts as `rbk check` would; a draft with errors is a bug in the importer, so its
+/// errors go to standard error and the command fails. Returns how many errors there were.
+fn drafts_with_errors(drafts: &[PathBuf]) -> Result<usize, String> {
+    if drafts.is_empty() {
+        return Ok(0);
+    }
+    let (_, projects) = load_projects(drafts)?;
+    let mut errors = 0;
+    for project in projects {
+        let analysis = check(project.sources, &FileLoader, &project.options);
+        for diagnostic in analysis.diagnostics.iter().filter(|d| d.is_error()) {
+            errors += 1;
+            eprint!("{}", render::human(&analysis, diagnostic));
+            eprintln!();
+        }
+    }
+    if errors > 0 {
+        eprintln!("error: a draft does not check; this is a bug in rbk import, please report it with the Markdown file");
+    }
+    Ok(errors)
 }
 
 /// The approver group and read-only shell commands: flags first, then the rbk.toml that will
