@@ -356,3 +356,35 @@ fn hostile_placeholders_cannot_inject_shell_syntax() {
     assert_eq!(rbk_in(&dir, &["check", "Pipes.rbk"]).status, 0);
     assert_eq!(rbk_in(&dir, &["test", "Pipes.rbk"]).status, 0);
 }
+
+#[test]
+fn an_alert_without_the_label_stops_the_run_instead_of_acting_on_an_empty_value() {
+    let dir = tempdir("empty-label");
+    let run = import_in(&dir, "KubePodCrashLooping.md", &[]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let mut draft = fs::read_to_string(dir.join("KubePodCrashLooping.rbk")).unwrap();
+    draft.push_str(
+        r#"
+test "an alert with no pod label deletes nothing" {
+  mock k8s.pods returns [k8s.pod("web-1", namespace: "prod")]
+  mock shell.run returns ""
+  mock k8s.delete_pod returns none
+  mock pagerduty.page returns none
+  approve mitigation
+  run kube_pod_crash_looping alert { labels: { "namespace": "prod" } }
+  expect step find_pod_restart succeeded
+  expect step look_events_last failed
+  expect not called k8s.delete_pod
+  expect escalated
+}
+"#,
+    );
+    fs::write(dir.join("KubePodCrashLooping.rbk"), draft).unwrap();
+    let tested = rbk_in(&dir, &["test", "KubePodCrashLooping.rbk"]);
+    assert_eq!(tested.status, 0, "{}", tested.stdout);
+    assert!(
+        tested.stdout.contains("3 passed, 0 failed"),
+        "{}",
+        tested.stdout
+    );
+}

@@ -276,7 +276,7 @@ impl Builder<'_> {
                         line(&format!("  {comment}"));
                     }
                 }
-                Item::Step(step) => write_step(&mut line, step, group),
+                Item::Step(step) => write_step(&mut line, step, group, alert.is_some()),
             }
         }
         line("}");
@@ -320,7 +320,7 @@ impl Builder<'_> {
     }
 }
 
-fn write_step(line: &mut impl FnMut(&str), step: &StepDraft, group: &str) {
+fn write_step(line: &mut impl FnMut(&str), step: &StepDraft, group: &str, from_alert: bool) {
     line(&format!(
         "  step {} {} {{",
         step.name,
@@ -334,6 +334,22 @@ fn write_step(line: &mut impl FnMut(&str), step: &StepDraft, group: &str) {
     }
     for comment in &step.comments {
         line(&format!("    {comment}"));
+    }
+    if from_alert {
+        // An alert without the label leaves the input empty: stop rather than act on "".
+        let mut inputs: Vec<&Placeholder> = Vec::new();
+        for placeholder in step.commands.iter().flat_map(|(c, _)| c.placeholders()) {
+            if !inputs.iter().any(|p| p.input == placeholder.input) {
+                inputs.push(placeholder);
+            }
+        }
+        for placeholder in inputs {
+            line(&format!(
+                "    expect {input} != \"\" else \"the alert has no `{label}` label: run it with --input {input}=...\"",
+                input = placeholder.input,
+                label = placeholder.label.replace(['"', '\\', '{', '}'], "")
+            ));
+        }
     }
     if step.commands.is_empty() {
         line("    // A step for a person: the Markdown gives no command for it.");
