@@ -209,6 +209,44 @@ enum Command {
         #[arg(long)]
         workers: Option<usize>,
     },
+    /// Turn Markdown runbooks into `.rbk` drafts that check and whose tests pass.
+    Import {
+        /// Markdown files (`.md`), one draft each.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Where to write the drafts (default: beside each Markdown file).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Replace drafts that already exist.
+        #[arg(long)]
+        force: bool,
+        /// The approver group of every gated step (default: rbk.toml's first group, else
+        /// `oncall`).
+        #[arg(long, value_name = "GROUP")]
+        approvers: Option<String>,
+        /// `human` (default) or `json` (per file: steps, commands typed vs shell, inputs,
+        /// what was skipped).
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Scaffold a runbook from a shipped template: `rbk new FILE --template NAME --set KEY=VALUE`.
+    New {
+        /// The `.rbk` file to write.
+        #[arg(required_unless_present = "list")]
+        file: Option<PathBuf>,
+        /// The template (see `rbk new --list`).
+        #[arg(long, required_unless_present = "list")]
+        template: Option<String>,
+        /// Fill a template parameter; repeat for several.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Replace a file that already exists.
+        #[arg(long)]
+        force: bool,
+        /// List the templates and their parameters.
+        #[arg(long, conflicts_with_all = ["file", "template", "set", "force"])]
+        list: bool,
+    },
     /// Print the long explanation of a diagnostic code, e.g. `rbk explain E0301`.
     Explain { code: String },
     /// Serve the Language Server Protocol on stdin/stdout (diagnostics, hover, completion, fixes).
@@ -319,6 +357,37 @@ fn main() -> ExitCode {
                 store,
                 workers,
             }),
+            Command::Import {
+                files,
+                out,
+                force,
+                approvers,
+                format,
+            } => commands::import::run(commands::import::ImportArgs {
+                files,
+                out,
+                force,
+                approvers,
+                format,
+            }),
+            Command::New {
+                file,
+                template,
+                set,
+                force,
+                list,
+            } => {
+                if list {
+                    commands::new::list()
+                } else {
+                    commands::new::scaffold(commands::new::NewArgs {
+                        file: file.unwrap_or_default(),
+                        template: template.unwrap_or_default(),
+                        set,
+                        force,
+                    })
+                }
+            }
             Command::Explain { code } => commands::explain::run(&code),
             Command::Lsp(transport) => commands::lsp::run(&transport),
         });
