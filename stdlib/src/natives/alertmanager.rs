@@ -39,7 +39,7 @@ impl Alertmanager {
 
     /// Alertmanager's reason for refusing: its answers are a JSON string, a JSON object with
     /// `message`, or plain text.
-    fn refusal(&self, action: &str, what: &str, answer: &Answer) -> ActionError {
+    fn refusal(&self, what: &str, answer: &Answer) -> ActionError {
         let reason = match serde_json::from_str::<Json>(&answer.body) {
             Ok(Json::String(text)) => text,
             Ok(Json::Object(map)) if map.get("message").is_some_and(Json::is_string) => {
@@ -48,7 +48,7 @@ impl Alertmanager {
             _ => answer.body.clone(),
         };
         ActionError::new(format!(
-            "{action}: Alertmanager at {} refused {what} with HTTP {}: {}",
+            "Alertmanager at {} refused {what} with HTTP {}: {}",
             self.api.base(),
             answer.status.as_u16(),
             web::excerpt(&reason, 500)
@@ -105,8 +105,7 @@ impl NativeAction for Silence {
 
     fn call<'a>(&'a self, call: &'a ActionCall) -> BoxFuture<'a, Result<Value, ActionError>> {
         Box::pin(async move {
-            let action = self.name();
-            let fail = |message: String| ActionError::new(format!("{action}: {message}"));
+            let fail = ActionError::new;
             let matchers: Vec<Json> = match call.arg("matchers") {
                 Some(Value::Map(map) | Value::Record(map)) => map
                     .iter()
@@ -140,7 +139,7 @@ impl NativeAction for Silence {
                 }
                 _ => return Err(fail("`for` must be a duration".into())),
             };
-            let comment = web::string_arg(call, "comment").map_err(|e| fail(e.message))?;
+            let comment = web::string_arg(call, "comment")?;
             if comment.trim().is_empty() {
                 return Err(fail(
                     "`comment` is empty; say why the alerts are silenced, for whoever sees the \
@@ -172,19 +171,16 @@ impl NativeAction for Silence {
             let answer = self
                 .alertmanager
                 .api
-                .send(
-                    action,
-                    Request {
-                        method: Method::POST,
-                        path: "/api/v2/silences",
-                        query: vec![],
-                        body: Some(body),
-                        idempotent: false,
-                    },
-                )
+                .send(Request {
+                    method: Method::POST,
+                    path: "/api/v2/silences",
+                    query: vec![],
+                    body: Some(body),
+                    idempotent: false,
+                })
                 .await?;
             if !answer.status.is_success() {
-                return Err(self.alertmanager.refusal(action, "the silence", &answer));
+                return Err(self.alertmanager.refusal("the silence", &answer));
             }
             serde_json::from_str::<Json>(&answer.body)
                 .ok()
@@ -219,16 +215,14 @@ impl NativeAction for Expire {
 
     fn call<'a>(&'a self, call: &'a ActionCall) -> BoxFuture<'a, Result<Value, ActionError>> {
         Box::pin(async move {
-            let action = self.name();
-            let id = web::string_arg(call, "id")
-                .map_err(|e| ActionError::new(format!("{action}: {}", e.message)))?;
+            let id = web::string_arg(call, "id")?;
             // The id becomes a path segment: nothing but what Alertmanager's ids (UUIDs) hold.
             if id.is_empty()
                 || id.len() > 64
                 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             {
                 return Err(ActionError::new(format!(
-                    "{action}: `{}` is not a silence id (letters, digits and `-`, as \
+                    "`{}` is not a silence id (letters, digits and `-`, as \
                      alertmanager.silence returns)",
                     web::excerpt(id, 80)
                 )));
@@ -241,7 +235,7 @@ impl NativeAction for Expire {
                 body: None,
                 idempotent: true,
             };
-            let answer = self.alertmanager.api.send(action, delete).await?;
+            let answer = self.alertmanager.api.send(delete).await?;
             if answer.status.is_success() {
                 return Ok(Value::None);
             }
@@ -253,7 +247,7 @@ impl NativeAction for Expire {
                 _ => self
                     .alertmanager
                     .api
-                    .send(action, Request::get(&path, vec![]))
+                    .send(Request::get(&path, vec![]))
                     .await
                     .ok(),
             };
@@ -263,7 +257,7 @@ impl NativeAction for Expire {
                     .is_some_and(|a| a.status == StatusCode::NOT_FOUND);
             if unknown {
                 return Err(ActionError::new(format!(
-                    "{action}: Alertmanager at {} has no silence `{id}`",
+                    "Alertmanager at {} has no silence `{id}`",
                     self.alertmanager.api.base()
                 )));
             }
@@ -276,7 +270,7 @@ impl NativeAction for Expire {
             }
             Err(self
                 .alertmanager
-                .refusal(action, &format!("expiring silence `{id}`"), &answer))
+                .refusal(&format!("expiring silence `{id}`"), &answer))
         })
     }
 }
@@ -451,7 +445,7 @@ mod tests {
         assert_eq!(
             error.message,
             format!(
-                "alertmanager.silence: Alertmanager at {} refused the silence with HTTP 400: \
+                "Alertmanager at {} refused the silence with HTTP 400: \
                  silence invalid: invalid label matcher 0: invalid label name \"1bad\"",
                 server.url
             )

@@ -86,7 +86,7 @@ impl JsonApi {
 
     /// The bearer token, when rbk.toml names a variable; a named but unset variable is an error
     /// rather than an unauthenticated request that would fail less clearly.
-    fn token(&self, action: &str) -> Result<Option<SecretValue>, ActionError> {
+    fn token(&self) -> Result<Option<SecretValue>, ActionError> {
         let Some(variable) = &self.token_variable else {
             return Ok(None);
         };
@@ -96,24 +96,24 @@ impl JsonApi {
                 name: variable.clone(),
             })),
             None => Err(ActionError::new(format!(
-                "{action}: the environment variable {variable} is not set (`bearer_token_secret` \
+                "the environment variable {variable} is not set (`bearer_token_secret` \
                  under {} in rbk.toml names it as the token for {})",
                 self.section, self.system
             ))),
         }
     }
 
-    fn url(&self, action: &str, path: &str) -> Result<Url, ActionError> {
+    fn url(&self, path: &str) -> Result<Url, ActionError> {
         let joined = format!("{}{path}", self.base.trim_end_matches('/'));
         let url = Url::parse(&joined).map_err(|e| {
             ActionError::new(format!(
-                "{action}: `url = \"{}\"` under {} in rbk.toml is not a URL: {e}",
+                "`url = \"{}\"` under {} in rbk.toml is not a URL: {e}",
                 self.base, self.section
             ))
         })?;
         if url.scheme() != "http" && url.scheme() != "https" {
             return Err(ActionError::new(format!(
-                "{action}: `url = \"{}\"` under {} in rbk.toml is not an http:// or https:// URL",
+                "`url = \"{}\"` under {} in rbk.toml is not an http:// or https:// URL",
                 self.base, self.section
             )));
         }
@@ -122,13 +122,9 @@ impl JsonApi {
 
     /// Sends `request`, retrying as the module comment says. Any status is returned for the
     /// caller to read; only a transport failure is an error here.
-    pub(crate) async fn send(
-        &self,
-        action: &str,
-        request: Request<'_>,
-    ) -> Result<Answer, ActionError> {
-        let url = self.url(action, request.path)?;
-        let token = self.token(action)?;
+    pub(crate) async fn send(&self, request: Request<'_>) -> Result<Answer, ActionError> {
+        let url = self.url(request.path)?;
+        let token = self.token()?;
         let client = self.client.get()?;
         let redact = |text: String| match &token {
             Some(token) => token.redact(&text),
@@ -169,7 +165,7 @@ impl JsonApi {
                     let (bytes, _) =
                         web::read_body(response, web::MAX_BODY).await.map_err(|e| {
                             ActionError::new(redact(format!(
-                                "{action}: {} at {} broke off its answer: {}",
+                                "{} at {} broke off its answer: {}",
                                 self.system,
                                 self.base,
                                 web::describe_error(e)
@@ -201,7 +197,7 @@ impl JsonApi {
                         web::describe_error(error)
                     };
                     return Err(ActionError::new(redact(format!(
-                        "{action}: cannot reach {} at {}: {what}{tries}",
+                        "cannot reach {} at {}: {what}{tries}",
                         self.system, self.base
                     ))));
                 }
@@ -243,10 +239,10 @@ mod tests {
             &[("PROM_TOKEN", "s3cr3t-t0ken")],
         );
         let answer = api
-            .send(
-                "prometheus.query",
-                Request::get("/api/v1/query", vec![("query", "up == 1".into())]),
-            )
+            .send(Request::get(
+                "/api/v1/query",
+                vec![("query", "up == 1".into())],
+            ))
             .await
             .unwrap();
         assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
@@ -261,7 +257,7 @@ mod tests {
         let server = CaptureServer::start(vec![Reply::new(200, "{}")]).await;
         let api = api(&server.url, Some("PROM_TOKEN"), &[]);
         let error = api
-            .send("prometheus.query", Request::get("/api/v1/query", vec![]))
+            .send(Request::get("/api/v1/query", vec![]))
             .await
             .err()
             .unwrap();
@@ -282,26 +278,20 @@ mod tests {
         ])
         .await;
         let api = api(&server.url, None, &[]);
-        let answer = api
-            .send("prometheus.query", Request::get("/x", vec![]))
-            .await
-            .unwrap();
+        let answer = api.send(Request::get("/x", vec![])).await.unwrap();
         assert_eq!(answer.status, StatusCode::OK);
         assert_eq!(server.requests().len(), 2);
 
         let server = CaptureServer::start(vec![Reply::new(503, "unavailable")]).await;
         let api = self::api(&server.url, None, &[]);
         let answer = api
-            .send(
-                "alertmanager.silence",
-                Request {
-                    method: Method::POST,
-                    path: "/api/v2/silences",
-                    query: vec![],
-                    body: Some(serde_json::json!({})),
-                    idempotent: false,
-                },
-            )
+            .send(Request {
+                method: Method::POST,
+                path: "/api/v2/silences",
+                query: vec![],
+                body: Some(serde_json::json!({})),
+                idempotent: false,
+            })
             .await
             .unwrap();
         assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
@@ -316,13 +306,13 @@ mod tests {
         };
         let api = api(&format!("http://127.0.0.1:{port}"), None, &[]);
         let error = api
-            .send("prometheus.value", Request::get("/api/v1/query", vec![]))
+            .send(Request::get("/api/v1/query", vec![]))
             .await
             .err()
             .unwrap();
         assert!(
             error.message.starts_with(&format!(
-                "prometheus.value: cannot reach Prometheus at http://127.0.0.1:{port}: "
+                "cannot reach Prometheus at http://127.0.0.1:{port}: "
             )),
             "{}",
             error.message
@@ -338,7 +328,7 @@ mod tests {
     async fn a_bad_base_url_names_the_rbk_toml_key() {
         let api = api("localhost:9090", None, &[]);
         let error = api
-            .send("prometheus.query", Request::get("/api/v1/query", vec![]))
+            .send(Request::get("/api/v1/query", vec![]))
             .await
             .err()
             .unwrap();

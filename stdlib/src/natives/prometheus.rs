@@ -49,25 +49,19 @@ impl Prometheus {
 
     async fn run(
         &self,
-        action: &str,
         path: &str,
         expr: &str,
         query: Vec<(&'static str, String)>,
     ) -> Result<QueryResult, ActionError> {
-        let answer = self.api.send(action, Request::get(path, query)).await?;
+        let answer = self.api.send(Request::get(path, query)).await?;
         answer::parse(answer.status.as_u16(), &answer.body)
-            .map_err(|problem| ActionError::new(format!("{action}: {}", problem.explain(expr))))
+            .map_err(|problem| ActionError::new(problem.explain(expr)))
     }
 
     /// An instant query of `expr`, evaluated now.
-    async fn instant(&self, action: &str, expr: &str) -> Result<QueryResult, ActionError> {
-        self.run(
-            action,
-            "/api/v1/query",
-            expr,
-            vec![("query", expr.to_string())],
-        )
-        .await
+    async fn instant(&self, expr: &str) -> Result<QueryResult, ActionError> {
+        self.run("/api/v1/query", expr, vec![("query", expr.to_string())])
+            .await
     }
 }
 
@@ -86,18 +80,14 @@ pub fn actions(config: Option<&PrometheusConfig>) -> Vec<Box<dyn NativeAction>> 
     ]
 }
 
-fn expr_arg<'a>(action: &str, call: &'a ActionCall) -> Result<&'a str, ActionError> {
-    let expr = web::string_arg(call, "expr").map_err(|e| in_action(action, e))?;
+fn expr_arg(call: &ActionCall) -> Result<&str, ActionError> {
+    let expr = web::string_arg(call, "expr")?;
     if expr.trim().is_empty() {
-        return Err(ActionError::new(format!(
-            "{action}: `expr` is empty; give a PromQL expression"
-        )));
+        return Err(ActionError::new(
+            "`expr` is empty; give a PromQL expression",
+        ));
     }
     Ok(expr)
-}
-
-fn in_action(action: &str, error: ActionError) -> ActionError {
-    ActionError::new(format!("{action}: {}", error.message))
 }
 
 fn labels_value(labels: BTreeMap<String, String>) -> Value {
@@ -136,9 +126,8 @@ impl NativeAction for Query {
 
     fn call<'a>(&'a self, call: &'a ActionCall) -> BoxFuture<'a, Result<Value, ActionError>> {
         Box::pin(async move {
-            let action = self.name();
-            let expr = expr_arg(action, call)?;
-            match self.prometheus.instant(action, expr).await? {
+            let expr = expr_arg(call)?;
+            match self.prometheus.instant(expr).await? {
                 QueryResult::Vector(series) => Ok(Value::List(
                     series
                         .into_iter()
@@ -148,14 +137,14 @@ impl NativeAction for Query {
                 QueryResult::Scalar(value) => {
                     Ok(Value::List(vec![sample_value(BTreeMap::new(), value)]))
                 }
-                other => Err(not_a_number(action, expr, &other)),
+                other => Err(not_a_number(expr, &other)),
             }
         })
     }
 }
 
 /// A result `query` and `value` cannot give as numbers now.
-fn not_a_number(action: &str, expr: &str, result: &QueryResult) -> ActionError {
+fn not_a_number(expr: &str, result: &QueryResult) -> ActionError {
     let hint = match result {
         QueryResult::Matrix(_) => {
             " (it selects a time range, `[…]`): wrap it in a function such as `rate(…)` or \
@@ -164,7 +153,7 @@ fn not_a_number(action: &str, expr: &str, result: &QueryResult) -> ActionError {
         _ => "",
     };
     ActionError::new(format!(
-        "{action}: `{}` is {}, not an instant vector or a scalar{hint}",
+        "`{}` is {}, not an instant vector or a scalar{hint}",
         web::excerpt(expr, 200),
         result.describe()
     ))
@@ -190,32 +179,30 @@ impl NativeAction for SingleValue {
 
     fn call<'a>(&'a self, call: &'a ActionCall) -> BoxFuture<'a, Result<Value, ActionError>> {
         Box::pin(async move {
-            let action = self.name();
-            let expr = expr_arg(action, call)?;
+            let expr = expr_arg(call)?;
             let default = match call.arg("default") {
                 None | Some(Value::None) => None,
                 Some(Value::Float(x)) => Some(*x),
                 Some(Value::Int(i)) => Some(*i as f64),
                 Some(other) => {
                     return Err(ActionError::new(format!(
-                        "{action}: `default` must be a float, not a {}",
+                        "`default` must be a float, not a {}",
                         other.type_name()
                     )))
                 }
             };
-            let series = match self.prometheus.instant(action, expr).await? {
+            let series = match self.prometheus.instant(expr).await? {
                 QueryResult::Scalar(value) => return Ok(Value::Float(value)),
                 QueryResult::Vector(series) => series,
-                other => return Err(not_a_number(action, expr, &other)),
+                other => return Err(not_a_number(expr, &other)),
             };
-            one_number(action, expr, series, default).map(Value::Float)
+            one_number(expr, series, default).map(Value::Float)
         })
     }
 }
 
 /// The one number of an instant vector, `default` for an empty one.
 fn one_number(
-    action: &str,
     expr: &str,
     series: Vec<answer::Instant>,
     default: Option<f64>,
@@ -225,7 +212,7 @@ fn one_number(
         [one] => Ok(one.value),
         [] => default.ok_or_else(|| {
             ActionError::new(format!(
-                "{action}: `{expr}` matched no series, so it has no value; if no series means a \
+                "`{expr}` matched no series, so it has no value; if no series means a \
                  number (none firing: 0), say so with `default:`, e.g. \
                  `prometheus.value(\"…\", default: 0.0)`"
             ))
@@ -240,7 +227,7 @@ fn one_number(
                 named.push(format!("and {} more", several.len() - SERIES_NAMED));
             }
             Err(ActionError::new(format!(
-                "{action}: `{expr}` gave {} series, not one number: {}; aggregate them (e.g. \
+                "`{expr}` gave {} series, not one number: {}; aggregate them (e.g. \
                  `sum(…)`, `max(…)`) or select one, or use prometheus.query for every series",
                 several.len(),
                 named.join(", ")
@@ -269,9 +256,8 @@ impl NativeAction for QueryRange {
 
     fn call<'a>(&'a self, call: &'a ActionCall) -> BoxFuture<'a, Result<Value, ActionError>> {
         Box::pin(async move {
-            let action = self.name();
-            let expr = expr_arg(action, call)?;
-            let window = Window::from_call(call, now_ms()).map_err(|e| in_action(action, e))?;
+            let expr = expr_arg(call)?;
+            let window = Window::from_call(call, now_ms())?;
             let query = vec![
                 ("query", expr.to_string()),
                 ("start", seconds(window.start)),
@@ -280,14 +266,14 @@ impl NativeAction for QueryRange {
             ];
             match self
                 .prometheus
-                .run(action, "/api/v1/query_range", expr, query)
+                .run("/api/v1/query_range", expr, query)
                 .await?
             {
                 QueryResult::Matrix(series) => {
                     Ok(Value::List(series.into_iter().map(series_value).collect()))
                 }
                 other => Err(ActionError::new(format!(
-                    "{action}: Prometheus answered the range query `{}` with {}, not a range \
+                    "Prometheus answered the range query `{}` with {}, not a range \
                      vector",
                     web::excerpt(expr, 200),
                     other.describe()
@@ -465,9 +451,7 @@ mod tests {
     async fn an_empty_result_needs_a_default() {
         let error = value(vector(&[]), Value::None).await.unwrap_err();
         assert!(
-            error
-                .message
-                .starts_with("prometheus.value: `sum(up)` matched no series"),
+            error.message.starts_with("`sum(up)` matched no series"),
             "{}",
             error.message
         );
@@ -489,7 +473,7 @@ mod tests {
         let error = value(body, Value::Float(0.0)).await.unwrap_err();
         assert_eq!(
             error.message,
-            "prometheus.value: `sum(up)` gave 5 series, not one number: {job=\"a\"}, \
+            "`sum(up)` gave 5 series, not one number: {job=\"a\"}, \
              {job=\"b\"}, {job=\"c\"}, and 2 more; aggregate them (e.g. `sum(…)`, `max(…)`) or \
              select one, or use prometheus.query for every series"
         );
@@ -558,7 +542,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             error.message,
-            "prometheus.query: Prometheus refused `sum(up` (HTTP 400, bad_data): 1:7: parse \
+            "Prometheus refused `sum(up` (HTTP 400, bad_data): 1:7: parse \
              error: unclosed left parenthesis"
         );
         assert_eq!(server.requests().len(), 1, "a refusal is not retried");
