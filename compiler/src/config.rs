@@ -168,6 +168,8 @@ pub struct Integrations {
     pub pagerduty: Option<PagerDutyConfig>,
     pub kubernetes: Option<KubernetesConfig>,
     pub http: Option<HttpConfig>,
+    pub prometheus: Option<PrometheusConfig>,
+    pub alertmanager: Option<AlertmanagerConfig>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -217,6 +219,29 @@ pub struct HttpConfig {
     /// Hosts `std.http` may call; empty means any.
     #[serde(default)]
     pub allowed_hosts: Vec<String>,
+}
+
+/// `[integrations.prometheus]`: the server `std.prometheus` queries.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusConfig {
+    /// The server's base URL, below which `/api/v1/query` lives (default
+    /// `http://localhost:9090`; a path prefix such as `https://metrics.example/prometheus` is kept).
+    pub url: Option<String>,
+    /// The environment variable holding a bearer token sent as `Authorization: Bearer …`
+    /// (default: no token is sent).
+    pub bearer_token_secret: Option<String>,
+}
+
+/// `[integrations.alertmanager]`: the Alertmanager `std.alertmanager` silences alerts in.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AlertmanagerConfig {
+    /// The base URL, below which `/api/v2/silences` lives (default `http://localhost:9093`).
+    pub url: Option<String>,
+    /// The environment variable holding a bearer token sent as `Authorization: Bearer …`
+    /// (default: no token is sent).
+    pub bearer_token_secret: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -296,6 +321,25 @@ mod tests {
             config.integrations.pagerduty.unwrap().services["database-oncall"],
             "PD_DB_KEY"
         );
+    }
+
+    #[test]
+    fn reads_prometheus_and_alertmanager() {
+        let config = ProjectConfig::parse(
+            "[integrations.prometheus]\nurl = \"http://prom:9090\"\nbearer_token_secret = \"PROM_TOKEN\"\n\n[integrations.alertmanager]\nurl = \"http://am:9093\"\n",
+        )
+        .unwrap();
+        let prometheus = config.integrations.prometheus.unwrap();
+        assert_eq!(prometheus.url.as_deref(), Some("http://prom:9090"));
+        assert_eq!(
+            prometheus.bearer_token_secret.as_deref(),
+            Some("PROM_TOKEN")
+        );
+        let alertmanager = config.integrations.alertmanager.unwrap();
+        assert_eq!(alertmanager.url.as_deref(), Some("http://am:9093"));
+        assert_eq!(alertmanager.bearer_token_secret, None);
+        let error = ProjectConfig::parse("[integrations.prometheus]\ntoken = \"x\"\n").unwrap_err();
+        assert!(error.contains("token"), "{error}");
     }
 
     #[test]

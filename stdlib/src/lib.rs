@@ -6,10 +6,12 @@ pub mod natives;
 
 /// Every standard module as (name, source), embedded at build time.
 pub const MODULES: &[(&str, &str)] = &[
+    ("alertmanager", include_str!("../std/alertmanager.rbk")),
     ("http", include_str!("../std/http.rbk")),
     ("k8s", include_str!("../std/k8s.rbk")),
     ("pagerduty", include_str!("../std/pagerduty.rbk")),
     ("postgres", include_str!("../std/postgres.rbk")),
+    ("prometheus", include_str!("../std/prometheus.rbk")),
     ("shell", include_str!("../std/shell.rbk")),
     ("slack", include_str!("../std/slack.rbk")),
 ];

@@ -78,19 +78,9 @@ impl AlertingStack {
     /// Alertmanager alone, delivering to `webhook`: alerts are posted to it with
     /// [`AlertingStack::post_alert`], as Prometheus would.
     pub fn alertmanager_only(webhook: &Webhook) -> AlertingStack {
-        let dir = super::repo_root()
-            .join("target")
-            .join("test-tmp")
-            .join(format!("alerting-{}-{}", std::process::id(), free_port()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
         let port = free_port();
-        let mut stack = AlertingStack {
-            dir,
-            children: Vec::new(),
-            alertmanager_url: format!("http://127.0.0.1:{port}"),
-            prometheus_url: String::new(),
-        };
+        let mut stack = AlertingStack::empty();
+        stack.alertmanager_url = format!("http://127.0.0.1:{port}");
         std::fs::write(
             stack.dir.join("alertmanager.yml"),
             alertmanager_yaml(webhook),
@@ -110,6 +100,61 @@ impl AlertingStack {
         let ready = format!("{}/-/ready", stack.alertmanager_url);
         stack.wait_ready("alertmanager", &ready);
         stack
+    }
+
+    /// Prometheus alone, scraping itself every second and evaluating `rules` (the text of a
+    /// rule file) every second; returns once it answers.
+    pub fn prometheus_only(rules: &str) -> AlertingStack {
+        let mut stack = AlertingStack::empty();
+        let port = free_port();
+        stack.prometheus_url = format!("http://127.0.0.1:{port}");
+        std::fs::write(stack.dir.join("rules.yml"), rules).unwrap();
+        std::fs::write(
+            stack.dir.join("prometheus.yml"),
+            format!(
+                r#"global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files: [rules.yml]
+scrape_configs:
+  - job_name: prometheus
+    static_configs:
+      - targets: ["127.0.0.1:{port}"]
+"#
+            ),
+        )
+        .unwrap();
+        let mut prometheus = Command::new(binary("prometheus"));
+        prometheus
+            .arg(format!(
+                "--config.file={}",
+                stack.dir.join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                stack.dir.join("tsdb").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"));
+        stack.spawn("prometheus", prometheus);
+        let ready = format!("{}/-/ready", stack.prometheus_url);
+        stack.wait_ready("prometheus", &ready);
+        stack
+    }
+
+    /// A stack with its own directory and nothing running yet.
+    fn empty() -> AlertingStack {
+        let dir = super::repo_root()
+            .join("target")
+            .join("test-tmp")
+            .join(format!("alerting-{}-{}", std::process::id(), free_port()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        AlertingStack {
+            dir,
+            children: Vec::new(),
+            alertmanager_url: String::new(),
+            prometheus_url: String::new(),
+        }
     }
 
     /// The alerts Alertmanager holds as active under `name` (resolved ones are not listed).

@@ -177,6 +177,20 @@ pub fn refine(mut diagnostic: Diagnostic, snippet: &str, base: usize, context: &
         // Point at the end of what was there rather than at nothing.
         diagnostic.primary.span.start -= 1;
     }
+    if let Some(brace) = open_interpolation(snippet, local) {
+        // `"up{job=\"api\"}"`: PromQL, JSON or a template meant a literal brace.
+        return Diagnostic::new(
+            Code::SyntaxError,
+            diagnostic.file,
+            Span::new(base + brace, base + brace + 1),
+            "this `{` in a string starts an interpolation, and what follows it is not an expression",
+        )
+        .label("interpolation starts here")
+        .help(
+            "to write a literal `{` in a string (a PromQL label matcher, JSON), escape it: `\\{`; \
+             to interpolate, put one expression between the braces: `{name}`",
+        );
+    }
     if let Some(open) = unclosed_bracket(snippet) {
         let (bracket, closer) = (
             snippet.as_bytes()[open] as char,
@@ -284,6 +298,22 @@ fn describe_rule(rule: Rule) -> &'static str {
         EOI => "the end of the input",
         _ => "something else",
     }
+}
+
+/// The offset of the `{` of the interpolation that `offset` lies in, if it lies in one.
+fn open_interpolation(snippet: &str, offset: usize) -> Option<usize> {
+    let before = snippet.get(..offset)?;
+    let mut open: Vec<usize> = Vec::new();
+    for token in scan(before) {
+        match token.kind {
+            TokenKind::InterpolationOpen => open.push(token.start),
+            TokenKind::InterpolationClose => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    open.last().copied()
 }
 
 /// The offset of the first bracket in `snippet` that is never closed (strings skipped).

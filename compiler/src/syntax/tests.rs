@@ -399,6 +399,27 @@ fn integer_too_large_is_a_syntax_error() {
 }
 
 #[test]
+fn a_literal_brace_meant_in_a_string_points_at_the_brace_and_says_to_escape_it() {
+    let src = "fn f() {\n  let q = \"up{job=\\\"api\\\"}\"\n}\n";
+    let diags = errors(src);
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert_eq!(diags[0].code, Code::SyntaxError);
+    assert!(
+        diags[0].message.contains("starts an interpolation"),
+        "{diags:#?}"
+    );
+    let brace = src.find("up{").unwrap() + 2;
+    assert_eq!(diags[0].primary.span.start, brace, "{diags:#?}");
+    assert_eq!(diags[0].primary.span.end, brace + 1);
+    assert!(diags[0].help.contains("`\\{`"), "{diags:#?}");
+    // The escaped form parses, and so does an interpolation beside it.
+    assert!(
+        errors("fn f() {\n  let job = \"api\"\n  let q = \"up\\{job=\\\"{job}\\\"}\"\n}\n")
+            .is_empty()
+    );
+}
+
+#[test]
 fn duration_too_long_is_a_syntax_error() {
     let diags = errors("fn f() {\n let x = 99999999999999999999d\n}\n");
     assert_eq!(diags.len(), 1, "{diags:#?}");

@@ -1,11 +1,14 @@
 //! Native implementations of `extern action`s, one small type per action, registered by the
 //! qualified name the engine calls (`shell.run`).
 
+mod alertmanager;
 mod cert;
 mod http;
+mod json_api;
 pub mod k8s;
 mod pagerduty;
 mod postgres;
+mod prometheus;
 mod shell;
 mod slack;
 mod tls;
@@ -45,6 +48,8 @@ pub fn all(integrations: &Integrations) -> Vec<Box<dyn NativeAction>> {
         integrations.http.as_ref(),
     )));
     actions.extend(k8s::actions(integrations.kubernetes.clone()));
+    actions.extend(prometheus::actions(integrations.prometheus.as_ref()));
+    actions.extend(alertmanager::actions(integrations.alertmanager.as_ref()));
     let _ = integrations;
     actions
 }
