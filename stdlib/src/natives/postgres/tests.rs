@@ -440,6 +440,9 @@ async fn cancel_stops_the_query_of_a_long_transaction_and_leaves_the_session() {
     assert_eq!(error.code(), Some(&SqlState::QUERY_CANCELED));
     assert!(alive(&observer, pid).await, "cancel leaves the session");
     wait_for_state(&observer, pid, "idle in transaction (aborted)").await;
+    // The aborted transaction holds nothing any more: it is no longer a long transaction.
+    let after = list_sessions(&observer, LONG_TRANSACTION, 0).await.unwrap();
+    assert!(listed(&after, pid).is_none(), "{after:?}");
     // Nothing runs now, so a second cancel has nothing to do.
     assert_eq!(
         signal_targets(&observer, &targets, Signal::Cancel).await,
