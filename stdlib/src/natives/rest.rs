@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rbk_compiler::syntax::Effect;
+use rbk_interpreter::secrets::SecretMask;
 use rbk_interpreter::{ActionCall, ActionError, BoxFuture, Value};
 use reqwest::{Method, StatusCode, Url};
 
@@ -36,9 +37,17 @@ impl Credential {
         }
     }
 
-    /// `message` with the token replaced by `<secret NAME>`.
+    /// `message` with the token replaced by `<secret NAME>`: as it is, and in the encodings the
+    /// engine masks for any secret (percent-encoded, JSON-escaped, base64), including the
+    /// base64 of `user:token` that a basic-authentication header carries.
     pub fn redact(&self, message: &str) -> String {
-        self.secret().redact(message)
+        let secret = self.secret();
+        let mask = SecretMask::default();
+        mask.learn(&secret.name, &secret.value);
+        if let Credential::Basic { user, token } = self {
+            mask.learn(&token.name, &format!("{user}:{}", token.value));
+        }
+        secret.redact(&mask.mask(message))
     }
 
     fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {

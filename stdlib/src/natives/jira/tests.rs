@@ -432,3 +432,31 @@ async fn missing_configuration_names_the_rbk_toml_keys() {
     );
     assert!(server.requests().is_empty());
 }
+
+#[tokio::test]
+async fn an_answer_echoing_the_basic_authentication_header_is_masked() {
+    let body = format!(r#"{{"errorMessages":["Authorization: {BASIC} was refused"]}}"#);
+    let server = CaptureServer::start(vec![Reply::new(401, body)]).await;
+    let error = cloud(&server)
+        .comment(&call(
+            "jira.comment",
+            vec![("key", Value::str("OPS-1")), ("body", Value::str("x"))],
+        ))
+        .await
+        .unwrap_err();
+    let encoded = BASIC.trim_start_matches("Basic ");
+    // The base64 masked is the whole groups of three bytes; what is left is padding-sized.
+    assert!(
+        !error.message.contains(&encoded[..encoded.len() - 4]),
+        "{}",
+        error.message
+    );
+    assert!(
+        error
+            .message
+            .contains("Authorization: Basic <secret OPS_JIRA_TOKEN>"),
+        "{}",
+        error.message
+    );
+    assert!(!error.message.contains(TOKEN), "{}", error.message);
+}
