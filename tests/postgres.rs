@@ -239,3 +239,146 @@ async fn a_database_that_is_down_fails_the_run_clearly_and_escalates() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A runbook for a long transaction (GitLab's Patroni runbook, in short): cancel the queries of
+/// transactions open too long (which aborts those transactions), then end the sessions still in
+/// one (idle in their transaction: nothing to cancel), and note the run in a table
+/// with a bind parameter. The waivers are the test's: every session it can reach is its own.
+const LONG_TRANSACTIONS: &str = r#"use std.postgres as pg
+
+/// Cancels, then ends, transactions open longer than `older`.
+runbook long_transactions {
+  title "Long-running transactions"
+  owner "database-oncall"
+
+  input {
+    db: pg.Database = pg.connect(secret("ORDERS_DATABASE_URL"))
+    older: duration = 2s
+    note: string = "run"
+  }
+
+  step find "Find long transactions" {
+    let stuck = pg.long_transactions(db, older_than: older)
+    log "found {len(stuck)}"
+  }
+
+  step stop "Cancel their queries" {
+    approval none reason "test database: every session in it is the test's own"
+    let cancelled = pg.cancel(db, stuck, max: 5)
+    log "cancelled {cancelled}"
+  }
+
+  step finish "End the sessions still in a long transaction" {
+    approval none reason "test database: every session in it is the test's own"
+    let ended = pg.terminate(db, pg.long_transactions(db, older_than: older), max: 5)
+    log "ended {ended}"
+  }
+
+  step record "Record the run" {
+    approval none reason "test table"
+    pg.execute(db, "insert into x (note) values ($1)", params: [note])
+    let notes = pg.query(db, "select count(*) as n from x where note = $1", params: [note])
+    expect notes[0]["n"] == "1" else "the note was stored as one row"
+  }
+}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runbook_cancels_then_ends_long_transactions_and_binds_hostile_text_as_data() {
+    const HOSTILE: &str = "'; drop table x; --";
+    let db = Database::create("xact").await;
+    let url = db.url();
+    let tag = std::process::id();
+    let observer = connect(&url).await;
+    observer
+        .batch_execute("CREATE TABLE x (note text)")
+        .await
+        .unwrap();
+
+    // A transaction running a long query, one idle inside a transaction, and a session in none.
+    let (busy, busy_pid) = session(&url, &format!("rbk-test-xact-busy-{tag}")).await;
+    busy.batch_execute("BEGIN; SELECT 1").await.unwrap();
+    let sleeping = tokio::spawn(async move {
+        let outcome = busy.query("SELECT pg_sleep(60)", &[]).await;
+        (busy, outcome)
+    });
+    let (idle_in_xact, idle_pid) = session(&url, &format!("rbk-test-xact-idle-{tag}")).await;
+    idle_in_xact.batch_execute("BEGIN; SELECT 1").await.unwrap();
+    let (_outside, outside_pid) = session(&url, &format!("rbk-test-xact-none-{tag}")).await;
+    // Setup, not an assertion: age the transactions past the runbook's `older`.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let dir = project("xact");
+    std::fs::write(dir.join("long_transactions.rbk"), LONG_TRANSACTIONS).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_rbk"))
+        .args([
+            "run",
+            "long_transactions.rbk",
+            "--format",
+            "json",
+            "--as",
+            "carol",
+            "--input",
+            &format!("note={HOSTILE}"),
+        ])
+        .current_dir(&dir)
+        .env("NO_COLOR", "1")
+        .env("ORDERS_DATABASE_URL", &url)
+        .output()
+        .expect("the rbk binary runs");
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    let logged: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|e| e["event"] == "log")
+        .filter_map(|e| e["message"].as_str().map(str::to_string))
+        .collect();
+    // Cancelling the running query aborted its transaction (releasing its locks), so only the
+    // session idle in its transaction was left to end.
+    assert_eq!(
+        logged,
+        ["found 2", "cancelled 1", "ended 1"],
+        "two long transactions; one query to cancel; the other session ended: {text}"
+    );
+
+    // The busy query was cancelled and its session kept.
+    let (_busy, outcome) = tokio::time::timeout(Duration::from_secs(10), sleeping)
+        .await
+        .expect("the 60s query was stopped")
+        .unwrap();
+    let error = outcome.expect_err("the query was cancelled");
+    assert_eq!(
+        error.code(),
+        Some(&tokio_postgres::error::SqlState::QUERY_CANCELED),
+        "{error:?}"
+    );
+    assert_eq!(
+        support::pg::state_of(&observer, busy_pid).await.as_deref(),
+        Some("idle in transaction (aborted)")
+    );
+    assert!(!alive(&observer, idle_pid).await);
+    assert!(
+        alive(&observer, outside_pid).await,
+        "a session in no transaction is left alone"
+    );
+
+    // The hostile note is a row, and the table it names is still there.
+    let notes: Vec<String> = observer
+        .query("SELECT note FROM x", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(notes, [HOSTILE]);
+
+    drop(observer);
+    drop(idle_in_xact);
+    db.drop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -170,6 +170,8 @@ pub struct Integrations {
     pub http: Option<HttpConfig>,
     pub prometheus: Option<PrometheusConfig>,
     pub alertmanager: Option<AlertmanagerConfig>,
+    pub jira: Option<JiraConfig>,
+    pub github: Option<GitHubConfig>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -203,6 +205,36 @@ pub struct PagerDutyConfig {
     /// `routing_key_secret`.
     #[serde(default)]
     pub services: BTreeMap<String, String>,
+    /// REST API v2 base for incidents (default `https://api.pagerduty.com`).
+    pub api_url: Option<String>,
+    /// The environment variable holding a REST API key (default `PAGERDUTY_API_TOKEN`).
+    pub api_token_secret: Option<String>,
+    /// The email of the PagerDuty user the REST API acts as (its required `From` header).
+    pub from: Option<String>,
+}
+
+/// `[integrations.jira]`: the Jira site `std.jira` files tickets on.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JiraConfig {
+    /// The site, e.g. `https://acme.atlassian.net` or `https://jira.example.com/jira`.
+    pub url: Option<String>,
+    /// The account (email) for Jira Cloud's basic authentication with an API token; without it
+    /// the token is sent as a bearer token (a Jira Server / Data Center personal access token).
+    pub user: Option<String>,
+    /// The environment variable holding the API token (default `JIRA_API_TOKEN`).
+    pub token_secret: Option<String>,
+}
+
+/// `[integrations.github]`: where `std.github` opens issues.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GitHubConfig {
+    /// The REST API base (default `https://api.github.com`; GitHub Enterprise Server:
+    /// `https://HOST/api/v3`).
+    pub api_url: Option<String>,
+    /// The environment variable holding the token (default `GITHUB_TOKEN`).
+    pub token_secret: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]

@@ -7,7 +7,9 @@ pub mod natives;
 /// Every standard module as (name, source), embedded at build time.
 pub const MODULES: &[(&str, &str)] = &[
     ("alertmanager", include_str!("../std/alertmanager.rbk")),
+    ("github", include_str!("../std/github.rbk")),
     ("http", include_str!("../std/http.rbk")),
+    ("jira", include_str!("../std/jira.rbk")),
     ("k8s", include_str!("../std/k8s.rbk")),
     ("pagerduty", include_str!("../std/pagerduty.rbk")),
     ("postgres", include_str!("../std/postgres.rbk")),

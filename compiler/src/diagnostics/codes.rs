@@ -86,4 +86,5 @@ codes! {
     UnboundedBlastRadius = "W0102", Warning, "unbounded blast radius";
     NoEscalation = "W0103", Warning, "destructive runbook without `escalate`";
     UnlimitedAlertRuns = "W0104", Warning, "alert-triggered runbook without `concurrency` or `rate`";
+    SqlInterpolation = "W0107", Warning, "value interpolated into SQL";
 }

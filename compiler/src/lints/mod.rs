@@ -7,6 +7,7 @@ mod blast_radius;
 mod const_values;
 mod escalation;
 mod gateless_clauses;
+mod sql_interpolation;
 mod title;
 mod unreachable;
 
@@ -45,6 +46,7 @@ pub const ALL: &[&dyn Lint] = &[
     &alert_limits::AlertLimits,
     &title::MissingTitle,
     &unreachable::AfterFail,
+    &sql_interpolation::SqlInterpolation,
 ];
 
 pub fn run_all(cx: &LintContext, out: &mut Vec<Diagnostic>) {

@@ -3,12 +3,16 @@
 
 mod alertmanager;
 mod cert;
+mod github;
 mod http;
 mod json_api;
+mod jira;
 pub mod k8s;
 mod pagerduty;
+mod pagerduty_incidents;
 mod postgres;
 mod prometheus;
+mod rest;
 mod shell;
 mod slack;
 mod tls;
@@ -42,6 +46,11 @@ pub fn all(integrations: &Integrations) -> Vec<Box<dyn NativeAction>> {
     actions.push(Box::new(pagerduty::Resolve::new(
         integrations.pagerduty.as_ref(),
     )));
+    actions.extend(pagerduty_incidents::actions(
+        integrations.pagerduty.as_ref(),
+    ));
+    actions.extend(jira::actions(integrations.jira.as_ref()));
+    actions.extend(github::actions(integrations.github.as_ref()));
     actions.push(Box::new(http::Get::new(integrations.http.as_ref())));
     actions.push(Box::new(http::Post::new(integrations.http.as_ref())));
     actions.push(Box::new(cert::CertExpiresIn::new(

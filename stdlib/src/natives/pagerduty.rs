@@ -387,6 +387,7 @@ mod tests {
             url: None,
             routing_key_secret: Some("PD_DEFAULT".into()),
             services: BTreeMap::from([("database-oncall".to_string(), "PD_DB".to_string())]),
+            ..PagerDutyConfig::default()
         };
         let pager = Page {
             events: events(
@@ -537,6 +538,7 @@ mod tests {
             url: None,
             routing_key_secret: None,
             services: BTreeMap::from([("db".to_string(), "PD_DB".to_string())]),
+            ..PagerDutyConfig::default()
         };
         let pager = Page {
             events: events(&server, config, &[("PAGERDUTY_ROUTING_KEY", KEY)]),

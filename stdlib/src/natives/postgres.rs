@@ -1,10 +1,12 @@
-//! `std.postgres`: observing PostgreSQL sessions and ending idle ones, with tokio-postgres.
+//! `std.postgres`: observing PostgreSQL sessions, cancelling their queries and ending them, with
+//! tokio-postgres.
 //!
 //! `connect` opens one connection and returns a `postgres.Database` handle whose id indexes a
 //! process-wide registry; every other action looks the client up there. The connection task
 //! runs on the tokio runtime of the run. A connection that drops (server restart) is opened
 //! again, with the same URL, the next time an action uses the handle.
 
+mod params;
 mod tls;
 
 use std::collections::{BTreeMap, HashMap};
@@ -81,11 +83,17 @@ pub fn actions() -> Vec<Box<dyn NativeAction>> {
         action("postgres.replication_lag", 1, Effect::Read, |c| {
             Box::pin(replication_lag(c))
         }),
+        action("postgres.long_transactions", 2, Effect::Read, |c| {
+            Box::pin(long_transactions(c))
+        }),
         action("postgres.terminate", 3, Effect::Destructive, |c| {
             Box::pin(terminate(c))
         }),
-        action("postgres.query", 2, Effect::Read, |c| Box::pin(query(c))),
-        action("postgres.execute", 2, Effect::Destructive, |c| {
+        action("postgres.cancel", 3, Effect::Destructive, |c| {
+            Box::pin(cancel(c))
+        }),
+        action("postgres.query", 3, Effect::Read, |c| Box::pin(query(c))),
+        action("postgres.execute", 3, Effect::Destructive, |c| {
             Box::pin(execute(c))
         }),
     ]
@@ -254,6 +262,8 @@ async fn client_for(call: &ActionCall) -> Result<Arc<tokio::sync::Mutex<Client>>
 /// `backend_start` as whole milliseconds since the epoch. `terminate` compares with the same
 /// expression, so the value a `Session` carries matches exactly though it lost the microseconds.
 const BACKEND_START_MS: &str = "floor(extract(epoch from a.backend_start) * 1000)::int8";
+/// `xact_start` the same way, for `transaction_start` (NULL outside a transaction).
+const XACT_START_MS: &str = "floor(extract(epoch from a.xact_start) * 1000)::int8";
 
 /// The columns of a `Session`, from `pg_stat_activity a`.
 fn session_columns() -> String {
@@ -278,6 +288,17 @@ const OUR_SIGNALLABLE_CLIENTS: &str = "a.backend_type = 'client backend' \
               AND (pg_has_role(current_user, a.usesysid, 'MEMBER') \
                    OR pg_has_role(current_user, 'pg_signal_backend', 'MEMBER'))))";
 
+/// The two columns `long_transactions` adds after [`session_columns`]: `transaction_start` and
+/// `transaction_age` in milliseconds.
+fn transaction_columns() -> String {
+    format!(
+        "{XACT_START_MS}, \
+         greatest(0, floor(extract(epoch from clock_timestamp() - a.xact_start) * 1000))::int8"
+    )
+}
+
+/// A `Session` record; the transaction fields only when the row has them (a listing of
+/// transactions), so other listings' sessions keep their guard on `state`.
 fn session_from_row(row: &Row) -> Result<Value, tokio_postgres::Error> {
     let mut fields = BTreeMap::new();
     fields.insert(
@@ -294,6 +315,14 @@ fn session_from_row(row: &Row) -> Result<Value, tokio_postgres::Error> {
     );
     fields.insert("backend_start".into(), Value::Time(row.try_get(6)?));
     fields.insert("query".into(), Value::Str(row.try_get(7)?));
+    if row.len() > 8 {
+        if let Some(start) = row.try_get::<_, Option<i64>>(8)? {
+            fields.insert("transaction_start".into(), Value::Time(start));
+        }
+        if let Some(age) = row.try_get::<_, Option<i64>>(9)? {
+            fields.insert("transaction_age".into(), Value::Duration(age.max(0) as u64));
+        }
+    }
     Ok(Value::Record(fields))
 }
 
@@ -345,22 +374,51 @@ async fn active_connections(call: &ActionCall) -> Result<Value, ActionError> {
     Ok(Value::Int(row.get(0)))
 }
 
-async fn sessions(call: &ActionCall, condition: &str, order: &str) -> Result<Value, ActionError> {
+async fn sessions(call: &ActionCall, listing: Listing) -> Result<Value, ActionError> {
     let older_than = duration_arg(call, "older_than")?;
     let client = client_for(call).await?;
     let client = client.lock().await;
-    list_sessions(&client, condition, order, older_than).await
+    list_sessions(&client, listing, older_than).await
 }
+
+/// Which sessions a listing action returns, in which order.
+#[derive(Clone, Copy, Debug)]
+struct Listing {
+    condition: &'static str,
+    order: &'static str,
+    /// The sessions carry `transaction_start` and `transaction_age`.
+    with_transaction: bool,
+}
+
+const IDLE: Listing = Listing {
+    condition: "a.state = 'idle' AND a.state_change < clock_timestamp() - $1::int8 * interval '1 millisecond'",
+    order: "a.state_change, a.pid",
+    with_transaction: false,
+};
+const ACTIVE: Listing = Listing {
+    condition: "a.state = 'active' AND a.query_start < clock_timestamp() - $1::int8 * interval '1 millisecond'",
+    order: "a.query_start, a.pid",
+    with_transaction: false,
+};
+const LONG_TRANSACTION: Listing = Listing {
+    condition: "a.xact_start < clock_timestamp() - $1::int8 * interval '1 millisecond'",
+    order: "a.xact_start, a.pid",
+    with_transaction: true,
+};
 
 async fn list_sessions(
     client: &Client,
-    condition: &str,
-    order: &str,
+    listing: Listing,
     older_than_ms: i64,
 ) -> Result<Value, ActionError> {
-    let sql = format!(
-        "SELECT {} FROM pg_stat_activity a WHERE {OUR_SIGNALLABLE_CLIENTS} AND {condition} ORDER BY {order}",
+    let columns = if listing.with_transaction {
+        format!("{}, {}", session_columns(), transaction_columns())
+    } else {
         session_columns()
+    };
+    let sql = format!(
+        "SELECT {columns} FROM pg_stat_activity a WHERE {OUR_SIGNALLABLE_CLIENTS} AND {} ORDER BY {}",
+        listing.condition, listing.order
     );
     let rows = client
         .query(&sql, &[&older_than_ms])
@@ -373,17 +431,16 @@ async fn list_sessions(
         .map_err(|e| sql_error("reading pg_stat_activity failed", e))
 }
 
-const IDLE: &str =
-    "a.state = 'idle' AND a.state_change < clock_timestamp() - $1::int8 * interval '1 millisecond'";
-const ACTIVE: &str =
-    "a.state = 'active' AND a.query_start < clock_timestamp() - $1::int8 * interval '1 millisecond'";
-
 async fn idle_connections(call: &ActionCall) -> Result<Value, ActionError> {
-    sessions(call, IDLE, "a.state_change, a.pid").await
+    sessions(call, IDLE).await
 }
 
 async fn active_queries(call: &ActionCall) -> Result<Value, ActionError> {
-    sessions(call, ACTIVE, "a.query_start, a.pid").await
+    sessions(call, ACTIVE).await
+}
+
+async fn long_transactions(call: &ActionCall) -> Result<Value, ActionError> {
+    sessions(call, LONG_TRANSACTION).await
 }
 
 async fn replication_lag(call: &ActionCall) -> Result<Value, ActionError> {
@@ -407,12 +464,17 @@ async fn query(call: &ActionCall) -> Result<Value, ActionError> {
     let Some(Value::Str(sql)) = call.arg("sql") else {
         return Err(ActionError::new("sql must be a string"));
     };
+    let params = params::params_arg(call)?;
     let client = client_for(call).await?;
     let mut client = client.lock().await;
-    read_only_query(&mut client, sql).await
+    read_only_query(&mut client, sql, &params).await
 }
 
-async fn read_only_query(client: &mut Client, sql: &str) -> Result<Value, ActionError> {
+async fn read_only_query(
+    client: &mut Client,
+    sql: &str,
+    params: &[params::TextParam],
+) -> Result<Value, ActionError> {
     let sql = sql.trim().trim_end_matches(';');
     let transaction = client
         .build_transaction()
@@ -424,6 +486,7 @@ async fn read_only_query(client: &mut Client, sql: &str) -> Result<Value, Action
         .prepare(sql)
         .await
         .map_err(|e| sql_error("the query failed", e))?;
+    params::check_count(statement.params().len(), params)?;
     let names: Vec<String> = statement
         .columns()
         .iter()
@@ -443,16 +506,19 @@ async fn read_only_query(client: &mut Client, sql: &str) -> Result<Value, Action
             aliases.join(", ")
         )
     };
-    let rows = transaction.query(&wrapped, &[]).await.map_err(|e| {
-        if e.code() == Some(&SqlState::READ_ONLY_SQL_TRANSACTION) {
-            sql_error("pg.query only reads (use pg.execute to change data)", e)
-        } else {
-            sql_error(
+    let rows = transaction
+        .query(&wrapped, &params::as_sql(params))
+        .await
+        .map_err(|e| {
+            if e.code() == Some(&SqlState::READ_ONLY_SQL_TRANSACTION) {
+                sql_error("pg.query only reads (use pg.execute to change data)", e)
+            } else {
+                sql_error(
                 "the query failed (pg.query takes one SELECT, VALUES, TABLE or WITH ... SELECT)",
                 e,
             )
-        }
-    })?;
+            }
+        })?;
     let mut out = Vec::with_capacity(rows.len());
     for row in &rows {
         let mut map = BTreeMap::new();
@@ -480,17 +546,33 @@ async fn execute(call: &ActionCall) -> Result<Value, ActionError> {
     let Some(Value::Str(sql)) = call.arg("sql") else {
         return Err(ActionError::new("sql must be a string"));
     };
-    let sql = sql.trim().trim_end_matches(';');
+    let params = params::params_arg(call)?;
     let client = client_for(call).await?;
     let client = client.lock().await;
-    let affected = client
-        .execute(sql, &[])
+    execute_statement(&client, sql, &params)
         .await
-        .map_err(|e| sql_error("the statement failed", e))?;
-    Ok(Value::Int(i64::try_from(affected).unwrap_or(i64::MAX)))
+        .map(Value::Int)
 }
 
-/// What `terminate` needs from a `Session`.
+async fn execute_statement(
+    client: &Client,
+    sql: &str,
+    params: &[params::TextParam],
+) -> Result<i64, ActionError> {
+    let sql = sql.trim().trim_end_matches(';');
+    let statement = client
+        .prepare(sql)
+        .await
+        .map_err(|e| sql_error("the statement failed", e))?;
+    params::check_count(statement.params().len(), params)?;
+    let affected = client
+        .execute(&statement, &params::as_sql(params))
+        .await
+        .map_err(|e| sql_error("the statement failed", e))?;
+    Ok(i64::try_from(affected).unwrap_or(i64::MAX))
+}
+
+/// What `terminate` and `cancel` need from a `Session`.
 #[derive(Clone, Debug, PartialEq)]
 struct Target {
     pid: i32,
@@ -498,6 +580,9 @@ struct Target {
     user: String,
     /// The state it was listed in; empty means "any".
     state: String,
+    /// The transaction it was listed in (`long_transactions`): then it is acted on only while
+    /// that transaction is still open, whatever its state.
+    transaction_start_ms: Option<i64>,
 }
 
 fn target_from(value: &Value) -> Result<Target, String> {
@@ -514,6 +599,16 @@ fn target_from(value: &Value) -> Result<Target, String> {
         Some(Value::Time(ms)) => *ms,
         _ => return Err(format!("session {pid} has no backend_start")),
     };
+    let transaction_start_ms = match fields.get("transaction_start") {
+        None | Some(Value::None) => None,
+        Some(Value::Time(ms)) => Some(*ms),
+        Some(other) => {
+            return Err(format!(
+                "session {pid} has a transaction_start that is a {}, not a time",
+                other.type_name()
+            ))
+        }
+    };
     let text = |name: &str| match fields.get(name) {
         Some(Value::Str(s)) => s.clone(),
         _ => String::new(),
@@ -523,11 +618,38 @@ fn target_from(value: &Value) -> Result<Target, String> {
         backend_start_ms,
         user: text("user"),
         state: text("state"),
+        transaction_start_ms,
     })
 }
 
+/// What is done to each listed session.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Signal {
+    /// `pg_terminate_backend`: the session ends.
+    Terminate,
+    /// `pg_cancel_backend`: the running query stops; the session stays.
+    Cancel,
+}
+
+impl Signal {
+    fn verb(self) -> &'static str {
+        match self {
+            Signal::Terminate => "terminate",
+            Signal::Cancel => "cancel",
+        }
+    }
+
+    fn past(self) -> &'static str {
+        match self {
+            Signal::Terminate => "terminated",
+            Signal::Cancel => "cancelled",
+        }
+    }
+}
+
 /// Checks `max` and every session before touching any.
-fn targets(sessions: &Value, max: &Value) -> Result<Vec<Target>, ActionError> {
+fn targets(sessions: &Value, max: &Value, signal: Signal) -> Result<Vec<Target>, ActionError> {
+    let (verb, past) = (signal.verb(), signal.past());
     let Value::List(items) = sessions else {
         return Err(ActionError::new("sessions must be a list of pg.Session"));
     };
@@ -536,7 +658,7 @@ fn targets(sessions: &Value, max: &Value) -> Result<Vec<Target>, ActionError> {
     };
     if items.len() as i64 > *max {
         return Err(ActionError::new(format!(
-            "refusing to terminate {} sessions: more than max {max}; nothing was terminated",
+            "refusing to {verb} {} sessions: more than max {max}; nothing was {past}",
             items.len()
         )));
     }
@@ -544,52 +666,70 @@ fn targets(sessions: &Value, max: &Value) -> Result<Vec<Target>, ActionError> {
         .iter()
         .map(target_from)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ActionError::new(format!("{e}; nothing was terminated")))
+        .map_err(|e| ActionError::new(format!("{e}; nothing was {past}")))
 }
 
-/// Ends each session that is still the same backend (same pid *and* same `backend_start`, so
-/// a pid the OS handed to a new backend is never hit) and still in the state it was listed
-/// in (an `idle` session that has since started a query is left alone). Sessions already gone
-/// or changed are skipped. A session the server refuses to end (permission) does not stop the
-/// others; the step then fails naming it, after the others were ended.
-async fn terminate_targets(client: &Client, targets: &[Target]) -> Result<i64, ActionError> {
-    let with_timeout = client
-        .query_one("SELECT current_setting('server_version_num')::int", &[])
-        .await
-        .map_err(|e| sql_error("reading the server version failed", e))?
-        .get::<_, i32>(0)
-        >= 140_000;
-    let signal = if with_timeout {
-        "pg_terminate_backend(a.pid, $4::int8)"
-    } else {
-        "pg_terminate_backend(a.pid)"
+/// Signals each session that is still the same backend (same pid *and* same `backend_start`,
+/// so a pid the OS handed to a new backend is never hit) and still as it was listed: in the
+/// same transaction when it was listed in one, else in the same state (an `idle` session that
+/// has since started a query is left alone). `Cancel` also needs a query running now: there is
+/// nothing to cancel in an idle session. Sessions already gone or changed are skipped and not
+/// counted. A session the server refuses to signal (permission) does not stop the others; the
+/// step then fails naming it, after the others were signalled.
+async fn signal_targets(
+    client: &Client,
+    targets: &[Target],
+    signal: Signal,
+) -> Result<i64, ActionError> {
+    let with_timeout = signal == Signal::Terminate
+        && client
+            .query_one("SELECT current_setting('server_version_num')::int", &[])
+            .await
+            .map_err(|e| sql_error("reading the server version failed", e))?
+            .get::<_, i32>(0)
+            >= 140_000;
+    let call = match signal {
+        Signal::Terminate if with_timeout => "pg_terminate_backend(a.pid, $5::int8)",
+        Signal::Terminate => "pg_terminate_backend(a.pid)",
+        Signal::Cancel => "pg_cancel_backend(a.pid)",
+    };
+    let running = match signal {
+        Signal::Terminate => "",
+        Signal::Cancel => "AND a.state = 'active'",
     };
     let sql = format!(
-        "SELECT {signal} FROM pg_stat_activity a \
+        "SELECT {call} FROM pg_stat_activity a \
          WHERE a.pid = $1::int4 AND {BACKEND_START_MS} = $2::int8 \
            AND a.pid <> pg_backend_pid() \
-           AND ($3::text = '' OR a.state IS NOT DISTINCT FROM $3::text)"
+           AND CASE WHEN $4::int8 IS NULL \
+                    THEN ($3::text = '' OR a.state IS NOT DISTINCT FROM $3::text) \
+                    ELSE {XACT_START_MS} IS NOT DISTINCT FROM $4::int8 END \
+           {running}"
     );
     let statement = client
         .prepare(&sql)
         .await
-        .map_err(|e| sql_error("preparing pg_terminate_backend failed", e))?;
-    let mut ended = 0i64;
+        .map_err(|e| sql_error(&format!("preparing pg_{}_backend failed", signal.verb()), e))?;
+    let mut done = 0i64;
     let mut failures = Vec::new();
     for target in targets {
         let wait = TERMINATE_WAIT_MS;
-        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = if with_timeout {
-            vec![&target.pid, &target.backend_start_ms, &target.state, &wait]
-        } else {
-            vec![&target.pid, &target.backend_start_ms, &target.state]
-        };
+        let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![
+            &target.pid,
+            &target.backend_start_ms,
+            &target.state,
+            &target.transaction_start_ms,
+        ];
+        if with_timeout {
+            params.push(&wait);
+        }
         match client.query_opt(&statement, &params).await {
             Ok(Some(row)) => {
                 if row.get::<_, Option<bool>>(0) == Some(true) {
-                    ended += 1;
+                    done += 1;
                 }
             }
-            Ok(None) => {} // gone, reused pid, or no longer in the listed state
+            Ok(None) => {} // gone, reused pid, or no longer as listed
             Err(e) => failures.push(format!(
                 "pid {} ({}): {}",
                 target.pid,
@@ -603,27 +743,40 @@ async fn terminate_targets(client: &Client, targets: &[Target]) -> Result<i64, A
         }
     }
     if failures.is_empty() {
-        Ok(ended)
+        Ok(done)
     } else {
         Err(ActionError::new(format!(
-            "terminated {ended} of {} sessions; could not terminate {}",
+            "{} {done} of {} sessions; could not {} {}",
+            signal.past(),
             targets.len(),
+            signal.verb(),
             failures.join("; ")
         )))
     }
 }
 
-async fn terminate(call: &ActionCall) -> Result<Value, ActionError> {
+async fn signal_sessions(call: &ActionCall, signal: Signal) -> Result<Value, ActionError> {
     let targets = targets(
         call.arg("sessions").unwrap_or(&Value::None),
         call.arg("max").unwrap_or(&Value::None),
+        signal,
     )?;
     if targets.is_empty() {
         return Ok(Value::Int(0));
     }
     let client = client_for(call).await?;
     let client = client.lock().await;
-    terminate_targets(&client, &targets).await.map(Value::Int)
+    signal_targets(&client, &targets, signal)
+        .await
+        .map(Value::Int)
+}
+
+async fn terminate(call: &ActionCall) -> Result<Value, ActionError> {
+    signal_sessions(call, Signal::Terminate).await
+}
+
+async fn cancel(call: &ActionCall) -> Result<Value, ActionError> {
+    signal_sessions(call, Signal::Cancel).await
 }
 
 #[cfg(test)]

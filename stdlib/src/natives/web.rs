@@ -131,7 +131,7 @@ pub(crate) struct Retry {
 }
 
 impl Retry {
-    fn delay(&self, retry: u32, headers: Option<&HeaderMap>) -> Duration {
+    pub(crate) fn delay(&self, retry: u32, headers: Option<&HeaderMap>) -> Duration {
         let asked = headers
             .and_then(|h| h.get(reqwest::header::RETRY_AFTER))
             .and_then(|v| v.to_str().ok())

@@ -61,7 +61,7 @@ fn session(pid: i64, backend_start: i64, state: &str) -> Value {
 #[test]
 fn more_sessions_than_max_are_refused_before_anything_happens() {
     let sessions = Value::List((1..=3).map(|pid| session(pid, 0, "idle")).collect());
-    let error = targets(&sessions, &Value::Int(2)).unwrap_err();
+    let error = targets(&sessions, &Value::Int(2), Signal::Terminate).unwrap_err();
     assert!(
         error
             .message
@@ -69,7 +69,12 @@ fn more_sessions_than_max_are_refused_before_anything_happens() {
         "{}",
         error.message
     );
-    assert_eq!(targets(&sessions, &Value::Int(3)).unwrap().len(), 3);
+    assert_eq!(
+        targets(&sessions, &Value::Int(3), Signal::Terminate)
+            .unwrap()
+            .len(),
+        3
+    );
 }
 
 #[test]
@@ -78,7 +83,12 @@ fn a_session_without_backend_start_is_refused() {
     if let Value::Record(fields) = &mut broken {
         fields.remove("backend_start");
     }
-    let error = targets(&Value::List(vec![broken]), &Value::Int(5)).unwrap_err();
+    let error = targets(
+        &Value::List(vec![broken]),
+        &Value::Int(5),
+        Signal::Terminate,
+    )
+    .unwrap_err();
     assert!(
         error.message.contains("no backend_start"),
         "{}",
@@ -107,8 +117,12 @@ async fn terminate_rechecks_backend_start_so_a_reused_pid_is_never_hit() {
         backend_start_ms: started - 1,
         user: "postgres".into(),
         state: "idle".into(),
+        transaction_start_ms: None,
     };
-    assert_eq!(terminate_targets(&observer, &[wrong_start]).await, Ok(0));
+    assert_eq!(
+        signal_targets(&observer, &[wrong_start], Signal::Terminate).await,
+        Ok(0)
+    );
     assert!(
         alive(&observer, pid).await,
         "a different backend_start must not be hit"
@@ -119,8 +133,12 @@ async fn terminate_rechecks_backend_start_so_a_reused_pid_is_never_hit() {
         backend_start_ms: started,
         user: "postgres".into(),
         state: "active".into(),
+        transaction_start_ms: None,
     };
-    assert_eq!(terminate_targets(&observer, &[listed_active]).await, Ok(0));
+    assert_eq!(
+        signal_targets(&observer, &[listed_active], Signal::Terminate).await,
+        Ok(0)
+    );
     assert!(
         alive(&observer, pid).await,
         "a session no longer in its listed state is skipped"
@@ -131,14 +149,18 @@ async fn terminate_rechecks_backend_start_so_a_reused_pid_is_never_hit() {
         backend_start_ms: started,
         user: "postgres".into(),
         state: "idle".into(),
+        transaction_start_ms: None,
     };
     assert_eq!(
-        terminate_targets(&observer, std::slice::from_ref(&right)).await,
+        signal_targets(&observer, std::slice::from_ref(&right), Signal::Terminate).await,
         Ok(1)
     );
     assert!(!alive(&observer, pid).await);
     // Already gone: skipped, not an error.
-    assert_eq!(terminate_targets(&observer, &[right]).await, Ok(0));
+    assert_eq!(
+        signal_targets(&observer, &[right], Signal::Terminate).await,
+        Ok(0)
+    );
 }
 
 #[tokio::test]
@@ -151,7 +173,7 @@ async fn idle_sessions_are_listed_with_every_session_field_but_never_our_own() {
         .unwrap()
         .get(0);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let Value::List(listed) = list_sessions(&observer, IDLE, "a.pid", 100).await.unwrap() else {
+    let Value::List(listed) = list_sessions(&observer, IDLE, 100).await.unwrap() else {
         panic!("a list")
     };
     let ours: Vec<&Value> = listed
@@ -194,6 +216,7 @@ async fn query_is_read_only_and_renders_every_column_as_text() {
     let rows = read_only_query(
         &mut client,
         "SELECT 1 AS n, NULL::int AS missing, ARRAY[1,2] AS xs, true AS yes, 'a;b' AS s;",
+        &[],
     )
     .await
     .unwrap();
@@ -221,7 +244,7 @@ async fn query_is_read_only_and_renders_every_column_as_text() {
         format!("INSERT INTO {table} VALUES (1) RETURNING x"),
     ] {
         assert!(
-            read_only_query(&mut client, &sql).await.is_err(),
+            read_only_query(&mut client, &sql, &[]).await.is_err(),
             "{sql} must fail"
         );
     }
@@ -275,4 +298,318 @@ async fn a_refused_connection_names_the_target_but_not_the_password() {
         error.message
     );
     assert!(!error.message.contains("hunter2"));
+}
+
+/// Waits (up to 5s) until the session `pid` is in `state`.
+async fn wait_for_state(observer: &Client, pid: i32, state: &str) {
+    for _ in 0..250 {
+        let now: Option<String> = observer
+            .query_one("SELECT state FROM pg_stat_activity WHERE pid = $1", &[&pid])
+            .await
+            .unwrap()
+            .get(0);
+        if now.as_deref() == Some(state) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("session {pid} never reached state {state}");
+}
+
+/// The session `pid` in a listing, as its fields.
+fn listed(listing: &Value, pid: i32) -> Option<BTreeMap<String, Value>> {
+    let Value::List(sessions) = listing else {
+        panic!("a list")
+    };
+    sessions.iter().find_map(|s| match s {
+        Value::Record(fields) if fields.get("pid") == Some(&Value::Int(i64::from(pid))) => {
+            Some(fields.clone())
+        }
+        _ => None,
+    })
+}
+
+#[test]
+fn cancel_refuses_more_sessions_than_max_before_anything_happens() {
+    let sessions = Value::List((1..=3).map(|pid| session(pid, 0, "active")).collect());
+    let error = targets(&sessions, &Value::Int(2), Signal::Cancel).unwrap_err();
+    assert_eq!(
+        error.message,
+        "refusing to cancel 3 sessions: more than max 2; nothing was cancelled"
+    );
+}
+
+#[tokio::test]
+async fn a_long_transaction_is_listed_oldest_first_with_its_start_and_age() {
+    let observer = our_client().await;
+    let (older, older_pid, _) = victim("xact-older").await;
+    older.batch_execute("BEGIN; SELECT 1").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let (newer, newer_pid, _) = victim("xact-newer").await;
+    newer.batch_execute("BEGIN; SELECT 1").await.unwrap();
+    let (_outside, outside_pid, _) = victim("xact-none").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let listing = list_sessions(&observer, LONG_TRANSACTION, 200)
+        .await
+        .unwrap();
+    let older_fields = listed(&listing, older_pid).expect("the older transaction is listed");
+    assert!(listed(&listing, newer_pid).is_some());
+    assert!(
+        listed(&listing, outside_pid).is_none(),
+        "a session outside a transaction is not listed"
+    );
+    let Value::List(sessions) = &listing else {
+        unreachable!()
+    };
+    let position = |pid: i32| {
+        sessions
+            .iter()
+            .position(|s| matches!(s, Value::Record(f) if f["pid"] == Value::Int(i64::from(pid))))
+            .unwrap()
+    };
+    assert!(position(older_pid) < position(newer_pid), "oldest first");
+
+    assert_eq!(older_fields["state"], Value::str("idle in transaction"));
+    assert_eq!(
+        older_fields["application"],
+        Value::str("rbk-unit-xact-older")
+    );
+    let xact_start: i64 = observer
+        .query_one(
+            &format!("SELECT {XACT_START_MS} FROM pg_stat_activity a WHERE a.pid = $1"),
+            &[&older_pid],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(older_fields["transaction_start"], Value::Time(xact_start));
+    assert!(
+        matches!(older_fields["transaction_age"], Value::Duration(ms) if (350..60_000).contains(&ms)),
+        "{:?}",
+        older_fields["transaction_age"]
+    );
+
+    let young = list_sessions(&observer, LONG_TRANSACTION, 60_000)
+        .await
+        .unwrap();
+    assert!(
+        listed(&young, older_pid).is_none(),
+        "younger than the bound"
+    );
+
+    // Other listings keep their sessions free of transaction fields.
+    let idle = list_sessions(&observer, IDLE, 0).await.unwrap();
+    let outside = listed(&idle, outside_pid).expect("the idle session");
+    assert!(!outside.contains_key("transaction_start"));
+}
+
+#[tokio::test]
+async fn cancel_stops_the_query_of_a_long_transaction_and_leaves_the_session() {
+    let observer = our_client().await;
+    let (holder, pid, _) = victim("xact-cancel").await;
+    holder.batch_execute("BEGIN; SELECT 1").await.unwrap();
+    let sleeping = tokio::spawn(async move {
+        let outcome = holder.query("SELECT pg_sleep(30)", &[]).await;
+        (holder, outcome)
+    });
+    wait_for_state(&observer, pid, "active").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let listing = list_sessions(&observer, LONG_TRANSACTION, 100)
+        .await
+        .unwrap();
+    let found = listed(&listing, pid).expect("the long transaction is listed");
+    assert_eq!(found["state"], Value::str("active"));
+    let targets = targets(
+        &Value::List(vec![Value::Record(found)]),
+        &Value::Int(1),
+        Signal::Cancel,
+    )
+    .unwrap();
+    assert_eq!(
+        signal_targets(&observer, &targets, Signal::Cancel).await,
+        Ok(1)
+    );
+
+    let (holder, outcome) = tokio::time::timeout(Duration::from_secs(10), sleeping)
+        .await
+        .expect("the query stops well before its 30s")
+        .unwrap();
+    let error = outcome.expect_err("the query was cancelled");
+    assert_eq!(error.code(), Some(&SqlState::QUERY_CANCELED));
+    assert!(alive(&observer, pid).await, "cancel leaves the session");
+    wait_for_state(&observer, pid, "idle in transaction (aborted)").await;
+    // The aborted transaction holds nothing any more: it is no longer a long transaction.
+    let after = list_sessions(&observer, LONG_TRANSACTION, 0).await.unwrap();
+    assert!(listed(&after, pid).is_none(), "{after:?}");
+    // Nothing runs now, so a second cancel has nothing to do.
+    assert_eq!(
+        signal_targets(&observer, &targets, Signal::Cancel).await,
+        Ok(0)
+    );
+    holder.batch_execute("ROLLBACK").await.unwrap();
+}
+
+#[tokio::test]
+async fn terminate_ends_a_long_transaction_whatever_its_state_but_never_a_newer_one() {
+    let observer = our_client().await;
+    let (holder, pid, _) = victim("xact-terminate").await;
+    holder.batch_execute("BEGIN; SELECT 1").await.unwrap();
+    let sleeping = tokio::spawn(async move {
+        holder.query("SELECT pg_sleep(0.5)", &[]).await.unwrap();
+        holder
+    });
+    wait_for_state(&observer, pid, "active").await;
+    let listing = list_sessions(&observer, LONG_TRANSACTION, 0).await.unwrap();
+    let found = listed(&listing, pid).expect("listed while its query runs");
+    assert_eq!(found["state"], Value::str("active"));
+    let listed_targets = targets(
+        &Value::List(vec![Value::Record(found)]),
+        &Value::Int(1),
+        Signal::Terminate,
+    )
+    .unwrap();
+    let holder = sleeping.await.unwrap();
+    wait_for_state(&observer, pid, "idle in transaction").await;
+
+    // The transaction it was listed in has ended and another begun: not the one listed.
+    holder
+        .batch_execute("COMMIT; BEGIN; SELECT 1")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(
+        signal_targets(&observer, &listed_targets, Signal::Terminate).await,
+        Ok(0)
+    );
+    assert!(
+        alive(&observer, pid).await,
+        "a newer transaction is left alone"
+    );
+
+    // Listed again, it is ended though its state changed from `active` to idle.
+    let again = list_sessions(&observer, LONG_TRANSACTION, 0).await.unwrap();
+    let found = listed(&again, pid).unwrap();
+    let mut as_listed = found.clone();
+    as_listed.insert("state".into(), Value::str("active"));
+    let targets = targets(
+        &Value::List(vec![Value::Record(as_listed)]),
+        &Value::Int(1),
+        Signal::Terminate,
+    )
+    .unwrap();
+    assert_eq!(
+        signal_targets(&observer, &targets, Signal::Terminate).await,
+        Ok(1)
+    );
+    assert!(!alive(&observer, pid).await);
+    drop(holder);
+}
+
+#[tokio::test]
+async fn bind_parameters_are_data_never_sql() {
+    const HOSTILE: &str = "'; drop table x; --";
+    let mut client = our_client().await;
+    client
+        .batch_execute("CREATE TEMP TABLE x (id int PRIMARY KEY, name text)")
+        .await
+        .unwrap();
+    let text = |s: &str| params::TextParam(Some(s.to_string()));
+
+    let inserted = execute_statement(
+        &client,
+        "INSERT INTO x (id, name) VALUES ($1, $2);",
+        &[text("1"), text(HOSTILE)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(inserted, 1);
+
+    let Value::List(rows) = read_only_query(
+        &mut client,
+        "SELECT id, name, $2 AS echoed FROM x WHERE name = $1",
+        &[text(HOSTILE), text("it's $1")],
+    )
+    .await
+    .unwrap() else {
+        panic!("a list")
+    };
+    assert_eq!(rows.len(), 1, "the value matched as data");
+    let Value::Map(row) = &rows[0] else {
+        panic!("a map")
+    };
+    assert_eq!(row["id"], Value::str("1"));
+    assert_eq!(row["name"], Value::str(HOSTILE));
+    assert_eq!(row["echoed"], Value::str("it's $1"));
+
+    // The table is still there, with the one row.
+    let count: i64 = client
+        .query_one("SELECT count(*) FROM x", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(count, 1);
+
+    // Text is parsed as the type the statement gives the parameter; NULL is NULL.
+    let Value::List(rows) = read_only_query(
+        &mut client,
+        "SELECT $1::interval AS span, $2::int + 1 AS next, $3::text IS NULL AS missing",
+        &[text("90 minutes"), text("41"), params::TextParam(None)],
+    )
+    .await
+    .unwrap() else {
+        panic!("a list")
+    };
+    let Value::Map(row) = &rows[0] else {
+        panic!("a map")
+    };
+    assert_eq!(row["span"], Value::str("01:30:00"));
+    assert_eq!(row["next"], Value::str("42"));
+    assert_eq!(row["missing"], Value::str("true"));
+}
+
+#[tokio::test]
+async fn wrong_parameters_fail_before_or_by_the_server_with_its_reason() {
+    let mut client = our_client().await;
+    let text = |s: &str| params::TextParam(Some(s.to_string()));
+    let error = read_only_query(&mut client, "SELECT $1::int AS n", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.message,
+        "the SQL takes 1 parameter ($1) but params has 0 values; nothing was run"
+    );
+    let error = execute_statement(&client, "SELECT 1", &[text("x")])
+        .await
+        .unwrap_err();
+    assert!(
+        error.message.contains("the SQL takes no parameters"),
+        "{}",
+        error.message
+    );
+    let error = read_only_query(&mut client, "SELECT $1::int AS n", &[text("abc")])
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .message
+            .contains("invalid input syntax for type integer: \"abc\""),
+        "{}",
+        error.message
+    );
+    // A parameter never turns a read into a write.
+    let error = read_only_query(
+        &mut client,
+        "SELECT $1::text AS t",
+        &[text("x'); CREATE TABLE rbk_never (i int); --")],
+    )
+    .await;
+    assert!(error.is_ok());
+    let exists: bool = client
+        .query_one("SELECT to_regclass('rbk_never') IS NOT NULL", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(!exists);
 }
