@@ -984,15 +984,12 @@ fn sizes_and_k8s_builders_check_and_test() {
     assert!(tested.stdout.contains("3 passed"), "{}", tested.stdout);
 
     // An input of type size reads a quantity, and names the text it cannot read.
-    let wrong = project.rbk(&[
-        "run",
-        "k8s_sizes.rbk::pvc_filling",
-        "--input",
-        "floor=15GB",
-    ]);
+    let wrong = project.rbk(&["run", "k8s_sizes.rbk::pvc_filling", "--input", "floor=15GB"]);
     assert_eq!(wrong.status, 2, "{}{}", wrong.stdout, wrong.stderr);
     assert!(
-        wrong.stderr.contains("`15GB` is not a size: `GB` is not a unit"),
+        wrong
+            .stderr
+            .contains("`15GB` is not a size: `GB` is not a unit"),
         "{}",
         wrong.stderr
     );
