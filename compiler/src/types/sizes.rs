@@ -135,13 +135,13 @@ pub fn format_size(bytes: i64) -> String {
     }
     for (suffix, shift) in BINARY {
         let unit = 1u64 << shift;
-        if magnitude % unit == 0 {
+        if magnitude.is_multiple_of(unit) {
             return format!("{sign}{}{suffix}", magnitude / unit);
         }
     }
     for (suffix, power) in DECIMAL.iter().filter(|(_, p)| *p > 0) {
         let unit = 10u64.pow(*power as u32);
-        if magnitude % unit == 0 {
+        if magnitude.is_multiple_of(unit) {
             return format!("{sign}{}{suffix}", magnitude / unit);
         }
     }
