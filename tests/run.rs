@@ -890,3 +890,121 @@ fn written_out_read_commands_need_no_gate_and_others_still_do() {
     assert_eq!(checked.status, 1, "{}{}", checked.stdout, checked.stderr);
     assert!(checked.stdout.contains("E0301"), "{}", checked.stdout);
 }
+
+/// Sizes and the std.k8s builders under `rbk test`: a filling claim is grown by a merge patch
+/// built from a record, a crash-looping pod's last termination is read, a node with disk
+/// pressure is drained; sizes compare, scale by a percent, divide and print readably.
+const K8S_SIZES: &str = r#"use std.k8s
+
+/// Grows a claim that is smaller than the floor.
+runbook pvc_filling {
+  title "PVC filling up"
+  owner "storage-oncall"
+  input {
+    claim: string = "data-orders-db-0"
+    floor: size = size("15Gi")
+  }
+  escalate k8s.events("Pvc", claim, "prod")
+
+  step look "Read the claim" {
+    let pvc = k8s.get_pvc(claim, "prod")
+    let class = k8s.get_storage_class(pvc.storage_class)
+    log "{pvc.name}: {pvc.capacity} of {pvc.request} ({pvc.capacity / size("1Gi")} GiB), 80% is {pvc.capacity * 80%}"
+    expect class.allow_expansion else "{pvc.storage_class} cannot grow"
+    expect pvc.capacity + size("512Mi") > size("10Gi") and pvc.capacity - size("1Gi") < pvc.capacity
+  }
+
+  step grow "Grow the claim to the floor" when k8s.get_pvc(claim, "prod").capacity < floor {
+    approval required from "sre" timeout 5m on timeout deny
+    k8s.patch("Pvc", claim, "prod", {spec: {resources: {requests: {storage: "{floor}"}}}})
+  }
+}
+
+/// Looks at a crash-looping pod and drains its node when the node's disk is full.
+runbook crash_loop {
+  title "Crash-looping pod"
+  owner "platform-oncall"
+  escalate k8s.events("Pod", "api-1", "prod")
+
+  step look "Why does it crash" {
+    let victim = k8s.get_pod("api-1", "prod")
+    let crashed = filter(victim.containers, c => c.reason == "CrashLoopBackOff")
+    log "{victim.name} on {victim.node}: {len(crashed)} crashing, last {first(crashed).last_reason} ({first(crashed).last_exit_code ?? 0}), owned by {victim.owner_kind} {victim.owner}"
+    expect first(crashed).last_exit_code == 137
+  }
+
+  step drain "Drain a node under disk pressure" when k8s.get_node(k8s.get_pod("api-1", "prod").node).disk_pressure {
+    approval required from "sre" timeout 5m on timeout deny
+    let drained = k8s.drain(k8s.get_pod("api-1", "prod").node, max: 20, timeout: 2m)
+    log "evicted {len(drained.evicted)}"
+  }
+}
+
+test "a small claim grows" {
+  mock k8s.get_pvc returns k8s.pvc("data-orders-db-0", capacity: size("10Gi"), request: size("20Gi"))
+  mock k8s.get_storage_class returns k8s.storage_class("gp3")
+  mock k8s.patch returns none
+  approve grow
+  run pvc_filling
+  expect step look succeeded
+  expect step grow succeeded
+  expect called k8s.patch times 1
+}
+
+test "a claim above the floor is left alone" {
+  mock k8s.get_pvc returns k8s.pvc("data-orders-db-0", capacity: size("20Gi"))
+  mock k8s.get_storage_class returns k8s.storage_class("gp3")
+  run pvc_filling
+  expect step grow skipped
+  expect size("1.5Gi") == size("1536Mi") and size("1G") < size("1Gi")
+}
+
+test "an OOM-killed pod on a full node is drained" {
+  mock k8s.get_pod returns k8s.pod("api-1", restarts: 12, ready: false, state: "waiting", state_reason: "CrashLoopBackOff", last_reason: "OOMKilled", exit_code: 137, node: "node-7")
+  mock k8s.get_node returns k8s.node("node-7", disk_pressure: true)
+  mock k8s.drain returns {evicted: ["prod/api-1"], skipped: []}
+  approve drain
+  run crash_loop
+  expect step look succeeded
+  expect step drain succeeded
+  expect k8s.has_condition(k8s.node("n", disk_pressure: true).conditions, "DiskPressure")
+  expect not k8s.has_condition(k8s.node("n").conditions, "DiskPressure")
+  expect len(k8s.pod("bare", owner_kind: "").owners) == 0
+  expect k8s.job("backup-1", successes: 0, failures: 6, conditions: [k8s.condition("Failed", why: "BackoffLimitExceeded")]).failed == 6
+}
+"#;
+
+#[test]
+fn sizes_and_k8s_builders_check_and_test() {
+    let project = Project::new("k8s-sizes");
+    std::fs::write(project.dir.join("k8s_sizes.rbk"), K8S_SIZES).unwrap();
+    let checked = project.rbk(&["check", "--deny", "warnings", "k8s_sizes.rbk"]);
+    assert_eq!(checked.status, 0, "{}{}", checked.stdout, checked.stderr);
+    let tested = project.rbk(&["test", "k8s_sizes.rbk"]);
+    assert_eq!(tested.status, 0, "{}{}", tested.stdout, tested.stderr);
+    assert!(tested.stdout.contains("3 passed"), "{}", tested.stdout);
+
+    // An input of type size reads a quantity, and names the text it cannot read.
+    let wrong = project.rbk(&["run", "k8s_sizes.rbk::pvc_filling", "--input", "floor=15GB"]);
+    assert_eq!(wrong.status, 2, "{}{}", wrong.stdout, wrong.stderr);
+    assert!(
+        wrong
+            .stderr
+            .contains("`15GB` is not a size: `GB` is not a unit"),
+        "{}",
+        wrong.stderr
+    );
+
+    std::fs::write(
+        project.dir.join("bad_size.rbk"),
+        "runbook p {\n  title \"t\"\n  step s \"s\" {\n    expect size(\"10gi\") > size(\"1Gi\")\n  }\n}\n",
+    )
+    .unwrap();
+    let checked = project.rbk(&["check", "bad_size.rbk"]);
+    assert_eq!(checked.status, 1, "{}{}", checked.stdout, checked.stderr);
+    assert!(
+        checked.stdout.contains("E0213") && checked.stdout.contains("`10gi` is not a size"),
+        "{}",
+        checked.stdout
+    );
+}

@@ -59,6 +59,7 @@ pub fn placeholder(ty: &Ty, named_types: &NamedTypes) -> Value {
         Ty::Str => Value::str(""),
         Ty::Duration => Value::Duration(0),
         Ty::Percent => Value::Percent(0.0),
+        Ty::Size => Value::Size(0),
         Ty::Time => Value::Time(0),
         Ty::List(_) => Value::List(Vec::new()),
         Ty::Map(..) => Value::Map(Default::default()),

@@ -1507,6 +1507,11 @@ impl<'a> Machine<'a> {
                         ),
                         (UnaryOp::Neg, Value::Float(x)) => Value::Float(-x),
                         (UnaryOp::Neg, Value::Percent(p)) => Value::Percent(-p),
+                        (UnaryOp::Neg, Value::Size(bytes)) => Value::Size(
+                            bytes
+                                .checked_neg()
+                                .ok_or_else(|| Flow::Failed("size overflow".into()))?,
+                        ),
                         (_, value) => {
                             return fail(format!(
                                 "operator does not apply to a {}",

@@ -16,6 +16,7 @@ pub fn compare(a: &Value, b: &Value) -> Option<Ordering> {
             x.partial_cmp(y)
         }
         (Value::Duration(x), Value::Duration(y)) => Some(x.cmp(y)),
+        (Value::Size(x), Value::Size(y)) => Some(x.cmp(y)),
         (Value::Time(x), Value::Time(y)) => Some(x.cmp(y)),
         (Value::Str(x), Value::Str(y)) => Some(x.cmp(y)),
         _ => None,
@@ -56,6 +57,7 @@ pub fn binary(op: BinaryOp, left: Value, right: Value) -> Result<Value, String> 
                 format!("{} + {}", format_duration(a), format_duration(b))
             })?,
             (Percent(a), Percent(b)) => Percent(a + b),
+            (Size(a), Size(b)) => Size(a.checked_add(b).ok_or_else(size_overflow)?),
             (Time(t), Duration(d)) | (Duration(d), Time(t)) => {
                 time(i128::from(t) + i128::from(d), || {
                     format!("a time + {}", format_duration(d))
@@ -74,6 +76,7 @@ pub fn binary(op: BinaryOp, left: Value, right: Value) -> Result<Value, String> 
                 format!("{} - {}", format_duration(a), format_duration(b))
             })?,
             (Percent(a), Percent(b)) => Percent(a - b),
+            (Size(a), Size(b)) => Size(a.checked_sub(b).ok_or_else(size_overflow)?),
             (Time(t), Duration(d)) => time(i128::from(t) - i128::from(d), || {
                 format!("a time - {}", format_duration(d))
             })?,
@@ -88,6 +91,8 @@ pub fn binary(op: BinaryOp, left: Value, right: Value) -> Result<Value, String> 
                 let factor = number(&n)?;
                 scaled(d, factor, || format!("{} * {factor}", format_duration(d)))?
             }
+            (Size(bytes), Percent(p)) | (Percent(p), Size(bytes)) => scaled_size(bytes, p / 100.0)?,
+            (Size(bytes), n) | (n, Size(bytes)) => scaled_size(bytes, number(&n)?)?,
             (Percent(p), n) | (n, Percent(p)) => Percent(p * number(&n)?),
             (a, b) => Float(number(&a)? * number(&b)?),
         },
@@ -96,6 +101,15 @@ pub fn binary(op: BinaryOp, left: Value, right: Value) -> Result<Value, String> 
             (Int(a), Int(b)) => Int(a.checked_div(b).ok_or_else(overflow)?),
             (Duration(a), Duration(b)) if b > 0 => Float(a as f64 / b as f64),
             (Percent(a), Percent(b)) if b != 0.0 => Float(a / b),
+            (Size(a), Size(b)) if b != 0 => Float(a as f64 / b as f64),
+            (Size(_), Size(_)) => return Err("division by a zero size".into()),
+            (Size(bytes), n) => {
+                let divisor = number(&n)?;
+                if divisor == 0.0 {
+                    return Err("division by zero".into());
+                }
+                scaled_size(bytes, 1.0 / divisor)?
+            }
             (Duration(d), n) => {
                 let divisor = number(&n)?;
                 if divisor == 0.0 {
@@ -118,6 +132,19 @@ pub fn binary(op: BinaryOp, left: Value, right: Value) -> Result<Value, String> 
             return Err("short-circuit operator evaluated eagerly".into())
         }
     })
+}
+
+fn size_overflow() -> String {
+    "size out of range: the result is larger than 8Ei".to_string()
+}
+
+/// `bytes` times a factor, rounded to the nearest byte.
+fn scaled_size(bytes: i64, factor: f64) -> Result<Value, String> {
+    let result = (bytes as f64 * factor).round();
+    if !result.is_finite() || result.abs() >= i64::MAX as f64 {
+        return Err(size_overflow());
+    }
+    Ok(Value::Size(result as i64))
 }
 
 /// A duration result, or the run error that says why there is none: durations are whole
@@ -207,6 +234,7 @@ pub fn simple_builtin(builtin: Builtin, mut values: Vec<Value>) -> Result<Value,
                 let mut total = match items.first() {
                     Some(Value::Duration(_)) => Value::Duration(0),
                     Some(Value::Percent(_)) => Value::Percent(0.0),
+                    Some(Value::Size(_)) => Value::Size(0),
                     Some(Value::Float(_)) => Value::Float(0.0),
                     _ => Value::Int(0),
                 };
@@ -351,5 +379,43 @@ mod tests {
             ])],
         ));
         assert!(message.starts_with("duration out of range"), "{message}");
+    }
+
+    #[test]
+    fn sizes_add_scale_divide_and_compare() {
+        const GI: i64 = 1 << 30;
+        let size = |gi: i64| Value::Size(gi * GI);
+        assert_eq!(binary(BinaryOp::Add, size(8), size(2)), Ok(size(10)));
+        assert_eq!(binary(BinaryOp::Sub, size(2), size(8)), Ok(size(-6)));
+        assert_eq!(
+            binary(BinaryOp::Mul, size(10), Value::Percent(80.0)),
+            Ok(Value::Size(8 * GI))
+        );
+        assert_eq!(
+            binary(BinaryOp::Mul, Value::Float(1.5), size(2)),
+            Ok(size(3))
+        );
+        assert_eq!(binary(BinaryOp::Mul, size(2), Value::Int(3)), Ok(size(6)));
+        assert_eq!(
+            binary(BinaryOp::Div, size(9), size(10)),
+            Ok(Value::Float(0.9))
+        );
+        assert_eq!(binary(BinaryOp::Div, size(9), Value::Int(3)), Ok(size(3)));
+        assert_eq!(
+            binary(BinaryOp::Div, size(9), Value::Size(0)),
+            Err("division by a zero size".into())
+        );
+        assert_eq!(
+            binary(BinaryOp::Gt, size(10), Value::Size(10 * GI - 1)),
+            Ok(Value::Bool(true))
+        );
+        let message = out_of_range(binary(BinaryOp::Add, Value::Size(i64::MAX), size(1)));
+        assert!(message.starts_with("size out of range"), "{message}");
+        let message = out_of_range(binary(BinaryOp::Mul, size(1), Value::Float(1e30)));
+        assert!(message.starts_with("size out of range"), "{message}");
+        assert_eq!(
+            simple_builtin(Builtin::Sum, vec![Value::List(vec![size(1), size(2)])]),
+            Ok(size(3))
+        );
     }
 }

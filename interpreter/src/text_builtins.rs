@@ -62,6 +62,13 @@ pub fn text_builtin(builtin: Builtin, values: &[Value]) -> Result<Value, String>
             Value::Str(s) if s.trim().eq_ignore_ascii_case("false") => Value::Bool(false),
             other => return Err(not_a("bool", "true or false", &other)),
         },
+        Builtin::Size => match arg(0) {
+            Value::Size(bytes) => Value::Size(bytes),
+            // A JSON number is a byte count.
+            Value::Int(bytes) if bytes >= 0 => Value::Size(bytes),
+            Value::Str(s) => Value::parse_size(&s).map_err(|why| format!("size(): {why}"))?,
+            other => return Err(not_a("size", "a quantity such as \"10Gi\"", &other)),
+        },
         Builtin::Trim => Value::Str(text(0)?.trim().to_string()),
         Builtin::Lower => Value::Str(text(0)?.to_lowercase()),
         Builtin::Upper => Value::Str(text(0)?.to_uppercase()),
@@ -281,5 +288,24 @@ mod tests {
             bad.starts_with("matches(): the pattern \"(\" is not a regular expression"),
             "{bad}"
         );
+    }
+
+    #[test]
+    fn size_reads_quantities_and_names_the_value_it_cannot_read() {
+        assert_eq!(
+            call(Builtin::Size, &[Value::str("10Gi")]),
+            Ok(Value::Size(10 << 30))
+        );
+        assert_eq!(
+            call(Builtin::Size, &[Value::Int(4096)]),
+            Ok(Value::Size(4096))
+        );
+        let error = call(Builtin::Size, &[Value::str("ten gigs")]).unwrap_err();
+        assert_eq!(
+            error,
+            "size(): `ten gigs` is not a size: it does not start with a number"
+        );
+        let error = call(Builtin::Size, &[Value::Bool(true)]).unwrap_err();
+        assert!(error.contains("a bool true is not a quantity"), "{error}");
     }
 }

@@ -27,6 +27,9 @@ use rbk_interpreter::{
 use rbk_stdlib::natives::{all, NativeAction, NativeActions};
 use serde_json::{json, Value as Json};
 
+#[path = "k8s/workloads.rs"]
+mod workloads;
+
 // ---------------------------------------------------------------------------------------------
 // The fake API server
 // ---------------------------------------------------------------------------------------------
@@ -107,7 +110,8 @@ fn deployment_json(name: &str, paused: bool) -> Json {
         "metadata": {
             "name": name, "namespace": "prod", "uid": "dep-uid", "resourceVersion": "9120",
             "generation": 4, "creationTimestamp": "2024-04-01T00:00:00Z",
-            "labels": {"app": name}
+            "labels": {"app": name},
+            "annotations": {"deployment.kubernetes.io/revision": "3"}
         },
         "spec": {
             "replicas": 3,
@@ -121,7 +125,15 @@ fn deployment_json(name: &str, paused: bool) -> Json {
         },
         "status": {
             "observedGeneration": 4, "replicas": 3, "updatedReplicas": 3,
-            "readyReplicas": 2, "availableReplicas": 2
+            "readyReplicas": 2, "availableReplicas": 2,
+            "conditions": [
+                {"type": "Available", "status": "False", "reason": "MinimumReplicasUnavailable",
+                 "message": "Deployment does not have minimum availability.",
+                 "lastUpdateTime": "2024-05-02T10:30:00Z", "lastTransitionTime": "2024-05-02T10:30:00Z"},
+                {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable",
+                 "message": "ReplicaSet \"orders-api-7d9f8\" has successfully progressed.",
+                 "lastUpdateTime": "2024-05-02T10:30:00Z", "lastTransitionTime": "2024-04-01T00:00:00Z"}
+            ]
         }
     })
 }
@@ -158,6 +170,9 @@ fn route(method: &str, uri: &str) -> (u16, &'static str, String) {
     };
     const PODS: &str = "/api/v1/namespaces/prod/pods";
     const DEPLOYMENTS: &str = "/apis/apps/v1/namespaces/prod/deployments";
+    if let Some((code, body)) = workloads::route(method, path, query) {
+        return (code, "application/json", body.to_string());
+    }
     match (method, path) {
         ("GET", PODS) => json_ok(json!({
             "kind": "PodList",
@@ -411,6 +426,15 @@ fn pod_record(name: &str) -> Value {
     Value::Record(fields)
 }
 
+fn record(fields: Vec<(&str, Value)>) -> Value {
+    Value::Record(
+        fields
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    )
+}
+
 fn millis(rfc3339: &str) -> i64 {
     rfc3339.parse::<jiff::Timestamp>().unwrap().as_millisecond()
 }
@@ -449,28 +473,59 @@ async fn pods_lists_by_label_selector_as_pod_records() {
     ]
     .into_iter()
     .collect();
-    let record = |name: &str, restarts: i64, created: &str, node: &str| {
-        Value::Record(
-            [
-                ("name", Value::str(name)),
-                ("namespace", Value::str("prod")),
-                ("phase", Value::str("Running")),
-                ("restarts", Value::Int(restarts)),
-                ("created", Value::Time(millis(created))),
-                ("node", Value::str(node)),
-                ("labels", Value::Map(labels.clone())),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect(),
-        )
+    let container = |name: &str, restarts: i64| {
+        record(vec![
+            ("name", Value::str(name)),
+            ("ready", Value::Bool(true)),
+            ("restarts", Value::Int(restarts)),
+            ("state", Value::str("running")),
+            ("reason", Value::str("")),
+            ("last_reason", Value::str("")),
+            ("last_exit_code", Value::None),
+        ])
+    };
+    let pod = |name: &str, restarts: i64, created: &str, node: &str, containers: Vec<Value>| {
+        record(vec![
+            ("name", Value::str(name)),
+            ("namespace", Value::str("prod")),
+            ("phase", Value::str("Running")),
+            ("restarts", Value::Int(restarts)),
+            ("created", Value::Time(millis(created))),
+            ("node", Value::str(node)),
+            ("labels", Value::Map(labels.clone())),
+            // The fake's pods carry no Ready condition.
+            ("ready", Value::Bool(false)),
+            ("reason", Value::str("")),
+            ("owner_kind", Value::str("ReplicaSet")),
+            ("owner", Value::str("orders-api-7d9f8")),
+            (
+                "owners",
+                Value::List(vec![record(vec![
+                    ("kind", Value::str("ReplicaSet")),
+                    ("name", Value::str("orders-api-7d9f8")),
+                ])]),
+            ),
+            ("containers", Value::List(containers)),
+        ])
     };
     assert_eq!(
         pods,
         Value::List(vec![
             // restarts: 2 (app) + 1 (proxy)
-            record("orders-api-7d9f8-young", 3, YOUNG_CREATED, "node-1"),
-            record("orders-api-7d9f8-old", 0, OLD_CREATED, "node-2"),
+            pod(
+                "orders-api-7d9f8-young",
+                3,
+                YOUNG_CREATED,
+                "node-1",
+                vec![container("app", 2), container("proxy", 1)]
+            ),
+            pod(
+                "orders-api-7d9f8-old",
+                0,
+                OLD_CREATED,
+                "node-2",
+                vec![container("app", 0)]
+            ),
         ])
     );
     assert_eq!(
@@ -551,19 +606,47 @@ async fn deployment_reads_desired_and_ready_replicas() {
     )
     .await
     .unwrap();
+    let condition = |kind: &str, status: &str, reason: &str, message: &str| {
+        record(vec![
+            ("type", Value::str(kind)),
+            ("status", Value::str(status)),
+            ("reason", Value::str(reason)),
+            ("message", Value::str(message)),
+        ])
+    };
     assert_eq!(
         deployment,
-        Value::Record(
-            [
-                ("name", Value::str("orders-api")),
-                ("namespace", Value::str("prod")),
-                ("replicas", Value::Int(3)),
-                ("ready_replicas", Value::Int(2)),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect()
-        )
+        record(vec![
+            ("name", Value::str("orders-api")),
+            ("namespace", Value::str("prod")),
+            ("replicas", Value::Int(3)),
+            ("ready_replicas", Value::Int(2)),
+            ("available_replicas", Value::Int(2)),
+            ("updated_replicas", Value::Int(3)),
+            (
+                "selector",
+                Value::Map([("app".to_string(), Value::str("orders-api"))].into())
+            ),
+            (
+                "conditions",
+                Value::List(vec![
+                    condition(
+                        "Available",
+                        "False",
+                        "MinimumReplicasUnavailable",
+                        "Deployment does not have minimum availability."
+                    ),
+                    condition(
+                        "Progressing",
+                        "True",
+                        "NewReplicaSetAvailable",
+                        "ReplicaSet \"orders-api-7d9f8\" has successfully progressed."
+                    ),
+                ])
+            ),
+            ("revision", Value::Int(3)),
+            ("paused", Value::Bool(false)),
+        ])
     );
     assert_eq!(
         fake.requests(),

@@ -72,6 +72,7 @@ codes! {
     DurationOutOfRange = "E0210", Error, "duration literal out of range";
     DurationArithmeticOutOfRange = "E0211", Error, "constant duration arithmetic out of range";
     BadPattern = "E0212", Error, "invalid regular expression";
+    BadSize = "E0213", Error, "invalid size";
     UngatedDestructiveStep = "E0301", Error, "destructive step without an approval clause";
     UnsafeAutoApprove = "E0302", Error, "`on timeout approve` on an action that is not safe to auto-approve";
     SecretExposed = "E0303", Error, "secret interpolated or logged";

@@ -33,6 +33,7 @@ pub enum Builtin {
     Matches,
     Capture,
     UrlEncode,
+    Size,
 }
 
 impl Builtin {
@@ -68,6 +69,7 @@ impl Builtin {
         Builtin::Matches,
         Builtin::Capture,
         Builtin::UrlEncode,
+        Builtin::Size,
     ];
 
     pub fn name(self) -> &'static str {
@@ -103,6 +105,7 @@ impl Builtin {
             Builtin::Matches => "matches",
             Builtin::Capture => "capture",
             Builtin::UrlEncode => "url_encode",
+            Builtin::Size => "size",
         }
     }
 
@@ -144,6 +147,7 @@ impl Builtin {
             Builtin::Matches => "matches(s: string, pattern: string) -> bool",
             Builtin::Capture => "capture(s: string, pattern: string) -> list<string>?",
             Builtin::UrlEncode => "url_encode(s: string) -> string",
+            Builtin::Size => "size(quantity: string | json) -> size",
         }
     }
 
@@ -180,6 +184,7 @@ impl Builtin {
             Builtin::Matches => "True when the regular expression `pattern` (Rust `regex` syntax) matches somewhere in the text. A literal pattern is checked before the run (E0212).",
             Builtin::Capture => "The groups of the first match of the regular expression `pattern`: element 0 is the whole match, then each group (`\"\"` for a group that took no part); `none` when it does not match.",
             Builtin::UrlEncode => "The text percent-encoded for a URL path segment or query value (RFC 3986 unreserved characters are kept).",
+            Builtin::Size => "The Kubernetes quantity as a size in bytes: `\"10Gi\"` (powers of 1024: Ki Mi Gi Ti Pi Ei), `\"1G\"` (powers of 1000: k M G T P E), `\"129e6\"` or plain bytes `\"4096\"`. A literal is checked before the run (E0213); other text fails the step, naming the value.",
         }
     }
 }

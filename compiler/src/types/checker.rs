@@ -139,6 +139,20 @@ pub fn assignable(from: &Ty, to: &Ty) -> bool {
         (Ty::List(a), Ty::List(b)) => assignable(a, b),
         (Ty::Map(ka, va), Ty::Map(kb, vb)) => assignable(ka, kb) && assignable(va, vb),
         (Ty::Record(a), Ty::Record(b)) => record_fits(a, b),
+        // A JSON document may be built from plain data (a merge patch from a record literal).
+        (from, Ty::Json) => is_json_data(from),
+        _ => false,
+    }
+}
+
+/// Values that have one obvious JSON form: no secret, handle, time, duration or size (whose
+/// JSON spelling would be a guess).
+fn is_json_data(ty: &Ty) -> bool {
+    match ty {
+        Ty::Int | Ty::Float | Ty::Bool | Ty::Str | Ty::None | Ty::Json | Ty::Unknown => true,
+        Ty::List(element) | Ty::Optional(element) => is_json_data(element),
+        Ty::Map(key, value) => matches!(**key, Ty::Str) && is_json_data(value),
+        Ty::Record(fields) => fields.iter().all(|(_, ty)| is_json_data(ty)),
         _ => false,
     }
 }
@@ -785,6 +799,9 @@ impl<'a> Checker<'a> {
             }
             (Ty::Duration, Ty::Int | Ty::Float) => {
                 "write the number with a unit, e.g. `30s`, `5m` or `1h`".to_string()
+            }
+            (Ty::Size, Ty::Str | Ty::Int) => {
+                "turn the quantity into a size with `size(\"10Gi\")`".to_string()
             }
             (Ty::Str, _) => "interpolate the value into a string, e.g. \"{value}\"".to_string(),
             (_, Ty::Optional(inner)) if assignable(inner, expected) => {
@@ -1593,7 +1610,8 @@ impl<'a> Checker<'a> {
             | Builtin::Lines
             | Builtin::Lower
             | Builtin::Upper
-            | Builtin::UrlEncode => args.len() == 1,
+            | Builtin::UrlEncode
+            | Builtin::Size => args.len() == 1,
             Builtin::Filter
             | Builtin::Map
             | Builtin::SortBy
@@ -1673,7 +1691,12 @@ impl<'a> Checker<'a> {
                     Builtin::Sum
                         if !matches!(
                             element,
-                            Ty::Int | Ty::Float | Ty::Duration | Ty::Percent | Ty::Unknown
+                            Ty::Int
+                                | Ty::Float
+                                | Ty::Duration
+                                | Ty::Percent
+                                | Ty::Size
+                                | Ty::Unknown
                         ) =>
                     {
                         self.report(
@@ -1684,7 +1707,7 @@ impl<'a> Checker<'a> {
                                 format!("`sum` cannot add `{element}` values"),
                             )
                             .label("not numbers")
-                            .help("sum a list of ints, floats, durations or percents"),
+                            .help("sum a list of ints, floats, durations, percents or sizes"),
                         );
                         Ty::Unknown
                     }
@@ -1848,7 +1871,8 @@ impl Env {
 }
 
 pub(super) const PRIMITIVES: &[&str] = &[
-    "int", "float", "bool", "string", "duration", "percent", "time", "secret", "none", "json",
+    "int", "float", "bool", "string", "duration", "percent", "size", "time", "secret", "none",
+    "json",
 ];
 
 fn primitive_type(name: &str) -> Option<Ty> {
@@ -1859,6 +1883,7 @@ fn primitive_type(name: &str) -> Option<Ty> {
         "string" => Ty::Str,
         "duration" => Ty::Duration,
         "percent" => Ty::Percent,
+        "size" => Ty::Size,
         "time" => Ty::Time,
         "secret" => Ty::Secret,
         "none" => Ty::None,

@@ -8,6 +8,7 @@ mod checker;
 mod clauses;
 mod durations;
 mod operators;
+mod sizes;
 mod tests;
 mod text_builtins;
 mod ty;
@@ -18,6 +19,7 @@ use rustc_hash::FxHashMap;
 
 pub use builtins::Builtin;
 pub use checker::assignable;
+pub use sizes::{format_size, parse_size, SizeError};
 pub use ty::{NamedTy, Ty, TypeKey};
 
 use crate::diagnostics::Diagnostic;

@@ -1,5 +1,5 @@
-//! Which operators apply to which types. `percent` compares with `percent` and `duration` with
-//! `duration`; nothing converts to a string implicitly.
+//! Which operators apply to which types. `percent` compares with `percent`, `duration` with
+//! `duration` and `size` with `size`; nothing converts to a string implicitly.
 
 use super::Ty;
 use crate::syntax::{BinaryOp, UnaryOp};
@@ -45,6 +45,7 @@ pub fn binary(op: BinaryOp, lhs: &Ty, rhs: &Ty) -> Option<Ty> {
             (Ty::Int | Ty::Float, Ty::Int | Ty::Float) => Some(Ty::Float),
             (Ty::Duration, Ty::Duration) => Some(Ty::Duration),
             (Ty::Percent, Ty::Percent) => Some(Ty::Percent),
+            (Ty::Size, Ty::Size) => Some(Ty::Size),
             (Ty::Time, Ty::Duration) | (Ty::Duration, Ty::Time) => Some(Ty::Time),
             (Ty::Str, Ty::Str) => Some(Ty::Str),
             (Ty::List(a), Ty::List(b)) if a == b => Some(lhs.clone()),
@@ -55,6 +56,7 @@ pub fn binary(op: BinaryOp, lhs: &Ty, rhs: &Ty) -> Option<Ty> {
             (Ty::Int | Ty::Float, Ty::Int | Ty::Float) => Some(Ty::Float),
             (Ty::Duration, Ty::Duration) => Some(Ty::Duration),
             (Ty::Percent, Ty::Percent) => Some(Ty::Percent),
+            (Ty::Size, Ty::Size) => Some(Ty::Size),
             (Ty::Time, Ty::Duration) => Some(Ty::Time),
             (Ty::Time, Ty::Time) => Some(Ty::Duration),
             _ => None,
@@ -68,6 +70,9 @@ pub fn binary(op: BinaryOp, lhs: &Ty, rhs: &Ty) -> Option<Ty> {
             (Ty::Percent, Ty::Int | Ty::Float) | (Ty::Int | Ty::Float, Ty::Percent) => {
                 Some(Ty::Percent)
             }
+            // 80% of a capacity is a size: the percent is a fraction here.
+            (Ty::Size, Ty::Int | Ty::Float | Ty::Percent)
+            | (Ty::Int | Ty::Float | Ty::Percent, Ty::Size) => Some(Ty::Size),
             _ => None,
         },
         Div => match (lhs, rhs) {
@@ -75,7 +80,10 @@ pub fn binary(op: BinaryOp, lhs: &Ty, rhs: &Ty) -> Option<Ty> {
             (Ty::Int | Ty::Float, Ty::Int | Ty::Float) => Some(Ty::Float),
             (Ty::Duration, Ty::Int | Ty::Float) => Some(Ty::Duration),
             (Ty::Percent, Ty::Int | Ty::Float) => Some(Ty::Percent),
-            (Ty::Duration, Ty::Duration) | (Ty::Percent, Ty::Percent) => Some(Ty::Float),
+            (Ty::Size, Ty::Int | Ty::Float) => Some(Ty::Size),
+            (Ty::Duration, Ty::Duration) | (Ty::Percent, Ty::Percent) | (Ty::Size, Ty::Size) => {
+                Some(Ty::Float)
+            }
             _ => None,
         },
     }
@@ -85,7 +93,9 @@ pub fn unary(op: UnaryOp, operand: &Ty) -> Option<Ty> {
     match (op, operand) {
         (_, Ty::Unknown) => Some(Ty::Unknown),
         (UnaryOp::Not, Ty::Bool) => Some(Ty::Bool),
-        (UnaryOp::Neg, Ty::Int | Ty::Float | Ty::Duration | Ty::Percent) => Some(operand.clone()),
+        (UnaryOp::Neg, Ty::Int | Ty::Float | Ty::Duration | Ty::Percent | Ty::Size) => {
+            Some(operand.clone())
+        }
         _ => None,
     }
 }
@@ -113,6 +123,9 @@ pub fn hint(op: BinaryOp, lhs: &Ty, rhs: &Ty) -> String {
             if !matches!(op, BinaryOp::Mul | BinaryOp::Div) =>
         {
             "write the number as a duration, e.g. `30s` or `5m`".to_string()
+        }
+        (Ty::Size, Ty::Int | Ty::Float | Ty::Str) | (Ty::Int | Ty::Float | Ty::Str, Ty::Size) => {
+            "write the other side as a size too, e.g. `size(\"10Gi\")`".to_string()
         }
         (Ty::Str, _) | (_, Ty::Str) if op == BinaryOp::Add => {
             "there is no implicit conversion to string: use interpolation, e.g. \"{a}{b}\""

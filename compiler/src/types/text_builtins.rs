@@ -1,6 +1,7 @@
-//! The builtins that read what commands and APIs return: text, numbers in text, JSON and
-//! regular expressions. Their arguments are checked here; a literal regular expression is
-//! compiled before the run, so a typo in a pattern is a check error (E0212), not a failed step.
+//! The builtins that read what commands and APIs return: text, numbers in text, JSON, sizes
+//! and regular expressions. Their arguments are checked here; a literal regular expression is
+//! compiled before the run, so a typo in a pattern is a check error (E0212), not a failed step,
+//! and a literal quantity is read before the run (E0213).
 
 use super::checker::{Checker, Env};
 use super::{Builtin, Ty};
@@ -47,6 +48,23 @@ impl Checker<'_> {
                     Builtin::Float => Ty::Float,
                     _ => Ty::Bool,
                 }
+            }
+            Builtin::Size => {
+                let ty = self.check_expr(env, &args[0].value, None);
+                if !matches!(ty, Ty::Str | Ty::Json | Ty::Size | Ty::Unknown) {
+                    self.report(
+                        Diagnostic::new(
+                            Code::TypeMismatch,
+                            env.file,
+                            args[0].value.span,
+                            format!("`size` cannot convert `{ty}`"),
+                        )
+                        .label(format!("this is `{ty}`"))
+                        .help("give `size` the quantity as text, e.g. `size(\"10Gi\")`"),
+                    );
+                }
+                self.check_size_literal(env, &args[0].value);
+                Ty::Size
             }
             Builtin::Trim | Builtin::Lower | Builtin::Upper | Builtin::UrlEncode => {
                 self.expect_type(env, &args[0].value, &Ty::Str, "the text");
@@ -110,6 +128,25 @@ impl Checker<'_> {
                 }
             }
             _ => Ty::Unknown,
+        }
+    }
+
+    /// A quantity written as a literal is read now, so `size("10GB")` is a check error.
+    fn check_size_literal(&mut self, env: &mut Env, quantity: &Expr) {
+        let Some(text) = quantity.as_plain_str() else {
+            return;
+        };
+        if let Err(error) = super::parse_size(&text) {
+            self.report(
+                Diagnostic::new(
+                    Code::BadSize,
+                    env.file,
+                    quantity.span,
+                    format!("`{text}` is not a size: {error}"),
+                )
+                .label("not a Kubernetes quantity")
+                .help("write a quantity such as \"10Gi\", \"500Mi\", \"1G\", \"100k\" or a number of bytes"),
+            );
         }
     }
 

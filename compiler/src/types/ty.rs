@@ -38,6 +38,8 @@ pub enum Ty {
     Str,
     Duration,
     Percent,
+    /// A number of bytes, written as a Kubernetes quantity (`10Gi`); see `types::sizes`.
+    Size,
     Time,
     Secret,
     /// The type of `none`, and of actions that return nothing.
@@ -98,7 +100,14 @@ impl Ty {
     pub fn is_ordered(&self) -> bool {
         matches!(
             self,
-            Ty::Int | Ty::Float | Ty::Duration | Ty::Percent | Ty::Time | Ty::Str | Ty::Unknown
+            Ty::Int
+                | Ty::Float
+                | Ty::Duration
+                | Ty::Percent
+                | Ty::Size
+                | Ty::Time
+                | Ty::Str
+                | Ty::Unknown
         )
     }
 
@@ -121,6 +130,7 @@ impl fmt::Display for Ty {
             Ty::Str => f.write_str("string"),
             Ty::Duration => f.write_str("duration"),
             Ty::Percent => f.write_str("percent"),
+            Ty::Size => f.write_str("size"),
             Ty::Time => f.write_str("time"),
             Ty::Secret => f.write_str("secret"),
             Ty::None => f.write_str("none"),

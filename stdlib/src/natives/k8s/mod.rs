@@ -1,17 +1,24 @@
-//! `std.k8s`: pods, deployments, restarts, scaling and logs through the Kubernetes API
-//! (`kube` + `k8s-openapi`).
+//! `std.k8s`: typed reads of workloads, nodes and volumes, logs, and the changes runbooks make
+//! (patch, cordon, drain, delete, restart, roll back, scale) through the Kubernetes API (`kube` +
+//! `k8s-openapi`). `kinds` holds the per-kind reads, `records` the JSON-to-record mapping,
+//! `nodes` cordon and drain, `rollout` the roll-back; this file the client, errors, logs and the
+//! pod and deployment changes.
 //!
 //! The client is made on the first call and then shared by every k8s action, so `rbk check`,
 //! `rbk plan` and `rbk test` never need a cluster. It is configured from
 //! `[integrations.kubernetes]` (a kubeconfig path and a context); without one, from
 //! `$KUBECONFIG`, then `~/.kube/config`, then the in-cluster service account.
 
-use std::collections::BTreeMap;
+mod kinds;
+mod nodes;
+mod records;
+mod rollout;
+
 use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, DeleteParams, ListParams, LogParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, LogParams, Patch, PatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::Client;
 use rbk_compiler::config::KubernetesConfig;
@@ -94,6 +101,13 @@ async fn load_config(config: Option<&KubernetesConfig>) -> Result<kube::Config, 
             .map_err(|e| error_chain(&e)),
         None => kube::Config::infer().await.map_err(|e| error_chain(&e)),
     };
+    let mut loaded = loaded;
+    // kube retries 429, 503 and 504 by itself, up to 15 times over many minutes. A step must
+    // fail or succeed on the answer it got: drain has its own documented retry for a refused
+    // eviction, and a step's `retry` clause is the runbook's to choose.
+    if let Ok(config) = loaded.as_mut() {
+        config.default_retry = false;
+    }
     loaded.map_err(|e| {
         let context = context
             .map(|c| format!(" (context `{c}`)"))
@@ -119,14 +133,14 @@ pub fn actions(config: Option<KubernetesConfig>) -> Vec<Box<dyn NativeAction>> {
 
 /// Every `k8s.*` native, talking through `cluster`.
 pub fn actions_for(cluster: Arc<Cluster>) -> Vec<Box<dyn NativeAction>> {
-    vec![
-        Box::new(Pods(cluster.clone())),
-        Box::new(GetDeployment(cluster.clone())),
-        Box::new(Logs(cluster.clone())),
-        Box::new(DeletePod(cluster.clone())),
-        Box::new(RolloutRestart(cluster.clone())),
-        Box::new(Scale(cluster)),
-    ]
+    let mut actions = kinds::read_actions(&cluster);
+    actions.extend(nodes::actions(&cluster));
+    actions.push(Box::new(rollout::RolloutUndo(cluster.clone())));
+    actions.push(Box::new(Logs(cluster.clone())));
+    actions.push(Box::new(DeletePod(cluster.clone())));
+    actions.push(Box::new(RolloutRestart(cluster.clone())));
+    actions.push(Box::new(Scale(cluster)));
+    actions
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -174,84 +188,6 @@ fn non_empty(what: &str, value: &str) -> Result<(), ActionError> {
     }
 }
 
-/// A `k8s.Pod` record: exactly the fields of `type Pod` in std/k8s.rbk.
-pub fn pod_value(pod: &Pod, namespace: &str) -> Value {
-    let meta = &pod.metadata;
-    let status = pod.status.as_ref();
-    let restarts: i64 = status
-        .and_then(|s| s.container_statuses.as_ref())
-        .map(|statuses| statuses.iter().map(|c| i64::from(c.restart_count)).sum())
-        .unwrap_or(0);
-    let labels = meta
-        .labels
-        .iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), Value::str(v)))
-        .collect();
-    let mut record = BTreeMap::new();
-    record.insert(
-        "name".into(),
-        Value::str(meta.name.clone().unwrap_or_default()),
-    );
-    record.insert(
-        "namespace".into(),
-        Value::str(meta.namespace.clone().unwrap_or_else(|| namespace.into())),
-    );
-    record.insert(
-        "phase".into(),
-        Value::str(
-            status
-                .and_then(|s| s.phase.clone())
-                .unwrap_or_else(|| "Unknown".into()),
-        ),
-    );
-    record.insert("restarts".into(), Value::Int(restarts));
-    record.insert(
-        "created".into(),
-        Value::Time(
-            meta.creation_timestamp
-                .as_ref()
-                .map(|t| t.0.as_millisecond())
-                .unwrap_or(0),
-        ),
-    );
-    record.insert(
-        "node".into(),
-        Value::str(
-            pod.spec
-                .as_ref()
-                .and_then(|s| s.node_name.clone())
-                .unwrap_or_default(),
-        ),
-    );
-    record.insert("labels".into(), Value::Map(labels));
-    Value::Record(record)
-}
-
-/// A `k8s.Deployment` record: exactly the fields of `type Deployment` in std/k8s.rbk.
-pub fn deployment_value(deployment: &Deployment, namespace: &str) -> Value {
-    let meta = &deployment.metadata;
-    let mut record = BTreeMap::new();
-    record.insert(
-        "name".into(),
-        Value::str(meta.name.clone().unwrap_or_default()),
-    );
-    record.insert(
-        "namespace".into(),
-        Value::str(meta.namespace.clone().unwrap_or_else(|| namespace.into())),
-    );
-    // The API defaults an unset `spec.replicas` to 1.
-    let replicas = deployment.spec.replicas.unwrap_or(1);
-    let ready = deployment
-        .status
-        .as_ref()
-        .and_then(|s| s.ready_replicas)
-        .unwrap_or(0);
-    record.insert("replicas".into(), Value::Int(i64::from(replicas)));
-    record.insert("ready_replicas".into(), Value::Int(i64::from(ready)));
-    Value::Record(record)
-}
-
 // ---------------------------------------------------------------------------------------------
 // Errors
 
@@ -263,14 +199,34 @@ struct Target<'a> {
     kind: &'a str,
     /// The object's name; `None` for a list.
     name: Option<&'a str>,
+    /// `""` for cluster-scoped objects (nodes, storage classes).
     namespace: &'a str,
 }
 
-impl Target<'_> {
+impl<'a> Target<'a> {
+    fn list(kind: &'a str, namespace: &'a str) -> Self {
+        Target {
+            verb: "list",
+            kind,
+            name: None,
+            namespace,
+        }
+    }
+
     fn object(&self) -> String {
+        let place = self.place();
         match self.name {
-            Some(name) => format!("{} {name} in namespace {}", self.kind, self.namespace),
-            None => format!("{} in namespace {}", self.kind, self.namespace),
+            Some(name) => format!("{} {name}{place}", self.kind),
+            None => format!("{}{place}", self.kind),
+        }
+    }
+
+    /// ` in namespace NS`, or nothing for a cluster-scoped object.
+    fn place(&self) -> String {
+        if self.namespace.is_empty() {
+            String::new()
+        } else {
+            format!(" in namespace {}", self.namespace)
         }
     }
 }
@@ -287,10 +243,9 @@ fn api_error(error: kube::Error, target: &Target<'_>) -> ActionError {
             };
             let message = match code {
                 404 => match target.name {
-                    Some(name) => format!(
-                        "{} {name} not found in namespace {} (404)",
-                        target.kind, target.namespace
-                    ),
+                    Some(name) => {
+                        format!("{} {name} not found{} (404)", target.kind, target.place())
+                    }
                     None => format!("{} not found: {message} (404)", target.object()),
                 },
                 401 => format!(
@@ -357,50 +312,6 @@ fn patch_params() -> PatchParams {
 // ---------------------------------------------------------------------------------------------
 // Actions
 
-/// `k8s.pods(namespace, selector) -> list<Pod>`.
-pub struct Pods(Arc<Cluster>);
-
-impl NativeAction for Pods {
-    fn name(&self) -> &'static str {
-        "k8s.pods"
-    }
-    fn arity(&self) -> usize {
-        2
-    }
-    fn effect(&self) -> Effect {
-        Effect::Read
-    }
-    fn call<'a>(&'a self, call: &'a ActionCall) -> BoxFuture<'a, Result<Value, ActionError>> {
-        Box::pin(async move {
-            let namespace = str_arg(call, "namespace")?;
-            let selector = str_arg(call, "selector")?;
-            non_empty("namespace", namespace)?;
-            let api: Api<Pod> = Api::namespaced(self.0.client().await?, namespace);
-            let mut params = ListParams::default();
-            if !selector.trim().is_empty() {
-                params = params.labels(selector);
-            }
-            let list = api.list(&params).await.map_err(|e| {
-                api_error(
-                    e,
-                    &Target {
-                        verb: "list",
-                        kind: "pods",
-                        name: None,
-                        namespace,
-                    },
-                )
-            })?;
-            Ok(Value::List(
-                list.items
-                    .iter()
-                    .map(|pod| pod_value(pod, namespace))
-                    .collect(),
-            ))
-        })
-    }
-}
-
 /// GETs one deployment; a failure names it (`cannot get deployment X in namespace Y: ...`).
 async fn fetch_deployment(
     api: &Api<Deployment>,
@@ -420,33 +331,7 @@ async fn fetch_deployment(
     })
 }
 
-/// `k8s.deployment(name, namespace) -> Deployment`.
-pub struct GetDeployment(Arc<Cluster>);
-
-impl NativeAction for GetDeployment {
-    fn name(&self) -> &'static str {
-        "k8s.deployment"
-    }
-    fn arity(&self) -> usize {
-        2
-    }
-    fn effect(&self) -> Effect {
-        Effect::Read
-    }
-    fn call<'a>(&'a self, call: &'a ActionCall) -> BoxFuture<'a, Result<Value, ActionError>> {
-        Box::pin(async move {
-            let name = str_arg(call, "name")?;
-            let namespace = str_arg(call, "namespace")?;
-            non_empty("name", name)?;
-            non_empty("namespace", namespace)?;
-            let api: Api<Deployment> = Api::namespaced(self.0.client().await?, namespace);
-            let deployment = fetch_deployment(&api, name, namespace).await?;
-            Ok(deployment_value(&deployment, namespace))
-        })
-    }
-}
-
-/// `k8s.logs(pod, tail) -> string`.
+/// `k8s.logs(pod, tail, container, previous) -> string`.
 pub struct Logs(Arc<Cluster>);
 
 impl NativeAction for Logs {
@@ -454,7 +339,7 @@ impl NativeAction for Logs {
         "k8s.logs"
     }
     fn arity(&self) -> usize {
-        2
+        4
     }
     fn effect(&self) -> Effect {
         Effect::Read
@@ -468,6 +353,20 @@ impl NativeAction for Logs {
                     "`tail` must be zero or more, got {tail}"
                 )));
             }
+            let container = match call.arg("container") {
+                None => "",
+                Some(_) => str_arg(call, "container")?.trim(),
+            };
+            let previous = match call.arg("previous") {
+                None => false,
+                Some(Value::Bool(previous)) => *previous,
+                Some(other) => {
+                    return Err(ActionError::new(format!(
+                        "`previous` must be a bool, got {}",
+                        other.type_name()
+                    )))
+                }
+            };
             let api: Api<Pod> = Api::namespaced(self.0.client().await?, &namespace);
             let target = Target {
                 verb: "read the logs of",
@@ -477,6 +376,8 @@ impl NativeAction for Logs {
             };
             let params = LogParams {
                 tail_lines: Some(tail),
+                container: (!container.is_empty()).then(|| container.to_string()),
+                previous,
                 ..Default::default()
             };
             let text = match api.logs(&name, &params).await {
@@ -484,9 +385,10 @@ impl NativeAction for Logs {
                 // A pod with several containers: the API wants one container per request.
                 Err(kube::Error::Api(status))
                     if status.code == 400
+                        && container.is_empty()
                         && status.message.contains("container name must be specified") =>
                 {
-                    all_containers_logs(&api, &name, tail, &target).await?
+                    all_containers_logs(&api, &name, tail, previous, &target).await?
                 }
                 Err(e) => return Err(api_error(e, &target)),
             };
@@ -500,6 +402,7 @@ async fn all_containers_logs(
     api: &Api<Pod>,
     name: &str,
     tail: i64,
+    previous: bool,
     target: &Target<'_>,
 ) -> Result<String, ActionError> {
     let pod = api.get(name).await.map_err(|e| api_error(e, target))?;
@@ -514,6 +417,7 @@ async fn all_containers_logs(
             container: Some(container),
             tail_lines: Some(tail),
             timestamps: true,
+            previous,
             ..Default::default()
         };
         let text = api
