@@ -32,6 +32,20 @@ pub struct ProjectConfig {
     /// hashes). Groups in `[approvers]` name these people (or plain CLI users).
     #[serde(default)]
     pub people: BTreeMap<String, PersonConfig>,
+    /// `[secrets]`: where `secret("X")` looks once the environment has no `X`.
+    #[serde(default)]
+    pub secrets: Option<SecretsConfig>,
+}
+
+/// `[secrets] dir = "/var/run/secrets/app"` (one file per secret, named as the secret: a
+/// Kubernetes secret volume) and `[secrets.files] NAME = "path"` (one file for one secret).
+/// Relative paths are relative to the rbk.toml. Only where to look: the values stay in files.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsConfig {
+    pub dir: Option<String>,
+    #[serde(default)]
+    pub files: BTreeMap<String, String>,
 }
 
 /// `[shell] read_only = ["kafka-topics --describe", "mytool status"]`: `shell.run` of a command
@@ -289,6 +303,35 @@ impl ProjectConfig {
         toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())
     }
 
+    /// The secrets rbk itself reads for the project (Slack's webhook URL and tokens, PagerDuty
+    /// routing keys, the intake token, the audit key), by the names they are read under:
+    /// a run masks their values wherever they turn up, as it masks what `secret()` read.
+    pub fn credential_names(&self) -> Vec<String> {
+        let slack = self.integrations.slack.clone().unwrap_or_default();
+        let pagerduty = self.integrations.pagerduty.clone().unwrap_or_default();
+        let serve = self.serve.clone().unwrap_or_default();
+        let audit = self.audit.clone().unwrap_or_default();
+        let or = |configured: Option<String>, default: &str| {
+            Some(configured.unwrap_or_else(|| default.to_string()))
+        };
+        let mut names: Vec<String> = [
+            or(slack.webhook_url_secret, "SLACK_WEBHOOK_URL"),
+            or(slack.bot_token_secret, "SLACK_BOT_TOKEN"),
+            or(slack.signing_secret_secret, "SLACK_SIGNING_SECRET"),
+            or(pagerduty.routing_key_secret, "PAGERDUTY_ROUTING_KEY"),
+            or(serve.token_env, "RBK_INTAKE_TOKEN"),
+            Some("RBK_WEB_SESSION_KEY".to_string()),
+            audit.head_key_env,
+        ]
+        .into_iter()
+        .flatten()
+        .chain(pagerduty.services.into_values())
+        .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
     /// The person whose `[people.NAME] slack` is this Slack user id (ids, not display names:
     /// anyone can take a display name).
     pub fn person_by_slack(&self, user_id: &str) -> Option<&str> {
@@ -434,6 +477,46 @@ mod tests {
         let storm = config.serve.unwrap().storm.unwrap();
         assert_eq!(storm.approvers.as_deref(), Some("oncall"));
         assert_eq!((storm.distinct, storm.window.as_str()), (20, "5m"));
+    }
+
+    #[test]
+    fn reads_where_secrets_are_kept() {
+        let config = ProjectConfig::parse(
+            "[secrets]\ndir = \"/var/run/secrets/app\"\n\n[secrets.files]\nORDERS_DB = \"secrets/orders.url\"\n",
+        )
+        .unwrap();
+        let secrets = config.secrets.unwrap();
+        assert_eq!(secrets.dir.as_deref(), Some("/var/run/secrets/app"));
+        assert_eq!(secrets.files["ORDERS_DB"], "secrets/orders.url");
+        let error = ProjectConfig::parse("[secrets]\ndirectory = \"/x\"\n").unwrap_err();
+        assert!(error.contains("directory"), "{error}");
+    }
+
+    #[test]
+    fn credential_names_are_the_configured_variables_and_the_defaults() {
+        let config = ProjectConfig::parse(
+            "[integrations.slack]\nwebhook_url_secret = \"OPS_SLACK\"\n\n[integrations.pagerduty.services]\ndb = \"PD_DB_KEY\"\n\n[audit]\nhead_key_env = \"HEAD_KEY\"\n",
+        )
+        .unwrap();
+        let names = config.credential_names();
+        for name in [
+            "OPS_SLACK",
+            "PD_DB_KEY",
+            "HEAD_KEY",
+            "PAGERDUTY_ROUTING_KEY",
+            "SLACK_BOT_TOKEN",
+            "RBK_INTAKE_TOKEN",
+        ] {
+            assert!(
+                names.iter().any(|n| n == name),
+                "{name} missing from {names:?}"
+            );
+        }
+        assert!(!names.iter().any(|n| n == "SLACK_WEBHOOK_URL"), "{names:?}");
+        assert!(!ProjectConfig::default()
+            .credential_names()
+            .iter()
+            .any(|n| n == "HEAD_KEY"));
     }
 
     #[test]

@@ -37,6 +37,19 @@ pub trait Approver: Send + Sync {
 pub trait Environment: Send + Sync {
     fn env(&self, name: &str) -> Option<String>;
     fn secret(&self, name: &str) -> Option<String>;
+
+    /// The secret `name`, or why it cannot be had: where rbk looked, or what is wrong with the
+    /// file it is in. `secret("X")` fails the step with this message.
+    fn read_secret(&self, name: &str) -> Result<String, String> {
+        self.secret(name)
+            .ok_or_else(|| format!("secret {name} is not set: no environment variable {name}"))
+    }
+
+    /// Secrets rbk reads for the project itself (integration credentials): every run masks
+    /// their values from its start, as it masks what `secret()` read.
+    fn credential_names(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// The process environment: `env` and, by default, `secret` both read environment variables.

@@ -256,6 +256,20 @@ pub async fn run(
     for value in carried {
         machine.secrets.learn_value(value);
     }
+    // The project's own credentials (a Slack webhook, a PagerDuty key), and every secret the
+    // program names with a literal, are masked from the start: a program may print one
+    // (`printenv X`) before any step has read it as a secret. One that cannot be read now
+    // fails where the runbook reads it, with the reason.
+    let environment = machine.services.environment;
+    let named = environment
+        .credential_names()
+        .into_iter()
+        .chain(literal_secret_names(program));
+    for name in named {
+        if let Some(value) = environment.secret(&name) {
+            machine.secrets.learn_quietly(&name, &value);
+        }
+    }
     let secrets = machine.secrets.clone();
     match machine.run_runbook(module, runbook, request).await {
         Ok(mut report) => {
@@ -1800,8 +1814,8 @@ impl<'a> Machine<'a> {
                     }
                     Builtin::Secret => {
                         let name = values[0].to_string();
-                        match self.services.environment.secret(&name) {
-                            Some(value) => {
+                        match self.services.environment.read_secret(&name) {
+                            Ok(value) => {
                                 if self.secrets.learn(&name, &value) == Learned::TooShort {
                                     self.journal(EventKind::Log {
                                         step: self.step.clone(),
@@ -1815,7 +1829,7 @@ impl<'a> Machine<'a> {
                                 }
                                 Ok(Value::Secret(Secret::new(name, value)))
                             }
-                            None => fail(format!("secret {name} is not set (rbk reads it from the environment variable {name})")),
+                            Err(message) => fail(message),
                         }
                     }
                     _ => crate::operators::simple_builtin(builtin, values).map_err(Flow::Failed),
@@ -1823,6 +1837,22 @@ impl<'a> Machine<'a> {
             }
         }
     }
+}
+
+/// The names every `secret("NAME")` with a literal name in the program reads.
+fn literal_secret_names(program: &Analysis) -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    for module in &program.modules {
+        rbk_compiler::syntax::visit::walk_items(&module.ast.items, &mut |expr| {
+            let ExprKind::Call { args, .. } = &expr.kind else {
+                return;
+            };
+            if program.types.callee(module.id, expr.id) == Some(Callee::Builtin(Builtin::Secret)) {
+                names.extend(args.first().and_then(|arg| arg.value.as_plain_str()));
+            }
+        });
+    }
+    names
 }
 
 /// The names of a runbook's inputs, in declaration order.

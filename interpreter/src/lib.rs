@@ -16,6 +16,7 @@ pub mod identity;
 pub mod journal;
 mod operators;
 pub mod present;
+pub mod secret_sources;
 pub mod secrets;
 pub mod start;
 pub mod store;

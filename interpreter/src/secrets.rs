@@ -64,6 +64,13 @@ impl SecretMask {
         }
     }
 
+    /// Masks `value` from now on without counting `name` as read: a secret known before the
+    /// runbook asks for it (a credential) is still reported as too short when it does.
+    pub fn learn_quietly(&self, name: &str, value: &str) {
+        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        add(&mut known, name, forms_of(value));
+    }
+
     /// Learns every secret inside `value` (a list of secrets, a record holding one).
     pub fn learn_value(&self, value: &Value) -> Vec<String> {
         let mut too_short = Vec::new();

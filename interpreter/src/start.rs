@@ -11,7 +11,7 @@ use rbk_compiler::syntax::ItemKind;
 use rbk_compiler::types::Ty;
 use rbk_compiler::Analysis;
 
-use crate::approval::{Approver, ProcessEnvironment};
+use crate::approval::{Approver, Environment};
 use crate::dry_run::DryRunActions;
 use crate::engine::{self, Resume, RunReport, RunStatus, Services};
 use crate::journal::{EventKind, FanOut, Journal};
@@ -197,6 +197,7 @@ pub async fn resume_request(
     store: &dyn Store,
     record: &RunRecord,
     resumed_by: &str,
+    environment: &dyn Environment,
 ) -> Result<Option<Resume>, String> {
     let events = store.events(&record.id).await.map_err(|e| e.0)?;
     let answers = store.run_answers(&record.id).await.map_err(|e| e.0)?;
@@ -215,16 +216,18 @@ pub async fn resume_request(
     if !began {
         return Ok(None);
     }
-    let mut resume = Resume::from_journal(&events, &ProcessEnvironment)?;
+    let mut resume = Resume::from_journal(&events, environment)?;
     resume.resumed_by = resumed_by.to_string();
     Ok(Some(resume))
 }
 
 /// Executes a prepared or claimed run: the journal goes to the store (fenced by `lease` when
 /// a worker holds one) and to `extra_journal` (a live display); approvals go through
-/// `approver`; a shadow run's write and destructive actions are only reported; the final
-/// state is saved. A denied or timed-out run ends `failed`, its summary says why. `Err` when
+/// `approver`; `env()` and `secret()` read `environment`; a shadow run's write and destructive
+/// actions are only reported; the final state is saved. A denied or timed-out run ends `failed`, its summary says why. `Err` when
 /// the run could not run or its outcome could not be saved (or the lease was lost).
+// Each collaborator is named at the call, as `Services` names them for the engine.
+#[allow(clippy::too_many_arguments)]
 pub async fn execute(
     program: &Analysis,
     store: Arc<dyn Store>,
@@ -232,6 +235,7 @@ pub async fn execute(
     lease: Option<Lease>,
     actions: &dyn Actions,
     approver: &dyn Approver,
+    environment: &dyn Environment,
     extra_journal: Option<&dyn Journal>,
 ) -> Result<RunReport, String> {
     let run_id = request.run_id.clone();
@@ -256,7 +260,7 @@ pub async fn execute(
         actions,
         approver,
         journal: &journal,
-        environment: &ProcessEnvironment,
+        environment,
     };
     let report = match engine::run(program, services, request).await {
         Ok(report) => report,

@@ -17,7 +17,8 @@ use rbk_interpreter::store::{
     Intake, MemoryStore, QueuedStart, RunState, RunTrigger, SqliteStore, Store, TriggerKind,
 };
 use rbk_interpreter::{
-    ActionCall, ActionError, Actions, ApprovalDecision, ApprovalRequest, Approver, BoxFuture, Value,
+    ActionCall, ActionError, Actions, ApprovalDecision, ApprovalRequest, Approver, BoxFuture,
+    ProcessEnvironment, Value,
 };
 
 const SOURCE: &str = r#"
@@ -305,10 +306,12 @@ async fn a_worker_executes_a_claimed_run_under_its_lease() {
     let id = queue_one(&*store, &program).await;
     let (record, lease) = store.claim("worker-a", 1, 60_000).await.unwrap().remove(0);
     assert_eq!(record.id, id);
-    assert!(start::resume_request(&*store, &record, "worker-a")
-        .await
-        .unwrap()
-        .is_none());
+    assert!(
+        start::resume_request(&*store, &record, "worker-a", &ProcessEnvironment)
+            .await
+            .unwrap()
+            .is_none()
+    );
     let request = start::request_for(&program, &record, None).unwrap();
     assert_eq!(request.inputs["service"], Value::str("api"));
     let actions = Calls::default();
@@ -320,6 +323,7 @@ async fn a_worker_executes_a_claimed_run_under_its_lease() {
         Some(lease.clone()),
         &actions,
         &approver,
+        &ProcessEnvironment,
         None,
     )
     .await
@@ -358,6 +362,7 @@ async fn a_taken_over_run_resumes_by_the_resume_rules_and_the_old_worker_is_fenc
                 Some(lease),
                 &actions,
                 &approver,
+                &ProcessEnvironment,
                 None,
             )
             .await;
@@ -389,7 +394,7 @@ async fn a_taken_over_run_resumes_by_the_resume_rules_and_the_old_worker_is_fenc
         + 3_600_000;
     assert_eq!(store.reap(later).await.unwrap(), std::slice::from_ref(&id));
     let (record, lease) = store.claim("worker-b", 1, 60_000).await.unwrap().remove(0);
-    let resume = start::resume_request(&*store, &record, "worker-b")
+    let resume = start::resume_request(&*store, &record, "worker-b", &ProcessEnvironment)
         .await
         .unwrap()
         .expect("it had begun");
@@ -408,6 +413,7 @@ async fn a_taken_over_run_resumes_by_the_resume_rules_and_the_old_worker_is_fenc
         Some(lease),
         &actions,
         &approver,
+        &ProcessEnvironment,
         None,
     )
     .await
@@ -459,6 +465,7 @@ async fn a_taken_over_run_resumes_by_the_resume_rules_and_the_old_worker_is_fenc
         Some(old_lease),
         &Calls::default(),
         &Answers::default(),
+        &ProcessEnvironment,
         None,
     )
     .await;

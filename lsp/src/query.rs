@@ -1,96 +1,14 @@
 //! Questions about one module's tree: every expression, the one under the cursor, the names of
 //! items. Read-only walks over the compiler's syntax tree.
 
-use rbk_compiler::syntax::visit::{walk_expr, walk_step, walk_stmts};
-use rbk_compiler::syntax::{
-    ClauseKind, Expr, ExprKind, Ident, Item, ItemKind, MockOutcome, SourceFile, TestStmtKind,
-    Trigger,
-};
+use rbk_compiler::syntax::visit::walk_items;
+use rbk_compiler::syntax::{Expr, ExprKind, Ident, Item, ItemKind, SourceFile};
 
 /// Every expression of a file, nested ones included.
 pub fn all_exprs(file: &SourceFile) -> Vec<&Expr> {
     let mut out = Vec::new();
-    for item in &file.items {
-        match &item.kind {
-            ItemKind::Runbook(runbook) => {
-                for clause in &runbook.clauses {
-                    match &clause.kind {
-                        ClauseKind::Trigger(Trigger::Alert {
-                            filter: Some(e), ..
-                        })
-                        | ClauseKind::Timeout(e)
-                        | ClauseKind::Escalate(e)
-                        | ClauseKind::Notify(e) => walk_expr_into(e, &mut out),
-                        ClauseKind::Input(fields) => {
-                            for e in fields.iter().filter_map(|f| f.default.as_ref()) {
-                                walk_expr_into(e, &mut out);
-                            }
-                        }
-                        ClauseKind::Concurrency { limit, per } => {
-                            walk_expr_into(limit, &mut out);
-                            if let Some(per) = per {
-                                walk_expr_into(per, &mut out);
-                            }
-                        }
-                        ClauseKind::Rate { limit, window, by } => {
-                            walk_expr_into(limit, &mut out);
-                            walk_expr_into(window, &mut out);
-                            if let Some(by) = by {
-                                walk_expr_into(by, &mut out);
-                            }
-                        }
-                        ClauseKind::Step(step) => walk_step(step, &mut |e| out.push(e)),
-                        _ => {}
-                    }
-                }
-            }
-            ItemKind::Fn(function) => {
-                for e in function.params.iter().filter_map(|p| p.default.as_ref()) {
-                    walk_expr_into(e, &mut out);
-                }
-                walk_stmts(&function.body, &mut |e| out.push(e));
-            }
-            ItemKind::Extern(external) => {
-                for e in external.params.iter().filter_map(|p| p.default.as_ref()) {
-                    walk_expr_into(e, &mut out);
-                }
-            }
-            ItemKind::Const(constant) => walk_expr_into(&constant.value, &mut out),
-            // A template's own expressions are never checked: its instances' copies (runbooks
-            // above, with the same spans) carry the types.
-            ItemKind::Template(_) | ItemKind::Instance(_) => {}
-            ItemKind::Test(test) => {
-                for stmt in &test.body {
-                    match &stmt.kind {
-                        TestStmtKind::Mock {
-                            outcome: MockOutcome::Returns(e) | MockOutcome::Fails(e),
-                            ..
-                        }
-                        | TestStmtKind::Set { value: e, .. }
-                        | TestStmtKind::Expect(e)
-                        | TestStmtKind::Let { value: e, .. } => walk_expr_into(e, &mut out),
-                        TestStmtKind::Run {
-                            inputs,
-                            alert,
-                            alerts,
-                            ..
-                        } => {
-                            for e in inputs.iter().chain(alert).chain(alerts) {
-                                walk_expr_into(e, &mut out);
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            ItemKind::Use(_) | ItemKind::Type(_) => {}
-        }
-    }
+    walk_items(&file.items, &mut |e| out.push(e));
     out
-}
-
-fn walk_expr_into<'a>(expr: &'a Expr, out: &mut Vec<&'a Expr>) {
-    walk_expr(expr, &mut |e| out.push(e));
 }
 
 /// The innermost expression at `offset`.

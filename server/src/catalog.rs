@@ -4,11 +4,13 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rbk_compiler::config::{Integrations, ProjectConfig};
 use rbk_compiler::resolve::ModuleId;
 use rbk_compiler::syntax::{runbook_mode, ClauseKind, ItemKind, RunMode, Trigger};
 use rbk_compiler::Analysis;
+use rbk_interpreter::secret_sources::ProjectEnvironment;
 use rbk_stdlib::natives::NativeActions;
 
 /// One checked file: its own program, so that a run's digest covers exactly what it uses.
@@ -19,6 +21,9 @@ pub struct LoadedFile {
     /// `None` when no rbk.toml governs the file: then nobody can approve.
     pub approver_groups: Option<BTreeMap<String, Vec<String>>>,
     pub integrations: Integrations,
+    /// Where its runs' `env()` and `secret()` read, and its integrations' credentials: the
+    /// process environment, then its rbk.toml's secret files.
+    pub environment: Arc<ProjectEnvironment>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -86,7 +91,7 @@ impl Catalog {
         }
         let natives = files
             .iter()
-            .map(|f| NativeActions::new(&f.integrations))
+            .map(|f| NativeActions::for_project(&f.integrations, f.environment.clone()))
             .collect();
         Catalog {
             files,

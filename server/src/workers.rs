@@ -121,6 +121,7 @@ async fn execute(server: &Arc<Server>, record: RunRecord, lease: Lease) {
             Some(lease.clone()),
             actions,
             &approver,
+            file.environment.as_ref(),
             None,
         ) => Ending::Finished(report),
         _ = lost.notified() => Ending::LeaseLost,
@@ -254,7 +255,13 @@ async fn request_for(
     record: &RunRecord,
     lease: &Lease,
 ) -> Result<RunRequest, String> {
-    let resume = start::resume_request(server.store.as_ref(), record, &lease.worker).await?;
+    let resume = start::resume_request(
+        server.store.as_ref(),
+        record,
+        &lease.worker,
+        file.environment.as_ref(),
+    )
+    .await?;
     start::request_for(&file.program, record, resume).map_err(|e| e.to_string())
 }
 

@@ -1,8 +1,10 @@
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use rbk_compiler::syntax::ItemKind;
 use rbk_compiler::{check, CheckOptions};
 use rbk_interpreter::journal::EventKind;
+use rbk_interpreter::secret_sources::ProjectEnvironment;
 use rbk_interpreter::start;
 use rbk_interpreter::store::{ClaimRefusal, RunLimits, RunOwner, RunRecord};
 
@@ -101,7 +103,8 @@ pub fn run(args: ResumeArgs<'_>) -> u8 {
 
         // Its previous process is dead (or the claim was refused), so nothing was appended
         // since the journal was verified above; the rules are the queue's takeover rules.
-        let resume = match start::resume_request(store.as_ref(), &record, &user).await {
+        let environment = Arc::new(ProjectEnvironment::of_project(project_file.as_deref(), &config));
+        let resume = match start::resume_request(store.as_ref(), &record, &user, environment.as_ref()).await {
             Ok(resume) => resume,
             Err(message) => return usage_error(&message),
         };
@@ -109,7 +112,7 @@ pub fn run(args: ResumeArgs<'_>) -> u8 {
             Ok(request) => request,
             Err(error) => return usage_error(&error.to_string()),
         };
-        let execution = Execution { analysis: &analysis, store, groups, integrations: &config.integrations, format: args.format, dry_run: false };
+        let execution = Execution { analysis: &analysis, store, groups, integrations: &config.integrations, environment, format: args.format, dry_run: false };
         execution.run(request).await
     })
 }

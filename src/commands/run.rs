@@ -12,6 +12,7 @@ use rbk_interpreter::dry_run::DryRunActions;
 use rbk_interpreter::identity::normalize_person;
 use rbk_interpreter::journal::EventKind;
 use rbk_interpreter::present::arguments_text;
+use rbk_interpreter::secret_sources::ProjectEnvironment;
 use rbk_interpreter::start::{self, InputSource, PreparedRun, StartSpec};
 use rbk_interpreter::store::{
     JournalHead, RunOwner, RunTrigger, StartDecision, Store, TriggerKind,
@@ -82,11 +83,15 @@ pub fn run(args: RunArgs) -> u8 {
         Err(message) => return usage_error(&message),
     };
     let user = session::acting_user(args.as_user.as_deref());
+    let environment = Arc::new(ProjectEnvironment::of_project(
+        project_file.as_deref(),
+        &config,
+    ));
     runtime.block_on(async {
         // The alert is chosen first, so the run is recorded as the alert's from its first row.
         let (trigger, alert) = match &payload {
             Some(payload) => {
-                let natives = NativeActions::new(&config.integrations);
+                let natives = NativeActions::for_project(&config.integrations, environment.clone());
                 match alert_arg::select(&analysis, module, item, payload, &natives).await {
                     Ok(alert) => (
                         RunTrigger {
@@ -142,6 +147,7 @@ pub fn run(args: RunArgs) -> u8 {
             store,
             groups,
             integrations: &config.integrations,
+            environment,
             format: args.format,
             dry_run: args.dry_run,
         };
@@ -155,6 +161,8 @@ pub struct Execution<'a> {
     pub store: Arc<dyn Store>,
     pub groups: Option<BTreeMap<String, Vec<String>>>,
     pub integrations: &'a rbk_compiler::config::Integrations,
+    /// Where `env()` and `secret()` read (the project's secret files too).
+    pub environment: Arc<ProjectEnvironment>,
     pub format: Format,
     pub dry_run: bool,
 }
@@ -167,6 +175,7 @@ impl Execution<'_> {
             store,
             groups,
             integrations,
+            environment,
             format,
             dry_run,
         } = self;
@@ -182,7 +191,7 @@ impl Execution<'_> {
                 handle: tokio::runtime::Handle::current(),
             }),
         };
-        let natives = NativeActions::new(integrations);
+        let natives = NativeActions::for_project(integrations, environment.clone());
         let dry = DryRunActions::new(&natives, &analysis.types.named_types);
         let actions: &dyn Actions = if dry_run { &dry } else { &natives };
         let report = match start::execute(
@@ -192,6 +201,7 @@ impl Execution<'_> {
             None,
             actions,
             &approver,
+            environment.as_ref(),
             Some(&display),
         )
         .await

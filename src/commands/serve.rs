@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use rbk_compiler::check;
 use rbk_compiler::config::ProjectConfig;
+use rbk_interpreter::secret_sources::ProjectEnvironment;
 use rbk_server::slack::SlackSettings;
 use rbk_server::{Catalog, LoadedFile, Loader, Overrides, Settings};
 
@@ -109,6 +110,10 @@ fn load(paths: &[PathBuf], project: Option<&Path>) -> Result<Catalog, LoadError>
             None => None,
         };
         let options = rbk_compiler::CheckOptions::for_project(config.as_ref());
+        let environment = Arc::new(ProjectEnvironment::of_project(
+            config_path.as_deref(),
+            &config.clone().unwrap_or_default(),
+        ));
         for file in group {
             let text = workspace::read_source(&file).map_err(LoadError::Io)?;
             let program = check(vec![(file.clone(), text)], &FileLoader, &options);
@@ -129,6 +134,7 @@ fn load(paths: &[PathBuf], project: Option<&Path>) -> Result<Catalog, LoadError>
                     .as_ref()
                     .map(|c| c.integrations.clone())
                     .unwrap_or_default(),
+                environment: environment.clone(),
             });
         }
     }

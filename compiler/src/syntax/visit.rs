@@ -109,3 +109,83 @@ pub fn walk_step<'a>(step: &'a Step, f: &mut impl FnMut(&'a Expr)) {
     }
     walk_stmts(&step.body, f);
 }
+
+/// Calls `f` on every expression of `items` (runbooks, `fn`s, externs' defaults, consts and
+/// tests), nested ones included.
+pub fn walk_items<'a>(items: &'a [Item], f: &mut impl FnMut(&'a Expr)) {
+    for item in items {
+        match &item.kind {
+            ItemKind::Runbook(runbook) => {
+                for clause in &runbook.clauses {
+                    match &clause.kind {
+                        ClauseKind::Trigger(Trigger::Alert {
+                            filter: Some(e), ..
+                        })
+                        | ClauseKind::Timeout(e)
+                        | ClauseKind::Escalate(e)
+                        | ClauseKind::Notify(e) => walk_expr(e, f),
+                        ClauseKind::Input(fields) => {
+                            for e in fields.iter().filter_map(|field| field.default.as_ref()) {
+                                walk_expr(e, f);
+                            }
+                        }
+                        ClauseKind::Concurrency { limit, per } => {
+                            walk_expr(limit, f);
+                            if let Some(per) = per {
+                                walk_expr(per, f);
+                            }
+                        }
+                        ClauseKind::Rate { limit, window, by } => {
+                            walk_expr(limit, f);
+                            walk_expr(window, f);
+                            if let Some(by) = by {
+                                walk_expr(by, f);
+                            }
+                        }
+                        ClauseKind::Step(step) => walk_step(step, f),
+                        _ => {}
+                    }
+                }
+            }
+            ItemKind::Fn(function) => {
+                for e in function.params.iter().filter_map(|p| p.default.as_ref()) {
+                    walk_expr(e, f);
+                }
+                walk_stmts(&function.body, f);
+            }
+            ItemKind::Extern(external) => {
+                for e in external.params.iter().filter_map(|p| p.default.as_ref()) {
+                    walk_expr(e, f);
+                }
+            }
+            ItemKind::Const(constant) => walk_expr(&constant.value, f),
+            ItemKind::Test(test) => {
+                for stmt in &test.body {
+                    match &stmt.kind {
+                        TestStmtKind::Mock {
+                            outcome: MockOutcome::Returns(e) | MockOutcome::Fails(e),
+                            ..
+                        }
+                        | TestStmtKind::Set { value: e, .. }
+                        | TestStmtKind::Expect(e)
+                        | TestStmtKind::Let { value: e, .. } => walk_expr(e, f),
+                        TestStmtKind::Run {
+                            inputs,
+                            alert,
+                            alerts,
+                            ..
+                        } => {
+                            for e in inputs.iter().chain(alert).chain(alerts) {
+                                walk_expr(e, f);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            // A template's own expressions are never checked: its instances (runbooks by the
+            // time anything walks a checked tree, with the same spans) carry them.
+            ItemKind::Use(_) | ItemKind::Type(_) | ItemKind::Template(_) | ItemKind::Instance(_) => {}
+        }
+    }
+}

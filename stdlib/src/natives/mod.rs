@@ -19,10 +19,12 @@ mod tls;
 mod web;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rbk_compiler::config::Integrations;
 use rbk_compiler::syntax::Effect;
-use rbk_interpreter::{ActionCall, ActionError, Actions, BoxFuture, Value};
+use rbk_interpreter::{ActionCall, ActionError, Actions, BoxFuture, Environment, Value};
+use web::EnvLookup;
 
 pub trait NativeAction: Send + Sync {
     /// `module.action`, as declared in `std/MODULE.rbk`.
@@ -33,18 +35,29 @@ pub trait NativeAction: Send + Sync {
     fn call<'a>(&'a self, call: &'a ActionCall) -> BoxFuture<'a, Result<Value, ActionError>>;
 }
 
-/// Every native action this build has, configured from the project's `[integrations]`.
-/// Each module adds its actions here, one line per module.
+/// Every native action this build has, configured from the project's `[integrations]`, with
+/// credentials read from the process environment.
 pub fn all(integrations: &Integrations) -> Vec<Box<dyn NativeAction>> {
+    all_reading(integrations, web::process_env())
+}
+
+/// Every native action, reading the credentials `[integrations]` names through `secrets`.
+/// Each module adds its actions here, one line per module.
+fn all_reading(integrations: &Integrations, secrets: EnvLookup) -> Vec<Box<dyn NativeAction>> {
     let mut actions: Vec<Box<dyn NativeAction>> = Vec::new();
     actions.push(Box::new(shell::Run));
     actions.extend(postgres::actions());
-    actions.push(Box::new(slack::Post::new(integrations.slack.as_ref())));
-    actions.push(Box::new(pagerduty::Page::new(
-        integrations.pagerduty.as_ref(),
+    actions.push(Box::new(slack::Post::with_env(
+        integrations.slack.as_ref(),
+        secrets.clone(),
     )));
-    actions.push(Box::new(pagerduty::Resolve::new(
+    actions.push(Box::new(pagerduty::Page::with_env(
         integrations.pagerduty.as_ref(),
+        secrets.clone(),
+    )));
+    actions.push(Box::new(pagerduty::Resolve::with_env(
+        integrations.pagerduty.as_ref(),
+        secrets,
     )));
     actions.extend(pagerduty_incidents::actions(
         integrations.pagerduty.as_ref(),
@@ -70,11 +83,19 @@ pub struct NativeActions {
 
 impl NativeActions {
     pub fn new(integrations: &Integrations) -> Self {
+        NativeActions::from_list(all(integrations))
+    }
+
+    /// The actions of a project whose credentials (a Slack webhook, PagerDuty keys) are read as
+    /// `secret()` reads: from `environment`, which also looks in the project's secret files.
+    pub fn for_project(integrations: &Integrations, environment: Arc<dyn Environment>) -> Self {
+        let secrets: EnvLookup = Arc::new(move |name: &str| environment.secret(name));
+        NativeActions::from_list(all_reading(integrations, secrets))
+    }
+
+    fn from_list(actions: Vec<Box<dyn NativeAction>>) -> Self {
         NativeActions {
-            actions: all(integrations)
-                .into_iter()
-                .map(|a| (a.name(), a))
-                .collect(),
+            actions: actions.into_iter().map(|a| (a.name(), a)).collect(),
         }
     }
 }

@@ -165,9 +165,10 @@ pub struct Page {
 }
 
 impl Page {
-    pub fn new(config: Option<&PagerDutyConfig>) -> Self {
+    /// Reading the routing keys through `env` (the project's environment and secret files).
+    pub(crate) fn with_env(config: Option<&PagerDutyConfig>, env: EnvLookup) -> Self {
         Page {
-            events: Events::new(config, web::process_env()),
+            events: Events::new(config, env),
         }
     }
 }
@@ -233,9 +234,10 @@ pub struct Resolve {
 }
 
 impl Resolve {
-    pub fn new(config: Option<&PagerDutyConfig>) -> Self {
+    /// Reading the routing keys through `env` (the project's environment and secret files).
+    pub(crate) fn with_env(config: Option<&PagerDutyConfig>, env: EnvLookup) -> Self {
         Resolve {
-            events: Events::new(config, web::process_env()),
+            events: Events::new(config, env),
         }
     }
 }

@@ -34,10 +34,6 @@ pub struct Post {
 }
 
 impl Post {
-    pub fn new(config: Option<&SlackConfig>) -> Self {
-        Post::with_env(config, web::process_env())
-    }
-
     pub(crate) fn with_env(config: Option<&SlackConfig>, env: EnvLookup) -> Self {
         Post {
             config: config.cloned().unwrap_or_default(),
