@@ -60,10 +60,16 @@ pub fn all_exprs(file: &SourceFile) -> Vec<&Expr> {
                 for stmt in &test.body {
                     match &stmt.kind {
                         TestStmtKind::Mock {
+                            pattern,
                             outcome: MockOutcome::Returns(e) | MockOutcome::Fails(e),
                             ..
+                        } => {
+                            for e in pattern.iter().flat_map(|p| p.exprs()) {
+                                walk_expr_into(e, &mut out);
+                            }
+                            walk_expr_into(e, &mut out);
                         }
-                        | TestStmtKind::Set { value: e, .. }
+                        TestStmtKind::Set { value: e, .. }
                         | TestStmtKind::Expect(e)
                         | TestStmtKind::Let { value: e, .. } => walk_expr_into(e, &mut out),
                         TestStmtKind::Run {
@@ -73,6 +79,14 @@ pub fn all_exprs(file: &SourceFile) -> Vec<&Expr> {
                             ..
                         } => {
                             for e in inputs.iter().chain(alert).chain(alerts) {
+                                walk_expr_into(e, &mut out);
+                            }
+                        }
+                        TestStmtKind::ExpectCalled {
+                            pattern: Some(pattern),
+                            ..
+                        } => {
+                            for e in pattern.exprs() {
                                 walk_expr_into(e, &mut out);
                             }
                         }

@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
+use rbk_compiler::check;
 use rbk_compiler::syntax::ItemKind;
-use rbk_compiler::{check, CheckOptions};
 use rbk_interpreter::journal::EventKind;
 use rbk_interpreter::start;
 use rbk_interpreter::store::{ClaimRefusal, RunLimits, RunOwner, RunRecord};
@@ -70,7 +70,7 @@ pub fn run(args: ResumeArgs<'_>) -> u8 {
             Err(message) => return usage_error(&message),
         };
         let groups = project_file.as_ref().map(|_| config.approvers.clone());
-        let analysis = check(vec![(file.clone(), text)], &FileLoader, &CheckOptions::for_project(project_file.as_ref().map(|_| &config)));
+        let analysis = check(vec![(file.clone(), text)], &FileLoader, &rbk_stdlib::check_options(project_file.as_ref().map(|_| &config)));
         if analysis.has_errors() {
             for diagnostic in analysis.diagnostics.iter().filter(|d| d.is_error()) {
                 print!("{}", render::human(&analysis, diagnostic));

@@ -108,7 +108,7 @@ fn load(paths: &[PathBuf], project: Option<&Path>) -> Result<Catalog, LoadError>
             Some(path) => Some(workspace::load_config(path).map_err(LoadError::Io)?),
             None => None,
         };
-        let options = rbk_compiler::CheckOptions::for_project(config.as_ref());
+        let options = rbk_stdlib::check_options(config.as_ref());
         for file in group {
             let text = workspace::read_source(&file).map_err(LoadError::Io)?;
             let program = check(vec![(file.clone(), text)], &FileLoader, &options);

@@ -68,6 +68,8 @@ codes! {
     DurationOutOfRange = "E0210", Error, "duration literal out of range";
     DurationArithmeticOutOfRange = "E0211", Error, "constant duration arithmetic out of range";
     BadPattern = "E0212", Error, "invalid regular expression";
+    PatternArity = "E0220", Error, "wrong number of argument patterns";
+    PatternNeverMatches = "E0221", Error, "argument pattern can never match its parameter";
     UngatedDestructiveStep = "E0301", Error, "destructive step without an approval clause";
     UnsafeAutoApprove = "E0302", Error, "`on timeout approve` on an action that is not safe to auto-approve";
     SecretExposed = "E0303", Error, "secret interpolated or logged";
@@ -75,6 +77,7 @@ codes! {
     ActingCondition = "E0305", Error, "a condition or setting can change something";
     UngatedDestructiveClause = "E0306", Error, "destructive action in a clause without an approval gate";
     ConstCallsAction = "E0307", Error, "constant initialiser calls an action";
+    ExternWithoutNative = "E0309", Error, "extern action with no matching native implementation";
     MissingTitle = "W0001", Warning, "missing title";
     UnusedLet = "W0002", Warning, "unused `let`";
     UnreachableAfterFail = "W0003", Warning, "unreachable code after `fail`";
@@ -82,4 +85,5 @@ codes! {
     UnboundedBlastRadius = "W0102", Warning, "unbounded blast radius";
     NoEscalation = "W0103", Warning, "destructive runbook without `escalate`";
     UnlimitedAlertRuns = "W0104", Warning, "alert-triggered runbook without `concurrency` or `rate`";
+    UnreachableMock = "W0109", Warning, "mock that no call can reach";
 }

@@ -7,6 +7,7 @@ mod blast_radius;
 mod const_values;
 mod escalation;
 mod gateless_clauses;
+pub mod natives;
 mod title;
 mod unreachable;
 
@@ -23,6 +24,8 @@ pub struct LintContext<'a> {
     pub effects: &'a EffectInfo,
     /// From `rbk.toml`, when one was found.
     pub approver_groups: Option<&'a ApproverGroups>,
+    /// The build's native actions; `None` when the embedder implements the externs itself.
+    pub native_actions: Option<&'a natives::NativeCatalog>,
 }
 
 /// One runbook with the actions each of its steps can reach.
@@ -79,6 +82,11 @@ pub fn run_all(cx: &LintContext, out: &mut Vec<Diagnostic>) {
                 ItemKind::Const(constant) => const_values::check_const(
                     cx.modules, cx.types, cx.effects, module, constant, out,
                 ),
+                ItemKind::Extern(external) => {
+                    if let Some(catalog) = cx.native_actions {
+                        natives::check_extern(catalog, module, external, out);
+                    }
+                }
                 _ => {}
             }
         }
