@@ -163,7 +163,7 @@ pub fn load_projects(paths: &[PathBuf]) -> Result<(usize, Vec<Project>), String>
             .map(|file| read_source(&file).map(|text| (file, text)))
             .collect::<Result<_, _>>()?;
         projects.push(Project {
-            options: rbk_compiler::CheckOptions::for_project(config.as_ref()),
+            options: rbk_stdlib::check_options(config.as_ref()),
             sources,
         });
     }

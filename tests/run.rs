@@ -752,8 +752,7 @@ fn a_store_made_read_only_during_the_run_fails_it() {
 /// What a command or an API returns, read with the text builtins: JSON fields and indexes,
 /// numbers in text, lines, splits and regular expressions; under `rbk test` with a mocked
 /// command, and under `rbk run`, where a value that cannot be read fails the step naming it.
-const READS_OUTPUT: &str = r#"extern action kubectl_json(args: list<string>) -> string effect read
-extern action df_output() -> string effect read
+const READS_OUTPUT: &str = r#"use std.shell
 
 runbook reads_output {
   title "Read what kubectl and df print"
@@ -762,7 +761,7 @@ runbook reads_output {
   }
 
   step pods "Count crash-looping pods" {
-    let doc = json(kubectl_json(["get", "pods", "-o", "json"]))
+    let doc = json(shell.run(["kubectl", "get", "pods", "-o", "json"]))
     let looping = filter(doc.items, p => int(p.status.restarts) > 5)
     let names = join(map(looping, p => string(p.metadata.name)), ", ")
     log "looping: {names}"
@@ -783,14 +782,14 @@ runbook reads_output {
 }
 
 test "reads kubectl's JSON and df's text" {
-  mock kubectl_json returns "\{\"items\": [\{\"metadata\": \{\"name\": \"api-1\"}, \"status\": \{\"restarts\": \"7\"}}, \{\"metadata\": \{\"name\": \"web-1\"}, \"status\": \{\"restarts\": 0}}]}"
+  mock shell.run(["kubectl", "get", "pods", ..]) returns "\{\"items\": [\{\"metadata\": \{\"name\": \"api-1\"}, \"status\": \{\"restarts\": \"7\"}}, \{\"metadata\": \{\"name\": \"web-1\"}, \"status\": \{\"restarts\": 0}}]}"
   run reads_output
   expect step pods succeeded
   expect step disk succeeded
 }
 
 test "a restart count that is not a number fails the step" {
-  mock kubectl_json returns "\{\"items\": [\{\"metadata\": \{\"name\": \"api-1\"}, \"status\": \{\"restarts\": \"lots\"}}]}"
+  mock shell.run(["kubectl", "get", "pods", ..]) returns "\{\"items\": [\{\"metadata\": \{\"name\": \"api-1\"}, \"status\": \{\"restarts\": \"lots\"}}]}"
   run reads_output
   expect step pods failed
 }

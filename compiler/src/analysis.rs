@@ -37,6 +37,13 @@ pub struct CheckOptions {
     /// rbk.toml's `[shell] read_only`: commands `shell.run` may call as a `read` action, beside
     /// the standard table (effects/shell_table.rs).
     pub shell_read_only: Vec<String>,
+    /// The native actions of the build that will run the program (`rbk_stdlib::natives`), so
+    /// an `extern action` nothing implements is an error ([`Code::ExternWithoutNative`]).
+    /// `None` when the embedder runs the externs itself (library tests with their own
+    /// `Actions`).
+    ///
+    /// [`Code::ExternWithoutNative`]: crate::diagnostics::Code::ExternWithoutNative
+    pub native_actions: Option<crate::lints::natives::NativeCatalog>,
 }
 
 impl CheckOptions {
@@ -48,7 +55,14 @@ impl CheckOptions {
                 .and_then(|c| c.shell.as_ref())
                 .map(|shell| shell.read_only.clone())
                 .unwrap_or_default(),
+            native_actions: None,
         }
+    }
+
+    /// These options, checking user externs against the given native actions.
+    pub fn with_natives(mut self, natives: crate::lints::natives::NativeCatalog) -> CheckOptions {
+        self.native_actions = Some(natives);
+        self
     }
 }
 
@@ -222,6 +236,7 @@ fn check_parsed(
         types: &types,
         effects: &effects,
         approver_groups: options.approver_groups.as_ref(),
+        native_actions: options.native_actions.as_ref(),
     };
     lints::run_all(&cx, &mut diagnostics);
 

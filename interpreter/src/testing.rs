@@ -9,7 +9,7 @@ use rbk_compiler::syntax::*;
 use rbk_compiler::types::{assignable, Ty};
 use rbk_compiler::Analysis;
 
-use crate::action::{ActionCall, ActionError, Actions, BoxFuture};
+use crate::action::{Actions, BoxFuture};
 use crate::alerts::{judge_alert, runbook_alert_trigger, Verdict};
 use crate::approval::{ApprovalDecision, ApprovalRequest, Approver, Environment};
 use crate::engine::{evaluate, run, RunReport, RunRequest, Services, StepState};
@@ -17,8 +17,10 @@ use crate::journal::MemoryJournal;
 use crate::store::RunLimits;
 use crate::value::Value;
 
+mod mocks;
 mod triggers;
 
+use mocks::{describe_args, CallMatcher, Mock, MockActions};
 use triggers::{Decision, Ledger, FIRST_ALERT_AT};
 
 #[derive(Debug)]
@@ -34,49 +36,6 @@ pub struct TestOutcome {
 impl TestOutcome {
     pub fn passed(&self) -> bool {
         self.failures.is_empty()
-    }
-}
-
-enum Mock {
-    Always(Value),
-    Sequence(Vec<Value>),
-    Fails(String),
-}
-
-#[derive(Default)]
-struct MockActions {
-    mocks: HashMap<String, Mock>,
-    calls: Mutex<HashMap<String, usize>>,
-}
-
-impl Actions for MockActions {
-    fn call<'a>(&'a self, call: &'a ActionCall) -> BoxFuture<'a, Result<Value, ActionError>> {
-        Box::pin(async move {
-            let count = {
-                let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
-                let count = calls.entry(call.action.clone()).or_default();
-                *count += 1;
-                *count
-            };
-            match self.mocks.get(&call.action) {
-                Some(Mock::Always(value)) => Ok(value.clone()),
-                Some(Mock::Sequence(values)) => values.get(count - 1).cloned().ok_or_else(|| {
-                    ActionError::fatal(format!(
-                        "`{}` was called {count} times but the mock gives only {} values",
-                        call.action,
-                        values.len()
-                    ))
-                }),
-                Some(Mock::Fails(message)) => Err(ActionError::new(message.clone())),
-                None => match &call.returns_handle {
-                    Some(type_name) => Ok(Value::Handle { type_name: type_name.clone(), id: "test".into() }),
-                    None => Err(ActionError::fatal(format!(
-                        "`{}` was called but is not mocked: add a `mock ... returns ...` for it (tests never reach real systems)",
-                        call.action
-                    ))),
-                },
-            }
-        })
     }
 }
 
@@ -113,7 +72,7 @@ impl Approver for TestApprover {
 }
 
 /// `env()` and `secret()` in tests: what the test set, else a placeholder; never the process.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct TestEnvironment {
     env: HashMap<String, String>,
     secrets: HashMap<String, String>,
@@ -201,11 +160,11 @@ async fn run_test(program: &Analysis, module: &Module, test: &TestItem) -> TestO
         approvals: Vec::new(),
         runbook: None,
     };
-    let mut actions = MockActions::default();
+    let mut actions = MockActions::new(program, module.id);
     let mut approver = TestApprover::default();
     let mut environment = TestEnvironment::default();
     let journal = MemoryJournal::default();
-    let setup_actions = MockActions::default();
+    let setup_actions = MockActions::new(program, module.id);
     let mut bindings: HashMap<String, Value> = HashMap::new();
     let mut ledger = Ledger::default();
     // Why the last `run` started nothing (every alert rejected, coalesced or suppressed).
@@ -230,6 +189,7 @@ async fn run_test(program: &Analysis, module: &Module, test: &TestItem) -> TestO
         match &stmt.kind {
             TestStmtKind::Mock {
                 target,
+                pattern,
                 outcome: mock,
             } => {
                 let Some((action, ret)) = action_of(program, module, target) else {
@@ -263,7 +223,28 @@ async fn run_test(program: &Analysis, module: &Module, test: &TestItem) -> TestO
                         }
                     }
                 };
-                actions.mocks.insert(action, behaviour);
+                let matcher = match pattern {
+                    Some(pattern) => {
+                        let mut literals = HashMap::new();
+                        for expr in pattern.literals() {
+                            match eval_setup!(expr) {
+                                Ok(value) => {
+                                    literals.insert(expr.id, value);
+                                }
+                                Err(e) => outcome.failures.push(format!("mock {target}: {e}")),
+                            }
+                        }
+                        Some(CallMatcher::new(
+                            pattern,
+                            &literals,
+                            bindings.clone(),
+                            environment.clone(),
+                            format!("{target}{}", source(program, module, pattern.span)),
+                        ))
+                    }
+                    None => None,
+                };
+                actions.add(action, matcher, behaviour);
             }
             TestStmtKind::Set { kind, name, value } => match eval_setup!(value) {
                 Ok(value) => {
@@ -486,18 +467,47 @@ async fn run_test(program: &Analysis, module: &Module, test: &TestItem) -> TestO
             TestStmtKind::ExpectCalled {
                 negated,
                 target,
+                pattern,
                 times,
             } => {
                 let Some((action, _)) = action_of(program, module, target) else {
                     continue;
                 };
-                let count = actions
-                    .calls
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get(&action)
-                    .copied()
-                    .unwrap_or(0);
+                let calls = actions.calls_of(&action);
+                let mut count = 0;
+                let mut described = target.to_string();
+                match pattern {
+                    None => count = calls.len(),
+                    Some(pattern) => {
+                        let mut literals = HashMap::new();
+                        for expr in pattern.literals() {
+                            match eval_setup!(expr) {
+                                Ok(value) => {
+                                    literals.insert(expr.id, value);
+                                }
+                                Err(e) => outcome
+                                    .failures
+                                    .push(format!("expect called {target}: {e}")),
+                            }
+                        }
+                        let written = format!("{target}{}", source(program, module, pattern.span));
+                        described = written.clone();
+                        let matcher = CallMatcher::new(
+                            pattern,
+                            &literals,
+                            bindings.clone(),
+                            environment.clone(),
+                            written,
+                        );
+                        for args in &calls {
+                            match matcher.matches(program, module.id, args).await {
+                                Ok(true) => count += 1,
+                                Ok(false) => {}
+                                Err(e) => outcome.failures.push(e),
+                            }
+                        }
+                    }
+                }
                 let ok = match (negated, times) {
                     (true, _) => count == 0,
                     (false, Some((n, _))) => count as u64 == *n,
@@ -511,8 +521,17 @@ async fn run_test(program: &Analysis, module: &Module, test: &TestItem) -> TestO
                         }
                         (false, None) => "to be called".to_string(),
                     };
+                    let made = if calls.is_empty() {
+                        String::new()
+                    } else {
+                        let list: Vec<String> = calls
+                            .iter()
+                            .map(|args| describe_args(&action, args))
+                            .collect();
+                        format!("; the calls made: {}", list.join(", "))
+                    };
                     outcome.failures.push(format!(
-                        "expected `{target}` {wanted}, but it was called {count} time{}",
+                        "expected `{described}` {wanted}, but it was called {count} time{}{made}",
                         if count == 1 { "" } else { "s" }
                     ));
                 }

@@ -10,7 +10,7 @@ use rbk_compiler::resolve::{ModuleId, ModuleOrigin};
 use rbk_compiler::source_files;
 use rbk_compiler::syntax::ParseCache;
 use rbk_compiler::types::ApproverGroups;
-use rbk_compiler::{Analysis, CheckOptions, ModuleLoader};
+use rbk_compiler::{Analysis, ModuleLoader};
 use tower_lsp_server::ls_types::{TextDocumentContentChangeEvent, Uri};
 
 use crate::convert::SourceText;
@@ -134,7 +134,7 @@ impl Checked {
         cache: &mut ParseCache,
     ) -> Option<Checked> {
         let config = project_config(&path);
-        let options = CheckOptions::for_project(config.as_ref());
+        let options = rbk_stdlib::check_options(config.as_ref());
         let approver_groups = options.approver_groups.clone();
         let loader = BufferLoader { open };
         // Deeply nested input recurses in the parser and checker; give them room, as the CLI does.

@@ -13,8 +13,8 @@ use rbk_compiler::diagnostics::LineIndex;
 use rbk_compiler::effects::extern_of;
 use rbk_compiler::resolve::{Member, Module, ModuleId};
 use rbk_compiler::syntax::{
-    ClauseKind, Effect, Expr, ExprKind, Ident, ItemKind, MockOutcome, Path, RecordKey, Span,
-    StepOptionKind, Stmt, StmtKind, StrPart, TestStmtKind, Trigger, TypeExpr, TypeExprKind,
+    CallPattern, ClauseKind, Effect, Expr, ExprKind, Ident, ItemKind, MockOutcome, Path, RecordKey,
+    Span, StepOptionKind, Stmt, StmtKind, StrPart, TestStmtKind, Trigger, TypeExpr, TypeExprKind,
     UseTarget,
 };
 use rbk_compiler::types::Callee;
@@ -417,10 +417,28 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// The names a mock's patterns bind are parameters of its `where`, and of nothing after it.
+    fn call_pattern(&mut self, pattern: Option<&'a CallPattern>) {
+        let Some(pattern) = pattern else {
+            return;
+        };
+        let before = self.scope.len();
+        for name in pattern.bindings() {
+            self.bind(name, Kind::Parameter);
+        }
+        self.run(pattern.exprs().into_iter().map(Work::Expr).collect());
+        self.scope.truncate(before);
+    }
+
     fn test_stmt(&mut self, stmt: &'a TestStmtKind) {
         match stmt {
-            TestStmtKind::Mock { target, outcome } => {
+            TestStmtKind::Mock {
+                target,
+                pattern,
+                outcome,
+            } => {
                 self.path(target);
+                self.call_pattern(pattern.as_ref());
                 let (MockOutcome::Returns(e) | MockOutcome::Fails(e)) = outcome;
                 self.run(vec![Work::Expr(e)]);
             }
@@ -447,7 +465,12 @@ impl<'a> Walker<'a> {
                         .collect(),
                 );
             }
-            TestStmtKind::ExpectCalled { target, .. } => self.path(target),
+            TestStmtKind::ExpectCalled {
+                target, pattern, ..
+            } => {
+                self.path(target);
+                self.call_pattern(pattern.as_ref());
+            }
             TestStmtKind::Expect(e) => self.run(vec![Work::Expr(e)]),
             TestStmtKind::Let { name, ty, value } => {
                 let mut work = vec![Work::Expr(value)];

@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
+use rbk_compiler::check;
 use rbk_compiler::graph::RunbookGraph;
-use rbk_compiler::{check, CheckOptions};
 use rbk_interpreter::start;
 
 use super::check::usage_error;
@@ -38,10 +38,10 @@ pub fn run(target: &str, runbook: Option<&str>, format: GraphFormat) -> u8 {
     };
     let options = match workspace::find_config(&file) {
         Some(path) => match workspace::load_config(&path) {
-            Ok(config) => CheckOptions::for_project(Some(&config)),
+            Ok(config) => rbk_stdlib::check_options(Some(&config)),
             Err(message) => return usage_error(&message),
         },
-        None => CheckOptions::default(),
+        None => rbk_stdlib::check_options(None),
     };
     let analysis = check(vec![(file.clone(), text)], &FileLoader, &options);
     if analysis.has_errors() {

@@ -1,7 +1,7 @@
 use std::path::Path;
 
+use rbk_compiler::check;
 use rbk_compiler::plan;
-use rbk_compiler::{check, CheckOptions};
 
 use super::check::usage_error;
 use super::render;
@@ -16,10 +16,10 @@ pub fn run(file: &Path, format: Format) -> u8 {
     };
     let options = match workspace::find_config(file) {
         Some(path) => match workspace::load_config(&path) {
-            Ok(config) => CheckOptions::for_project(Some(&config)),
+            Ok(config) => rbk_stdlib::check_options(Some(&config)),
             Err(message) => return usage_error(&message),
         },
-        None => CheckOptions::default(),
+        None => rbk_stdlib::check_options(None),
     };
     let analysis = check(vec![(file.to_path_buf(), text)], &FileLoader, &options);
     let root_file = analysis.module(analysis.roots[0]).file;

@@ -1,8 +1,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use rbk_compiler::check;
 use rbk_compiler::syntax::ItemKind;
-use rbk_compiler::{check, CheckOptions};
 use rbk_interpreter::journal::EventKind;
 use rbk_interpreter::secret_sources::ProjectEnvironment;
 use rbk_interpreter::start;
@@ -72,7 +72,7 @@ pub fn run(args: ResumeArgs<'_>) -> u8 {
             Err(message) => return usage_error(&message),
         };
         let groups = project_file.as_ref().map(|_| config.approvers.clone());
-        let analysis = check(vec![(file.clone(), text)], &FileLoader, &CheckOptions::for_project(project_file.as_ref().map(|_| &config)));
+        let analysis = check(vec![(file.clone(), text)], &FileLoader, &rbk_stdlib::check_options(project_file.as_ref().map(|_| &config)));
         if analysis.has_errors() {
             for diagnostic in analysis.diagnostics.iter().filter(|d| d.is_error()) {
                 print!("{}", render::human(&analysis, diagnostic));

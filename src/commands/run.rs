@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rbk_compiler::{check, CheckOptions};
+use rbk_compiler::check;
 use rbk_interpreter::approval::ApprovalRequest;
 use rbk_interpreter::approvals::{describe_outcome, ApprovalNotice, StoreApprover};
 use rbk_interpreter::decisions::{decide, Approvers, Via, Vote, Voter};
@@ -56,7 +56,7 @@ pub fn run(args: RunArgs) -> u8 {
     let analysis = check(
         vec![(file.clone(), text)],
         &FileLoader,
-        &CheckOptions::for_project(project_file.as_ref().map(|_| &config)),
+        &rbk_stdlib::check_options(project_file.as_ref().map(|_| &config)),
     );
     if analysis.has_errors() {
         for diagnostic in analysis.diagnostics.iter().filter(|d| d.is_error()) {

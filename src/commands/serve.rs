@@ -109,7 +109,7 @@ fn load(paths: &[PathBuf], project: Option<&Path>) -> Result<Catalog, LoadError>
             Some(path) => Some(workspace::load_config(path).map_err(LoadError::Io)?),
             None => None,
         };
-        let options = rbk_compiler::CheckOptions::for_project(config.as_ref());
+        let options = rbk_stdlib::check_options(config.as_ref());
         let environment = Arc::new(ProjectEnvironment::of_project(
             config_path.as_deref(),
             &config.clone().unwrap_or_default(),

@@ -4,6 +4,15 @@
 
 pub mod natives;
 
+/// The options every command, the language server and the server check with: the project's
+/// `rbk.toml` (when one governs the files) and this build's native actions, so a user
+/// `extern action` nothing implements is an error.
+pub fn check_options(
+    config: Option<&rbk_compiler::config::ProjectConfig>,
+) -> rbk_compiler::CheckOptions {
+    rbk_compiler::CheckOptions::for_project(config).with_natives(natives::catalog().clone())
+}
+
 /// Every standard module as (name, source), embedded at build time.
 pub const MODULES: &[(&str, &str)] = &[
     ("alertmanager", include_str!("../std/alertmanager.rbk")),

@@ -73,6 +73,8 @@ codes! {
     DurationArithmeticOutOfRange = "E0211", Error, "constant duration arithmetic out of range";
     BadPattern = "E0212", Error, "invalid regular expression";
     BadSize = "E0213", Error, "invalid size";
+    PatternArity = "E0220", Error, "wrong number of argument patterns";
+    PatternNeverMatches = "E0221", Error, "argument pattern can never match its parameter";
     UngatedDestructiveStep = "E0301", Error, "destructive step without an approval clause";
     UnsafeAutoApprove = "E0302", Error, "`on timeout approve` on an action that is not safe to auto-approve";
     SecretExposed = "E0303", Error, "secret interpolated or logged";
@@ -80,6 +82,7 @@ codes! {
     ActingCondition = "E0305", Error, "a condition or setting can change something";
     UngatedDestructiveClause = "E0306", Error, "destructive action in a clause without an approval gate";
     ConstCallsAction = "E0307", Error, "constant initialiser calls an action";
+    ExternWithoutNative = "E0309", Error, "extern action with no matching native implementation";
     MissingTitle = "W0001", Warning, "missing title";
     UnusedLet = "W0002", Warning, "unused `let`";
     UnreachableAfterFail = "W0003", Warning, "unreachable code after `fail`";
@@ -88,4 +91,5 @@ codes! {
     NoEscalation = "W0103", Warning, "destructive runbook without `escalate`";
     UnlimitedAlertRuns = "W0104", Warning, "alert-triggered runbook without `concurrency` or `rate`";
     SqlInterpolation = "W0107", Warning, "value interpolated into SQL";
+    UnreachableMock = "W0109", Warning, "mock that no call can reach";
 }

@@ -653,12 +653,54 @@ impl<'a> Printer<'a> {
         self.close_block(close, true);
     }
 
+    /// `(p, "x", [a, ..]) where COND`, on one line.
+    fn call_pattern(&mut self, pattern: Option<&CallPattern>) {
+        let Some(pattern) = pattern else {
+            return;
+        };
+        self.push("(");
+        for (i, arg) in pattern.args.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.arg_pattern(arg);
+        }
+        self.push(")");
+        self.optional(" where ", pattern.guard.as_ref());
+    }
+
+    fn arg_pattern(&mut self, pattern: &ArgPattern) {
+        match &pattern.kind {
+            ArgPatternKind::Any => self.push("_"),
+            ArgPatternKind::Bind(name) => self.push(&name.name),
+            ArgPatternKind::Value(value) => self.expr(value),
+            ArgPatternKind::List { elements, rest } => {
+                self.push("[");
+                for (i, element) in elements.iter().enumerate() {
+                    if i > 0 {
+                        self.push(", ");
+                    }
+                    self.arg_pattern(element);
+                }
+                if *rest {
+                    self.push(if elements.is_empty() { ".." } else { ", .." });
+                }
+                self.push("]");
+            }
+        }
+    }
+
     fn test_stmt(&mut self, stmt: &TestStmt) {
         self.start_line();
         match &stmt.kind {
-            TestStmtKind::Mock { target, outcome } => {
+            TestStmtKind::Mock {
+                target,
+                pattern,
+                outcome,
+            } => {
                 self.push("mock ");
                 self.push(&target.to_string());
+                self.call_pattern(pattern.as_ref());
                 match outcome {
                     MockOutcome::Returns(value) => {
                         self.prefixed(" returns ", value);
@@ -732,6 +774,7 @@ impl<'a> Printer<'a> {
             TestStmtKind::ExpectCalled {
                 negated,
                 target,
+                pattern,
                 times,
             } => {
                 self.push(if *negated {
@@ -740,6 +783,7 @@ impl<'a> Printer<'a> {
                     "expect called "
                 });
                 self.push(&target.to_string());
+                self.call_pattern(pattern.as_ref());
                 if let Some((_, span)) = times {
                     self.push(" times ");
                     self.slice(*span);

@@ -26,6 +26,15 @@ fn layout_is_normalised() {
 }
 
 #[test]
+fn mock_patterns_are_laid_out_on_one_line() {
+    let input = "test \"t\" {\n  mock k8s.delete_pod( p )where p.name==\"api-1\" returns none\n  mock shell.run([ \"kubectl\",\"get\" , .. ],_) returns \"x\"\n  mock f([..],[ ],[a,b,]) fails \"no\"\n  expect not called k8s.delete_pod(p) where p.name != \"api-1\" times 1\n  expect called g( ) times 2\n  run r\n}\n";
+    assert_eq!(
+        fmt(input),
+        "test \"t\" {\n  mock k8s.delete_pod(p) where p.name == \"api-1\" returns none\n  mock shell.run([\"kubectl\", \"get\", ..], _) returns \"x\"\n  mock f([..], [], [a, b]) fails \"no\"\n  expect not called k8s.delete_pod(p) where p.name != \"api-1\" times 1\n  expect called g() times 2\n  run r\n}\n"
+    );
+}
+
+#[test]
 fn comments_stay_where_they_were_written() {
     let input = "// header\n\n/// doc\nfn f(x: int) -> int { // after brace\n  // before let\n  let y = x * 2 // trailing\n\n  // before return\n  return y\n  // at the end\n}\n// last\n";
     assert_eq!(

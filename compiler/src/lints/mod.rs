@@ -8,6 +8,7 @@ mod const_values;
 mod escalation;
 mod gateless_clauses;
 mod sql_interpolation;
+pub mod natives;
 mod title;
 mod unreachable;
 
@@ -24,6 +25,8 @@ pub struct LintContext<'a> {
     pub effects: &'a EffectInfo,
     /// From `rbk.toml`, when one was found.
     pub approver_groups: Option<&'a ApproverGroups>,
+    /// The build's native actions; `None` when the embedder implements the externs itself.
+    pub native_actions: Option<&'a natives::NativeCatalog>,
 }
 
 /// One runbook with the actions each of its steps can reach.
@@ -81,6 +84,11 @@ pub fn run_all(cx: &LintContext, out: &mut Vec<Diagnostic>) {
                 ItemKind::Const(constant) => const_values::check_const(
                     cx.modules, cx.types, cx.effects, module, constant, out,
                 ),
+                ItemKind::Extern(external) => {
+                    if let Some(catalog) = cx.native_actions {
+                        natives::check_extern(catalog, module, external, out);
+                    }
+                }
                 _ => {}
             }
         }

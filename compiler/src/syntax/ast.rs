@@ -440,6 +440,8 @@ pub enum MockOutcome {
 pub enum TestStmtKind {
     Mock {
         target: Path,
+        /// `(p) where ...`: only calls that match take this mock.
+        pattern: Option<CallPattern>,
         outcome: MockOutcome,
     },
     Set {
@@ -478,6 +480,8 @@ pub enum TestStmtKind {
     ExpectCalled {
         negated: bool,
         target: Path,
+        /// `(p) where ...`: only calls that match are counted.
+        pattern: Option<CallPattern>,
         times: Option<(u64, Span)>,
     },
     Expect(Expr),
@@ -486,6 +490,97 @@ pub enum TestStmtKind {
         ty: Option<TypeExpr>,
         value: Expr,
     },
+}
+
+/// `(p, "x", [a, ..]) where COND` after the action of a `mock` or `expect called`: which calls
+/// it applies to. Patterns match the call's arguments positionally, in declaration order.
+#[derive(Clone, Debug)]
+pub struct CallPattern {
+    pub args: Vec<ArgPattern>,
+    /// The parentheses and what is between them.
+    pub args_span: Span,
+    /// The `where` condition over the names the patterns bind.
+    pub guard: Option<Expr>,
+    /// From `(` to the end of the `where` condition.
+    pub span: Span,
+}
+
+impl CallPattern {
+    /// Matches every call: no literal, no list shape, no `where`.
+    pub fn is_catch_all(&self) -> bool {
+        self.guard.is_none() && self.args.iter().all(ArgPattern::matches_anything)
+    }
+
+    /// The expressions inside: literal patterns, then the `where` condition.
+    pub fn exprs(&self) -> Vec<&Expr> {
+        let mut out = self.literals();
+        out.extend(&self.guard);
+        out
+    }
+
+    /// The literal patterns, in written order.
+    pub fn literals(&self) -> Vec<&Expr> {
+        fn values<'a>(pattern: &'a ArgPattern, out: &mut Vec<&'a Expr>) {
+            match &pattern.kind {
+                ArgPatternKind::Value(e) => out.push(e),
+                ArgPatternKind::List { elements, .. } => {
+                    elements.iter().for_each(|e| values(e, out))
+                }
+                ArgPatternKind::Any | ArgPatternKind::Bind(_) => {}
+            }
+        }
+        let mut out = Vec::new();
+        self.args.iter().for_each(|a| values(a, &mut out));
+        out
+    }
+
+    /// The names the patterns bind, in order (`_` binds nothing).
+    pub fn bindings(&self) -> Vec<&Ident> {
+        let mut names = Vec::new();
+        for arg in &self.args {
+            arg.collect_bindings(&mut names);
+        }
+        names
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ArgPattern {
+    pub kind: ArgPatternKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum ArgPatternKind {
+    /// `_`: any value.
+    Any,
+    /// `p`: any value, named for the `where`.
+    Bind(Ident),
+    /// A literal: an equal value.
+    Value(Expr),
+    /// `[a, "get", ..]`: a list whose first elements match, and with `rest` (`..`) any more.
+    List {
+        elements: Vec<ArgPattern>,
+        rest: bool,
+    },
+}
+
+impl ArgPattern {
+    pub fn matches_anything(&self) -> bool {
+        matches!(self.kind, ArgPatternKind::Any | ArgPatternKind::Bind(_))
+    }
+
+    fn collect_bindings<'a>(&'a self, names: &mut Vec<&'a Ident>) {
+        match &self.kind {
+            ArgPatternKind::Bind(name) => names.push(name),
+            ArgPatternKind::List { elements, .. } => {
+                for element in elements {
+                    element.collect_bindings(names);
+                }
+            }
+            ArgPatternKind::Any | ArgPatternKind::Value(_) => {}
+        }
+    }
 }
 
 /// A dotted name such as `pg.terminate`.

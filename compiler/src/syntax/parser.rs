@@ -834,7 +834,12 @@ impl<'a> TreeBuilder<'a> {
         let kind = match rule {
             Rule::mock_stmt => {
                 let target = self.path(inner.next()?);
-                let outcome = inner.next()?;
+                let mut outcome = inner.next()?;
+                let mut pattern = None;
+                if outcome.as_rule() == Rule::call_pattern {
+                    pattern = Some(self.call_pattern(outcome));
+                    outcome = inner.next()?;
+                }
                 let is_returns = outcome.as_rule() == Rule::mock_returns;
                 let value = self.expr(outcome.into_inner().next()?);
                 let outcome = if is_returns {
@@ -842,7 +847,11 @@ impl<'a> TreeBuilder<'a> {
                 } else {
                     MockOutcome::Fails(value)
                 };
-                TestStmtKind::Mock { target, outcome }
+                TestStmtKind::Mock {
+                    target,
+                    pattern,
+                    outcome,
+                }
             }
             Rule::set_stmt => {
                 let kind = if inner.next()?.as_str() == "env" {
@@ -933,11 +942,13 @@ impl<'a> TreeBuilder<'a> {
             Rule::expect_called => {
                 let mut negated = false;
                 let mut target = None;
+                let mut pattern = None;
                 let mut times = None;
                 for child in inner {
                     match child.as_rule() {
                         Rule::negation => negated = true,
                         Rule::path => target = Some(self.path(child)),
+                        Rule::call_pattern => pattern = Some(self.call_pattern(child)),
                         _ => {
                             let span = span_of(&child);
                             times = Some((u64::from(self.small_int(&child)), span));
@@ -947,6 +958,7 @@ impl<'a> TreeBuilder<'a> {
                 TestStmtKind::ExpectCalled {
                     negated,
                     target: target?,
+                    pattern,
                     times,
                 }
             }
@@ -961,6 +973,59 @@ impl<'a> TreeBuilder<'a> {
             _ => return None,
         };
         Some(TestStmt { kind, span })
+    }
+
+    fn call_pattern(&mut self, pair: Pair<Rule>) -> CallPattern {
+        let span = span_of(&pair);
+        let mut args = Vec::new();
+        let mut args_span = span;
+        let mut guard = None;
+        for child in pair.into_inner() {
+            match child.as_rule() {
+                Rule::arg_patterns => {
+                    args_span = span_of(&child);
+                    args = child.into_inner().map(|p| self.arg_pattern(p)).collect();
+                }
+                _ => guard = child.into_inner().next().map(|e| self.expr(e)),
+            }
+        }
+        CallPattern {
+            args,
+            args_span,
+            guard,
+            span,
+        }
+    }
+
+    fn arg_pattern(&mut self, pair: Pair<Rule>) -> ArgPattern {
+        let span = span_of(&pair);
+        let kind = match pair.as_rule() {
+            Rule::list_pattern => {
+                let mut elements = Vec::new();
+                let mut rest = false;
+                for child in pair.into_inner() {
+                    if child.as_rule() == Rule::rest_pattern {
+                        rest = true;
+                    } else {
+                        elements.push(self.arg_pattern(child));
+                    }
+                }
+                ArgPatternKind::List { elements, rest }
+            }
+            Rule::literal_pattern => match pair.into_inner().next() {
+                Some(literal) => ArgPatternKind::Value(self.expr_from_primary(literal)),
+                None => ArgPatternKind::Any,
+            },
+            _ => {
+                let name = self.ident(pair);
+                if name.name == "_" {
+                    ArgPatternKind::Any
+                } else {
+                    ArgPatternKind::Bind(name)
+                }
+            }
+        };
+        ArgPattern { kind, span }
     }
 
     fn path(&mut self, pair: Pair<Rule>) -> Path {

@@ -295,6 +295,11 @@ fn describe_rule(rule: Rule) -> &'static str {
         input_field => "an input field",
         record_field | record_type_field => "a field",
         path => "an action name",
+        call_pattern | arg_patterns => "`(` and argument patterns",
+        pattern_guard => "`where`",
+        list_pattern | literal_pattern | bind_pattern | rest_pattern => {
+            "an argument pattern (`_`, a name, a literal or `[...]`)"
+        }
         EOI => "the end of the input",
         _ => "something else",
     }

@@ -232,8 +232,13 @@ impl Shift {
     fn test_stmt(&self, stmt: &mut TestStmt) {
         self.span(&mut stmt.span);
         match &mut stmt.kind {
-            TestStmtKind::Mock { target, outcome } => {
+            TestStmtKind::Mock {
+                target,
+                pattern,
+                outcome,
+            } => {
                 self.path(target);
+                self.call_pattern(pattern);
                 match outcome {
                     MockOutcome::Returns(e) | MockOutcome::Fails(e) => self.expr(e),
                 }
@@ -268,8 +273,14 @@ impl Shift {
                     self.span(span);
                 }
             }
-            TestStmtKind::ExpectCalled { target, times, .. } => {
+            TestStmtKind::ExpectCalled {
+                target,
+                pattern,
+                times,
+                ..
+            } => {
                 self.path(target);
+                self.call_pattern(pattern);
                 if let Some((_, span)) = times {
                     self.span(span);
                 }
@@ -281,6 +292,27 @@ impl Shift {
                     self.type_expr(ty);
                 }
                 self.expr(value);
+            }
+        }
+    }
+
+    fn call_pattern(&self, pattern: &mut Option<CallPattern>) {
+        if let Some(pattern) = pattern {
+            self.span(&mut pattern.span);
+            self.span(&mut pattern.args_span);
+            pattern.args.iter_mut().for_each(|a| self.arg_pattern(a));
+            self.opt_expr(&mut pattern.guard);
+        }
+    }
+
+    fn arg_pattern(&self, pattern: &mut ArgPattern) {
+        self.span(&mut pattern.span);
+        match &mut pattern.kind {
+            ArgPatternKind::Any => {}
+            ArgPatternKind::Bind(name) => self.ident(name),
+            ArgPatternKind::Value(e) => self.expr(e),
+            ArgPatternKind::List { elements, .. } => {
+                elements.iter_mut().for_each(|e| self.arg_pattern(e))
             }
         }
     }

@@ -1867,6 +1867,7 @@ fn the_example_test_block() {
     match &all[0] {
         TestStmtKind::Mock {
             target,
+            pattern: None,
             outcome: MockOutcome::Returns(v),
         } => {
             assert_eq!(target.to_string(), "pg.pool_usage");
@@ -1913,6 +1914,7 @@ fn mock_fails() {
     match only_test_stmt("mock k8s.delete_pod fails \"forbidden\"") {
         TestStmtKind::Mock {
             target,
+            pattern: None,
             outcome: MockOutcome::Fails(m),
         } => {
             assert_eq!(target.to_string(), "k8s.delete_pod");
@@ -1924,6 +1926,123 @@ fn mock_fails() {
     assert!(
         matches!(only_test_stmt("mock restart returns true"), TestStmtKind::Mock { target, .. } if target.segments.len() == 1)
     );
+}
+
+/// A pattern as a short string: `_`, a name, `=` and a literal, `[...]` with `..`.
+fn pattern_sx(pattern: &ArgPattern) -> String {
+    match &pattern.kind {
+        ArgPatternKind::Any => "_".to_string(),
+        ArgPatternKind::Bind(name) => name.name.clone(),
+        ArgPatternKind::Value(value) => format!("={}", sx(value)),
+        ArgPatternKind::List { elements, rest } => {
+            let mut parts: Vec<String> = elements.iter().map(pattern_sx).collect();
+            if *rest {
+                parts.push("..".to_string());
+            }
+            format!("[{}]", parts.join(" "))
+        }
+    }
+}
+
+fn call_pattern_sx(pattern: &CallPattern) -> String {
+    let args: Vec<String> = pattern.args.iter().map(pattern_sx).collect();
+    match &pattern.guard {
+        Some(guard) => format!("({}) where {}", args.join(" "), sx(guard)),
+        None => format!("({})", args.join(" ")),
+    }
+}
+
+#[test]
+fn mocks_with_argument_patterns_and_where() {
+    let all = test_stmts(
+        "mock k8s.delete_pod(p) where p.name == \"api-1\" returns none\n\
+         mock shell.run([\"kubectl\", \"get\", ..]) returns \"ok\"\n\
+         mock k8s.logs(_, 50) fails \"gone\"\n\
+         mock k8s.scale(d, \"prod\", 0) returns none\n\
+         mock pg.terminate(db, [s, ..], 1) where s.pid == 42 and db != none returns 1\n\
+         mock f([..], [], [a, b], [x,]) returns 1\n\
+         mock g() returns 2",
+    );
+    let shapes: Vec<String> = all
+        .iter()
+        .map(|stmt| match stmt {
+            TestStmtKind::Mock {
+                target,
+                pattern: Some(pattern),
+                ..
+            } => format!("{target}{}", call_pattern_sx(pattern)),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        shapes,
+        [
+            "k8s.delete_pod(p) where (== (. p name) \"api-1\")",
+            "shell.run([=\"kubectl\" =\"get\" ..])",
+            "k8s.logs(_ =50)",
+            "k8s.scale(d =\"prod\" =0)",
+            "pg.terminate(db [s ..] =1) where (and (== (. s pid) 42) (!= db none))",
+            "f([..] [] [a b] [x])",
+            "g()",
+        ]
+    );
+    // The outcome still follows.
+    assert!(matches!(
+        &all[0],
+        TestStmtKind::Mock { outcome: MockOutcome::Returns(v), .. } if sx(v) == "none"
+    ));
+    assert!(matches!(
+        &all[2],
+        TestStmtKind::Mock { outcome: MockOutcome::Fails(v), .. } if sx(v) == "\"gone\""
+    ));
+}
+
+#[test]
+fn expect_called_with_patterns_where_and_times() {
+    let all = test_stmts(
+        "expect called k8s.delete_pod(p) where p.name == \"api-1\"\n\
+         expect called k8s.delete_pod(p) where p.name == \"api-1\" times 2\n\
+         expect not called shell.run([\"rm\", ..])\n\
+         expect called k8s.scale(_, _, 0) times 1",
+    );
+    let shapes: Vec<String> = all
+        .iter()
+        .map(|stmt| match stmt {
+            TestStmtKind::ExpectCalled {
+                negated,
+                target,
+                pattern: Some(pattern),
+                times,
+            } => format!(
+                "{}{target}{} {:?}",
+                if *negated { "not " } else { "" },
+                call_pattern_sx(pattern),
+                times.map(|(n, _)| n)
+            ),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        shapes,
+        [
+            "k8s.delete_pod(p) where (== (. p name) \"api-1\") None",
+            "k8s.delete_pod(p) where (== (. p name) \"api-1\") Some(2)",
+            "not shell.run([=\"rm\" ..]) None",
+            "k8s.scale(_ _ =0) Some(1)",
+        ]
+    );
+}
+
+#[test]
+fn a_rest_pattern_ends_its_list_and_a_where_needs_patterns() {
+    // `..` only at the end of a list pattern.
+    assert!(!errors("test \"t\" {\n  mock f([.., \"x\"]) returns 1\n}\n").is_empty());
+    // `..` is not a pattern outside a list.
+    assert!(!errors("test \"t\" {\n  mock f(..) returns 1\n}\n").is_empty());
+    // `where` without argument patterns has nothing to bind.
+    assert!(!errors("test \"t\" {\n  mock f where x == 1 returns 1\n}\n").is_empty());
+    // A pattern is a literal, a name, `_` or a list: not an expression.
+    assert!(!errors("test \"t\" {\n  mock f(a + 1) returns 1\n}\n").is_empty());
 }
 
 #[test]
@@ -2068,6 +2187,7 @@ fn expect_called_times_and_not_called() {
         TestStmtKind::ExpectCalled {
             negated: false,
             target,
+            pattern: None,
             times: None,
         } => assert_eq!(target.to_string(), "pg.terminate"),
         other => panic!("{other:#?}"),
@@ -2076,6 +2196,7 @@ fn expect_called_times_and_not_called() {
         TestStmtKind::ExpectCalled {
             negated: false,
             target,
+            pattern: None,
             times: Some((n, _)),
         } => {
             assert_eq!(target.to_string(), "pg.terminate");
@@ -2087,6 +2208,7 @@ fn expect_called_times_and_not_called() {
         TestStmtKind::ExpectCalled {
             negated: true,
             target,
+            pattern: None,
             times: None,
         } => assert_eq!(target.to_string(), "k8s.delete_pod"),
         other => panic!("{other:#?}"),

@@ -163,10 +163,24 @@ pub fn walk_items<'a>(items: &'a [Item], f: &mut impl FnMut(&'a Expr)) {
                 for stmt in &test.body {
                     match &stmt.kind {
                         TestStmtKind::Mock {
+                            pattern,
                             outcome: MockOutcome::Returns(e) | MockOutcome::Fails(e),
                             ..
+                        } => {
+                            for e in pattern.iter().flat_map(|p| p.exprs()) {
+                                walk_expr(e, f);
+                            }
+                            walk_expr(e, f);
                         }
-                        | TestStmtKind::Set { value: e, .. }
+                        TestStmtKind::ExpectCalled {
+                            pattern: Some(pattern),
+                            ..
+                        } => {
+                            for e in pattern.exprs() {
+                                walk_expr(e, f);
+                            }
+                        }
+                        TestStmtKind::Set { value: e, .. }
                         | TestStmtKind::Expect(e)
                         | TestStmtKind::Let { value: e, .. } => walk_expr(e, f),
                         TestStmtKind::Run {

@@ -14,8 +14,8 @@ use crate::diagnostics::{Code, Diagnostic};
 use crate::resolve::Module;
 use crate::syntax::visit::{walk_expr, walk_step, walk_stmts};
 use crate::syntax::{
-    BinaryOp, ClauseKind, Expr, ExprId, ExprKind, ItemKind, MockOutcome, StepOptionKind, Stmt,
-    StmtKind, TestStmtKind, Trigger, UnaryOp,
+    BinaryOp, CallPattern, ClauseKind, Expr, ExprId, ExprKind, ItemKind, MockOutcome,
+    StepOptionKind, Stmt, StmtKind, TestStmtKind, Trigger, UnaryOp,
 };
 
 /// The longest duration, in milliseconds.
@@ -83,9 +83,17 @@ fn all_exprs(module: &Module) -> Vec<&Expr> {
             ItemKind::Test(test) => {
                 for stmt in &test.body {
                     match &stmt.kind {
-                        TestStmtKind::Mock { outcome, .. } => match outcome {
-                            MockOutcome::Returns(e) | MockOutcome::Fails(e) => roots.push(e),
-                        },
+                        TestStmtKind::Mock {
+                            pattern, outcome, ..
+                        } => {
+                            roots.extend(pattern.iter().flat_map(CallPattern::exprs));
+                            match outcome {
+                                MockOutcome::Returns(e) | MockOutcome::Fails(e) => roots.push(e),
+                            }
+                        }
+                        TestStmtKind::ExpectCalled { pattern, .. } => {
+                            roots.extend(pattern.iter().flat_map(CallPattern::exprs))
+                        }
                         TestStmtKind::Set { value, .. } | TestStmtKind::Let { value, .. } => {
                             roots.push(value)
                         }

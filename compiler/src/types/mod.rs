@@ -4,6 +4,7 @@
 //! tree stays as parsed and later phases (effects, lints, plan, interpreter) read the answers.
 
 mod builtins;
+mod call_patterns;
 mod checker;
 mod clauses;
 mod durations;

@@ -1,10 +1,14 @@
 //! Checking `test` blocks: mocks against extern signatures, step names against the runbook run.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use super::checker::{assignable, BindingKind, Checker, Env};
-use super::{Callee, Ty};
+use super::{Signature, Ty};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::resolve::{suggest, Member, Module, ModuleId};
 use crate::syntax::*;
+use crate::FileId;
 
 impl Checker<'_> {
     pub(super) fn check_test(&mut self, module: &Module, test: &TestItem) {
@@ -25,10 +29,31 @@ impl Checker<'_> {
                     .collect()
             })
             .unwrap_or_default();
+        // Per action, the first mock that takes every call: later mocks of it are unreachable.
+        let mut catch_alls: HashMap<(ModuleId, usize), Span> = HashMap::new();
         for stmt in &test.body {
             match &stmt.kind {
-                TestStmtKind::Mock { target, outcome } => {
-                    let ret = self.mock_target(module, target);
+                TestStmtKind::Mock {
+                    target,
+                    pattern,
+                    outcome,
+                } => {
+                    let resolved = self.mock_target(module, target);
+                    let signature = resolved.as_ref().map(|(_, s)| s.clone());
+                    if let Some(pattern) = pattern {
+                        self.check_call_pattern(&mut env, target, signature.as_deref(), pattern);
+                    }
+                    if let Some((action, _)) = resolved {
+                        self.reachable_mock(
+                            env.file,
+                            target,
+                            pattern.as_ref(),
+                            stmt.span,
+                            action,
+                            &mut catch_alls,
+                        );
+                    }
+                    let ret = signature.map(|s| s.ret.clone());
                     match outcome {
                         MockOutcome::Returns(value) => {
                             self.check_mock_value(&mut env, value, ret.as_ref())
@@ -66,8 +91,13 @@ impl Checker<'_> {
                         self.check_test_alert(&mut env, alert);
                     }
                 }
-                TestStmtKind::ExpectCalled { target, .. } => {
-                    self.mock_target(module, target);
+                TestStmtKind::ExpectCalled {
+                    target, pattern, ..
+                } => {
+                    let signature = self.mock_target(module, target).map(|(_, s)| s);
+                    if let Some(pattern) = pattern {
+                        self.check_call_pattern(&mut env, target, signature.as_deref(), pattern);
+                    }
                 }
                 TestStmtKind::ExpectEscalated { .. } | TestStmtKind::ExpectTrigger { .. } => {}
                 TestStmtKind::Expect(cond) => self.expect_condition(&mut env, cond, "`expect`"),
@@ -142,8 +172,43 @@ impl Checker<'_> {
         );
     }
 
-    /// Resolves `pg.terminate` in a mock or `expect called`; returns the action's return type.
-    fn mock_target(&mut self, module: &Module, target: &Path) -> Option<Ty> {
+    /// W0109: a mock written after one that takes every call of the same action.
+    fn reachable_mock(
+        &mut self,
+        file: FileId,
+        target: &Path,
+        pattern: Option<&CallPattern>,
+        span: Span,
+        action: (ModuleId, usize),
+        catch_alls: &mut HashMap<(ModuleId, usize), Span>,
+    ) {
+        if let Some(&first) = catch_alls.get(&action) {
+            self.report(
+                Diagnostic::new(
+                    Code::UnreachableMock,
+                    file,
+                    span,
+                    format!("no call of `{target}` can reach this mock"),
+                )
+                .label("never used")
+                .with_secondary(first, "this earlier mock takes every call")
+                .help(
+                    "the first mock that matches a call wins: put the narrower mock (with \
+                     patterns or a `where`) before the one that takes every call, or delete one",
+                ),
+            );
+        } else if pattern.is_none_or(CallPattern::is_catch_all) {
+            catch_alls.insert(action, span);
+        }
+    }
+
+    /// Resolves `pg.terminate` in a mock or `expect called`: the extern (module and item) and
+    /// its signature.
+    fn mock_target(
+        &mut self,
+        module: &Module,
+        target: &Path,
+    ) -> Option<((ModuleId, usize), Arc<Signature>)> {
         let (target_module, member) = match target.segments.as_slice() {
             [name] => (module.id, name),
             [qualifier, name] => (self.import(module, qualifier)?, name),
@@ -158,17 +223,11 @@ impl Checker<'_> {
         };
         let owner = &self.modules[target_module.0 as usize];
         match owner.names.member(&member.name) {
-            Some(Member::Extern(item)) => {
-                let callee = Callee::Extern {
-                    module: target_module,
-                    item,
-                };
-                let _ = callee;
-                self.info
-                    .signatures
-                    .get(&(target_module, item))
-                    .map(|s| s.ret.clone())
-            }
+            Some(Member::Extern(item)) => self
+                .info
+                .signatures
+                .get(&(target_module, item))
+                .map(|s| ((target_module, item), s.clone())),
             Some(_) => {
                 self.report(
                     Diagnostic::new(Code::NotMockable, module.file, target.span, format!("`{target}` is not an extern action"))

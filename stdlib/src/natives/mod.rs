@@ -20,8 +20,10 @@ mod web;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::OnceLock;
 
 use rbk_compiler::config::Integrations;
+use rbk_compiler::lints::natives::{NativeCatalog, NativeSignature};
 use rbk_compiler::syntax::Effect;
 use rbk_interpreter::{ActionCall, ActionError, Actions, BoxFuture, Environment, Value};
 use web::EnvLookup;
@@ -112,6 +114,32 @@ impl Actions for NativeActions {
             }
         })
     }
+}
+
+/// This build's native actions, as the compiler checks a user module's `extern action`s
+/// against them (E0309): arity and effect of each, and whether its std declaration says
+/// `safe_to_auto_approve`. Built once.
+pub fn catalog() -> &'static NativeCatalog {
+    static CATALOG: OnceLock<NativeCatalog> = OnceLock::new();
+    CATALOG.get_or_init(|| {
+        all(&Integrations::default())
+            .iter()
+            .map(|action| {
+                let (module, name) = action.name().split_once('.').unwrap_or(("", action.name()));
+                let safe_to_auto_approve = crate::module_source(module)
+                    .and_then(|source| externs(source).find(|ext| ext.name.name == name))
+                    .is_some_and(|ext| ext.safe_to_auto_approve);
+                (
+                    action.name().to_string(),
+                    NativeSignature {
+                        arity: action.arity(),
+                        effect: action.effect(),
+                        safe_to_auto_approve,
+                    },
+                )
+            })
+            .collect()
+    })
 }
 
 /// Natives and `extern action`s match both ways: every native action matches its `extern`
