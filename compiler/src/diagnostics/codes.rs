@@ -56,6 +56,8 @@ codes! {
     UnknownStep = "E0106", Error, "unknown step";
     UseTargetNotAFile = "E0107", Error, "use target is not a regular file";
     MaybeUnset = "E0108", Error, "name may have no value";
+    AskedValueOutOfScope = "E0109", Error, "asked approval value read where it is not given";
+    StepOutcomeNotYetKnown = "E0110", Error, "step outcome read before the step ends";
     WrongArgumentCount = "E0201", Error, "wrong number of arguments";
     BadArgumentName = "E0202", Error, "unknown or duplicate argument name";
     MissingArgument = "E0203", Error, "missing argument";
@@ -68,6 +70,8 @@ codes! {
     DurationOutOfRange = "E0210", Error, "duration literal out of range";
     DurationArithmeticOutOfRange = "E0211", Error, "constant duration arithmetic out of range";
     BadPattern = "E0212", Error, "invalid regular expression";
+    UnaskableType = "E0218", Error, "approval asks for a type a person cannot give";
+    ApprovalValuesMismatch = "E0219", Error, "test approval values do not match what the gate asks";
     UngatedDestructiveStep = "E0301", Error, "destructive step without an approval clause";
     UnsafeAutoApprove = "E0302", Error, "`on timeout approve` on an action that is not safe to auto-approve";
     SecretExposed = "E0303", Error, "secret interpolated or logged";
@@ -75,6 +79,7 @@ codes! {
     ActingCondition = "E0305", Error, "a condition or setting can change something";
     UngatedDestructiveClause = "E0306", Error, "destructive action in a clause without an approval gate";
     ConstCallsAction = "E0307", Error, "constant initialiser calls an action";
+    AskedWithAutoApprove = "E0308", Error, "`on timeout approve` on a gate that asks for values";
     MissingTitle = "W0001", Warning, "missing title";
     UnusedLet = "W0002", Warning, "unused `let`";
     UnreachableAfterFail = "W0003", Warning, "unreachable code after `fail`";
@@ -82,4 +87,5 @@ codes! {
     UnboundedBlastRadius = "W0102", Warning, "unbounded blast radius";
     NoEscalation = "W0103", Warning, "destructive runbook without `escalate`";
     UnlimitedAlertRuns = "W0104", Warning, "alert-triggered runbook without `concurrency` or `rate`";
+    StepOutcomeNeverSeen = "W0108", Warning, "step outcome that is always false where it is read";
 }

@@ -461,6 +461,7 @@ impl<'a> Printer<'a> {
                 timeout,
                 on_timeout,
                 reason,
+                ask,
             } => {
                 self.push("approval required");
                 if let Some((_, span)) = quorum {
@@ -479,6 +480,23 @@ impl<'a> Printer<'a> {
                 if let Some(reason) = reason {
                     self.push(" reason ");
                     self.slice(reason.span);
+                }
+                if let Some(first) = ask.first() {
+                    self.push(" ask ");
+                    let open = self.src[..first.name.span.start]
+                        .rfind('{')
+                        .unwrap_or(first.name.span.start);
+                    self.bracketed(
+                        BRACES,
+                        open,
+                        ask,
+                        |field| field.name.span.to(field.ty.span),
+                        |p, field| {
+                            p.push(&field.name.name);
+                            p.push(": ");
+                            p.ty(&field.ty);
+                        },
+                    );
                 }
             }
             StepOptionKind::ApprovalNone { reason } => {
@@ -638,9 +656,21 @@ impl<'a> Printer<'a> {
                 self.push(&name.name);
                 self.prefixed(" = ", value);
             }
-            TestStmtKind::Approve { step, as_user } | TestStmtKind::Deny { step, as_user } => {
-                let approve = matches!(stmt.kind, TestStmtKind::Approve { .. });
-                self.push(if approve { "approve " } else { "deny " });
+            TestStmtKind::Approve {
+                step,
+                as_user,
+                values,
+            } => {
+                self.push("approve ");
+                self.push(&step.name);
+                if let Some(user) = as_user {
+                    self.push(" as ");
+                    self.slice(user.span);
+                }
+                self.optional(" with ", values.as_ref());
+            }
+            TestStmtKind::Deny { step, as_user } => {
+                self.push("deny ");
                 self.push(&step.name);
                 if let Some(user) = as_user {
                     self.push(" as ");
@@ -844,6 +874,13 @@ impl<'a> Printer<'a> {
                 });
             }
             ExprKind::Name(name) => self.push(&name.name),
+            ExprKind::StepOutcome { step, outcome } => {
+                self.push(&format!("step.{}.{outcome}", step.name));
+            }
+            ExprKind::ApprovalValue(name) => {
+                self.push("approval.");
+                self.push(&name.name);
+            }
             ExprKind::Field(base, name) => {
                 self.expr(base);
                 self.push(".");

@@ -82,7 +82,7 @@ pub const RESERVED: &[&str] = &[
 
 /// The grammar's `contextual` rule.
 pub const CONTEXTUAL: &[&str] = &[
-    "alert", "run", "env", "secret", "read", "write", "mode", "shadow", "live", "alerts",
+    "alert", "run", "env", "secret", "read", "write", "mode", "shadow", "live", "alerts", "ask",
 ];
 
 /// Every word of the language: [`RESERVED`] then [`CONTEXTUAL`].
@@ -171,6 +171,7 @@ pub const KEYWORDS: &[&str] = &[
     "shadow",
     "live",
     "alerts",
+    "ask",
 ];
 
 /// Whether `word` may not be used as a name.

@@ -6,6 +6,7 @@
 mod builtins;
 mod checker;
 mod clauses;
+mod decisions;
 mod durations;
 mod operators;
 mod tests;
@@ -18,6 +19,7 @@ use rustc_hash::FxHashMap;
 
 pub use builtins::Builtin;
 pub use checker::assignable;
+pub use decisions::{askable_type, ASKABLE_TYPES};
 pub use ty::{NamedTy, Ty, TypeKey};
 
 use crate::diagnostics::Diagnostic;
