@@ -325,6 +325,27 @@ fn step_state(events: &[Event], step: &str) -> (&'static str, String) {
         };
         state = next;
     }
+    // The values the step was approved with stay on its row whatever happened next.
+    let given = events.iter().rev().find_map(|event| match &event.kind {
+        EventKind::ApprovalGranted {
+            step: s,
+            by,
+            values,
+            ..
+        } if s == step && !values.is_empty() => Some(format!(
+            "approved by {} with {}",
+            by.join(", "),
+            rbk_interpreter::asked_values::render(values)
+        )),
+        _ => None,
+    });
+    if let Some(given) = given {
+        if state.1.is_empty() {
+            state.1 = given;
+        } else if !state.1.starts_with("by ") {
+            state.1 = format!("{}; {given}", state.1);
+        }
+    }
     state
 }
 
