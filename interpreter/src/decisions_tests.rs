@@ -546,7 +546,9 @@ fn vote_with(person: &str, approve: bool, values: &[(&str, &str)]) -> Vote {
 async fn bad_values_are_refused_and_nothing_is_recorded(store: &dyn Store) {
     run_asking_values(store, 1).await;
     let now = REQUESTED_AT + 1_000;
-    let attacks: [(&str, &[(&str, &str)], &str); 5] = [
+    // (what, the values given, what the refusal says)
+    type Attack<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let attacks: [Attack; 5] = [
         (
             "ill-typed",
             &[("new_size", "five"), ("wait", "1m")],

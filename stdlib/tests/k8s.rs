@@ -1026,6 +1026,7 @@ impl Approver for Grant {
             ApprovalDecision::Granted {
                 by: vec!["alice".into()],
                 channel: "test".into(),
+                values: Default::default(),
             }
         })
     }
