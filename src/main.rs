@@ -44,6 +44,10 @@ struct AnswerArgs {
     as_user: Option<String>,
     #[arg(long)]
     comment: Option<String>,
+    /// A value the step's approval asks for (`ask { new_size: int }`): `--value new_size=5`,
+    /// once per asked value.
+    #[arg(long = "value", value_name = "NAME=VALUE", value_parser = parse_asked_value)]
+    values: Vec<(String, String)>,
     #[arg(long)]
     store: Option<String>,
     /// Decide through a running `rbk serve` at this URL (its JSON API) instead of the store.
@@ -400,7 +404,27 @@ fn main() -> ExitCode {
     }
 }
 
+/// `NAME=VALUE` for `--value`.
+fn parse_asked_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_string(), value.to_string()))
+        }
+        _ => Err(format!(
+            "`{text}` is not NAME=VALUE: write e.g. --value new_size=5"
+        )),
+    }
+}
+
 fn answer(args: AnswerArgs, approve: bool) -> u8 {
+    let mut values = std::collections::BTreeMap::new();
+    for (name, value) in &args.values {
+        if values.insert(name.clone(), value.clone()).is_some() {
+            return commands::check::usage_error(&format!(
+                "--value {name}=... is given twice: give each asked value once"
+            ));
+        }
+    }
     if let Some(server) = &args.server {
         return commands::remote_answer::run(commands::remote_answer::RemoteAnswer {
             server,
@@ -409,6 +433,7 @@ fn answer(args: AnswerArgs, approve: bool) -> u8 {
             step: &args.step,
             approve,
             comment: args.comment.as_deref(),
+            values: &values,
         });
     }
     commands::answer::run(commands::answer::AnswerArgs {
@@ -418,6 +443,7 @@ fn answer(args: AnswerArgs, approve: bool) -> u8 {
         comment: args.comment,
         store: args.store,
         approve,
+        values,
     })
 }
 

@@ -55,6 +55,9 @@ pub struct StepPlan {
     pub effect: String,
     pub actions: Vec<ActionPlan>,
     pub gate: String,
+    /// What the gate asks its approver for, as `name (type)`; empty when nothing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub asks: Vec<String>,
     pub condition: Option<String>,
     /// What evaluating the condition can reach (`None` without a condition).
     pub condition_effect: Option<String>,
@@ -250,9 +253,19 @@ fn step_plan(step: &Step, actions: &[ActionUse], text: &str, effect: Effect) -> 
     let mut options = Vec::new();
     for option in &step.options {
         match &option.kind {
-            StepOptionKind::ApprovalRequired { group, .. } => {
-                gate = source(option.span)
+            StepOptionKind::ApprovalRequired { ask, group, .. } => {
+                // The asked fields get their own line; the gate line ends before `ask`.
+                let end = ask
+                    .first()
+                    .and_then(|first| {
+                        text.get(option.span.start..first.name.span.start)?
+                            .rfind("ask")
+                            .map(|at| option.span.start + at)
+                    })
+                    .unwrap_or(option.span.end);
+                gate = source(Span::new(option.span.start, end))
                     .trim_start_matches("approval ")
+                    .trim_end()
                     .to_string();
                 if let Some(group) = group {
                     gate = with_value(gate, &source(group.span), &group.value);
@@ -275,6 +288,10 @@ fn step_plan(step: &Step, actions: &[ActionUse], text: &str, effect: Effect) -> 
         effect: effect.to_string(),
         actions: action_plans(actions, text),
         gate,
+        asks: asked_fields(&step.options)
+            .iter()
+            .map(|field| format!("{} ({})", field.name.name, source(field.ty.span)))
+            .collect(),
         condition: step.when.as_ref().map(|w| source(w.span)),
         condition_effect: None,
         options,
@@ -393,6 +410,9 @@ impl fmt::Display for RunbookPlan {
                 }
             }
             writeln!(f, "     gate:      {}", step.gate)?;
+            if !step.asks.is_empty() {
+                writeln!(f, "     asks:      {}", step.asks.join(", "))?;
+            }
             match (&step.condition, &step.condition_effect) {
                 (Some(condition), Some(effect)) => writeln!(
                     f,

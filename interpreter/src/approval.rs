@@ -20,12 +20,22 @@ pub struct ApprovalRequest {
     pub planned: Vec<crate::present::PlannedAction>,
     /// Binds answers to this plan: the program, the step, and the values it will act on.
     pub digest: String,
+    /// The values the gate asks its approver for (`ask { ... }`); empty when none.
+    pub asks: Vec<crate::asked_values::AskedValue>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum ApprovalDecision {
-    Granted { by: Vec<String>, channel: String },
-    Denied { by: String, channel: String },
+    Granted {
+        by: Vec<String>,
+        channel: String,
+        /// The asked values, as the approvers typed them (all approvers gave the same).
+        values: crate::asked_values::GivenValues,
+    },
+    Denied {
+        by: String,
+        channel: String,
+    },
     TimedOut,
 }
 

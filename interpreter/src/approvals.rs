@@ -12,20 +12,26 @@ use rbk_compiler::syntax::TimeoutOutcome;
 
 use crate::action::BoxFuture;
 use crate::approval::{ApprovalDecision, ApprovalRequest, Approver};
+use crate::asked_values::check_given;
 use crate::decisions::vote_counts;
 use crate::identity::normalize_person;
 use crate::journal::{Event, EventKind};
 use crate::store::{ApprovalAnswer, Store};
 
 /// What an answer must satisfy to count: the rules of the decision path
-/// ([`crate::decisions::vote_counts`]), as text. `groups` is `None` when no rbk.toml governs
-/// the run: then nobody is known to be an approver, and no answer counts.
+/// ([`crate::decisions::vote_counts`]), as text, and for an approval, values that answer the
+/// gate's `ask`. `groups` is `None` when no rbk.toml governs the run: then nobody is known to
+/// be an approver, and no answer counts.
 pub fn answer_counts(
     answer: &ApprovalAnswer,
     request: &ApprovalRequest,
     groups: Option<&BTreeMap<String, Vec<String>>>,
 ) -> Result<(), String> {
-    vote_counts(&answer.user, &answer.digest, request, groups).map_err(|r| r.message)
+    vote_counts(&answer.user, &answer.digest, request, groups).map_err(|r| r.message)?;
+    if answer.approve {
+        check_given(&request.asks, &answer.values)?;
+    }
+    Ok(())
 }
 
 /// The answers to `step` that the run's journal holds, the latest per person: what the run
@@ -41,6 +47,7 @@ pub fn journaled_answers(run_id: &str, step: &str, events: &[Event]) -> Vec<Appr
             digest,
             comment,
             from,
+            values,
         } = &event.kind
         {
             if answered == step {
@@ -57,6 +64,7 @@ pub fn journaled_answers(run_id: &str, step: &str, events: &[Event]) -> Vec<Appr
                         digest: digest.clone(),
                         external_id: None,
                         from: from.clone(),
+                        values: values.clone(),
                     },
                 );
             }
@@ -93,13 +101,17 @@ pub fn decide(
     approvers.sort_unstable();
     approvers.dedup();
     if approvers.len() >= request.quorum.max(1) as usize {
-        let channel = valid
-            .iter()
-            .find(|a| a.approve)
-            .map_or("cli".to_string(), |a| a.channel.clone());
+        let first = valid.iter().find(|a| a.approve);
+        let channel = first.map_or("cli".to_string(), |a| a.channel.clone());
+        // The decision path refuses an approval whose values differ from an earlier one, so
+        // the first approval's values are every approver's.
+        let values = first
+            .and_then(|a| check_given(&request.asks, &a.values).ok())
+            .unwrap_or_default();
         return Some(ApprovalDecision::Granted {
             by: approvers,
             channel,
+            values,
         });
     }
     None
@@ -220,6 +232,7 @@ mod tests {
             actions: Vec::new(),
             planned: Vec::new(),
             digest: "d1".into(),
+            asks: Vec::new(),
         }
     }
 
@@ -235,6 +248,7 @@ mod tests {
             digest: digest.into(),
             external_id: None,
             from: None,
+            values: Default::default(),
         }
     }
 

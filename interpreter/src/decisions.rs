@@ -10,6 +10,7 @@ use rbk_compiler::config::ProjectConfig;
 
 use crate::approval::{ApprovalDecision, ApprovalRequest};
 use crate::approvals::{self, journaled_answers};
+use crate::asked_values::{check_given, render, AskedValue, GivenValues};
 use crate::identity::{normalize_person, same_person};
 use crate::journal::{Event, EventKind};
 use crate::present::PlannedAction;
@@ -68,6 +69,9 @@ pub struct Vote {
     pub digest_seen: Option<String>,
     /// The channel's id for this click or event: the same (via, id) again is a duplicate.
     pub external_id: Option<String>,
+    /// What the person typed for the gate's `ask` fields (`--value new_size=5`, the web
+    /// form); empty for a gate that asks none and for a denial.
+    pub values: GivenValues,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -91,10 +95,13 @@ pub enum RefusalKind {
     AlreadyVoted,
     PlanChanged,
     NoConfig,
+    /// The values given do not answer the gate's `ask`: missing, ill-typed, unknown, given to
+    /// a gate that asks none or with a denial, or different from an earlier approval's.
+    BadValues,
 }
 
 impl RefusalKind {
-    pub const ALL: [RefusalKind; 9] = [
+    pub const ALL: [RefusalKind; 10] = [
         RefusalKind::NotWaiting,
         RefusalKind::AlreadyDecided,
         RefusalKind::Expired,
@@ -104,6 +111,7 @@ impl RefusalKind {
         RefusalKind::AlreadyVoted,
         RefusalKind::PlanChanged,
         RefusalKind::NoConfig,
+        RefusalKind::BadValues,
     ];
 
     /// The name the JSON API answers with (`"refused": "not_waiting"`).
@@ -118,6 +126,7 @@ impl RefusalKind {
             RefusalKind::AlreadyVoted => "already_voted",
             RefusalKind::PlanChanged => "plan_changed",
             RefusalKind::NoConfig => "no_config",
+            RefusalKind::BadValues => "bad_values",
         }
     }
 
@@ -335,9 +344,8 @@ pub async fn decide(
     if let Err(refusal) = vote_counts(&person, digest, &request, people.groups()) {
         return Ok(Err(refusal));
     }
-    let voted = journaled_answers(&run.id, &vote.step, &events)
-        .iter()
-        .any(|a| same_person(&a.user, &person));
+    let earlier = journaled_answers(&run.id, &vote.step, &events);
+    let voted = earlier.iter().any(|a| same_person(&a.user, &person));
     if voted {
         return Ok(Err(Refusal::new(
             RefusalKind::AlreadyVoted,
@@ -347,6 +355,10 @@ pub async fn decide(
             ),
         )));
     }
+    let values = match given_values(vote, &gate, &earlier, &request, people) {
+        Ok(values) => values,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
     let answer = ApprovalAnswer {
         run_id: run.id.clone(),
         step: vote.step.clone(),
@@ -358,6 +370,7 @@ pub async fn decide(
         digest: gate.digest.clone(),
         external_id: vote.external_id.clone(),
         from: Some(vote.voter.from.clone()),
+        values,
     };
     if !store.record_answer(&answer).await? {
         return Ok(Ok(Outcome::Duplicate));
@@ -375,6 +388,50 @@ pub async fn decide(
         approvals: u32::try_from(approvals).unwrap_or(u32::MAX),
         quorum: request.quorum.max(1),
     }))
+}
+
+/// The values `vote` gives, checked against what the gate asks: an approval gives every asked
+/// value with its type and nothing else, the same values as any approval counted before it
+/// (a quorum agrees on what the step does); a denial gives none.
+fn given_values(
+    vote: &Vote,
+    gate: &Gate,
+    earlier: &[ApprovalAnswer],
+    request: &ApprovalRequest,
+    people: &Approvers,
+) -> Result<GivenValues, Refusal> {
+    let where_ = format!("`{}` of run {}", vote.step, vote.run_id);
+    if !vote.approve {
+        if let Some(name) = vote.values.keys().next() {
+            return Err(Refusal::new(
+                RefusalKind::BadValues,
+                format!("a denial gives no values, and `{name}` was given: deny {where_} without values"),
+            ));
+        }
+        return Ok(GivenValues::new());
+    }
+    let values = check_given(&gate.asks, &vote.values).map_err(|why| {
+        Refusal::new(
+            RefusalKind::BadValues,
+            format!("{why} (approving {where_})"),
+        )
+    })?;
+    let agreed = earlier
+        .iter()
+        .find(|a| a.approve && vote_counts(&a.user, &a.digest, request, people.groups()).is_ok());
+    if let Some(first) = agreed {
+        if first.values != values {
+            return Err(Refusal::new(
+                RefusalKind::BadValues,
+                format!(
+                    "{} approved {where_} with {}: approve with the same values, or deny it",
+                    first.user,
+                    render(&first.values)
+                ),
+            ));
+        }
+    }
+    Ok(values)
 }
 
 /// A person named by a channel that authenticated them must be one rbk.toml knows.
@@ -405,6 +462,14 @@ async fn decide_hold(
     vote: &Vote,
     now_ms: i64,
 ) -> Result<Result<Outcome, Refusal>, StoreError> {
+    if let Some(name) = vote.values.keys().next() {
+        return Ok(Err(Refusal::new(
+            RefusalKind::BadValues,
+            format!(
+                "a storm hold asks for no values, and `{name}` was given: answer it without values"
+            ),
+        )));
+    }
     if !(run.held && run.state == RunState::Waiting) {
         return Ok(Err(Refusal::new(
             RefusalKind::NotWaiting,
@@ -458,6 +523,7 @@ async fn decide_hold(
         ApprovalDecision::Granted {
             by: vec![person],
             channel,
+            values: GivenValues::new(),
         }
     } else {
         ApprovalDecision::Denied {
@@ -479,6 +545,7 @@ struct Gate {
     requested_at: i64,
     on_timeout: Option<String>,
     decided: bool,
+    asks: Vec<AskedValue>,
 }
 
 impl Gate {
@@ -519,6 +586,7 @@ impl Gate {
             timeout_ms,
             on_timeout,
             planned,
+            asks,
             ..
         } = &latest.kind
         else {
@@ -536,6 +604,7 @@ impl Gate {
             requested_at,
             on_timeout: on_timeout.clone(),
             decided,
+            asks: asks.clone(),
         })
     }
 
@@ -551,6 +620,7 @@ impl Gate {
             actions: self.actions.clone(),
             planned: self.planned.clone(),
             digest: self.digest.clone(),
+            asks: self.asks.clone(),
         }
     }
 }
@@ -576,6 +646,8 @@ pub struct OpenRequest {
     pub votes: Vec<ApprovalAnswer>,
     /// The run's storm hold rather than a gate.
     pub storm: bool,
+    /// The values an approval must give (`ask { ... }`).
+    pub asks: Vec<AskedValue>,
 }
 
 /// The questions run `run_id` waits on now, from its journal and record.
@@ -605,6 +677,7 @@ pub async fn open_requests(
             planned: Vec::new(),
             votes: Vec::new(),
             storm: true,
+            asks: Vec::new(),
         }]);
     }
     if !matches!(run.state, RunState::Waiting | RunState::InDoubt) {
@@ -642,6 +715,7 @@ pub async fn open_requests(
             planned: gate.planned.clone(),
             votes: journaled_answers(&run.id, &step, &events),
             storm: false,
+            asks: gate.asks.clone(),
         });
     }
     Ok(open)

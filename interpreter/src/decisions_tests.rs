@@ -75,6 +75,7 @@ async fn waiting_run(store: &dyn Store, quorum: u32) {
                     arguments: vec![("cluster".into(), json!("db1"))],
                     resolved: true,
                 }],
+                asks: Vec::new(),
             },
         )
         .await
@@ -95,6 +96,7 @@ fn vote(person: &str, via: Via, approve: bool) -> Vote {
         comment: None,
         digest_seen: None,
         external_id: None,
+        values: Default::default(),
     }
 }
 
@@ -456,6 +458,7 @@ async fn only_the_storm_group_decides_a_hold_once(store: &dyn Store) {
         comment: None,
         digest_seen: None,
         external_id: None,
+        values: Default::default(),
     };
     let alice = decide(store, &approvers, &storm("alice", true), 5_000)
         .await
@@ -492,3 +495,198 @@ async fn a_held_run_is_an_open_storm_request(store: &dyn Store) {
     assert_eq!(open[0].step, STORM);
 }
 on_both_stores!(storm_open_request, a_held_run_is_an_open_storm_request);
+
+/// A run waiting at `resize`, whose gate asks `new_size: int` and `wait: duration`.
+async fn run_asking_values(store: &dyn Store, quorum: u32) {
+    store
+        .start_run(&record(RUN), &crate::store::RunLimits::default())
+        .await
+        .unwrap();
+    store
+        .append_event(
+            RUN,
+            REQUESTED_AT,
+            &EventKind::ApprovalRequested {
+                step: "resize".into(),
+                group: Some("dba".into()),
+                quorum,
+                actions: vec!["k8s.scale(deploy, approval.new_size)".into()],
+                digest: "plan-1".into(),
+                timeout_ms: None,
+                on_timeout: None,
+                planned: Vec::new(),
+                asks: vec![
+                    AskedValue {
+                        name: "new_size".into(),
+                        ty: "int".into(),
+                    },
+                    AskedValue {
+                        name: "wait".into(),
+                        ty: "duration".into(),
+                    },
+                ],
+            },
+        )
+        .await
+        .unwrap();
+    store.set_state(RUN, RunState::Waiting, "").await.unwrap();
+}
+
+fn vote_with(person: &str, approve: bool, values: &[(&str, &str)]) -> Vote {
+    Vote {
+        step: "resize".into(),
+        values: values
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..vote(person, Via::Cli, approve)
+    }
+}
+
+async fn bad_values_are_refused_and_nothing_is_recorded(store: &dyn Store) {
+    run_asking_values(store, 1).await;
+    let now = REQUESTED_AT + 1_000;
+    // (what, the values given, what the refusal says)
+    type Attack<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let attacks: [Attack; 5] = [
+        (
+            "ill-typed",
+            &[("new_size", "five"), ("wait", "1m")],
+            "`new_size` must be of type `int`",
+        ),
+        (
+            "missing",
+            &[("new_size", "5")],
+            "needs a value for `wait` (duration)",
+        ),
+        (
+            "blank",
+            &[("new_size", "5"), ("wait", " ")],
+            "needs a value for `wait`",
+        ),
+        (
+            "unknown",
+            &[("new_size", "5"), ("wait", "1m"), ("force", "yes")],
+            "does not ask for `force`",
+        ),
+        ("none at all", &[], "needs a value for `new_size`"),
+    ];
+    for (what, values, expected) in attacks {
+        match cast(store, &vote_with("alice", true, values), now).await {
+            Err(refusal) => {
+                assert_eq!(refusal.kind, RefusalKind::BadValues, "{what}");
+                assert!(
+                    refusal.message.contains(expected),
+                    "{what}: {}",
+                    refusal.message
+                );
+            }
+            Ok(outcome) => panic!("{what}: expected a refusal, got {outcome:?}"),
+        }
+    }
+    assert_eq!(
+        refused(cast(store, &vote_with("alice", false, &[("new_size", "5")]), now).await),
+        RefusalKind::BadValues,
+        "a denial carries no values"
+    );
+    assert_eq!(
+        refused(
+            cast(
+                store,
+                &vote_with("olga", true, &[("new_size", "5"), ("wait", "1m")]),
+                now
+            )
+            .await
+        ),
+        RefusalKind::NotInGroup,
+        "a person outside the group is refused whatever the values"
+    );
+    assert_eq!(
+        refused(
+            cast(
+                store,
+                &vote_with("carol", true, &[("new_size", "5"), ("wait", "1m")]),
+                now
+            )
+            .await
+        ),
+        RefusalKind::Starter
+    );
+    assert_eq!(answered(store).await, 0, "no refused vote is recorded");
+}
+on_both_stores!(bad_values, bad_values_are_refused_and_nothing_is_recorded);
+
+async fn values_given_to_a_gate_that_asks_none_are_refused(store: &dyn Store) {
+    waiting_run(store, 1).await;
+    let now = REQUESTED_AT + 1_000;
+    let mut attack = vote("alice", Via::Cli, true);
+    attack.values.insert("new_size".into(), "5".into());
+    assert_eq!(
+        refused(cast(store, &attack, now).await),
+        RefusalKind::BadValues
+    );
+    assert_eq!(answered(store).await, 0);
+}
+on_both_stores!(
+    values_to_no_ask,
+    values_given_to_a_gate_that_asks_none_are_refused
+);
+
+async fn granted_values_are_journaled_and_a_quorum_agrees_on_them(store: &dyn Store) {
+    run_asking_values(store, 2).await;
+    let now = REQUESTED_AT + 1_000;
+    assert!(cast(
+        store,
+        &vote_with("alice", true, &[("new_size", " 5 "), ("wait", "2m")]),
+        now
+    )
+    .await
+    .is_ok());
+    let open = open_requests(store, RUN).await.unwrap();
+    let asks: Vec<&str> = open[0].asks.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(
+        (open[0].step.as_str(), asks),
+        ("resize", vec!["new_size", "wait"])
+    );
+    assert_eq!(
+        refused(
+            cast(
+                store,
+                &vote_with("bob", true, &[("new_size", "50"), ("wait", "2m")]),
+                now
+            )
+            .await
+        ),
+        RefusalKind::BadValues,
+        "a second approver cannot change what the first approved"
+    );
+    let decided = cast(
+        store,
+        &vote_with("bob", true, &[("new_size", "5"), ("wait", "2m")]),
+        now,
+    )
+    .await;
+    let Ok(Outcome::Decided(ApprovalDecision::Granted { values, .. })) = decided else {
+        panic!("expected a grant, got {decided:?}");
+    };
+    assert_eq!(values.get("new_size").map(String::as_str), Some("5"));
+    assert_eq!(values.get("wait").map(String::as_str), Some("2m"));
+    let journaled: Vec<_> = store
+        .events(RUN)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            EventKind::ApprovalAnswered { values, .. } => Some(values),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(journaled.len(), 2);
+    assert!(journaled
+        .iter()
+        .all(|v| v.get("new_size").map(String::as_str) == Some("5")));
+}
+on_both_stores!(
+    granted_values,
+    granted_values_are_journaled_and_a_quorum_agrees_on_them
+);

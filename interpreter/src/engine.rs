@@ -11,6 +11,7 @@ use rbk_compiler::Analysis;
 
 use crate::action::{ActionCall, ActionError, Actions, BoxFuture};
 use crate::approval::{ApprovalDecision, ApprovalRequest, Approver, Environment};
+use crate::asked_values;
 use crate::journal::{EventKind, Journal};
 use crate::present::PlannedAction;
 use crate::secrets::{Learned, SecretMask};
@@ -188,6 +189,10 @@ struct Frame {
     scopes: Vec<HashMap<String, Value>>,
 }
 
+/// The name the approver's values are bound under while their step runs (`approval.NAME`);
+/// `approval` is a keyword, so no `let` or input can take it.
+const APPROVAL_VALUES: &str = "approval";
+
 struct Machine<'a> {
     program: &'a Analysis,
     services: Services<'a>,
@@ -204,6 +209,8 @@ struct Machine<'a> {
     const_cache: HashMap<(ModuleId, usize), Value>,
     /// Every secret value read so far: what leaves the engine is masked with it.
     secrets: SecretMask,
+    /// How each step that ended did (`step.NAME.failed`), resumed steps included.
+    outcomes: HashMap<String, StepState>,
 }
 
 /// Runs the runbook; an `Err` means it could not start (unknown runbook, missing input).
@@ -245,6 +252,7 @@ pub async fn run(
         branches: Vec::new(),
         const_cache: HashMap::new(),
         secrets: SecretMask::default(),
+        outcomes: HashMap::new(),
     };
     // Secrets a resumed run had read come back from the environment: mask them from the start.
     let carried = request.inputs.values().chain(&request.alert).chain(
@@ -313,6 +321,13 @@ impl<'a> Machine<'a> {
     fn bind(&mut self, name: &str, value: Value) {
         if let Some(scope) = self.frames.last_mut().and_then(|f| f.scopes.last_mut()) {
             scope.insert(name.to_string(), value);
+        }
+    }
+
+    /// Removes `name` from the runbook's scope (the approver's values after their step).
+    fn unbind_root(&mut self, name: &str) {
+        if let Some(root) = self.frames.first_mut().and_then(|f| f.scopes.first_mut()) {
+            root.remove(name);
         }
     }
 
@@ -615,6 +630,7 @@ impl<'a> Machine<'a> {
                                 .map(|(_, state)| *state)
                         });
                         if let Some(state) = ended_before {
+                            self.outcomes.insert(step.name.name.clone(), state);
                             // The dead process ended this step; if that ended the run, the
                             // run ends here too rather than going on to the steps after it.
                             match state {
@@ -636,6 +652,8 @@ impl<'a> Machine<'a> {
                                 Ok(InDoubtAnswer::Retry) => {}
                                 Ok(InDoubtAnswer::Done) => {
                                     steps.push((step.name.name.clone(), StepState::Succeeded));
+                                    self.outcomes
+                                        .insert(step.name.name.clone(), StepState::Succeeded);
                                     continue;
                                 }
                                 Ok(InDoubtAnswer::Stop) => {
@@ -649,7 +667,9 @@ impl<'a> Machine<'a> {
                                 }
                             }
                         }
-                        let state = match self.run_step(step).await {
+                        let ran = self.run_step(step).await;
+                        self.unbind_root(APPROVAL_VALUES);
+                        let state = match ran {
                             Ok(state) => state,
                             Err(message) => {
                                 *fatal = Some(message);
@@ -659,6 +679,7 @@ impl<'a> Machine<'a> {
                             }
                         };
                         steps.push((step.name.name.clone(), state));
+                        self.outcomes.insert(step.name.name.clone(), state);
                         match state {
                             StepState::Failed if !continue_on_failure => {
                                 *failed_step = Some(step.name.name.clone());
@@ -853,6 +874,7 @@ impl<'a> Machine<'a> {
                         actions: actions.clone(),
                         planned: planned.clone(),
                         digest: self.plan_digest(&name),
+                        asks: asked_values::asks_of(&step.options),
                     };
                     self.journal(EventKind::ApprovalRequested {
                         step: name.clone(),
@@ -863,16 +885,38 @@ impl<'a> Machine<'a> {
                         timeout_ms: request.timeout,
                         on_timeout: request.timeout.map(|_| outcome.to_string()),
                         planned,
+                        asks: request.asks.clone(),
                     })
                     .await?;
                     match self.services.approver.request(&request).await {
-                        ApprovalDecision::Granted { by, channel } => {
+                        ApprovalDecision::Granted {
+                            by,
+                            channel,
+                            values,
+                        } => {
+                            let typed = asked_values::typed_values(&request.asks, &values);
                             self.journal(EventKind::ApprovalGranted {
                                 step: name.clone(),
                                 by,
                                 channel,
+                                values,
                             })
-                            .await?
+                            .await?;
+                            match typed {
+                                // Read as `approval.NAME` in the body; unbound when it ends.
+                                Ok(typed) if !request.asks.is_empty() => {
+                                    self.bind(APPROVAL_VALUES, Value::Record(typed))
+                                }
+                                Ok(_) => {}
+                                Err(why) => {
+                                    self.journal(EventKind::StepFailed {
+                                        step: name,
+                                        error: format!("the approval's values: {why}"),
+                                    })
+                                    .await?;
+                                    return Ok(StepState::Failed);
+                                }
+                            }
                         }
                         ApprovalDecision::Denied { by, channel } => {
                             self.journal(EventKind::ApprovalDenied {
@@ -890,7 +934,9 @@ impl<'a> Machine<'a> {
                                 outcome: outcome.to_string(),
                             })
                             .await?;
-                            if outcome != TimeoutOutcome::Approve {
+                            // Nobody gave the asked values, so a gate that asks is never
+                            // approved by its timeout (the checker refuses it: E0308).
+                            if outcome != TimeoutOutcome::Approve || !request.asks.is_empty() {
                                 self.journal(EventKind::StepDenied { step: name }).await?;
                                 return Ok(StepState::Denied);
                             }
@@ -1034,6 +1080,7 @@ impl<'a> Machine<'a> {
                 actions: actions.clone(),
                 planned: planned.clone(),
                 digest: self.plan_digest(&key),
+                asks: Vec::new(),
             };
             self.journal(EventKind::ApprovalRequested {
                 step: key,
@@ -1044,6 +1091,7 @@ impl<'a> Machine<'a> {
                 timeout_ms: None,
                 on_timeout: None,
                 planned: planned.clone(),
+                asks: Vec::new(),
             })
             .await?;
             requests.push(request);
@@ -1058,11 +1106,12 @@ impl<'a> Machine<'a> {
         };
         let key = key.clone();
         match decision {
-            ApprovalDecision::Granted { by, channel } => {
+            ApprovalDecision::Granted { by, channel, .. } => {
                 self.journal(EventKind::ApprovalGranted {
                     step: key,
                     by: by.clone(),
                     channel,
+                    values: Default::default(),
                 })
                 .await?;
                 if done {
@@ -1388,6 +1437,29 @@ impl<'a> Machine<'a> {
                 ExprKind::None => Value::None,
                 ExprKind::Duration(ms) => Value::Duration(*ms),
                 ExprKind::Percent(p) => Value::Percent(*p),
+                ExprKind::StepOutcome { step, outcome } => {
+                    let wanted = match outcome {
+                        StepOutcome::Succeeded => StepState::Succeeded,
+                        StepOutcome::Failed => StepState::Failed,
+                        StepOutcome::Skipped => StepState::Skipped,
+                        StepOutcome::Denied => StepState::Denied,
+                    };
+                    Value::Bool(self.outcomes.get(&step.name) == Some(&wanted))
+                }
+                ExprKind::ApprovalValue(field) => match self.lookup(APPROVAL_VALUES) {
+                    Some(Value::Record(values)) => match values.get(&field.name) {
+                        Some(value) => value.clone(),
+                        None => {
+                            return fail(format!("the approval gave no value for `{}`", field.name))
+                        }
+                    },
+                    _ => {
+                        return fail(format!(
+                            "`approval.{}` has no value: this step was not approved with values",
+                            field.name
+                        ))
+                    }
+                },
                 ExprKind::Str(parts) => {
                     let mut text = String::new();
                     for part in parts {
@@ -1966,6 +2038,7 @@ pub async fn evaluate(
         branches: Vec::new(),
         const_cache: HashMap::new(),
         secrets: SecretMask::default(),
+        outcomes: HashMap::new(),
     };
     machine.eval(expr).await.map_err(flow_message)
 }

@@ -126,6 +126,9 @@ pub enum EventKind {
         /// Left out when empty, so journals written before it hash the same.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         planned: Vec<crate::present::PlannedAction>,
+        /// The values the gate asks its approver for (`ask { ... }`). Left out when none.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        asks: Vec<crate::asked_values::AskedValue>,
     },
     /// An answer as recorded by `rbk approve`/`deny` or the terminal prompt, written in the
     /// same transaction as the store's answer row: the run counts only answers journaled here.
@@ -141,11 +144,17 @@ pub enum EventKind {
         /// "cli alice@host".
         #[serde(default, skip_serializing_if = "Option::is_none")]
         from: Option<String>,
+        /// The values an approval gave for the gate's `ask` fields, as typed. Left out when none.
+        #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+        values: crate::asked_values::GivenValues,
     },
     ApprovalGranted {
         step: String,
         by: Vec<String>,
         channel: String,
+        /// The asked values the step runs with (`approval.NAME`). Left out when none.
+        #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+        values: crate::asked_values::GivenValues,
     },
     ApprovalDenied {
         step: String,

@@ -8,6 +8,7 @@ pub mod action;
 pub mod alerts;
 pub mod approval;
 pub mod approvals;
+pub mod asked_values;
 pub mod audit;
 pub mod decisions;
 pub mod dry_run;

@@ -41,8 +41,19 @@ impl TestOutcome {
 
 #[derive(Default)]
 struct TestApprover {
-    answers: HashMap<String, (bool, Option<String>)>,
+    answers: HashMap<String, TestAnswer>,
     asked: Mutex<Vec<(String, Option<bool>)>>,
+    /// Approvals whose values do not answer the gate: each fails the test.
+    refused: Mutex<Vec<String>>,
+}
+
+/// `approve STEP [as "who"] [with { ... }]` or `deny STEP [as "who"]`.
+#[derive(Clone)]
+struct TestAnswer {
+    approve: bool,
+    who: Option<String>,
+    /// The values as an approver would type them, checked by the decision path's rules.
+    values: crate::asked_values::GivenValues,
 }
 
 impl Approver for TestApprover {
@@ -52,13 +63,33 @@ impl Approver for TestApprover {
             self.asked
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .push((request.step.clone(), answer.as_ref().map(|a| a.0)));
+                .push((request.step.clone(), answer.as_ref().map(|a| a.approve)));
             match answer {
-                Some((true, who)) => ApprovalDecision::Granted {
-                    by: vec![who.unwrap_or_else(|| "tester".into())],
-                    channel: "test".into(),
+                Some(TestAnswer {
+                    approve: true,
+                    who,
+                    values,
+                }) => match crate::asked_values::check_given(&request.asks, &values) {
+                    Ok(values) => ApprovalDecision::Granted {
+                        by: vec![who.unwrap_or_else(|| "tester".into())],
+                        channel: "test".into(),
+                        values,
+                    },
+                    Err(why) => {
+                        self.refused
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push(format!(
+                                "`approve {}` is refused as a real approver would be: {why}; give the values with `approve {} with {{ ... }}`",
+                                request.step, request.step
+                            ));
+                        ApprovalDecision::Denied {
+                            by: "nobody (the test's approval was refused)".into(),
+                            channel: "test".into(),
+                        }
+                    }
                 },
-                Some((false, who)) => ApprovalDecision::Denied {
+                Some(TestAnswer { who, .. }) => ApprovalDecision::Denied {
                     by: who.unwrap_or_else(|| "tester".into()),
                     channel: "test".into(),
                 },
@@ -257,16 +288,43 @@ async fn run_test(program: &Analysis, module: &Module, test: &TestItem) -> TestO
                 }
                 Err(e) => outcome.failures.push(format!("set {}: {e}", name.name)),
             },
-            TestStmtKind::Approve { step, as_user } => {
+            TestStmtKind::Approve {
+                step,
+                as_user,
+                values,
+            } => {
+                let mut given = crate::asked_values::GivenValues::new();
+                if let Some(values) = values {
+                    match eval_setup!(values) {
+                        Ok(Value::Record(fields)) => {
+                            for (name, value) in fields {
+                                given.insert(name, value.to_string());
+                            }
+                        }
+                        Ok(other) => outcome.failures.push(format!(
+                            "approve {}: values must be a record, not {other}",
+                            step.name
+                        )),
+                        Err(e) => outcome.failures.push(format!("approve {}: {e}", step.name)),
+                    }
+                }
                 approver.answers.insert(
                     step.name.clone(),
-                    (true, as_user.as_ref().map(|u| u.value.clone())),
+                    TestAnswer {
+                        approve: true,
+                        who: as_user.as_ref().map(|u| u.value.clone()),
+                        values: given,
+                    },
                 );
             }
             TestStmtKind::Deny { step, as_user } => {
                 approver.answers.insert(
                     step.name.clone(),
-                    (false, as_user.as_ref().map(|u| u.value.clone())),
+                    TestAnswer {
+                        approve: false,
+                        who: as_user.as_ref().map(|u| u.value.clone()),
+                        values: Default::default(),
+                    },
                 );
             }
             TestStmtKind::Let { name, value, .. } => match eval_setup!(value) {
@@ -371,6 +429,9 @@ async fn run_test(program: &Analysis, module: &Module, test: &TestItem) -> TestO
                     let asked = std::mem::take(
                         &mut *approver.asked.lock().unwrap_or_else(|e| e.into_inner()),
                     );
+                    outcome.failures.extend(std::mem::take(
+                        &mut *approver.refused.lock().unwrap_or_else(|e| e.into_inner()),
+                    ));
                     for (step, answer) in asked {
                         match answer {
                             Some(granted) => outcome.approvals.push((step, granted)),

@@ -1112,6 +1112,7 @@ async fn granted_approval_runs_the_step() {
         ApprovalDecision::Granted {
             by: vec!["alice".into()],
             channel: "slack".into(),
+            values: Default::default(),
         },
     );
     let report = world.run(&program, "gated").await;
@@ -1166,6 +1167,7 @@ async fn granted_approval_runs_the_step() {
         step: "restart_it".into(),
         by: vec!["alice".into()],
         channel: "slack".into(),
+        values: Default::default(),
     }));
     assert!(kinds.contains(&EventKind::ActionCalled {
         step: "restart_it".into(),
@@ -2352,6 +2354,7 @@ async fn runbook_timeout_covers_waiting_for_an_approval() {
                 ApprovalDecision::Granted {
                     by: vec!["late".into()],
                     channel: "slack".into(),
+                    values: Default::default(),
                 }
             })
         }

@@ -221,6 +221,7 @@ async fn a_version_3_store_gains_external_ids_wake_times_and_notices() {
         digest: "plan".into(),
         external_id: Some("ts-1".into()),
         from: Some("slack UBOB".into()),
+        values: Default::default(),
     };
     assert!(store.record_answer(&click).await.unwrap());
     assert!(!store.record_answer(&click).await.unwrap());

@@ -241,6 +241,7 @@ impl Approver for Answers {
             ApprovalDecision::Granted {
                 by: vec!["bob".into()],
                 channel: "test".into(),
+                values: Default::default(),
             }
         })
     }

@@ -309,6 +309,7 @@ fn sample_events() -> Vec<EventKind> {
             step: "promote".into(),
             by: vec!["alice".into(), "bob".into()],
             channel: "slack".into(),
+            values: [("new_size".to_string(), "5".to_string())].into(),
         },
         EventKind::StepFailed {
             step: "promote".into(),
@@ -585,6 +586,7 @@ async fn answers_replace_per_user(store: &dyn Store) {
         digest: "sha256:plan".into(),
         external_id: None,
         from: None,
+        values: Default::default(),
     };
     assert_eq!(store.answers("r-a", "promote").await.unwrap(), vec![]);
     let alice = answer("alice", true, Some("lgtm"), 10);
@@ -800,6 +802,8 @@ async fn answers_are_journaled_with_their_row_and_a_row_written_around_the_store
         digest: "sha256:plan".into(),
         external_id: None,
         from: None,
+        // The asked values go into the journal with the answer, in every store.
+        values: [("new_size".to_string(), "5".to_string())].into(),
     };
     store.record_answer(&answer).await.unwrap();
     let events = store.events("r-q").await.unwrap();

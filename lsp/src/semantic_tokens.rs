@@ -446,6 +446,14 @@ impl<'a> Walker<'a> {
                 self.ident(name, Kind::Variable, 0);
                 self.run(vec![Work::Expr(value)]);
             }
+            TestStmtKind::Approve {
+                step,
+                values: Some(values),
+                ..
+            } => {
+                self.ident(step, Kind::Method, 0);
+                self.run(vec![Work::Expr(values)]);
+            }
             TestStmtKind::Approve { step, .. }
             | TestStmtKind::Deny { step, .. }
             | TestStmtKind::ExpectStep { step, .. } => self.ident(step, Kind::Method, 0),
@@ -686,6 +694,8 @@ impl<'a> Walker<'a> {
                 work.push(Work::Expr(lhs));
                 work.push(Work::Expr(rhs));
             }
+            ExprKind::StepOutcome { step, .. } => self.ident(step, Kind::Method, 0),
+            ExprKind::ApprovalValue(field) => self.ident(field, Kind::Property, READONLY),
             ExprKind::Int(_)
             | ExprKind::Float(_)
             | ExprKind::Bool(_)

@@ -19,6 +19,8 @@ pub struct AnswerArgs {
     pub comment: Option<String>,
     pub store: Option<String>,
     pub approve: bool,
+    /// `--value NAME=VALUE`: what the step's approval asks for.
+    pub values: std::collections::BTreeMap<String, String>,
 }
 
 /// `rbk approve|deny RUN STEP`: records an answer in the store, where the waiting run reads it.
@@ -69,6 +71,7 @@ pub fn run(args: AnswerArgs) -> u8 {
             comment: args.comment.clone(),
             digest_seen: None,
             external_id: None,
+            values: args.values.clone(),
         };
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
         let approvers = Approvers::from_config(Some(&config));

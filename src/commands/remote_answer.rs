@@ -19,6 +19,8 @@ pub struct RemoteAnswer<'a> {
     pub step: &'a str,
     pub approve: bool,
     pub comment: Option<&'a str>,
+    /// `--value NAME=VALUE`: what the step's approval asks for.
+    pub values: &'a std::collections::BTreeMap<String, String>,
 }
 
 pub fn run(args: RemoteAnswer<'_>) -> u8 {
@@ -47,6 +49,7 @@ pub fn run(args: RemoteAnswer<'_>) -> u8 {
         "step": args.step,
         "decision": if args.approve { "approve" } else { "deny" },
         "comment": args.comment,
+        "values": args.values,
     });
     let answer = runtime.block_on(async {
         let response = reqwest::Client::new()
@@ -74,7 +77,7 @@ pub fn run(args: RemoteAnswer<'_>) -> u8 {
             json["person"].as_str().unwrap_or_default(),
             json["decision"] == "granted",
         ),
-        403 | 409 => match json["refused"].as_str().and_then(RefusalKind::parse) {
+        403 | 409 | 422 => match json["refused"].as_str().and_then(RefusalKind::parse) {
             Some(kind) => refused(kind, args.step, error),
             None => {
                 println!("refused: {error}");

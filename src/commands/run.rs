@@ -464,8 +464,18 @@ fn describe(kind: &EventKind, run_id: &str, elapsed: Duration) -> Option<String>
              approve `{step}#done` if its effect is there (it does not run again; the run goes on), \
              or deny either to stop the run"
         ),
-        EventKind::ApprovalGranted { step, by, channel } => {
-            format!("  ✓ {step} approved by {} ({channel})", by.join(", "))
+        EventKind::ApprovalGranted {
+            step,
+            by,
+            channel,
+            values,
+        } => {
+            let given = if values.is_empty() {
+                String::new()
+            } else {
+                format!(" with {}", rbk_interpreter::asked_values::render(values))
+            };
+            format!("  ✓ {step} approved by {} ({channel}){given}", by.join(", "))
         }
         EventKind::ApprovalDenied { step, by, channel } => {
             format!("  ✗ {step} denied by {by} ({channel})")
@@ -531,8 +541,19 @@ impl ApprovalNotice for TerminalNotice {
                 "    no rbk.toml governs this runbook, so nobody is known to be an approver: no answer can count"
             );
         }
+        if !request.asks.is_empty() {
+            println!(
+                "    the approval gives: {}",
+                rbk_interpreter::asked_values::describe(&request.asks)
+            );
+        }
+        let values: String = request
+            .asks
+            .iter()
+            .map(|a| format!(" --value {}=...", a.name))
+            .collect();
         println!(
-            "    answer with: rbk approve {} {} --as USER   (or: rbk deny ...)",
+            "    answer with: rbk approve {} {} --as USER{values}   (or: rbk deny ...)",
             request.run_id, request.step
         );
         let _ = std::io::stdout().flush();
@@ -571,6 +592,17 @@ fn prompt(
         return;
     };
     let approve = matches!(answer.trim(), "y" | "Y" | "yes");
+    let mut values = std::collections::BTreeMap::new();
+    if approve {
+        for asked in &request.asks {
+            print!("    {} ({}): ", asked.name, asked.ty);
+            let _ = std::io::stdout().flush();
+            let Some(Ok(text)) = lines.next() else {
+                return;
+            };
+            values.insert(asked.name.clone(), text.trim().to_string());
+        }
+    }
     let vote = Vote {
         run_id: request.run_id.clone(),
         step: request.step.clone(),
@@ -583,6 +615,7 @@ fn prompt(
         comment: None,
         digest_seen: Some(request.digest.clone()),
         external_id: None,
+        values,
     };
     match handle.block_on(decide(store.as_ref(), &approvers, &vote, now_ms())) {
         Ok(Ok(_)) => {}

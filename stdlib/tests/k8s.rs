@@ -1109,6 +1109,7 @@ impl Approver for Grant {
             ApprovalDecision::Granted {
                 by: vec!["alice".into()],
                 channel: "test".into(),
+                values: Default::default(),
             }
         })
     }

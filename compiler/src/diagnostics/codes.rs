@@ -56,6 +56,8 @@ codes! {
     UnknownStep = "E0106", Error, "unknown step";
     UseTargetNotAFile = "E0107", Error, "use target is not a regular file";
     MaybeUnset = "E0108", Error, "name may have no value";
+    AskedValueOutOfScope = "E0109", Error, "asked approval value read where it is not given";
+    StepOutcomeNotYetKnown = "E0110", Error, "step outcome read before the step ends";
     UnknownTemplate = "E0113", Error, "unknown template";
     TemplateArguments = "E0114", Error, "arguments do not fit the template's parameters";
     TemplateArgumentNotLiteral = "E0115", Error, "template argument is not a literal of its parameter's type";
@@ -75,6 +77,8 @@ codes! {
     BadSize = "E0213", Error, "invalid size";
     PatternArity = "E0220", Error, "wrong number of argument patterns";
     PatternNeverMatches = "E0221", Error, "argument pattern can never match its parameter";
+    UnaskableType = "E0218", Error, "approval asks for a type a person cannot give";
+    ApprovalValuesMismatch = "E0219", Error, "test approval values do not match what the gate asks";
     UngatedDestructiveStep = "E0301", Error, "destructive step without an approval clause";
     UnsafeAutoApprove = "E0302", Error, "`on timeout approve` on an action that is not safe to auto-approve";
     SecretExposed = "E0303", Error, "secret interpolated or logged";
@@ -82,6 +86,7 @@ codes! {
     ActingCondition = "E0305", Error, "a condition or setting can change something";
     UngatedDestructiveClause = "E0306", Error, "destructive action in a clause without an approval gate";
     ConstCallsAction = "E0307", Error, "constant initialiser calls an action";
+    AskedWithAutoApprove = "E0308", Error, "`on timeout approve` on a gate that asks for values";
     ExternWithoutNative = "E0309", Error, "extern action with no matching native implementation";
     MissingTitle = "W0001", Warning, "missing title";
     UnusedLet = "W0002", Warning, "unused `let`";
@@ -92,4 +97,5 @@ codes! {
     UnlimitedAlertRuns = "W0104", Warning, "alert-triggered runbook without `concurrency` or `rate`";
     SqlInterpolation = "W0107", Warning, "value interpolated into SQL";
     UnreachableMock = "W0109", Warning, "mock that no call can reach";
+    StepOutcomeNeverSeen = "W0108", Warning, "step outcome that is always false where it is read";
 }

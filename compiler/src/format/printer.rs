@@ -499,6 +499,7 @@ impl<'a> Printer<'a> {
                 timeout,
                 on_timeout,
                 reason,
+                ask,
             } => {
                 self.push("approval required");
                 if let Some((_, span)) = quorum {
@@ -517,6 +518,23 @@ impl<'a> Printer<'a> {
                 if let Some(reason) = reason {
                     self.push(" reason ");
                     self.slice(reason.span);
+                }
+                if let Some(first) = ask.first() {
+                    self.push(" ask ");
+                    let open = self.src[..first.name.span.start]
+                        .rfind('{')
+                        .unwrap_or(first.name.span.start);
+                    self.bracketed(
+                        BRACES,
+                        open,
+                        ask,
+                        |field| field.name.span.to(field.ty.span),
+                        |p, field| {
+                            p.push(&field.name.name);
+                            p.push(": ");
+                            p.ty(&field.ty);
+                        },
+                    );
                 }
             }
             StepOptionKind::ApprovalNone { reason } => {
@@ -718,9 +736,21 @@ impl<'a> Printer<'a> {
                 self.push(&name.name);
                 self.prefixed(" = ", value);
             }
-            TestStmtKind::Approve { step, as_user } | TestStmtKind::Deny { step, as_user } => {
-                let approve = matches!(stmt.kind, TestStmtKind::Approve { .. });
-                self.push(if approve { "approve " } else { "deny " });
+            TestStmtKind::Approve {
+                step,
+                as_user,
+                values,
+            } => {
+                self.push("approve ");
+                self.push(&step.name);
+                if let Some(user) = as_user {
+                    self.push(" as ");
+                    self.slice(user.span);
+                }
+                self.optional(" with ", values.as_ref());
+            }
+            TestStmtKind::Deny { step, as_user } => {
+                self.push("deny ");
                 self.push(&step.name);
                 if let Some(user) = as_user {
                     self.push(" as ");
@@ -926,6 +956,13 @@ impl<'a> Printer<'a> {
                 });
             }
             ExprKind::Name(name) => self.push(&name.name),
+            ExprKind::StepOutcome { step, outcome } => {
+                self.push(&format!("step.{}.{outcome}", step.name));
+            }
+            ExprKind::ApprovalValue(name) => {
+                self.push("approval.");
+                self.push(&name.name);
+            }
             ExprKind::Field(base, name) => {
                 self.expr(base);
                 self.push(".");

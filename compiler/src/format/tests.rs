@@ -161,3 +161,12 @@ fn a_multi_line_alerts_list_keeps_its_comments() {
     assert_eq!(fmt(input), expected);
     assert_eq!(fmt(expected), expected, "formatting is stable");
 }
+
+#[test]
+fn asked_values_and_step_outcomes_are_formatted() {
+    let input = "runbook r {\n  title \"T\"\n  step a {\n    on failure continue\n    log \"a\"\n  }\n  step b \"B\" when step . a . failed {\n    approval required from \"sre\" timeout 5m on timeout deny ask {n:int,why : string}\n    log \"{approval.n}\"\n  }\n}\n\ntest \"t\" {\n  approve b as \"frank\" with {n:3,why:\"x\"}\n  run r\n}\n";
+    assert_eq!(
+        fmt(input),
+        "runbook r {\n  title \"T\"\n\n  step a {\n    on failure continue\n    log \"a\"\n  }\n\n  step b \"B\" when step.a.failed {\n    approval required from \"sre\" timeout 5m on timeout deny ask { n: int, why: string }\n    log \"{approval.n}\"\n  }\n}\n\ntest \"t\" {\n  approve b as \"frank\" with { n: 3, why: \"x\" }\n  run r\n}\n"
+    );
+}

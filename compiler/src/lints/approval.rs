@@ -3,7 +3,7 @@ use crate::diagnostics::{Code, Diagnostic};
 use crate::resolve::suggest;
 use crate::syntax::{Effect, StepOptionKind, TimeoutOutcome};
 
-/// E0301, E0302, E0304, W0101: destructive steps are gated, and gates can be satisfied.
+/// E0301, E0302, E0304, E0308, W0101: destructive steps are gated, and gates can be satisfied.
 pub struct ApprovalGates;
 
 impl Lint for ApprovalGates {
@@ -11,6 +11,7 @@ impl Lint for ApprovalGates {
         &[
             Code::UngatedDestructiveStep,
             Code::UnsafeAutoApprove,
+            Code::AskedWithAutoApprove,
             Code::QuorumTooLarge,
             Code::UnknownApproverGroup,
         ]
@@ -52,11 +53,26 @@ impl Lint for ApprovalGates {
                 quorum,
                 group,
                 on_timeout,
+                ask,
                 ..
             } = &gate.kind
             else {
                 continue;
             };
+            if let (Some((TimeoutOutcome::Approve, span)), Some(first)) = (on_timeout, ask.first())
+            {
+                out.push(
+                    Diagnostic::new(
+                        Code::AskedWithAutoApprove,
+                        file,
+                        *span,
+                        format!("`on timeout approve` would run step `{}` with no value for `approval.{}`: nobody gave one", step.name.name, first.name.name),
+                    )
+                    .label("approves itself when nobody answers")
+                    .with_secondary(first.name.span, "asked of the approver")
+                    .help("use `on timeout deny` or `on timeout escalate`, or drop the `ask` and compute the value in the step"),
+                );
+            }
             if let Some((TimeoutOutcome::Approve, span)) = on_timeout {
                 if let Some(unsafe_action) = destructive.iter().find(|a| !a.safe_to_auto_approve) {
                     out.push(

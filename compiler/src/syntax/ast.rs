@@ -267,6 +267,8 @@ pub enum StepOptionKind {
         timeout: Option<Expr>,
         on_timeout: Option<(TimeoutOutcome, Span)>,
         reason: Option<StrLit>,
+        /// `ask { name: type, ... }`: values the approver gives; empty when the gate asks none.
+        ask: Vec<AskedField>,
     },
     ApprovalNone {
         reason: StrLit,
@@ -278,6 +280,35 @@ pub enum StepOptionKind {
     },
     Timeout(Expr),
     OnFailure(FailureMode),
+}
+
+/// One value an approval gate asks its approver for: `new_size: int`.
+#[derive(Clone, Debug)]
+pub struct AskedField {
+    pub name: Ident,
+    pub ty: TypeExpr,
+}
+
+impl AskedField {
+    /// The type as written when it is a plain name (`int`, `duration`): what the approver's
+    /// text is parsed as. `None` for any other type (a list, a record, `pg.Database`).
+    pub fn type_name(&self) -> Option<&str> {
+        match &self.ty.kind {
+            TypeExprKind::Named { module: None, name } => Some(&name.name),
+            _ => None,
+        }
+    }
+}
+
+/// The gate's asked fields, when `options` has `approval required ... ask { ... }`.
+pub fn asked_fields(options: &[StepOption]) -> &[AskedField] {
+    options
+        .iter()
+        .find_map(|o| match &o.kind {
+            StepOptionKind::ApprovalRequired { ask, .. } => Some(ask.as_slice()),
+            _ => None,
+        })
+        .unwrap_or(&[])
 }
 
 #[derive(Clone, Debug)]
@@ -452,6 +483,8 @@ pub enum TestStmtKind {
     Approve {
         step: Ident,
         as_user: Option<StrLit>,
+        /// `with { new_size: 5 }`: the values the gate asks for.
+        values: Option<Expr>,
     },
     Deny {
         step: Ident,
@@ -716,6 +749,13 @@ pub enum ExprKind {
         params: Vec<Ident>,
         body: Box<Expr>,
     },
+    /// `step.check.failed`: whether an earlier step of the run ended that way.
+    StepOutcome {
+        step: Ident,
+        outcome: StepOutcome,
+    },
+    /// `approval.new_size`: a value the approver of the current step gave.
+    ApprovalValue(Ident),
 }
 
 impl Expr {

@@ -82,7 +82,7 @@ pub const RESERVED: &[&str] = &[
 
 /// The grammar's `contextual` rule.
 pub const CONTEXTUAL: &[&str] = &[
-    "alert", "run", "env", "secret", "read", "write", "mode", "shadow", "live", "alerts",
+    "alert", "run", "env", "secret", "read", "write", "mode", "shadow", "live", "alerts", "ask",
     "template",
 ];
 
@@ -173,6 +173,7 @@ pub const KEYWORDS: &[&str] = &[
     "live",
     "alerts",
     "template",
+    "ask",
 ];
 
 /// Whether `word` may not be used as a name.

@@ -518,8 +518,18 @@ impl<'a> TreeBuilder<'a> {
                 let mut timeout = None;
                 let mut on_timeout = None;
                 let mut reason = None;
+                let mut ask = Vec::new();
                 for child in pair.into_inner() {
                     match child.as_rule() {
+                        Rule::approval_ask => {
+                            if let Some(fields) = child.into_inner().next() {
+                                ask = self
+                                    .record_type_fields(fields)
+                                    .into_iter()
+                                    .map(|(name, ty)| AskedField { name, ty })
+                                    .collect();
+                            }
+                        }
                         Rule::int => {
                             let span = span_of(&child);
                             let value = self.small_int(&child);
@@ -548,6 +558,7 @@ impl<'a> TreeBuilder<'a> {
                     timeout,
                     on_timeout,
                     reason,
+                    ask,
                 }
             }
             Rule::approval_none => {
@@ -865,9 +876,22 @@ impl<'a> TreeBuilder<'a> {
             }
             Rule::approve_stmt | Rule::deny_stmt => {
                 let step = self.ident(inner.next()?);
-                let as_user = inner.next().map(|p| self.plain_string(p));
+                let mut as_user = None;
+                let mut values = None;
+                for child in inner {
+                    match child.as_rule() {
+                        Rule::approve_values => {
+                            values = child.into_inner().next().map(|r| self.expr_from_primary(r));
+                        }
+                        _ => as_user = Some(self.plain_string(child)),
+                    }
+                }
                 if rule == Rule::approve_stmt {
-                    TestStmtKind::Approve { step, as_user }
+                    TestStmtKind::Approve {
+                        step,
+                        as_user,
+                        values,
+                    }
                 } else {
                     TestStmtKind::Deny { step, as_user }
                 }
@@ -1173,7 +1197,9 @@ impl<'a> TreeBuilder<'a> {
             | ExprKind::None
             | ExprKind::Duration(_)
             | ExprKind::Percent(_)
-            | ExprKind::Name(_) => {}
+            | ExprKind::Name(_)
+            | ExprKind::StepOutcome { .. }
+            | ExprKind::ApprovalValue(_) => {}
         }
         tallest
     }
@@ -1380,6 +1406,20 @@ impl<'a> TreeBuilder<'a> {
                 return expr;
             }
             Rule::name => ExprKind::Name(self.ident(pair)),
+            Rule::step_ref => {
+                let mut inner = pair.into_inner();
+                let step = self.ident(inner.next().expect("grammar: step.NAME"));
+                let outcome = match inner.next().map(|p| p.as_str()) {
+                    Some("succeeded") => StepOutcome::Succeeded,
+                    Some("failed") => StepOutcome::Failed,
+                    Some("skipped") => StepOutcome::Skipped,
+                    _ => StepOutcome::Denied,
+                };
+                ExprKind::StepOutcome { step, outcome }
+            }
+            Rule::approval_ref => ExprKind::ApprovalValue(
+                self.ident(pair.into_inner().next().expect("grammar: approval.NAME")),
+            ),
             Rule::int => match pair.as_str().parse::<i64>() {
                 Ok(value) => ExprKind::Int(value),
                 Err(_) => {

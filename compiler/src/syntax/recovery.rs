@@ -250,7 +250,10 @@ fn describe_rule(rule: Rule) -> &'static str {
     match rule {
         ident | name | word | arg_name => "a name",
         type_name | named_type | type_expr | list_type | map_type | record_type => "a type",
-        expr | expr_no_record | lambda | paren | list_lit | record_lit => "an expression",
+        expr | expr_no_record | lambda | paren | list_lit | record_lit | step_ref
+        | approval_ref => "an expression",
+        approval_ask => "`ask { name: type }`",
+        approve_values => "`with { name: value }`",
         string | multiline_string => "a string",
         int => "a whole number",
         float => "a number",

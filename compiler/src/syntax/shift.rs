@@ -159,7 +159,12 @@ impl Shift {
                     timeout,
                     on_timeout,
                     reason,
+                    ask,
                 } => {
+                    for field in ask {
+                        self.ident(&mut field.name);
+                        self.type_expr(&mut field.ty);
+                    }
                     if let Some((_, span)) = quorum {
                         self.span(span);
                     }
@@ -247,7 +252,18 @@ impl Shift {
                 self.ident(name);
                 self.expr(value);
             }
-            TestStmtKind::Approve { step, as_user } | TestStmtKind::Deny { step, as_user } => {
+            TestStmtKind::Approve {
+                step,
+                as_user,
+                values,
+            } => {
+                self.ident(step);
+                if let Some(user) = as_user {
+                    self.str_lit(user);
+                }
+                self.opt_expr(values);
+            }
+            TestStmtKind::Deny { step, as_user } => {
                 self.ident(step);
                 if let Some(user) = as_user {
                     self.str_lit(user);
@@ -384,7 +400,8 @@ impl Shift {
                         work.push(&mut field.value);
                     }
                 }
-                ExprKind::Name(name) => self.ident(name),
+                ExprKind::Name(name) | ExprKind::ApprovalValue(name) => self.ident(name),
+                ExprKind::StepOutcome { step, .. } => self.ident(step),
                 ExprKind::Field(base, field) => {
                     self.ident(field);
                     work.push(base);

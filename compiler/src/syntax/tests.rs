@@ -187,6 +187,8 @@ fn sx(expr: &Expr) -> String {
                 .join(", ")
         ),
         ExprKind::Name(ident) => ident.name.clone(),
+        ExprKind::StepOutcome { step, outcome } => format!("(step {} {outcome})", step.name),
+        ExprKind::ApprovalValue(field) => format!("(approval {})", field.name),
         ExprKind::Field(base, field) => format!("(. {} {})", sx(base), field.name),
         ExprKind::Index(base, index) => format!("(idx {} {})", sx(base), sx(index)),
         ExprKind::Call { callee, args } => {
@@ -1424,8 +1426,9 @@ fn approval_required_from_group_with_timeout_deny() {
             timeout,
             on_timeout,
             reason,
+            ask,
         } => {
-            assert!(quorum.is_none());
+            assert!(quorum.is_none() && ask.is_empty());
             assert_eq!(group.map(|g| g.value).as_deref(), Some("database-oncall"));
             assert!(matches!(
                 timeout.as_ref().map(|t| &t.kind),
@@ -1447,6 +1450,7 @@ fn approval_required_bare() {
             timeout,
             on_timeout,
             reason,
+            ..
         } => {
             assert!(
                 quorum.is_none()
@@ -2072,10 +2076,10 @@ fn approve_and_deny_with_and_without_as() {
         "approve restart\napprove kill as \"alice\"\ndeny restart\ndeny kill as \"bob\"",
     );
     assert!(
-        matches!(&all[0], TestStmtKind::Approve { step, as_user: None } if step.name == "restart")
+        matches!(&all[0], TestStmtKind::Approve { step, as_user: None, values: None } if step.name == "restart")
     );
     assert!(
-        matches!(&all[1], TestStmtKind::Approve { step, as_user: Some(u) } if step.name == "kill" && u.value == "alice")
+        matches!(&all[1], TestStmtKind::Approve { step, as_user: Some(u), values: None } if step.name == "kill" && u.value == "alice")
     );
     assert!(
         matches!(&all[2], TestStmtKind::Deny { step, as_user: None } if step.name == "restart")
@@ -2696,4 +2700,68 @@ fn templates_and_their_instances_parse() {
         &src[billing.args_span.start..billing.args_span.end],
         "(\"billing\", max: 3)"
     );
+// ---------------------------------------------------------------------------------------------
+// Decisions that carry values and branch
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn approval_asks_for_typed_values_last_in_the_gate() {
+    match only_option(
+        "approval required 2 from \"sre\" timeout 5m on timeout deny reason \"r\" ask { new_size: int, why: string, }",
+    ) {
+        StepOptionKind::ApprovalRequired {
+            quorum, reason, ask, ..
+        } => {
+            assert_eq!(quorum.map(|(n, _)| n), Some(2));
+            assert!(reason.is_some());
+            let asked: Vec<(&str, Option<&str>)> = ask
+                .iter()
+                .map(|f| (f.name.name.as_str(), f.type_name()))
+                .collect();
+            assert_eq!(asked, [("new_size", Some("int")), ("why", Some("string"))]);
+        }
+        other => panic!("{other:#?}"),
+    }
+}
+
+#[test]
+fn approve_with_values() {
+    let all = test_stmts("approve resize as \"frank\" with { new_size: 5 }\napprove plain with {}");
+    match &all[0] {
+        TestStmtKind::Approve {
+            step,
+            as_user: Some(user),
+            values: Some(values),
+        } => {
+            assert_eq!(
+                (step.name.as_str(), user.value.as_str()),
+                ("resize", "frank")
+            );
+            assert_eq!(sx(values), "{new_size: 5}");
+        }
+        other => panic!("{other:#?}"),
+    }
+    assert!(matches!(
+        &all[1],
+        TestStmtKind::Approve {
+            as_user: None,
+            values: Some(_),
+            ..
+        }
+    ));
+}
+
+#[test]
+fn step_outcomes_and_asked_values_are_expressions() {
+    assert_eq!(
+        e("step.check.failed and not step.a.succeeded or step.b.skipped"),
+        "(or (and (step check failed) (not (step a succeeded))) (step b skipped))"
+    );
+    assert_eq!(
+        e("approval.new_size * 2 + len(approval.names)"),
+        "(+ (* (approval new_size) 2) (call len (approval names)))"
+    );
+    // `step` and `approval` stay keywords: alone they are not names.
+    assert!(!errors("runbook r {\n  step s {\n    let x = step\n  }\n}\n").is_empty());
+    assert!(!errors("runbook r {\n  step s {\n    let x = step.a.done\n  }\n}\n").is_empty());
 }

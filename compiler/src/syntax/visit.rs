@@ -36,7 +36,9 @@ pub fn walk_expr<'a>(expr: &'a Expr, f: &mut impl FnMut(&'a Expr)) {
         | ExprKind::None
         | ExprKind::Duration(_)
         | ExprKind::Percent(_)
-        | ExprKind::Name(_) => {}
+        | ExprKind::Name(_)
+        | ExprKind::StepOutcome { .. }
+        | ExprKind::ApprovalValue(_) => {}
     }
 }
 

@@ -83,6 +83,7 @@ impl Substitution {
                     reason,
                     quorum: _,
                     on_timeout: _,
+                    ask: _,
                 } => {
                     if let Some(group) = group {
                         self.text(group);
@@ -200,7 +201,9 @@ impl Substitution {
                 | ExprKind::None
                 | ExprKind::Duration(_)
                 | ExprKind::Percent(_)
-                | ExprKind::Name(_) => {}
+                | ExprKind::Name(_)
+                | ExprKind::StepOutcome { .. }
+                | ExprKind::ApprovalValue(_) => {}
                 ExprKind::Str(parts) => {
                     for part in parts {
                         match part {

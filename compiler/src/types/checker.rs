@@ -58,6 +58,13 @@ pub(super) struct Env {
     pub return_ty: Option<Ty>,
     /// The step being checked, when inside one.
     pub step: Option<String>,
+    /// The values the approval of the step being checked asks for, inside its body.
+    pub(super) asked: Option<Vec<(String, Ty)>>,
+    /// Which steps have ended where this body runs (`step.NAME.outcome`); `None` outside a
+    /// runbook.
+    pub(super) step_order: Option<super::decisions::StepOrder>,
+    /// Steps a `when` or `if` condition proved succeeded: their `let`s are bound here.
+    pub(super) proven_succeeded: Vec<String>,
 }
 
 impl Env {
@@ -71,6 +78,9 @@ impl Env {
             run: false,
             return_ty: None,
             step: None,
+            asked: None,
+            step_order: None,
+            proven_succeeded: Vec::new(),
         }
     }
 
@@ -502,6 +512,18 @@ impl<'a> Checker<'a> {
         }
         self.info.inputs.insert((module.id, index), inputs);
         self.report_repeated_clauses(module.file, runbook);
+        let all_steps: Vec<String> = runbook
+            .clauses
+            .iter()
+            .filter_map(|c| match &c.kind {
+                ClauseKind::Step(step) => Some(step.name.name.clone()),
+                _ => None,
+            })
+            .collect();
+        env.step_order = Some(super::decisions::StepOrder {
+            earlier: Vec::new(),
+            all: all_steps,
+        });
         for clause in &runbook.clauses {
             match &clause.kind {
                 ClauseKind::Trigger(Trigger::Alert {
@@ -567,7 +589,10 @@ impl<'a> Checker<'a> {
                                 .help("give every step of a runbook its own name: approvals, logs and tests refer to steps by name"),
                         );
                     }
-                    self.check_step(&mut env, step);
+                    self.check_step(module, &mut env, step);
+                    if let Some(order) = env.step_order.as_mut() {
+                        order.earlier.push(super::decisions::step_facts(step));
+                    }
                 }
                 _ => {}
             }
@@ -575,7 +600,7 @@ impl<'a> Checker<'a> {
         self.report_unused(&env);
     }
 
-    fn check_step(&mut self, env: &mut Env, step: &Step) {
+    fn check_step(&mut self, module: &Module, env: &mut Env, step: &Step) {
         if let Some(title) = &step.title {
             self.check_expr(env, title, None);
         }
@@ -595,10 +620,22 @@ impl<'a> Checker<'a> {
                 _ => {}
             }
         }
+        let asked = self.check_asks(module, step);
         // A step's top-level `let`s stay visible to later steps; blocks inside it are scoped.
         let first_binding = env.bindings.len();
         let previous_step = env.step.replace(step.name.name.clone());
+        let has_ask = !asked_fields(&step.options).is_empty();
+        env.asked = has_ask.then_some(asked);
+        let proven = step
+            .when
+            .as_ref()
+            .map(super::decisions::proven_succeeded)
+            .unwrap_or_default();
+        let proven_before = env.proven_succeeded.len();
+        env.proven_succeeded.extend(proven);
         self.check_stmts(env, &step.body);
+        env.proven_succeeded.truncate(proven_before);
+        env.asked = None;
         env.step = previous_step;
         let continues_after_failure = step
             .options
@@ -664,7 +701,11 @@ impl<'a> Checker<'a> {
                 else_body,
             } => {
                 self.expect_condition(env, cond, "an `if` condition");
+                let proven_before = env.proven_succeeded.len();
+                env.proven_succeeded
+                    .extend(super::decisions::proven_succeeded(cond));
                 self.check_block(env, then_body);
+                env.proven_succeeded.truncate(proven_before);
                 if let Some(else_body) = else_body {
                     self.check_block(env, else_body);
                 }
@@ -919,6 +960,8 @@ impl<'a> Checker<'a> {
             }
             ExprKind::Record(fields) => self.infer_record(env, expr, fields, expected),
             ExprKind::Name(ident) => self.infer_name(env, ident),
+            ExprKind::StepOutcome { step, outcome } => self.infer_step_outcome(env, step, *outcome),
+            ExprKind::ApprovalValue(field) => self.infer_approval_value(env, field),
             ExprKind::Field(base, field) => self.infer_field(env, base, field),
             ExprKind::Index(base, index) => {
                 let base_ty = self.check_expr(env, base, None);
@@ -1137,7 +1180,9 @@ impl<'a> Checker<'a> {
             let ty = binding.ty.clone();
             let (bound_at, maybe_unset) = (binding.span, binding.maybe_unset.clone());
             if let Some((step, why)) = maybe_unset {
-                if reading_step.as_deref() != Some(step.as_str()) {
+                if reading_step.as_deref() != Some(step.as_str())
+                    && !env.proven_succeeded.contains(&step)
+                {
                     self.report(
                         Diagnostic::new(
                             Code::MaybeUnset,

@@ -7,6 +7,7 @@ mod builtins;
 mod call_patterns;
 mod checker;
 mod clauses;
+mod decisions;
 mod durations;
 mod operators;
 mod sizes;
@@ -21,6 +22,7 @@ use rustc_hash::FxHashMap;
 pub use builtins::Builtin;
 pub use checker::assignable;
 pub use sizes::{format_size, parse_size, SizeError};
+pub use decisions::{askable_type, ASKABLE_TYPES};
 pub use ty::{NamedTy, Ty, TypeKey};
 
 use crate::diagnostics::Diagnostic;

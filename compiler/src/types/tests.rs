@@ -66,8 +66,21 @@ impl Checker<'_> {
                 TestStmtKind::Set { value, .. } => {
                     self.expect_type(&mut env, value, &Ty::Str, "`set`")
                 }
-                TestStmtKind::Approve { step, as_user } | TestStmtKind::Deny { step, as_user } => {
-                    let _ = as_user;
+                TestStmtKind::Approve { step, values, .. } => {
+                    if runbook.is_some() {
+                        self.known_step(module, step, &step_names);
+                    }
+                    if let Some(values) = values {
+                        let gate_step = runbook.and_then(|rb| {
+                            rb.clauses.iter().find_map(|c| match &c.kind {
+                                ClauseKind::Step(s) if s.name.name == step.name => Some(s),
+                                _ => None,
+                            })
+                        });
+                        self.check_test_approval_values(&mut env, module, gate_step, values);
+                    }
+                }
+                TestStmtKind::Deny { step, .. } => {
                     if runbook.is_some() {
                         self.known_step(module, step, &step_names);
                     }

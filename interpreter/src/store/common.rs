@@ -168,6 +168,7 @@ pub(crate) fn answered_event(answer: &ApprovalAnswer) -> EventKind {
         digest: answer.digest.clone(),
         comment: answer.comment.clone(),
         from: answer.from.clone(),
+        values: answer.values.clone(),
     }
 }
 

@@ -108,6 +108,10 @@ pub struct ApprovalAnswer {
     /// Where it came from ("slack U0123ABCD", "web 127.0.0.1 (token)"): journaled with it.
     #[serde(default)]
     pub from: Option<String>,
+    /// The values an approval gave for the gate's `ask` fields: journaled with it (the journal,
+    /// not the answers table, is what the run reads them from).
+    #[serde(default)]
+    pub values: crate::asked_values::GivenValues,
 }
 
 /// The outcome of asking to start a run under the runbook's limits.

@@ -829,6 +829,7 @@ fn answer_from_row(row: &Row) -> Result<ApprovalAnswer, StoreError> {
         digest: row.try_get(7).map_err(bad)?,
         external_id: row.try_get(8).map_err(bad)?,
         from: None,
+        values: Default::default(),
     })
 }
 

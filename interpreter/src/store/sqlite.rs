@@ -780,6 +780,7 @@ fn answer_from_row(row: &Row<'_>) -> rusqlite::Result<ApprovalAnswer> {
         digest: row.get(7)?,
         external_id: row.get(8)?,
         from: None,
+        values: Default::default(),
     })
 }
 

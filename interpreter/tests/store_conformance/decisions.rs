@@ -65,6 +65,7 @@ fn answer(run: &str, user: &str, channel: &str, external_id: Option<&str>) -> Ap
         digest: "d".into(),
         external_id: external_id.map(Into::into),
         from: Some(format!("{channel} {user}")),
+        values: Default::default(),
     }
 }
 

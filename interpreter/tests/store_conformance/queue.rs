@@ -363,6 +363,7 @@ pub async fn an_answer_queues_a_parked_run_and_no_other(store: &dyn Store) {
         digest: "d".into(),
         external_id: None,
         from: None,
+        values: Default::default(),
     };
     ingest_one(store, start(queued("r-park", "relieve", "fp-park", 1_000))).await;
     let (_, lease) = claim_one(store, "worker-a", 60_000).await;

@@ -39,6 +39,11 @@ pub struct ApprovalMessage {
     pub on_timeout: String,
     pub digest: String,
     pub run_url: String,
+    /// The values the approval must give (`ask { ... }`). Slack's buttons cannot carry them,
+    /// so such a gate is approved on the run page or with `rbk approve --value`; the message
+    /// says so and offers only Deny.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub asks: Vec<rbk_interpreter::asked_values::AskedValue>,
 }
 
 /// What a button carries back to us: which request and which plan the person saw.
@@ -141,6 +146,26 @@ impl ApprovalMessage {
             step.push_str("\n:warning: *This step is destructive.*");
         }
         blocks.push(section(&step));
+        if !self.asks.is_empty() {
+            let asked = self
+                .asks
+                .iter()
+                .map(|a| format!("`{}` ({})", escape(&a.name), escape(&a.ty)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let flags = self
+                .asks
+                .iter()
+                .map(|a| format!("--value {}=…", escape(&a.name)))
+                .collect::<Vec<_>>()
+                .join(" ");
+            blocks.push(section(&format!(
+                ":memo: *The approval gives values:* {asked}. Slack cannot take them here: approve on the <{}|run page>, or with `rbk approve {} {} {flags}`.",
+                escape(&self.run_url),
+                escape(&self.run_id),
+                escape(&self.step),
+            )));
+        }
         for action in &self.actions {
             if action.arguments.is_empty() {
                 let text = format!("`{}` [{}]", escape(&action.call), escape(&action.effect));
@@ -200,6 +225,11 @@ impl ApprovalMessage {
             "text": {"type": "plain_text", "text": "Deny"},
             "value": value,
         });
+        if !self.asks.is_empty() {
+            // An Approve click could not carry the asked values: the decision path would
+            // refuse it, so it is not offered.
+            return json!({"type": "actions", "block_id": "decision", "elements": [deny]});
+        }
         json!({"type": "actions", "block_id": "decision", "elements": [approve, deny]})
     }
 }
@@ -284,6 +314,7 @@ mod tests {
             on_timeout: "deny".into(),
             digest: "sha256:0123456789abcdef".into(),
             run_url: "http://rbk.example/runs/r-1".into(),
+            asks: Vec::new(),
         }
     }
 
@@ -359,5 +390,24 @@ mod tests {
         assert!(text.contains("Times out in 15m; then: *deny*"), "{text}");
         assert!(text.contains("<http://rbk.example/runs/r-1|r-1>"), "{text}");
         assert!(text.contains("Pool &lt;exhausted&gt;") || text.contains("Pool <exhausted>"));
+    }
+
+    #[test]
+    fn a_gate_that_asks_values_says_where_to_give_them_and_offers_only_deny() {
+        let mut asking = message(true);
+        asking.asks = vec![rbk_interpreter::asked_values::AskedValue {
+            name: "new_size".into(),
+            ty: "int".into(),
+        }];
+        let blocks = asking.blocks();
+        let elements = buttons(&blocks);
+        assert_eq!(elements.len(), 1);
+        assert_eq!(elements[0]["action_id"], DENY);
+        let text = blocks.to_string();
+        assert!(text.contains("`new_size` (int)"), "{text}");
+        assert!(text.contains("--value new_size=…"), "{text}");
+        assert!(text.contains(&asking.run_url), "{text}");
+        let progress = asking.blocks_with_progress("1 of 2");
+        assert_eq!(buttons(&progress).len(), 1);
     }
 }

@@ -124,6 +124,7 @@ impl SlackNotice {
             on_timeout: on_timeout_text(request),
             digest: request.digest.clone(),
             run_url: self.slack.run_url(&request.run_id),
+            asks: request.asks.clone(),
         }
     }
 }

@@ -82,6 +82,9 @@ pub async fn cast(
         comment: None,
         digest_seen: Some(vote.digest_seen.clone()),
         external_id: Some(vote.external_id.clone()),
+        // A button or reaction carries no values: a gate that asks some refuses an approval
+        // from Slack, and its message says where to give them.
+        values: Default::default(),
     };
     let outcome = decide(server.store.as_ref(), &approvers, &decision, log::now_ms()).await?;
     log::info(

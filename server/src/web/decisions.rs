@@ -13,6 +13,9 @@ use rbk_interpreter::approval::ApprovalDecision;
 use rbk_interpreter::decisions::{
     decide, Approvers, Outcome, Refusal, RefusalKind, Via, Vote, Voter,
 };
+use std::collections::BTreeMap;
+
+use rbk_interpreter::asked_values::GivenValues;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -22,16 +25,35 @@ use super::{csrf, forbidden_csrf, store_trouble};
 use crate::log;
 use crate::state::Server;
 
-#[derive(Deserialize)]
+/// The run page's form: `step`, `decision`, `digest`, `csrf`, and a `value.NAME` field for each
+/// value the gate asks for.
+#[derive(Default)]
 pub struct DecisionForm {
-    #[serde(default)]
     step: String,
-    #[serde(default)]
     decision: String,
-    #[serde(default)]
     digest: Option<String>,
-    #[serde(default)]
     csrf: Option<String>,
+    values: GivenValues,
+}
+
+impl DecisionForm {
+    fn from_pairs(pairs: Vec<(String, String)>) -> DecisionForm {
+        let mut form = DecisionForm::default();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "step" => form.step = value,
+                "decision" => form.decision = value,
+                "digest" => form.digest = Some(value),
+                "csrf" => form.csrf = Some(value),
+                _ => {
+                    if let Some(name) = key.strip_prefix("value.") {
+                        form.values.insert(name.to_string(), value);
+                    }
+                }
+            }
+        }
+        form
+    }
 }
 
 pub async fn from_form(
@@ -39,8 +61,9 @@ pub async fn from_form(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<DecisionForm>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
+    let form = DecisionForm::from_pairs(pairs);
     let now = log::now_ms();
     let person = match auth::identify(&server, &headers, peer, now) {
         Ok(Some(person)) => person,
@@ -63,7 +86,7 @@ pub async fn from_form(
         return run_page::render(&server, &viewer, &id, Some(notice), StatusCode::BAD_REQUEST)
             .await;
     };
-    let vote = vote(
+    let mut vote = vote(
         &person,
         &id,
         &form.step,
@@ -71,6 +94,7 @@ pub async fn from_form(
         form.digest.clone(),
         Via::Web,
     );
+    vote.values = form.values;
     match cast(&server, &vote, now).await {
         Err(answer) => answer,
         Ok(Ok(outcome)) => {
@@ -106,6 +130,10 @@ pub struct DecisionRequest {
     digest: Option<String>,
     #[serde(default)]
     comment: Option<String>,
+    /// The values the gate asks for, as text: `{"new_size": "5"}` (numbers and booleans are
+    /// taken as they are written).
+    #[serde(default)]
+    values: BTreeMap<String, serde_json::Value>,
 }
 
 /// `POST /v1/runs/{id}/decisions`: a bearer token (or the trusted proxy) names the person; no
@@ -155,6 +183,17 @@ pub async fn from_api(
         Via::Api,
     );
     vote.comment = request.comment;
+    vote.values = request
+        .values
+        .into_iter()
+        .map(|(name, value)| {
+            let text = match value {
+                serde_json::Value::String(text) => text,
+                other => other.to_string(),
+            };
+            (name, text)
+        })
+        .collect();
     match cast(&server, &vote, now).await {
         Err(answer) => answer,
         Ok(Ok(outcome)) => {
@@ -221,6 +260,7 @@ fn vote(
         // A web click has no id of its own: a second click is the same person voting again,
         // which the decision path refuses.
         external_id: None,
+        values: GivenValues::new(),
     }
 }
 
@@ -259,5 +299,6 @@ fn refusal_status(kind: &RefusalKind) -> StatusCode {
         | RefusalKind::Expired
         | RefusalKind::AlreadyVoted
         | RefusalKind::PlanChanged => StatusCode::CONFLICT,
+        RefusalKind::BadValues => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }

@@ -3,6 +3,7 @@
 
 use maud::{Markup, PreEscaped};
 use rbk_compiler::graph::RunbookGraph;
+use rbk_interpreter::asked_values::AskedValue;
 use rbk_interpreter::decisions::open_requests;
 use rbk_interpreter::present::{arguments_html, PlannedAction};
 use rbk_interpreter::store::{RunRecord, StoreError};
@@ -24,6 +25,8 @@ pub struct Gate {
     /// (person, approved)
     pub votes: Vec<(String, bool)>,
     pub storm: bool,
+    /// The values an approval must give (`ask { ... }`): the Approve form asks for each.
+    pub asks: Vec<AskedValue>,
 }
 
 pub struct ShownAction {
@@ -62,8 +65,23 @@ pub async fn open(server: &Server, record: &RunRecord) -> Result<Vec<Gate>, Stor
             on_timeout: request.on_timeout,
             actions: request.actions,
             storm: request.storm,
+            asks: request.asks,
         })
         .collect())
+}
+
+/// The HTML input for a value of an asked type, with the browser's own first check (the
+/// decision path checks it again, whatever the browser sent).
+pub fn value_input(asked: &AskedValue) -> (&'static str, Option<&'static str>, &'static str) {
+    // (input type, step, placeholder)
+    match asked.ty.as_str() {
+        "int" => ("number", Some("1"), "a whole number"),
+        "float" => ("number", Some("any"), "a number"),
+        "bool" => ("text", None, "true or false"),
+        "duration" => ("text", None, "e.g. 30s, 5m, 1h30m"),
+        "percent" => ("text", None, "e.g. 70%"),
+        _ => ("text", None, ""),
+    }
 }
 
 /// An action with its arguments as PRESENT's renderer draws them (escaped there).

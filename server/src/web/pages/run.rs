@@ -226,6 +226,19 @@ fn gate_card(server: &Server, viewer: &Viewer, record: &RunRecord, gate: &Gate) 
                             input type="hidden" name="decision" value=(decision);
                             input type="hidden" name="digest" value=(gate.digest);
                             input type="hidden" name="csrf" value=(token);
+                            // An approval gives the values the gate asks for; a denial none.
+                            @if decision == "approve" && !gate.asks.is_empty() {
+                                fieldset.asked {
+                                    legend { "The approval gives" }
+                                    @for asked in &gate.asks {
+                                        @let (kind, step, hint) = gates::value_input(asked);
+                                        label {
+                                            code { (asked.name) } " (" (asked.ty) ") "
+                                            input type=(kind) name={ "value." (asked.name) } step=[step] placeholder=(hint) required;
+                                        }
+                                    }
+                                }
+                            }
                             button class=(class) type="submit" { (label) }
                         }
                     }
@@ -283,8 +296,18 @@ fn step_state(events: &[Event], step: &str) -> (&'static str, String) {
             EventKind::ApprovalRequested { step: s, .. } if s == step => {
                 ("waiting", "for approval".into())
             }
-            EventKind::ApprovalGranted { step: s, by, .. } if s == step => {
-                ("approved", format!("by {}", by.join(", ")))
+            EventKind::ApprovalGranted {
+                step: s,
+                by,
+                values,
+                ..
+            } if s == step => {
+                let given = if values.is_empty() {
+                    String::new()
+                } else {
+                    format!(" with {}", rbk_interpreter::asked_values::render(values))
+                };
+                ("approved", format!("by {}{given}", by.join(", ")))
             }
             EventKind::ApprovalDenied { step: s, by, .. } if s == step => {
                 ("denied", format!("by {by}"))
@@ -301,6 +324,27 @@ fn step_state(events: &[Event], step: &str) -> (&'static str, String) {
             _ => continue,
         };
         state = next;
+    }
+    // The values the step was approved with stay on its row whatever happened next.
+    let given = events.iter().rev().find_map(|event| match &event.kind {
+        EventKind::ApprovalGranted {
+            step: s,
+            by,
+            values,
+            ..
+        } if s == step && !values.is_empty() => Some(format!(
+            "approved by {} with {}",
+            by.join(", "),
+            rbk_interpreter::asked_values::render(values)
+        )),
+        _ => None,
+    });
+    if let Some(given) = given {
+        if state.1.is_empty() {
+            state.1 = given;
+        } else if !state.1.starts_with("by ") {
+            state.1 = format!("{}; {given}", state.1);
+        }
     }
     state
 }
