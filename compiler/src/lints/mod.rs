@@ -7,8 +7,8 @@ mod blast_radius;
 mod const_values;
 mod escalation;
 mod gateless_clauses;
-mod sql_interpolation;
 pub mod natives;
+mod sql_interpolation;
 mod title;
 mod unreachable;
 

@@ -2700,6 +2700,8 @@ fn templates_and_their_instances_parse() {
         &src[billing.args_span.start..billing.args_span.end],
         "(\"billing\", max: 3)"
     );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Decisions that carry values and branch
 // ---------------------------------------------------------------------------------------------

@@ -201,7 +201,10 @@ pub fn walk_items<'a>(items: &'a [Item], f: &mut impl FnMut(&'a Expr)) {
             }
             // A template's own expressions are never checked: its instances (runbooks by the
             // time anything walks a checked tree, with the same spans) carry them.
-            ItemKind::Use(_) | ItemKind::Type(_) | ItemKind::Template(_) | ItemKind::Instance(_) => {}
+            ItemKind::Use(_)
+            | ItemKind::Type(_)
+            | ItemKind::Template(_)
+            | ItemKind::Instance(_) => {}
         }
     }
 }

@@ -21,8 +21,8 @@ use rustc_hash::FxHashMap;
 
 pub use builtins::Builtin;
 pub use checker::assignable;
-pub use sizes::{format_size, parse_size, SizeError};
 pub use decisions::{askable_type, ASKABLE_TYPES};
+pub use sizes::{format_size, parse_size, SizeError};
 pub use ty::{NamedTy, Ty, TypeKey};
 
 use crate::diagnostics::Diagnostic;
