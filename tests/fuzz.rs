@@ -137,12 +137,32 @@ const EXAMPLES: &[(&str, &str)] = &[
         include_str!("../examples/crashlooping_pod.rbk"),
     ),
     (
+        "cronjob_failed.rbk",
+        include_str!("../examples/cronjob_failed.rbk"),
+    ),
+    (
         "db_pool_exhaustion.rbk",
         include_str!("../examples/db_pool_exhaustion.rbk"),
     ),
     (
         "disk_almost_full.rbk",
         include_str!("../examples/disk_almost_full.rbk"),
+    ),
+    (
+        "node_disk_filling_up.rbk",
+        include_str!("../examples/node_disk_filling_up.rbk"),
+    ),
+    (
+        "pod_crash_looping.rbk",
+        include_str!("../examples/pod_crash_looping.rbk"),
+    ),
+    (
+        "pool_exhaustion_fleet.rbk",
+        include_str!("../examples/pool_exhaustion_fleet.rbk"),
+    ),
+    (
+        "pvc_filling_up.rbk",
+        include_str!("../examples/pvc_filling_up.rbk"),
     ),
     (
         "replication_lag.rbk",

@@ -196,6 +196,7 @@ mod tests {
                 "string" => "text",
                 "duration" => "30s",
                 "percent" => "70%",
+                "size" => "10Gi",
                 other => panic!("add a sample for the askable type `{other}`"),
             };
             assert!(

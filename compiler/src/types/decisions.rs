@@ -12,7 +12,9 @@ use crate::syntax::*;
 /// (the web form, `rbk approve --value`, a test's `with { ... }`) by the same rules as
 /// `rbk run --input`. A new scalar type becomes askable by adding it here and to the input
 /// parser.
-pub const ASKABLE_TYPES: &[&str] = &["int", "float", "bool", "string", "duration", "percent"];
+pub const ASKABLE_TYPES: &[&str] = &[
+    "int", "float", "bool", "string", "duration", "percent", "size",
+];
 
 /// The type an asked field of type `name` has, when it may be asked.
 pub fn askable_type(name: &str) -> Option<Ty> {
@@ -26,6 +28,7 @@ pub fn askable_type(name: &str) -> Option<Ty> {
         "string" => Ty::Str,
         "duration" => Ty::Duration,
         "percent" => Ty::Percent,
+        "size" => Ty::Size,
         _ => return None,
     })
 }

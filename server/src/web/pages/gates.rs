@@ -80,6 +80,7 @@ pub fn value_input(asked: &AskedValue) -> (&'static str, Option<&'static str>, &
         "bool" => ("text", None, "true or false"),
         "duration" => ("text", None, "e.g. 30s, 5m, 1h30m"),
         "percent" => ("text", None, "e.g. 70%"),
+        "size" => ("text", None, "e.g. 15Gi, 512Mi"),
         _ => ("text", None, ""),
     }
 }
