@@ -44,17 +44,34 @@ fn every_example_draws_as_svg_that_parses_and_names_every_step() {
             continue;
         }
         let file = path.display().to_string();
-        let run = rbk(&["graph", &file, "--format", "svg"]);
-        assert_eq!(run.status, 0, "{file}: {}{}", run.stdout, run.stderr);
-        let svg = roxmltree::Document::parse(&run.stdout)
-            .unwrap_or_else(|e| panic!("{file} does not draw as XML: {e}\n{}", run.stdout));
-        assert_eq!(svg.root_element().tag_name().name(), "svg");
-        let text: String = svg
-            .descendants()
-            .filter(|n| n.is_text())
-            .filter_map(|n| n.text())
-            .collect();
         let source = std::fs::read_to_string(&path).unwrap();
+        // A file of several runbooks (a template's instances) draws one runbook at a time.
+        let runbooks: Vec<&str> = source
+            .lines()
+            .filter_map(|line| line.strip_prefix("runbook "))
+            .filter_map(|rest| rest.split_whitespace().next())
+            .collect();
+        let targets: Vec<String> = if runbooks.len() > 1 {
+            runbooks
+                .iter()
+                .map(|name| format!("{file}::{name}"))
+                .collect()
+        } else {
+            vec![file.clone()]
+        };
+        let mut text = String::new();
+        for target in &targets {
+            let run = rbk(&["graph", target, "--format", "svg"]);
+            assert_eq!(run.status, 0, "{target}: {}{}", run.stdout, run.stderr);
+            let svg = roxmltree::Document::parse(&run.stdout)
+                .unwrap_or_else(|e| panic!("{target} does not draw as XML: {e}\n{}", run.stdout));
+            assert_eq!(svg.root_element().tag_name().name(), "svg");
+            text.extend(
+                svg.descendants()
+                    .filter(|n| n.is_text())
+                    .filter_map(|n| n.text()),
+            );
+        }
         for line in source.lines() {
             let Some(rest) = line
                 .trim_start()

@@ -63,11 +63,14 @@ fn well_formed_patterns_check_clean() {
 
 #[test]
 fn more_patterns_than_parameters_or_fewer_than_required_is_e0220() {
-    let source = test_with("  mock k8s.logs(p, 50, \"stderr\") returns \"x\"");
+    let source = test_with("  mock k8s.logs(p, 50, \"app\", false, \"stderr\") returns \"x\"");
     let diagnostic = only(&source, Code::PatternArity);
-    assert_eq!(text_at(&source, &diagnostic), "(p, 50, \"stderr\")");
+    assert_eq!(
+        text_at(&source, &diagnostic),
+        "(p, 50, \"app\", false, \"stderr\")"
+    );
     assert!(
-        diagnostic.message.contains("1 to 2"),
+        diagnostic.message.contains("1 to 4"),
         "{}",
         diagnostic.message
     );

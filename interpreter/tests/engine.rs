@@ -2093,7 +2093,10 @@ fn run_tests_reports_each_test_block() {
     let counts = by_name["counts calls wrongly"];
     assert_eq!(
         counts.failures,
-        vec!["expected `level` to be called 3 times, but it was called 2 times".to_string()]
+        vec![
+            "expected `level` to be called 3 times, but it was called 2 times; the calls made: rb.level(), rb.level()"
+                .to_string()
+        ]
     );
 
     let exhausted = by_name["runs out of mocked values"];
