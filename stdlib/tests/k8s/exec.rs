@@ -340,3 +340,103 @@ async fn a_secret_program_is_not_named_in_errors() {
     assert!(message.starts_with("`(secret)` in pod db-0"), "{message}");
     assert!(!message.contains("hidden-tool"), "{message}");
 }
+
+/// A runbook that execs in the pod the `k8s.pod` builder names, gated as `k8s.exec` must be.
+fn exec_runbook(pod: &str) -> String {
+    format!(
+        r#"use std.k8s
+
+/// Runs a check inside one pod.
+runbook exec_check {{
+  title "Run a check inside a pod"
+  owner "platform-oncall"
+
+  step check "Run the check" {{
+    approval required from "platform-oncall" timeout 5m on timeout deny
+    k8s.exec(k8s.pod("{pod}"), ["sh", "-c", "check"], container: "app", timeout: 10s)
+  }}
+}}
+"#
+    )
+}
+
+async fn run_exec_runbook(fake: &Fake, pod: &str) -> rbk_interpreter::RunReport {
+    let analysis = check(
+        vec![(PathBuf::from("exec_check.rbk"), exec_runbook(pod))],
+        &StdOnly,
+        &CheckOptions::default(),
+    );
+    let errors: Vec<_> = analysis
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let actions = NativeActions::new(&fake.integrations());
+    let journal = MemoryJournal::default();
+    let services = Services {
+        actions: &actions,
+        approver: &Grant,
+        journal: &journal,
+        environment: &NoEnvironment,
+    };
+    let request = RunRequest {
+        module: analysis.roots[0],
+        runbook: "exec_check".into(),
+        inputs: BTreeMap::new(),
+        alert: None,
+        started_by: "tester".into(),
+        run_id: format!("run-exec-{pod}"),
+        started_at: 1_764_072_000_000,
+        resume: None,
+        dry_run: false,
+        shadow: false,
+    };
+    run(&analysis, services, request).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_runbook_step_succeeds_on_exit_zero_and_fails_on_a_non_zero_exit() {
+    let (fake, _) = start().await;
+    let report = run_exec_runbook(&fake, "web-1").await;
+    assert_eq!(report.status, RunStatus::Succeeded, "{report:#?}");
+    assert_eq!(
+        report.steps,
+        vec![("check".to_string(), StepState::Succeeded)]
+    );
+
+    let report = run_exec_runbook(&fake, "db-0").await;
+    assert_eq!(report.status, RunStatus::Failed, "{report:#?}");
+    assert_eq!(report.steps, vec![("check".to_string(), StepState::Failed)]);
+
+    let uris: Vec<String> = fake.requests().into_iter().map(|r| r.uri).collect();
+    assert_eq!(
+        uris,
+        [
+            "/api/v1/namespaces/prod/pods/web-1/exec?&stdout=true&stderr=true&container=app\
+             &command=sh&command=-c&command=check",
+            "/api/v1/namespaces/prod/pods/db-0/exec?&stdout=true&stderr=true&container=app\
+             &command=sh&command=-c&command=check",
+        ]
+    );
+}
+
+#[test]
+fn the_checker_demands_an_approval_for_exec() {
+    let source = exec_runbook("web-1").replace(
+        "    approval required from \"platform-oncall\" timeout 5m on timeout deny\n",
+        "",
+    );
+    let analysis = check(
+        vec![(PathBuf::from("exec_check.rbk"), source)],
+        &StdOnly,
+        &CheckOptions::default(),
+    );
+    let codes: Vec<String> = analysis
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.code.as_str().to_string())
+        .collect();
+    assert_eq!(codes, ["E0301"]);
+}
