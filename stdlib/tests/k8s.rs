@@ -27,6 +27,8 @@ use rbk_interpreter::{
 use rbk_stdlib::natives::{all, NativeAction, NativeActions};
 use serde_json::{json, Value as Json};
 
+#[path = "k8s/exec.rs"]
+mod exec;
 #[path = "k8s/workloads.rs"]
 mod workloads;
 
@@ -1075,6 +1077,7 @@ fn natives_have_the_declared_effects() {
         ("k8s.pods", Effect::Read),
         ("k8s.deployment", Effect::Read),
         ("k8s.logs", Effect::Read),
+        ("k8s.exec", Effect::Destructive),
         ("k8s.delete_pod", Effect::Destructive),
         ("k8s.rollout_restart", Effect::Destructive),
         ("k8s.scale", Effect::Destructive),

@@ -1,7 +1,7 @@
 //! `std.k8s`: typed reads of workloads, nodes and volumes, logs, and the changes runbooks make
 //! (patch, cordon, drain, delete, restart, roll back, scale) through the Kubernetes API (`kube` +
 //! `k8s-openapi`). `kinds` holds the per-kind reads, `records` the JSON-to-record mapping,
-//! `nodes` cordon and drain, `rollout` the roll-back; this file the client, errors, logs and the
+//! `nodes` cordon and drain, `rollout` the roll-back, `exec` commands in containers; this file the client, errors, logs and the
 //! pod and deployment changes.
 //!
 //! The client is made on the first call and then shared by every k8s action, so `rbk check`,
@@ -9,6 +9,7 @@
 //! `[integrations.kubernetes]` (a kubeconfig path and a context); without one, from
 //! `$KUBECONFIG`, then `~/.kube/config`, then the in-cluster service account.
 
+mod exec;
 mod kinds;
 mod nodes;
 mod records;
@@ -137,6 +138,7 @@ pub fn actions_for(cluster: Arc<Cluster>) -> Vec<Box<dyn NativeAction>> {
     actions.extend(nodes::actions(&cluster));
     actions.push(Box::new(rollout::RolloutUndo(cluster.clone())));
     actions.push(Box::new(Logs(cluster.clone())));
+    actions.push(Box::new(exec::Exec(cluster.clone())));
     actions.push(Box::new(DeletePod(cluster.clone())));
     actions.push(Box::new(RolloutRestart(cluster.clone())));
     actions.push(Box::new(Scale(cluster)));
