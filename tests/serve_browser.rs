@@ -123,3 +123,60 @@ fn a_form_post_without_the_csrf_token_is_refused_and_nothing_is_decided() {
     assert_eq!(accepted.status, 303, "{}", accepted.body);
     project.wait_for_state(&serve, &run, "succeeded");
 }
+
+/// A gate that asks the approver for a value: the form shows a typed input, the browser's
+/// value reaches the step through the one decision path, and the page says what was given.
+#[test]
+fn an_approver_gives_the_value_a_gate_asks_for_in_the_browser() {
+    require_browser();
+    let project = WebProject::with_gate(
+        "browser-ask",
+        "approval required from \"oncall\" ask { keep: size }",
+        "approval.keep",
+    );
+    let token = project.token("alice");
+    let serve = project.serve();
+    let run = project.start_waiting_run(&serve, "browser-ask-1");
+
+    let shots = repo_root().join("target").join("screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let driven = Command::new("python3")
+        .arg(
+            repo_root()
+                .join("tests")
+                .join("browser")
+                .join("approve_with_value.py"),
+        )
+        .args([
+            &serve.url,
+            &token,
+            &shots.display().to_string(),
+            "keep",
+            "15Gi",
+        ])
+        .output()
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&driven.stdout);
+    let stderr = String::from_utf8_lossy(&driven.stderr);
+    assert!(
+        driven.status.success(),
+        "the browser did not get through:\n{stdout}\n{stderr}\n--- rbk serve ---\n{}",
+        serve.log()
+    );
+    project.wait_for_state(&serve, &run, "succeeded");
+    let effect = format!("{}-15Gi", project.effect().display());
+    assert!(
+        std::path::Path::new(&effect).exists(),
+        "the step did not get the value the browser gave ({effect})"
+    );
+    let log = project.verified_log(&run);
+    assert!(log.contains("15Gi"), "{log}");
+    for shot in [
+        "run-asks.png",
+        "run-asks-refused.png",
+        "run-asks-succeeded.png",
+    ] {
+        let size = std::fs::metadata(shots.join(shot)).map_or(0, |m| m.len());
+        assert!(size > 1000, "{shot} was not saved ({size} bytes)");
+    }
+}

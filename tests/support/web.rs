@@ -57,6 +57,25 @@ runbook clear_cache {{
         WebProject { dir }
     }
 
+    /// Puts `gate` (the approval line) on the cache-clearing step, and has the step leave
+    /// `EFFECT-VALUE` behind, where VALUE is `touched` (an expression over the step's names).
+    pub fn with_gate(tag: &str, gate: &str, touched: &str) -> WebProject {
+        let project = WebProject::new(tag, "");
+        let runbook = std::fs::read_to_string(project.dir.join("cache.rbk")).unwrap();
+        let effect = project.effect().display().to_string();
+        let runbook = runbook
+            .replace(
+                "    approval required from \"oncall\"\n",
+                &format!("    {gate}\n"),
+            )
+            .replace(
+                &format!("shell.run([\"touch\", \"{effect}\"])"),
+                &format!("shell.run([\"touch\", \"{effect}-{{{touched}}}\"])"),
+            );
+        std::fs::write(project.dir.join("cache.rbk"), runbook).unwrap();
+        project
+    }
+
     /// The file the gated step creates when it runs.
     pub fn effect(&self) -> PathBuf {
         Self::effect_of(&self.dir)
