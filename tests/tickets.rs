@@ -282,3 +282,56 @@ fn a_refusal_fails_the_step_with_the_apis_own_message() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The ticket tokens may live in a secret directory (a Kubernetes secret mount) named in
+/// rbk.toml, read as `secret()` reads them: no environment variable is set here.
+#[test]
+fn ticket_tokens_are_read_from_the_projects_secret_files() {
+    let (url, seen) = stand_in(200);
+    let dir = project("files", &url);
+    let mounted = dir.join("mounted");
+    std::fs::create_dir_all(&mounted).unwrap();
+    for (name, token) in [
+        ("E2E_JIRA", JIRA_TOKEN),
+        ("E2E_GITHUB", GITHUB_TOKEN),
+        ("E2E_PD", PD_TOKEN),
+    ] {
+        std::fs::write(mounted.join(name), format!("{token}\n")).unwrap();
+    }
+    let toml = std::fs::read_to_string(dir.join("rbk.toml")).unwrap();
+    std::fs::write(
+        dir.join("rbk.toml"),
+        format!("[secrets]\ndir = \"mounted\"\n\n{toml}"),
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_rbk"))
+        .args(["run", "tickets.rbk", "--as", "carol"])
+        .current_dir(&dir)
+        .env("NO_COLOR", "1")
+        .env_remove("E2E_JIRA")
+        .env_remove("E2E_GITHUB")
+        .env_remove("E2E_PD")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("the rbk binary runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    for token in [JIRA_TOKEN, GITHUB_TOKEN, PD_TOKEN] {
+        assert!(!text.contains(token), "{text}");
+    }
+    let requests = seen.lock().unwrap().clone();
+    assert_eq!(requests.len(), 10, "{text}");
+    let github = requests
+        .iter()
+        .find(|r| r.line.contains(" /gh/"))
+        .expect("a GitHub request");
+    assert_eq!(
+        github.header("authorization"),
+        format!("Bearer {GITHUB_TOKEN}")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -56,13 +56,17 @@ impl Alertmanager {
     }
 }
 
-pub fn actions(config: Option<&AlertmanagerConfig>) -> Vec<Box<dyn NativeAction>> {
+/// Its bearer token is read through `secrets`, as `secret()` reads.
+pub fn actions(
+    config: Option<&AlertmanagerConfig>,
+    secrets: EnvLookup,
+) -> Vec<Box<dyn NativeAction>> {
     vec![
         Box::new(Silence {
-            alertmanager: Alertmanager::new(config, web::process_env()),
+            alertmanager: Alertmanager::new(config, secrets.clone()),
         }),
         Box::new(Expire {
-            alertmanager: Alertmanager::new(config, web::process_env()),
+            alertmanager: Alertmanager::new(config, secrets.clone()),
         }),
     ]
 }

@@ -33,8 +33,9 @@ pub(crate) struct GitHub {
 }
 
 /// Every `std.github` action.
-pub fn actions(config: Option<&GitHubConfig>) -> Vec<Box<dyn NativeAction>> {
-    service_actions(Arc::new(GitHub::new(config, web::process_env())))
+/// Its token is read through `secrets`, as `secret()` reads (environment, then secret files).
+pub fn actions(config: Option<&GitHubConfig>, secrets: EnvLookup) -> Vec<Box<dyn NativeAction>> {
+    service_actions(Arc::new(GitHub::new(config, secrets)))
 }
 
 fn service_actions(github: Arc<GitHub>) -> Vec<Box<dyn NativeAction>> {

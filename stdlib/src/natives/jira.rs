@@ -31,8 +31,9 @@ pub(crate) struct Jira {
 }
 
 /// Every `std.jira` action.
-pub fn actions(config: Option<&JiraConfig>) -> Vec<Box<dyn NativeAction>> {
-    service_actions(Arc::new(Jira::new(config, web::process_env())))
+/// Its token is read through `secrets`, as `secret()` reads (environment, then secret files).
+pub fn actions(config: Option<&JiraConfig>, secrets: EnvLookup) -> Vec<Box<dyn NativeAction>> {
+    service_actions(Arc::new(Jira::new(config, secrets)))
 }
 
 fn service_actions(jira: Arc<Jira>) -> Vec<Box<dyn NativeAction>> {

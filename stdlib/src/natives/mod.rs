@@ -59,21 +59,31 @@ fn all_reading(integrations: &Integrations, secrets: EnvLookup) -> Vec<Box<dyn N
     )));
     actions.push(Box::new(pagerduty::Resolve::with_env(
         integrations.pagerduty.as_ref(),
-        secrets,
+        secrets.clone(),
     )));
     actions.extend(pagerduty_incidents::actions(
         integrations.pagerduty.as_ref(),
+        secrets.clone(),
     ));
-    actions.extend(jira::actions(integrations.jira.as_ref()));
-    actions.extend(github::actions(integrations.github.as_ref()));
+    actions.extend(jira::actions(integrations.jira.as_ref(), secrets.clone()));
+    actions.extend(github::actions(
+        integrations.github.as_ref(),
+        secrets.clone(),
+    ));
     actions.push(Box::new(http::Get::new(integrations.http.as_ref())));
     actions.push(Box::new(http::Post::new(integrations.http.as_ref())));
     actions.push(Box::new(cert::CertExpiresIn::new(
         integrations.http.as_ref(),
     )));
     actions.extend(k8s::actions(integrations.kubernetes.clone()));
-    actions.extend(prometheus::actions(integrations.prometheus.as_ref()));
-    actions.extend(alertmanager::actions(integrations.alertmanager.as_ref()));
+    actions.extend(prometheus::actions(
+        integrations.prometheus.as_ref(),
+        secrets.clone(),
+    ));
+    actions.extend(alertmanager::actions(
+        integrations.alertmanager.as_ref(),
+        secrets,
+    ));
     let _ = integrations;
     actions
 }

@@ -32,8 +32,9 @@ pub(crate) struct Incidents {
 }
 
 /// The incident actions of `std.pagerduty`.
-pub fn actions(config: Option<&PagerDutyConfig>) -> Vec<Box<dyn NativeAction>> {
-    service_actions(Arc::new(Incidents::new(config, web::process_env())))
+/// Its token is read through `secrets`, as `secret()` reads (environment, then secret files).
+pub fn actions(config: Option<&PagerDutyConfig>, secrets: EnvLookup) -> Vec<Box<dyn NativeAction>> {
+    service_actions(Arc::new(Incidents::new(config, secrets)))
 }
 
 fn service_actions(incidents: Arc<Incidents>) -> Vec<Box<dyn NativeAction>> {

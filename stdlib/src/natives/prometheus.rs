@@ -66,16 +66,20 @@ impl Prometheus {
 }
 
 /// The three actions, sharing one server configuration.
-pub fn actions(config: Option<&PrometheusConfig>) -> Vec<Box<dyn NativeAction>> {
+/// Its bearer token is read through `secrets`, as `secret()` reads.
+pub fn actions(
+    config: Option<&PrometheusConfig>,
+    secrets: EnvLookup,
+) -> Vec<Box<dyn NativeAction>> {
     vec![
         Box::new(Query {
-            prometheus: Prometheus::new(config, web::process_env()),
+            prometheus: Prometheus::new(config, secrets.clone()),
         }),
         Box::new(SingleValue {
-            prometheus: Prometheus::new(config, web::process_env()),
+            prometheus: Prometheus::new(config, secrets.clone()),
         }),
         Box::new(QueryRange {
-            prometheus: Prometheus::new(config, web::process_env()),
+            prometheus: Prometheus::new(config, secrets.clone()),
         }),
     ]
 }
