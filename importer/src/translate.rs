@@ -57,6 +57,9 @@ pub const TYPED: &[(&[&str], Recogniser)] = &[
     (&["delete", "pod"], delete_pod),
     (&["delete", "pods"], delete_pod),
     (&["rollout", "restart"], rollout_restart),
+    (&["rollout", "undo"], rollout_undo),
+    (&["delete", "job"], delete_job),
+    (&["delete", "jobs"], delete_job),
     (&["scale"], scale),
     (&["logs"], logs),
 ];
@@ -271,6 +274,59 @@ fn rollout_restart(kubectl: &Kubectl, _: &mut Fresh) -> Option<Translation> {
         destructive: true,
         mocks: vec![Mock::Returns {
             action: "k8s.rollout_restart",
+            value: "none",
+        }],
+        note: None,
+    })
+}
+
+/// `kubectl rollout undo deployment/NAME -n NS` (to the previous revision; `--to-revision`
+/// is left to `shell.run`).
+fn rollout_undo(kubectl: &Kubectl, fresh: &mut Fresh) -> Option<Translation> {
+    let deployment = kubectl.deployment()?;
+    let namespace = kubectl.namespace.as_ref()?;
+    if !kubectl.only_flags(&[]) {
+        return None;
+    }
+    let restored = fresh.name("restored_revision");
+    Some(Translation {
+        statements: vec![
+            format!(
+                "let {restored} = k8s.rollout_undo(deployment: {}, namespace: {})",
+                rbk_text::word(&deployment),
+                rbk_text::word(namespace)
+            ),
+            format!("log \"rolled back to revision {{{restored}}}\""),
+        ],
+        action: "k8s.rollout_undo",
+        destructive: true,
+        mocks: vec![Mock::Returns {
+            action: "k8s.rollout_undo",
+            value: "1",
+        }],
+        note: None,
+    })
+}
+
+/// `kubectl delete job NAME -n NS`: one named Job.
+fn delete_job(kubectl: &Kubectl, _: &mut Fresh) -> Option<Translation> {
+    let [name] = kubectl.positional.as_slice() else {
+        return None;
+    };
+    let namespace = kubectl.namespace.as_ref()?;
+    if !kubectl.only_flags(&[]) {
+        return None;
+    }
+    Some(Translation {
+        statements: vec![format!(
+            "k8s.delete(\"Job\", {}, {})",
+            rbk_text::word(name),
+            rbk_text::word(namespace)
+        )],
+        action: "k8s.delete",
+        destructive: true,
+        mocks: vec![Mock::Returns {
+            action: "k8s.delete",
             value: "none",
         }],
         note: None,
