@@ -75,7 +75,15 @@ pub fn run_all(cx: &LintContext, out: &mut Vec<Diagnostic>) {
                         steps,
                     };
                     for lint in ALL {
+                        let before = out.len();
                         lint.check(cx, &facts, out);
+                        // `codes()` is what the docs and `rbk explain` say a lint raises.
+                        debug_assert!(
+                            out[before..].iter().all(|d| lint.codes().contains(&d.code)),
+                            "a lint raised {:?}, but declares only {:?}",
+                            out[before..].iter().map(|d| d.code).collect::<Vec<_>>(),
+                            lint.codes()
+                        );
                     }
                 }
                 ItemKind::Fn(function) => {
