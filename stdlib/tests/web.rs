@@ -2,13 +2,12 @@
 //! configured from `rbk.toml`, called through the `Actions` trait. Each request goes to a local
 //! capture server; the modules' own tests cover retries, redaction and limits in detail.
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 
-use rbk_compiler::config::ProjectConfig;
-use rbk_compiler::syntax::Effect;
-use rbk_compiler::types::Ty;
-use rbk_interpreter::{ActionCall, Actions, Value};
-use rbk_stdlib::natives::NativeActions;
+use rbk_interpreter::{Actions, Value};
+use support::{call, natives};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -56,21 +55,6 @@ async fn capture(status: u16, body: &'static str) -> (String, Arc<Mutex<Vec<(Str
         }
     });
     (url, seen)
-}
-
-fn call(action: &str, args: Vec<(&str, Value)>) -> ActionCall {
-    ActionCall {
-        action: action.into(),
-        effect: Effect::Write,
-        returns_handle: None,
-        returns: Ty::Unknown,
-        args: args.into_iter().map(|(n, v)| (n.to_string(), v)).collect(),
-        run_id: "r-2024-0001".into(),
-    }
-}
-
-fn natives(toml: &str) -> NativeActions {
-    NativeActions::new(&ProjectConfig::parse(toml).unwrap().integrations)
 }
 
 #[tokio::test]
