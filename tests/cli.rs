@@ -6,7 +6,7 @@ use support::{rbk, rbk_in, repo_root};
 
 #[test]
 fn examples_and_stdlib_check_clean() {
-    let run = rbk(&["check", "--deny", "warnings", "examples", "stdlib/std"]);
+    let run = rbk(&["check", "--deny", "warnings", "examples", "std"]);
     assert_eq!(run.status, 0, "{}", run.stdout);
     insta::assert_snapshot!(run.stdout);
 }

@@ -26,7 +26,7 @@ impl ModuleLoader for StdLoader {
 
 fn sources() -> Vec<PathBuf> {
     let mut files = Vec::new();
-    for dir in ["examples", "stdlib/std", "tests/fixtures/diagnostics"] {
+    for dir in ["examples", "std", "tests/fixtures/diagnostics"] {
         let mut found: Vec<PathBuf> = fs::read_dir(repo_root().join(dir))
             .unwrap()
             .map(|e| e.unwrap().path())

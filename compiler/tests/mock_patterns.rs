@@ -198,11 +198,7 @@ struct NoModules;
 
 impl ModuleLoader for NoModules {
     fn std_module(&self, name: &str) -> Option<String> {
-        std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join(format!("../stdlib/std/{name}.rbk")),
-        )
-        .ok()
+        rbk_std::module_source(name).map(str::to_string)
     }
 
     fn std_module_names(&self) -> Vec<String> {

@@ -57,11 +57,11 @@ pub struct BufferLoader {
 
 impl ModuleLoader for BufferLoader {
     fn std_module(&self, name: &str) -> Option<String> {
-        rbk_stdlib::module_source(name).map(str::to_string)
+        rbk_std::module_source(name).map(str::to_string)
     }
 
     fn std_module_names(&self) -> Vec<String> {
-        rbk_stdlib::module_names().map(str::to_string).collect()
+        rbk_std::module_names().map(str::to_string).collect()
     }
 
     fn local_module(&self, from: &Path, relative: &str) -> Result<(PathBuf, String), String> {
@@ -134,7 +134,7 @@ impl Checked {
         cache: &mut ParseCache,
     ) -> Option<Checked> {
         let config = project_config(&path);
-        let options = rbk_stdlib::check_options(config.as_ref());
+        let options = crate::natives::check_options(config.as_ref());
         let approver_groups = options.approver_groups.clone();
         let loader = BufferLoader { open };
         // Deeply nested input recurses in the parser and checker; give them room, as the CLI does.

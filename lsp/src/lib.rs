@@ -15,6 +15,7 @@ pub mod formatting;
 pub mod hover;
 pub mod inlay_hints;
 pub mod keyword_docs;
+pub mod natives;
 pub mod query;
 pub mod references;
 pub mod semantic_tokens;
@@ -33,12 +34,14 @@ use std::sync::Arc;
 
 use tower_lsp_server::{LspService, Server};
 
-/// Serves the protocol on stdin/stdout until the client says `exit` or closes stdin. Returns
-/// the exit status: 0 after `shutdown`, else 1 (and 2 if the server cannot start).
+/// Serves the protocol on stdin/stdout until the client says `exit` or closes stdin, checking
+/// with the given native actions (what this binary implements). Returns the exit status: 0
+/// after `shutdown`, else 1 (and 2 if the server cannot start).
 ///
 /// On `exit` the process ends at once, from the thread that reads stdin (see [`stdio`]): a
 /// check still running has nothing to save.
-pub fn run_stdio() -> u8 {
+pub fn run_stdio(natives: rbk_compiler::lints::natives::NativeCatalog) -> u8 {
+    natives::provide(natives);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_stack_size(64 * 1024 * 1024)

@@ -24,7 +24,7 @@ fn cache_root() -> PathBuf {
 /// FNV-1a over every module's name and source: which standard library this binary carries.
 fn sources_hash() -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for (name, source) in rbk_stdlib::MODULES {
+    for (name, source) in rbk_std::MODULES {
         for byte in name.bytes().chain([0]).chain(source.bytes()) {
             hash ^= u64::from(byte);
             hash = hash.wrapping_mul(0x0100_0000_01b3);
@@ -36,7 +36,7 @@ fn sources_hash() -> u64 {
 /// The file holding `std.NAME`'s source, written if it is missing or differs. `None` when the
 /// module is unknown or no cache directory can be written.
 pub fn std_file(name: &str) -> Option<PathBuf> {
-    let source = rbk_stdlib::module_source(name)?;
+    let source = rbk_std::module_source(name)?;
     let dir = cache_root().join(format!(
         "std-{}-{:016x}",
         env!("CARGO_PKG_VERSION"),
@@ -65,11 +65,11 @@ mod tests {
 
     #[test]
     fn writes_each_module_once_with_its_embedded_source() {
-        for name in rbk_stdlib::module_names() {
+        for name in rbk_std::module_names() {
             let path = std_file(name).expect("a writable cache directory");
             assert_eq!(
                 fs::read_to_string(&path).unwrap(),
-                rbk_stdlib::module_source(name).unwrap()
+                rbk_std::module_source(name).unwrap()
             );
             assert_eq!(std_file(name), Some(path));
         }

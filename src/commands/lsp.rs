@@ -49,5 +49,5 @@ pub fn run(transport: &TransportArgs) -> u8 {
              stdio; in VS Code that is `TransportKind.stdio`"
         ));
     }
-    rbk_lsp::run_stdio()
+    rbk_lsp::run_stdio(rbk_stdlib::natives::catalog().clone())
 }

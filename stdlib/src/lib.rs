@@ -13,28 +13,7 @@ pub fn check_options(
     rbk_compiler::CheckOptions::for_project(config).with_natives(natives::catalog().clone())
 }
 
-/// Every standard module as (name, source), embedded at build time.
-pub const MODULES: &[(&str, &str)] = &[
-    ("alertmanager", include_str!("../std/alertmanager.rbk")),
-    ("github", include_str!("../std/github.rbk")),
-    ("http", include_str!("../std/http.rbk")),
-    ("jira", include_str!("../std/jira.rbk")),
-    ("k8s", include_str!("../std/k8s.rbk")),
-    ("pagerduty", include_str!("../std/pagerduty.rbk")),
-    ("postgres", include_str!("../std/postgres.rbk")),
-    ("prometheus", include_str!("../std/prometheus.rbk")),
-    ("shell", include_str!("../std/shell.rbk")),
-    ("slack", include_str!("../std/slack.rbk")),
-];
-
-/// The source of `std.NAME`.
-pub fn module_source(name: &str) -> Option<&'static str> {
-    MODULES
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, source)| *source)
-}
-
-pub fn module_names() -> impl Iterator<Item = &'static str> {
-    MODULES.iter().map(|(name, _)| *name)
-}
+/// The standard modules' sources live in the dependency-free `rbk-std` crate (the language
+/// server and the compiler's tests read them without this crate's runtime); re-exported here
+/// because the natives are checked against them.
+pub use rbk_std::{module_names, module_source, MODULES};

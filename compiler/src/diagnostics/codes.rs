@@ -32,7 +32,7 @@ macro_rules! codes {
 
             pub fn explanation(self) -> &'static str {
                 match self {
-                    $(Code::$variant => include_str!(concat!("../../../docs/diagnostics/", $code, ".md")),)*
+                    $(Code::$variant => include_str!(concat!("../../docs/diagnostics/", $code, ".md")),)*
                 }
             }
 

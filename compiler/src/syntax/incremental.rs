@@ -199,7 +199,7 @@ mod tests {
     fn corpus() -> Vec<(String, String)> {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let mut files = Vec::new();
-        for dir in ["examples", "tests/fixtures/diagnostics", "stdlib/std"] {
+        for dir in ["examples", "tests/fixtures/diagnostics", "std"] {
             let mut names: Vec<_> = std::fs::read_dir(root.join(dir))
                 .unwrap()
                 .filter_map(|e| e.ok().map(|e| e.path()))

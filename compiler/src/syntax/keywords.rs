@@ -185,7 +185,7 @@ pub fn is_reserved(word: &str) -> bool {
 mod tests {
     use super::*;
 
-    const GRAMMAR: &str = include_str!("../../../grammar/rbk.pest");
+    const GRAMMAR: &str = include_str!("../../grammar/rbk.pest");
 
     /// The body of the rule `name = ... { ... }` in the grammar.
     fn rule(name: &str) -> &'static str {

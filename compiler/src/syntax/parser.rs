@@ -12,7 +12,7 @@ use crate::diagnostics::{Code, Diagnostic};
 use crate::FileId;
 
 #[derive(pest_derive::Parser)]
-#[grammar = "../../grammar/rbk.pest"]
+#[grammar = "../grammar/rbk.pest"]
 pub(crate) struct RbkParser;
 
 /// Brackets nested deeper than this are refused before parsing, so no input can exhaust the stack.

@@ -1,4 +1,4 @@
-//! Checking a runbook given as text, with the standard library read from `stdlib/std/`, for the
+//! Checking a runbook given as text, with the standard library from the `rbk-std` crate, for the
 //! compiler's own tests of what the checker accepts and refuses.
 // Each test binary uses a part of this module.
 #![allow(dead_code)]
@@ -10,13 +10,9 @@ use rbk_compiler::{check, Analysis, CheckOptions, ModuleLoader};
 
 struct StdFromRepo;
 
-fn std_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../stdlib/std")
-}
-
 impl ModuleLoader for StdFromRepo {
     fn std_module(&self, name: &str) -> Option<String> {
-        std::fs::read_to_string(std_dir().join(format!("{name}.rbk"))).ok()
+        rbk_std::module_source(name).map(str::to_string)
     }
 
     fn std_module_names(&self) -> Vec<String> {
