@@ -10,7 +10,7 @@ use rbk_compiler::{check, Analysis, CheckOptions, ModuleLoader};
 
 struct StdFromRepo;
 
-fn std_dir() -> PathBuf {
+pub fn std_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../stdlib/std")
 }
 
