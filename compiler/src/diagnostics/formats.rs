@@ -1,5 +1,5 @@
 //! Machine-readable renderings of diagnostics: JSON for scripts, SARIF for code scanning, and
-//! GitHub workflow commands for annotations. The human rendering is miette's (see `render`).
+//! GitHub workflow commands for annotations. The human rendering is miette's (see `human`).
 
 use serde::Serialize;
 use serde_json::json;

@@ -1,13 +1,15 @@
-//! One diagnostic model for the whole compiler. Each phase creates [`Diagnostic`]s; the CLI
-//! renders them (miette, JSON, SARIF, GitHub) and the language server converts them, both from
-//! this one type.
+//! One diagnostic model for the whole compiler. Each phase creates [`Diagnostic`]s; they are
+//! rendered here for people (`human`, miette) and machines (`formats`: JSON, SARIF, GitHub),
+//! and the language server converts them, all from this one type.
 
 mod codes;
 pub mod formats;
-mod render;
+mod human;
+mod positions;
 
 pub use codes::{Code, Severity};
-pub use render::{LineIndex, Location, MietteDiagnostic};
+pub use human::{human, HumanStyle, MietteDiagnostic};
+pub use positions::{LineIndex, Location};
 
 use crate::syntax::Span;
 use crate::FileId;

@@ -1,51 +1,90 @@
-//! Positions for humans (1-based lines and columns) and the bridge to miette's renderer.
+//! The human rendering of a diagnostic: miette's graphical report (source lines, labels, help),
+//! or a one-line position when a line is too long to draw. Colour and width are parameters:
+//! whether the output is a terminal, or NO_COLOR is set, is for the caller to decide, so the
+//! compiler's own tests can snapshot exactly what `rbk check` prints.
 
-use super::{Diagnostic, Severity};
+use miette::{GraphicalReportHandler, GraphicalTheme};
 
-/// Byte offset to line/column conversion for one source text.
-#[derive(Clone, Debug)]
-pub struct LineIndex {
-    line_starts: Vec<usize>,
-}
+use super::{Diagnostic, LineIndex, Severity};
+use crate::Analysis;
 
-/// A 1-based line and column; the column counts characters, not bytes.
+/// How a human report is drawn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Location {
-    pub line: usize,
-    pub column: usize,
+pub struct HumanStyle {
+    /// ANSI colours (the caller's decision: a terminal, and NO_COLOR unset).
+    pub color: bool,
+    /// Columns the report is wrapped to.
+    pub width: usize,
 }
 
-impl LineIndex {
-    pub fn new(text: &str) -> Self {
-        let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        LineIndex { line_starts }
-    }
+impl HumanStyle {
+    /// What `rbk check` prints when its output is not a terminal, and what snapshots hold.
+    pub const PLAIN: HumanStyle = HumanStyle {
+        color: false,
+        width: 100,
+    };
+}
 
-    /// 0-based line of a byte offset.
-    pub fn line_of(&self, offset: usize) -> usize {
-        match self.line_starts.binary_search(&offset) {
-            Ok(line) => line,
-            Err(next) => next - 1,
+/// Lines longer than this are not drawn (miette cannot draw columns past 65,535, and nobody
+/// can read such a line anyway): the diagnostic is printed with its position instead.
+const LONGEST_DRAWN_LINE: usize = 4_096;
+
+/// One diagnostic of `analysis` as a person reads it, ending in a newline.
+pub fn human(analysis: &Analysis, diagnostic: &Diagnostic, style: HumanStyle) -> String {
+    let file = analysis.file(diagnostic.file);
+    let spans = std::iter::once(&diagnostic.primary).chain(&diagnostic.secondary);
+    let too_long = spans.into_iter().any(|label| {
+        let line = file.lines.line_of(label.span.start.min(file.text.len()));
+        let start = file.lines.line_start(line).min(file.text.len());
+        let end = file.text[start..]
+            .find('\n')
+            .map_or(file.text.len(), |i| start + i);
+        end - start > LONGEST_DRAWN_LINE || label.span.len() > LONGEST_DRAWN_LINE
+    });
+    if too_long {
+        let at = file
+            .lines
+            .location(&file.text, diagnostic.primary.span.start);
+        let mut out = format!(
+            "{} {}: {}\n  --> {}:{}:{}\n",
+            severity_word(diagnostic),
+            diagnostic.code.as_str(),
+            diagnostic.message,
+            file.path.display(),
+            at.line,
+            at.column
+        );
+        if !diagnostic.help.is_empty() {
+            out.push_str(&format!("  help: {}\n", diagnostic.help));
         }
+        return out;
     }
-
-    pub fn line_start(&self, line: usize) -> usize {
-        self.line_starts.get(line).copied().unwrap_or(usize::MAX)
+    let theme = if style.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(style.width)
+        .with_links(false);
+    let report = MietteDiagnostic::with_lines(
+        diagnostic.clone(),
+        &file.path.display().to_string(),
+        &file.text,
+        &file.lines,
+    );
+    let mut out = String::new();
+    if handler.render_report(&mut out, &report).is_err() {
+        out = format!("{}: {}\n", diagnostic.code.as_str(), diagnostic.message);
     }
+    out
+}
 
-    pub fn location(&self, text: &str, offset: usize) -> Location {
-        let offset = offset.min(text.len());
-        let line = self.line_of(offset);
-        let start = self.line_starts[line];
-        let column = text
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count())
-            + 1;
-        Location {
-            line: line + 1,
-            column,
-        }
+fn severity_word(diagnostic: &Diagnostic) -> &'static str {
+    if diagnostic.is_error() {
+        "error"
+    } else {
+        "warning"
     }
 }
 
