@@ -1,5 +1,5 @@
 //! What a diagnostic case is and how it is snapshotted: rbk source in, the real check run on it
-//! (the standard modules read from stdlib/std, local modules from the case), and out one text
+//! (the standard modules from the rbk-std crate, local modules from the case), and out one text
 //! holding the source, the human report exactly as `rbk check` prints it when not on a terminal
 //! (diagnostics::human with HumanStyle::PLAIN) and the JSON records of `--format json`.
 //!
@@ -27,7 +27,7 @@ pub struct Case {
     files: BTreeMap<String, String>,
     /// Paths that exist but are not regular files, with what they are ("a directory").
     special: BTreeMap<String, &'static str>,
-    /// Standard modules served instead of stdlib/std's, by name.
+    /// Standard modules served instead of the real ones, by name.
     std_replaced: BTreeMap<String, String>,
     options: CheckOptions,
 }
@@ -52,7 +52,7 @@ impl Case {
         Case::from(source)
     }
 
-    /// `std.NAME` served with `text` instead of stdlib/std/NAME.rbk (or as a new module).
+    /// `std.NAME` served with `text` instead of std/NAME.rbk (or as a new module).
     pub fn std_module(mut self, name: &str, text: &str) -> Case {
         self.std_replaced.insert(name.to_string(), text.to_string());
         self

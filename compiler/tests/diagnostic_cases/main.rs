@@ -1,5 +1,5 @@
 //! The compiler's own diagnostic snapshots. Each case is rbk source checked for real (the
-//! standard modules from stdlib/std), snapshotted with the human report `rbk check` prints and
+//! standard modules from the rbk-std crate), snapshotted with the human report `rbk check` prints and
 //! the JSON of `--format json`: a change to a message, span, label or help shows in review.
 //!
 //! Cases are grouped by the part of the compiler that raises them; sites.rs lists every place
