@@ -2,7 +2,8 @@
 //! read in the step as `approval.name`; and `step.NAME.succeeded|failed|skipped|denied`, read
 //! by a later part of the runbook. Both are checked here so every rule about them sits together.
 
-use super::checker::{Checker, Env};
+use super::checker::Checker;
+use super::env::Env;
 use super::Ty;
 use crate::diagnostics::{Code, Diagnostic};
 use crate::resolve::{suggest, Module};
@@ -261,7 +262,7 @@ impl Checker<'_> {
             match asked.iter().find(|(asked, _)| asked == &name) {
                 Some((_, ty)) => {
                     let given = self.check_expr(env, &field.value, Some(ty));
-                    if !super::checker::assignable(&given, ty) {
+                    if !super::ty::assignable(&given, ty) {
                         self.report(
                             Diagnostic::new(
                                 Code::ApprovalValuesMismatch,
