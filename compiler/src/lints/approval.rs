@@ -1,7 +1,8 @@
 use super::{Lint, LintContext, RunbookFacts};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::resolve::suggest;
-use crate::syntax::{Effect, StepOptionKind, TimeoutOutcome};
+use crate::syntax::{Effect, Span, StepOptionKind, TimeoutOutcome};
+use crate::FileId;
 
 /// E0301, E0302, E0304, E0308, W0101: destructive steps are gated, and gates can be satisfied.
 pub struct ApprovalGates;
@@ -13,6 +14,7 @@ impl Lint for ApprovalGates {
             Code::UnsafeAutoApprove,
             Code::AskedWithAutoApprove,
             Code::QuorumTooLarge,
+            Code::ZeroQuorum,
             Code::UnknownApproverGroup,
         ]
     }
@@ -89,11 +91,7 @@ impl Lint for ApprovalGates {
                 }
             }
             if let Some((0, span)) = quorum {
-                out.push(
-                    Diagnostic::new(Code::QuorumTooLarge, file, *span, "an approval needs at least one approver")
-                        .label("zero approvers")
-                        .help("write `approval required from \"GROUP\"` (one approver), or `approval none reason \"...\"` to waive it"),
-                );
+                out.push(zero_quorum(file, *span));
             }
             let (Some(groups), Some(group)) = (cx.approver_groups, group) else {
                 continue;
@@ -138,4 +136,10 @@ impl Lint for ApprovalGates {
             }
         }
     }
+}
+
+fn zero_quorum(file: FileId, quorum: Span) -> Diagnostic {
+    Diagnostic::new(Code::ZeroQuorum, file, quorum, "an approval needs at least one approver")
+        .label("zero approvers")
+        .help("write `approval required from \"GROUP\"` (one approver), or `approval none reason \"...\"` to waive it")
 }

@@ -10,6 +10,7 @@ use super::{assignable, NamedTy, Ty, TypeKey};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::resolve::{suggest, Member};
 use crate::syntax::*;
+use crate::FileId;
 
 impl Checker<'_> {
     /// Checks an expression and records its type. `expected` only guides literals that need
@@ -84,7 +85,7 @@ impl Checker<'_> {
                 }
                 Ty::list(element_ty.unwrap_or(Ty::Unknown))
             }
-            ExprKind::Record(fields) => self.infer_record(env, expr, fields, expected),
+            ExprKind::Record(fields) => self.infer_record(env, fields, expected),
             ExprKind::Name(ident) => self.infer_name(env, ident),
             ExprKind::StepOutcome { step, outcome } => self.infer_step_outcome(env, step, *outcome),
             ExprKind::ApprovalValue(field) => self.infer_approval_value(env, field),
@@ -214,7 +215,6 @@ impl Checker<'_> {
     pub(super) fn infer_record(
         &mut self,
         env: &mut Env,
-        expr: &Expr,
         fields: &[RecordField],
         expected: Option<&Ty>,
     ) -> Ty {
@@ -231,16 +231,7 @@ impl Checker<'_> {
             let mut value_ty: Option<Ty> = value_hint;
             for field in fields {
                 if let RecordKey::Name(name) = &field.key {
-                    self.report(
-                        Diagnostic::new(
-                            Code::SyntaxError,
-                            env.file,
-                            name.span,
-                            "a map literal mixes quoted and bare keys",
-                        )
-                        .label("bare key")
-                        .help("quote every key of a map: {\"a\": 1, \"b\": 2}"),
-                    );
+                    self.report(mixed_map_keys(env.file, name.span));
                 }
                 let ty = self.check_expr(env, &field.value, value_ty.as_ref());
                 match &value_ty {
@@ -295,7 +286,6 @@ impl Checker<'_> {
                 }
             }
         }
-        let _ = expr;
         record
     }
 
@@ -497,4 +487,15 @@ impl Checker<'_> {
             }
         }
     }
+}
+
+fn mixed_map_keys(file: FileId, bare_key: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::MixedMapKeys,
+        file,
+        bare_key,
+        "a map literal mixes quoted and bare keys",
+    )
+    .label("bare key")
+    .help("quote every key of a map: {\"a\": 1, \"b\": 2}")
 }

@@ -16,7 +16,7 @@ mod expressions;
 mod operators;
 mod sizes;
 mod statements;
-mod tests;
+mod test_blocks;
 mod text_builtins;
 mod ty;
 

@@ -42,8 +42,6 @@ impl Checker<'_> {
                         self.expect_type(&mut env, default, &ty, "this default");
                     }
                     if inputs.iter().any(|i: &InputSig| i.name == field.name.name) {
-                        let previous = env.visible_names().len();
-                        let _ = previous;
                         self.report(
                             Diagnostic::new(
                                 Code::DuplicateDefinition,
@@ -306,11 +304,7 @@ impl Checker<'_> {
                 Some(ret) => self.expect_type(env, value, &ret, "the return value"),
                 None => {
                     self.check_expr(env, value, None);
-                    self.report(
-                        Diagnostic::new(Code::SyntaxError, env.file, stmt.span, "`return` outside a `fn`")
-                            .label("steps do not return values")
-                            .help("use `let` to keep a value for later steps, or `fail \"...\"` to stop the run"),
-                    );
+                    self.report(return_outside_fn(env.file, stmt.span));
                 }
             },
             StmtKind::Expr(expr) => {
@@ -436,4 +430,10 @@ impl Checker<'_> {
             );
         }
     }
+}
+
+fn return_outside_fn(file: FileId, span: Span) -> Diagnostic {
+    Diagnostic::new(Code::ReturnOutsideFn, file, span, "`return` outside a `fn`")
+        .label("steps do not return values")
+        .help("use `let` to keep a value for later steps, or `fail \"...\"` to stop the run")
 }

@@ -130,16 +130,7 @@ impl Checker<'_> {
             }
         }
         if run.is_none() {
-            self.report(
-                Diagnostic::new(
-                    Code::SyntaxError,
-                    module.file,
-                    test.name.span,
-                    "this test never runs a runbook",
-                )
-                .label("no `run` statement")
-                .help("add `run RUNBOOK_NAME` after the mocks and approvals"),
-            );
+            self.report(test_without_run(module.file, test.name.span));
         }
     }
 
@@ -396,4 +387,15 @@ impl Checker<'_> {
             );
         }
     }
+}
+
+fn test_without_run(file: FileId, test_name: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::TestWithoutRun,
+        file,
+        test_name,
+        "this test never runs a runbook",
+    )
+    .label("no `run` statement")
+    .help("add `run RUNBOOK_NAME` after the mocks and approvals")
 }
