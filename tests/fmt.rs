@@ -71,8 +71,14 @@ fn formatting_is_idempotent_keeps_comments_and_checks_the_same() {
             // Only the fixtures of parse errors are refused.
             let name = path.file_name().unwrap().to_string_lossy();
             assert!(
-                ["E0001.rbk", "E0002.rbk", "E0003.rbk", "E0004.rbk", "E0005.rbk"]
-                    .contains(&name.as_ref()),
+                [
+                    "E0001.rbk",
+                    "E0002.rbk",
+                    "E0003.rbk",
+                    "E0004.rbk",
+                    "E0005.rbk"
+                ]
+                .contains(&name.as_ref()),
                 "{name} was refused"
             );
             continue;

@@ -172,9 +172,14 @@ pub fn collect_names(
 }
 
 fn unnamed_local_module(file: FileId, path: Span) -> Diagnostic {
-    Diagnostic::new(Code::UnnamedLocalModule, file, path, "a local module needs a name")
-        .label("no `as NAME` here")
-        .help("write `use \"./file.rbk\" as NAME` and refer to its items as `NAME.item`")
+    Diagnostic::new(
+        Code::UnnamedLocalModule,
+        file,
+        path,
+        "a local module needs a name",
+    )
+    .label("no `as NAME` here")
+    .help("write `use \"./file.rbk\" as NAME` and refer to its items as `NAME.item`")
 }
 
 pub fn duplicate(file: FileId, name: &str, span: Span, previous: Span) -> Diagnostic {

@@ -117,7 +117,13 @@ impl Checker<'_> {
         );
     }
 
-    pub(super) fn infer_call(&mut self, env: &mut Env, call: &Expr, callee: &Expr, args: &[Arg]) -> Ty {
+    pub(super) fn infer_call(
+        &mut self,
+        env: &mut Env,
+        call: &Expr,
+        callee: &Expr,
+        args: &[Arg],
+    ) -> Ty {
         let Some(target) = self.resolve_callee(env, callee) else {
             for arg in args {
                 self.check_expr(env, &arg.value, None);
@@ -263,7 +269,13 @@ impl Checker<'_> {
         }
     }
 
-    pub(super) fn check_builtin(&mut self, env: &mut Env, call: &Expr, builtin: Builtin, args: &[Arg]) -> Ty {
+    pub(super) fn check_builtin(
+        &mut self,
+        env: &mut Env,
+        call: &Expr,
+        builtin: Builtin,
+        args: &[Arg],
+    ) -> Ty {
         for arg in args {
             if let Some(label) = &arg.name {
                 self.report(
@@ -468,7 +480,13 @@ impl Checker<'_> {
     }
 
     /// Checks `x => body` with `x` bound to the list's element type; returns the body's type.
-    pub(super) fn check_lambda(&mut self, env: &mut Env, arg: &Expr, element: &Ty, builtin: Builtin) -> Ty {
+    pub(super) fn check_lambda(
+        &mut self,
+        env: &mut Env,
+        arg: &Expr,
+        element: &Ty,
+        builtin: Builtin,
+    ) -> Ty {
         let ExprKind::Lambda { params, body } = &arg.kind else {
             self.check_expr(env, arg, None);
             self.report(
@@ -512,19 +530,13 @@ impl Checker<'_> {
             Builtin::Filter | Builtin::Any | Builtin::All
                 if !assignable(&result, &Ty::Bool) || matches!(result, Ty::Optional(_)) =>
             {
-                self.report(
-                    Diagnostic::new(
-                        Code::ConditionNotBool,
-                        env.file,
-                        body.span,
-                        format!(
-                            "the test given to `{}` must be a bool, found `{result}`",
-                            builtin.name()
-                        ),
-                    )
-                    .label(format!("this is `{result}`"))
-                    .help("compare the value, e.g. `p => p.restarts > 5`"),
-                );
+                self.report(super::statements::condition_not_bool(
+                    env.file,
+                    body.span,
+                    &format!("the test given to `{}`", builtin.name()),
+                    &result,
+                    "`p => p.restarts > 5`",
+                ));
             }
             Builtin::SortBy if !result.is_ordered() => {
                 self.report(

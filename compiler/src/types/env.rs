@@ -7,7 +7,6 @@ use crate::resolve::ModuleId;
 use crate::syntax::{Ident, Span};
 use crate::FileId;
 
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum BindingKind {
     Let,

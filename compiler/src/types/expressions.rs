@@ -42,16 +42,12 @@ impl Checker<'_> {
                                     .help("pass the secret to the action directly (it accepts `secret`); never put it in text, which ends up in logs and messages"),
                             );
                         } else if ty == Ty::None {
-                            self.report(
-                                Diagnostic::new(
-                                    Code::TypeMismatch,
-                                    env.file,
-                                    inner.span,
-                                    "this interpolation has no value",
-                                )
-                                .label("returns `none`")
-                                .help("interpolate a value, not an action that returns nothing"),
-                            );
+                            self.report(no_value(
+                                env.file,
+                                inner.span,
+                                "interpolation",
+                                "interpolate a value, not an action that returns nothing",
+                            ));
                         }
                     }
                 }
@@ -452,18 +448,11 @@ impl Checker<'_> {
                 Some((_, ty)) => ty.clone(),
                 None => {
                     let names: Vec<&str> = fields.iter().map(|(n, _)| n.as_str()).collect();
-                    let diagnostic = Diagnostic::new(
-                        Code::UnknownMember,
-                        env.file,
-                        field.span,
-                        format!("`{base_ty}` has no field `{}`", field.name),
-                    )
-                    .label("no such field");
-                    let diagnostic = match suggest(&field.name, names.iter().copied()) {
-                        Some(s) => diagnostic.help(format!("did you mean `{s}`?")),
-                        None => diagnostic.help(format!("its fields are: {}", names.join(", "))),
+                    let help = match suggest(&field.name, names.iter().copied()) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => format!("its fields are: {}", names.join(", ")),
                     };
-                    self.report(diagnostic);
+                    self.report(no_such_field(env.file, field, &base_ty, help));
                     Ty::Unknown
                 }
             },
@@ -473,16 +462,7 @@ impl Checker<'_> {
                 } else {
                     format!("`{base_ty}` has no fields")
                 };
-                self.report(
-                    Diagnostic::new(
-                        Code::UnknownMember,
-                        env.file,
-                        field.span,
-                        format!("`{base_ty}` has no field `{}`", field.name),
-                    )
-                    .label("no such field")
-                    .help(help),
-                );
+                self.report(no_such_field(env.file, field, &base_ty, help));
                 Ty::Unknown
             }
         }
@@ -498,4 +478,28 @@ fn mixed_map_keys(file: FileId, bare_key: Span) -> Diagnostic {
     )
     .label("bare key")
     .help("quote every key of a map: {\"a\": 1, \"b\": 2}")
+}
+
+/// `value.field` where the value's type has no such field (or no fields at all).
+fn no_such_field(file: FileId, field: &Ident, base_ty: &Ty, help: String) -> Diagnostic {
+    Diagnostic::new(
+        Code::UnknownMember,
+        file,
+        field.span,
+        format!("`{base_ty}` has no field `{}`", field.name),
+    )
+    .label("no such field")
+    .help(help)
+}
+
+/// A value is needed (`let`, interpolation) where the expression returns `none`.
+pub(super) fn no_value(file: FileId, span: Span, what: &str, help: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::TypeMismatch,
+        file,
+        span,
+        format!("this {what} has no value"),
+    )
+    .label("returns `none`")
+    .help(help)
 }

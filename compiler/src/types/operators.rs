@@ -30,12 +30,8 @@ pub fn binary(op: BinaryOp, lhs: &Ty, rhs: &Ty) -> Option<Ty> {
             (same && lhs.is_ordered()).then_some(Ty::Bool)
         }
         Coalesce => match lhs {
-            Ty::Optional(inner) if assignable(rhs, inner) => {
-                Some((**inner).clone())
-            }
-            Ty::Optional(inner) if assignable(rhs, lhs) => {
-                Some(Ty::optional((**inner).clone()))
-            }
+            Ty::Optional(inner) if assignable(rhs, inner) => Some((**inner).clone()),
+            Ty::Optional(inner) if assignable(rhs, lhs) => Some(Ty::optional((**inner).clone())),
             Ty::None => Some(rhs.clone()),
             other if assignable(rhs, other) => Some(other.clone()),
             _ => None,

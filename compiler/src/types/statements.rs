@@ -235,16 +235,12 @@ impl Checker<'_> {
                     None => self.check_expr(env, value, None),
                 };
                 if ty == Ty::None {
-                    self.report(
-                        Diagnostic::new(
-                            Code::TypeMismatch,
-                            env.file,
-                            value.span,
-                            "this expression has no value",
-                        )
-                        .label("returns `none`")
-                        .help("call it as a statement without `let`"),
-                    );
+                    self.report(super::expressions::no_value(
+                        env.file,
+                        value.span,
+                        "expression",
+                        "call it as a statement without `let`",
+                    ));
                 }
                 env.bind(name, ty, BindingKind::Let);
             }
@@ -339,16 +335,13 @@ impl Checker<'_> {
     pub(super) fn expect_condition(&mut self, env: &mut Env, cond: &Expr, what: &str) {
         let ty = self.check_expr(env, cond, Some(&Ty::Bool));
         if !assignable(&ty, &Ty::Bool) || matches!(ty, Ty::Optional(_)) {
-            self.report(
-                Diagnostic::new(
-                    Code::ConditionNotBool,
-                    env.file,
-                    cond.span,
-                    format!("{what} must be a bool, found `{ty}`"),
-                )
-                .label(format!("this is `{ty}`"))
-                .help("compare the value, e.g. `pg.pool_usage(db) > 90%` or `len(pods) > 0`"),
-            );
+            self.report(condition_not_bool(
+                env.file,
+                cond.span,
+                what,
+                &ty,
+                "`pg.pool_usage(db) > 90%` or `len(pods) > 0`",
+            ));
         }
     }
 
@@ -436,4 +429,23 @@ fn return_outside_fn(file: FileId, span: Span) -> Diagnostic {
     Diagnostic::new(Code::ReturnOutsideFn, file, span, "`return` outside a `fn`")
         .label("steps do not return values")
         .help("use `let` to keep a value for later steps, or `fail \"...\"` to stop the run")
+}
+
+/// A condition (`if`, `when`, `expect`, a filter's test...) whose type is not `bool`; `example`
+/// shows a comparison that would be one.
+pub(super) fn condition_not_bool(
+    file: FileId,
+    span: Span,
+    what: &str,
+    found: &Ty,
+    example: &str,
+) -> Diagnostic {
+    Diagnostic::new(
+        Code::ConditionNotBool,
+        file,
+        span,
+        format!("{what} must be a bool, found `{found}`"),
+    )
+    .label(format!("this is `{found}`"))
+    .help(format!("compare the value, e.g. {example}"))
 }

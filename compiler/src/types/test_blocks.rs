@@ -162,20 +162,12 @@ impl Checker<'_> {
         if names.iter().any(|n| n == &step.name) {
             return;
         }
-        let help = match suggest(&step.name, names.iter().map(String::as_str)) {
-            Some(s) => format!("did you mean `{s}`?"),
-            None => format!("the runbook's steps are: {}", names.join(", ")),
-        };
-        self.report(
-            Diagnostic::new(
-                Code::UnknownStep,
-                module.file,
-                step.span,
-                format!("the runbook has no step `{}`", step.name),
-            )
-            .label("unknown step")
-            .help(help),
-        );
+        self.report(super::decisions::unknown_step(
+            module.file,
+            step.span,
+            &step.name,
+            names,
+        ));
     }
 
     /// W0109: a mock written after one that takes every call of the same action.
