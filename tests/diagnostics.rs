@@ -3,7 +3,7 @@
 
 mod support;
 
-use rbk_compiler::diagnostics::Code;
+use rbk_compiler::diagnostics::{Code, Severity};
 use support::{rbk, repo_root};
 
 #[test]
@@ -18,6 +18,30 @@ fn every_code_has_a_fixture_and_a_page() {
             code.as_str()
         );
     }
+}
+
+/// docs/diagnostics/README.md lists every code with its severity and title, and nothing else:
+/// the table is where `rbk explain` sends a reader who does not know the code.
+#[test]
+fn the_diagnostics_readme_lists_every_code() {
+    let readme = std::fs::read_to_string(repo_root().join("docs/diagnostics/README.md")).unwrap();
+    let rows: Vec<&str> = readme
+        .lines()
+        .filter(|line| line.starts_with("| E") || line.starts_with("| W"))
+        .collect();
+    let expected: Vec<String> = Code::ALL
+        .iter()
+        .map(|code| {
+            let severity = match code.severity() {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            };
+            format!("| {} | {severity} | {} |", code.as_str(), code.title())
+        })
+        .collect();
+    let mut expected: Vec<&str> = expected.iter().map(String::as_str).collect();
+    expected.sort();
+    assert_eq!(rows, expected);
 }
 
 #[test]

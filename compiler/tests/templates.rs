@@ -254,7 +254,7 @@ fn a_placeholder_that_names_no_parameter_is_unknown() {
 #[test]
 fn plain_text_outside_a_template_still_refuses_interpolation() {
     let source = "runbook r {\n  title \"Restart {app}\"\n}\n";
-    assert_eq!(codes(source), vec![Code::SyntaxError]);
+    assert_eq!(codes(source), vec![Code::InterpolationNotAllowed]);
 }
 
 #[test]

@@ -48,6 +48,8 @@ codes! {
     SyntaxError = "E0001", Error, "syntax error";
     NestingTooDeep = "E0002", Error, "nesting too deep";
     ExpressionTooLong = "E0003", Error, "expression too long";
+    NumberOutOfRange = "E0004", Error, "number literal out of range";
+    InterpolationNotAllowed = "E0005", Error, "interpolation in a string that must be literal";
     UnknownName = "E0101", Error, "unknown name";
     UnknownModule = "E0102", Error, "unknown module";
     UnknownMember = "E0103", Error, "unknown member";
@@ -62,6 +64,7 @@ codes! {
     TemplateArguments = "E0114", Error, "arguments do not fit the template's parameters";
     TemplateArgumentNotLiteral = "E0115", Error, "template argument is not a literal of its parameter's type";
     TemplateParamRebound = "E0116", Error, "template parameter bound again inside its template";
+    UnnamedLocalModule = "E0117", Error, "local module without a name";
     WrongArgumentCount = "E0201", Error, "wrong number of arguments";
     BadArgumentName = "E0202", Error, "unknown or duplicate argument name";
     MissingArgument = "E0203", Error, "missing argument";
@@ -77,6 +80,9 @@ codes! {
     BadSize = "E0213", Error, "invalid size";
     PatternArity = "E0220", Error, "wrong number of argument patterns";
     PatternNeverMatches = "E0221", Error, "argument pattern can never match its parameter";
+    ReturnOutsideFn = "E0222", Error, "`return` outside a `fn`";
+    MixedMapKeys = "E0223", Error, "map literal mixes quoted and bare keys";
+    TestWithoutRun = "E0224", Error, "test that never runs a runbook";
     UnaskableType = "E0218", Error, "approval asks for a type a person cannot give";
     ApprovalValuesMismatch = "E0219", Error, "test approval values do not match what the gate asks";
     UngatedDestructiveStep = "E0301", Error, "destructive step without an approval clause";
@@ -88,6 +94,7 @@ codes! {
     ConstCallsAction = "E0307", Error, "constant initialiser calls an action";
     AskedWithAutoApprove = "E0308", Error, "`on timeout approve` on a gate that asks for values";
     ExternWithoutNative = "E0309", Error, "extern action with no matching native implementation";
+    ZeroQuorum = "E0310", Error, "approval with no approvers";
     MissingTitle = "W0001", Warning, "missing title";
     UnusedLet = "W0002", Warning, "unused `let`";
     UnreachableAfterFail = "W0003", Warning, "unreachable code after `fail`";

@@ -1,9 +1,11 @@
 use super::{Lint, LintContext, RunbookFacts};
 use crate::diagnostics::{Code, Diagnostic};
+use crate::effects::ActionUse;
 use crate::resolve::suggest;
-use crate::syntax::{Effect, StepOptionKind, TimeoutOutcome};
+use crate::syntax::{Effect, Ident, Span, StepOptionKind, TimeoutOutcome};
+use crate::FileId;
 
-/// E0301, E0302, E0304, E0308, W0101: destructive steps are gated, and gates can be satisfied.
+/// E0301, E0302, E0304, E0308, E0310, W0101: destructive steps are gated, and gates can be satisfied.
 pub struct ApprovalGates;
 
 impl Lint for ApprovalGates {
@@ -13,6 +15,7 @@ impl Lint for ApprovalGates {
             Code::UnsafeAutoApprove,
             Code::AskedWithAutoApprove,
             Code::QuorumTooLarge,
+            Code::ZeroQuorum,
             Code::UnknownApproverGroup,
         ]
     }
@@ -31,22 +34,7 @@ impl Lint for ApprovalGates {
                 )
             });
             if let (Some(first), None) = (destructive.first(), gate) {
-                let via = first
-                    .via
-                    .as_ref()
-                    .map(|f| format!(" (through `{f}`)"))
-                    .unwrap_or_default();
-                out.push(
-                    Diagnostic::new(
-                        Code::UngatedDestructiveStep,
-                        file,
-                        step.name.span,
-                        format!("step `{}` can take a destructive action but has no approval clause", step.name.name),
-                    )
-                    .label("no `approval` clause")
-                    .with_secondary(first.call_span, format!("`{}` is destructive{via}", first.name))
-                    .help("require a human: `approval required from \"GROUP\" timeout 5m on timeout deny`, or waive it on the record: `approval none reason \"WHY\"`"),
-                );
+                out.push(ungated_destructive_step(file, &step.name, first));
             }
             let Some(gate) = gate else { continue };
             let StepOptionKind::ApprovalRequired {
@@ -61,39 +49,20 @@ impl Lint for ApprovalGates {
             };
             if let (Some((TimeoutOutcome::Approve, span)), Some(first)) = (on_timeout, ask.first())
             {
-                out.push(
-                    Diagnostic::new(
-                        Code::AskedWithAutoApprove,
-                        file,
-                        *span,
-                        format!("`on timeout approve` would run step `{}` with no value for `approval.{}`: nobody gave one", step.name.name, first.name.name),
-                    )
-                    .label("approves itself when nobody answers")
-                    .with_secondary(first.name.span, "asked of the approver")
-                    .help("use `on timeout deny` or `on timeout escalate`, or drop the `ask` and compute the value in the step"),
-                );
+                out.push(asked_with_auto_approve(
+                    file,
+                    *span,
+                    &step.name,
+                    &first.name,
+                ));
             }
             if let Some((TimeoutOutcome::Approve, span)) = on_timeout {
                 if let Some(unsafe_action) = destructive.iter().find(|a| !a.safe_to_auto_approve) {
-                    out.push(
-                        Diagnostic::new(
-                            Code::UnsafeAutoApprove,
-                            file,
-                            *span,
-                            format!("`on timeout approve` would run `{}` with nobody's approval", unsafe_action.name),
-                        )
-                        .label("approves itself when nobody answers")
-                        .with_secondary(unsafe_action.call_span, format!("`{}` is not declared `safe_to_auto_approve`", unsafe_action.name))
-                        .help("use `on timeout deny` or `on timeout escalate`; only actions declared `safe_to_auto_approve` may run unanswered"),
-                    );
+                    out.push(unsafe_auto_approve(file, *span, unsafe_action));
                 }
             }
             if let Some((0, span)) = quorum {
-                out.push(
-                    Diagnostic::new(Code::QuorumTooLarge, file, *span, "an approval needs at least one approver")
-                        .label("zero approvers")
-                        .help("write `approval required from \"GROUP\"` (one approver), or `approval none reason \"...\"` to waive it"),
-                );
+                out.push(zero_quorum(file, *span));
             }
             let (Some(groups), Some(group)) = (cx.approver_groups, group) else {
                 continue;
@@ -138,4 +107,56 @@ impl Lint for ApprovalGates {
             }
         }
     }
+}
+
+fn zero_quorum(file: FileId, quorum: Span) -> Diagnostic {
+    Diagnostic::new(Code::ZeroQuorum, file, quorum, "an approval needs at least one approver")
+        .label("zero approvers")
+        .help("write `approval required from \"GROUP\"` (one approver), or `approval none reason \"...\"` to waive it")
+}
+
+fn ungated_destructive_step(file: FileId, step: &Ident, first: &ActionUse) -> Diagnostic {
+    let via = first
+        .via
+        .as_ref()
+        .map(|f| format!(" (through `{f}`)"))
+        .unwrap_or_default();
+    Diagnostic::new(
+        Code::UngatedDestructiveStep,
+        file,
+        step.span,
+        format!("step `{}` can take a destructive action but has no approval clause", step.name),
+    )
+    .label("no `approval` clause")
+    .with_secondary(first.call_span, format!("`{}` is destructive{via}", first.name))
+    .help("require a human: `approval required from \"GROUP\" timeout 5m on timeout deny`, or waive it on the record: `approval none reason \"WHY\"`")
+}
+
+fn asked_with_auto_approve(
+    file: FileId,
+    on_timeout: Span,
+    step: &Ident,
+    asked: &Ident,
+) -> Diagnostic {
+    Diagnostic::new(
+        Code::AskedWithAutoApprove,
+        file,
+        on_timeout,
+        format!("`on timeout approve` would run step `{}` with no value for `approval.{}`: nobody gave one", step.name, asked.name),
+    )
+    .label("approves itself when nobody answers")
+    .with_secondary(asked.span, "asked of the approver")
+    .help("use `on timeout deny` or `on timeout escalate`, or drop the `ask` and compute the value in the step")
+}
+
+fn unsafe_auto_approve(file: FileId, on_timeout: Span, unsafe_action: &ActionUse) -> Diagnostic {
+    Diagnostic::new(
+        Code::UnsafeAutoApprove,
+        file,
+        on_timeout,
+        format!("`on timeout approve` would run `{}` with nobody's approval", unsafe_action.name),
+    )
+    .label("approves itself when nobody answers")
+    .with_secondary(unsafe_action.call_span, format!("`{}` is not declared `safe_to_auto_approve`", unsafe_action.name))
+    .help("use `on timeout deny` or `on timeout escalate`; only actions declared `safe_to_auto_approve` may run unanswered")
 }

@@ -123,11 +123,7 @@ pub fn collect_names(
                         UseTarget::Local(path) => path.span,
                         UseTarget::Std { span, .. } => *span,
                     };
-                    diagnostics.push(
-                        Diagnostic::new(Code::SyntaxError, file, span, "a local module needs a name")
-                            .label("no `as NAME` here")
-                            .help("write `use \"./file.rbk\" as NAME` and refer to its items as `NAME.item`"),
-                    );
+                    diagnostics.push(unnamed_local_module(file, span));
                     continue;
                 };
                 if let Some(previous) = seen.get(&binding.name) {
@@ -173,6 +169,17 @@ pub fn collect_names(
         table.insert(name.name.clone(), index);
     }
     names
+}
+
+fn unnamed_local_module(file: FileId, path: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::UnnamedLocalModule,
+        file,
+        path,
+        "a local module needs a name",
+    )
+    .label("no `as NAME` here")
+    .help("write `use \"./file.rbk\" as NAME` and refer to its items as `NAME.item`")
 }
 
 pub fn duplicate(file: FileId, name: &str, span: Span, previous: Span) -> Diagnostic {

@@ -607,7 +607,7 @@ impl<'a> TreeBuilder<'a> {
             Ok(value) => value,
             Err(_) => {
                 self.error(
-                    Code::SyntaxError,
+                    Code::NumberOutOfRange,
                     span_of(pair),
                     "this number is too large",
                     "use a number below 4294967296",
@@ -1424,7 +1424,7 @@ impl<'a> TreeBuilder<'a> {
                 Ok(value) => ExprKind::Int(value),
                 Err(_) => {
                     self.error(
-                        Code::SyntaxError,
+                        Code::NumberOutOfRange,
                         span,
                         "this integer is too large",
                         "integers are 64-bit: use a value below 9223372036854775808",
@@ -1541,7 +1541,7 @@ impl<'a> TreeBuilder<'a> {
                 Some(value) => StrLit { value, span },
                 None => {
                     self.error(
-                        Code::SyntaxError,
+                        Code::InterpolationNotAllowed,
                         span,
                         "only a template parameter may be interpolated in this string",
                         "write `{param}` with a parameter's name, the text literally, or escape the brace as `\\{`",
@@ -1554,7 +1554,7 @@ impl<'a> TreeBuilder<'a> {
             },
             None => {
                 self.error(
-                    Code::SyntaxError,
+                    Code::InterpolationNotAllowed,
                     span,
                     "interpolation is not allowed in this string",
                     "write the text literally, or escape the brace as `\\{`",

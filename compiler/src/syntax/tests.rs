@@ -393,10 +393,10 @@ fn numbers_bools_none() {
 }
 
 #[test]
-fn integer_too_large_is_a_syntax_error() {
+fn integer_too_large_is_out_of_range() {
     let diags = errors("fn f() {\n let x = 9223372036854775808\n}\n");
     assert_eq!(diags.len(), 1, "{diags:#?}");
-    assert_eq!(diags[0].code, Code::SyntaxError);
+    assert_eq!(diags[0].code, Code::NumberOutOfRange);
     assert!(diags[0].message.contains("too large"), "{diags:#?}");
 }
 

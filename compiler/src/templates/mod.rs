@@ -164,73 +164,41 @@ fn bind_arguments(
                 match template.params.iter().find(|p| p.name.name == name.name) {
                     Some(param) => param,
                     None => {
-                        out.push(
-                            Diagnostic::new(
-                                Code::TemplateArguments,
-                                file_id,
-                                name.span,
-                                format!(
-                                    "template `{}` has no parameter `{}`",
-                                    template.name.name, name.name
-                                ),
-                            )
-                            .label("unknown parameter")
-                            .with_secondary(template.name.span, "the template is declared here")
-                            .help(format!("its parameters are: {}", param_list(template))),
-                        );
+                        out.push(arguments_misfit(
+                            file_id,
+                            template,
+                            Misfit::UnknownParameter(name),
+                        ));
                         continue;
                     }
                 }
             }
             None if named_seen => {
-                out.push(
-                    Diagnostic::new(
-                        Code::TemplateArguments,
-                        file_id,
-                        arg.value.span,
-                        "a positional argument after a named one",
-                    )
-                    .label("name this argument")
-                    .help(format!(
-                        "write it as `NAME: value`; the parameters are: {}",
-                        param_list(template)
-                    )),
-                );
+                out.push(arguments_misfit(
+                    file_id,
+                    template,
+                    Misfit::PositionalAfterNamed(arg.value.span),
+                ));
                 continue;
             }
             None => match positional.next() {
                 Some(param) => param,
                 None => {
-                    out.push(
-                        Diagnostic::new(
-                            Code::TemplateArguments,
-                            file_id,
-                            arg.value.span,
-                            format!(
-                                "template `{}` takes {} arguments",
-                                template.name.name,
-                                template.params.len()
-                            ),
-                        )
-                        .label("one argument too many")
-                        .with_secondary(template.name.span, "the template is declared here")
-                        .help(format!("its parameters are: {}", param_list(template))),
-                    );
+                    out.push(arguments_misfit(
+                        file_id,
+                        template,
+                        Misfit::TooMany(arg.value.span),
+                    ));
                     continue;
                 }
             },
         };
         if given.contains_key(&param.name.name) {
-            out.push(
-                Diagnostic::new(
-                    Code::TemplateArguments,
-                    file_id,
-                    arg.value.span,
-                    format!("`{}` is given twice", param.name.name),
-                )
-                .label("given again here")
-                .help("give each parameter once"),
-            );
+            out.push(arguments_misfit(
+                file_id,
+                template,
+                Misfit::GivenTwice(param, arg.value.span),
+            ));
             continue;
         }
         if let Err(found) = literal_of_type(&arg.value, &param.ty) {
@@ -276,23 +244,92 @@ fn bind_arguments(
                 .label("not a literal of the parameter's type")
                 .help("write the value itself (`\"orders\"`, `3`, `5m`, `70%`, `true`)"),
             ),
-            None => out.push(
-                Diagnostic::new(
-                    Code::TemplateArguments,
-                    file_id,
-                    instance.args_span,
-                    format!(
-                        "`{}` is missing: template `{}` needs it",
-                        param.name.name, template.name.name
-                    ),
-                )
-                .label(format!("no `{}` here", param.name.name))
-                .with_secondary(param.name.span, "the parameter")
-                .help(format!("add `{}: …` to the arguments", param.name.name)),
-            ),
+            None => out.push(arguments_misfit(
+                file_id,
+                template,
+                Misfit::Missing(param, instance.args_span),
+            )),
         }
     }
     (out.len() == before).then_some(given)
+}
+
+/// How an instance's arguments fail to fit its template's parameters (E0114).
+enum Misfit<'a> {
+    UnknownParameter(&'a Ident),
+    /// The span is the argument's.
+    PositionalAfterNamed(Span),
+    TooMany(Span),
+    GivenTwice(&'a Param, Span),
+    /// The span is the instance's argument list.
+    Missing(&'a Param, Span),
+}
+
+/// E0114, the one place its messages are written.
+fn arguments_misfit(file_id: FileId, template: &Template, misfit: Misfit) -> Diagnostic {
+    let declared_here = |diagnostic: Diagnostic| {
+        diagnostic
+            .with_secondary(template.name.span, "the template is declared here")
+            .help(format!("its parameters are: {}", param_list(template)))
+    };
+    match misfit {
+        Misfit::UnknownParameter(name) => declared_here(
+            Diagnostic::new(
+                Code::TemplateArguments,
+                file_id,
+                name.span,
+                format!(
+                    "template `{}` has no parameter `{}`",
+                    template.name.name, name.name
+                ),
+            )
+            .label("unknown parameter"),
+        ),
+        Misfit::PositionalAfterNamed(span) => Diagnostic::new(
+            Code::TemplateArguments,
+            file_id,
+            span,
+            "a positional argument after a named one",
+        )
+        .label("name this argument")
+        .help(format!(
+            "write it as `NAME: value`; the parameters are: {}",
+            param_list(template)
+        )),
+        Misfit::TooMany(span) => declared_here(
+            Diagnostic::new(
+                Code::TemplateArguments,
+                file_id,
+                span,
+                format!(
+                    "template `{}` takes {} arguments",
+                    template.name.name,
+                    template.params.len()
+                ),
+            )
+            .label("one argument too many"),
+        ),
+        Misfit::GivenTwice(param, span) => Diagnostic::new(
+            Code::TemplateArguments,
+            file_id,
+            span,
+            format!("`{}` is given twice", param.name.name),
+        )
+        .label("given again here")
+        .help("give each parameter once"),
+        Misfit::Missing(param, span) => Diagnostic::new(
+            Code::TemplateArguments,
+            file_id,
+            span,
+            format!(
+                "`{}` is missing: template `{}` needs it",
+                param.name.name, template.name.name
+            ),
+        )
+        .label(format!("no `{}` here", param.name.name))
+        .with_secondary(param.name.span, "the parameter")
+        .help(format!("add `{}: …` to the arguments", param.name.name)),
+    }
 }
 
 /// `Ok` when `value` is a literal the parameter type `ty` accepts; else what it is instead.

@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use super::checker::{assignable, BindingKind, Checker, Env};
+use super::checker::Checker;
+use super::env::{BindingKind, Env};
+use super::ty::assignable;
 use super::{Signature, Ty};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::syntax::*;

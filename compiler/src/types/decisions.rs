@@ -2,7 +2,8 @@
 //! read in the step as `approval.name`; and `step.NAME.succeeded|failed|skipped|denied`, read
 //! by a later part of the runbook. Both are checked here so every rule about them sits together.
 
-use super::checker::{Checker, Env};
+use super::checker::Checker;
+use super::env::Env;
 use super::Ty;
 use crate::diagnostics::{Code, Diagnostic};
 use crate::resolve::{suggest, Module};
@@ -219,20 +220,7 @@ impl Checker<'_> {
             );
             return Ty::Bool;
         }
-        let help = match suggest(&step.name, order.all.iter().map(String::as_str)) {
-            Some(s) => format!("did you mean `{s}`?"),
-            None => format!("the runbook's steps are: {}", order.all.join(", ")),
-        };
-        self.report(
-            Diagnostic::new(
-                Code::UnknownStep,
-                env.file,
-                step.span,
-                format!("the runbook has no step `{}`", step.name),
-            )
-            .label("unknown step")
-            .help(help),
-        );
+        self.report(unknown_step(env.file, step.span, &step.name, &order.all));
         Ty::Bool
     }
 
@@ -261,7 +249,7 @@ impl Checker<'_> {
             match asked.iter().find(|(asked, _)| asked == &name) {
                 Some((_, ty)) => {
                     let given = self.check_expr(env, &field.value, Some(ty));
-                    if !super::checker::assignable(&given, ty) {
+                    if !super::ty::assignable(&given, ty) {
                         self.report(
                             Diagnostic::new(
                                 Code::ApprovalValuesMismatch,
@@ -342,4 +330,26 @@ pub(super) fn step_facts(step: &Step) -> StepFacts {
             .iter()
             .any(|o| matches!(o.kind, StepOptionKind::OnFailure(FailureMode::Continue))),
     }
+}
+
+/// A step name that no step of the runbook has, in `step.NAME.outcome` or in a test's
+/// `approve`/`expect step`; the help names the closest of `steps` or lists them all.
+pub(super) fn unknown_step(
+    file: crate::FileId,
+    span: Span,
+    name: &str,
+    steps: &[String],
+) -> Diagnostic {
+    let help = match suggest(name, steps.iter().map(String::as_str)) {
+        Some(s) => format!("did you mean `{s}`?"),
+        None => format!("the runbook's steps are: {}", steps.join(", ")),
+    };
+    Diagnostic::new(
+        Code::UnknownStep,
+        file,
+        span,
+        format!("the runbook has no step `{name}`"),
+    )
+    .label("unknown step")
+    .help(help)
 }

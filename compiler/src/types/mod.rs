@@ -5,13 +5,18 @@
 
 mod builtins;
 mod call_patterns;
+mod calls;
 mod checker;
 mod clauses;
 mod decisions;
+mod declarations;
 mod durations;
+mod env;
+mod expressions;
 mod operators;
 mod sizes;
-mod tests;
+mod statements;
+mod test_blocks;
 mod text_builtins;
 mod ty;
 
@@ -20,10 +25,9 @@ use std::collections::HashMap;
 use rustc_hash::FxHashMap;
 
 pub use builtins::Builtin;
-pub use checker::assignable;
 pub use decisions::{askable_type, ASKABLE_TYPES};
 pub use sizes::{format_size, parse_size, SizeError};
-pub use ty::{NamedTy, Ty, TypeKey};
+pub use ty::{assignable, NamedTy, Ty, TypeKey};
 
 use crate::diagnostics::Diagnostic;
 use crate::resolve::{Module, ModuleId};

@@ -1,7 +1,7 @@
 //! Which operators apply to which types. `percent` compares with `percent`, `duration` with
 //! `duration` and `size` with `size`; nothing converts to a string implicitly.
 
-use super::Ty;
+use super::ty::{assignable, Ty};
 use crate::syntax::{BinaryOp, UnaryOp};
 
 /// The result type of `lhs op rhs`, or `None` when the operator does not apply.
@@ -30,14 +30,10 @@ pub fn binary(op: BinaryOp, lhs: &Ty, rhs: &Ty) -> Option<Ty> {
             (same && lhs.is_ordered()).then_some(Ty::Bool)
         }
         Coalesce => match lhs {
-            Ty::Optional(inner) if super::checker::assignable(rhs, inner) => {
-                Some((**inner).clone())
-            }
-            Ty::Optional(inner) if super::checker::assignable(rhs, lhs) => {
-                Some(Ty::optional((**inner).clone()))
-            }
+            Ty::Optional(inner) if assignable(rhs, inner) => Some((**inner).clone()),
+            Ty::Optional(inner) if assignable(rhs, lhs) => Some(Ty::optional((**inner).clone())),
             Ty::None => Some(rhs.clone()),
-            other if super::checker::assignable(rhs, other) => Some(other.clone()),
+            other if assignable(rhs, other) => Some(other.clone()),
             _ => None,
         },
         Add => match (lhs, rhs) {
@@ -109,8 +105,8 @@ fn comparable_for_equality(lhs: &Ty, rhs: &Ty) -> bool {
         || matches!(rhs, Ty::None)
         || l == r
         || (l.is_numeric() && r.is_numeric())
-        || super::checker::assignable(l, r)
-        || super::checker::assignable(r, l)
+        || assignable(l, r)
+        || assignable(r, l)
 }
 
 /// Help for a failed operator, pointing at the usual fix.

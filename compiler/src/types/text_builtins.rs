@@ -3,7 +3,8 @@
 //! compiled before the run, so a typo in a pattern is a check error (E0212), not a failed step,
 //! and a literal quantity is read before the run (E0213).
 
-use super::checker::{Checker, Env};
+use super::checker::Checker;
+use super::env::Env;
 use super::{Builtin, Ty};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::syntax::{Arg, Expr};

@@ -154,3 +154,50 @@ impl fmt::Display for Ty {
         }
     }
 }
+
+/// Can a value of type `from` be used where `to` is expected?
+pub fn assignable(from: &Ty, to: &Ty) -> bool {
+    match (from, to) {
+        (Ty::Unknown, _) | (_, Ty::Unknown) => true,
+        (a, b) if a == b => true,
+        (Ty::Str, Ty::Secret) => true,
+        (Ty::Int, Ty::Float) => true,
+        (Ty::None, Ty::Optional(_)) => true,
+        (Ty::Optional(a), Ty::Optional(b)) => assignable(a, b),
+        (a, Ty::Optional(b)) => assignable(a, b),
+        (Ty::List(a), Ty::List(b)) => assignable(a, b),
+        (Ty::Map(ka, va), Ty::Map(kb, vb)) => assignable(ka, kb) && assignable(va, vb),
+        (Ty::Record(a), Ty::Record(b)) => record_fits(a, b),
+        // A JSON document may be built from plain data (a merge patch from a record literal).
+        (from, Ty::Json) => is_json_data(from),
+        _ => false,
+    }
+}
+
+/// Values that have one obvious JSON form: no secret, handle, time, duration or size (whose
+/// JSON spelling would be a guess).
+fn is_json_data(ty: &Ty) -> bool {
+    match ty {
+        Ty::Int | Ty::Float | Ty::Bool | Ty::Str | Ty::None | Ty::Json | Ty::Unknown => true,
+        Ty::List(element) | Ty::Optional(element) => is_json_data(element),
+        Ty::Map(key, value) => matches!(**key, Ty::Str) && is_json_data(value),
+        Ty::Record(fields) => fields.iter().all(|(_, ty)| is_json_data(ty)),
+        _ => false,
+    }
+}
+
+/// A record literal fits a record type when every field is there (optional ones may be left
+/// out) with a fitting type, and there is no extra field.
+pub(super) fn record_fits(given: &[(String, Ty)], wanted: &[(String, Ty)]) -> bool {
+    let all_wanted_present =
+        wanted
+            .iter()
+            .all(|(name, ty)| match given.iter().find(|(n, _)| n == name) {
+                Some((_, given_ty)) => assignable(given_ty, ty),
+                None => matches!(ty, Ty::Optional(_)),
+            });
+    all_wanted_present
+        && given
+            .iter()
+            .all(|(name, _)| wanted.iter().any(|(n, _)| n == name))
+}

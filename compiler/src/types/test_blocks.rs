@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::checker::{assignable, BindingKind, Checker, Env};
+use super::checker::Checker;
+use super::env::{BindingKind, Env};
+use super::ty::assignable;
 use super::{Signature, Ty};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::resolve::{suggest, Member, Module, ModuleId};
@@ -128,16 +130,7 @@ impl Checker<'_> {
             }
         }
         if run.is_none() {
-            self.report(
-                Diagnostic::new(
-                    Code::SyntaxError,
-                    module.file,
-                    test.name.span,
-                    "this test never runs a runbook",
-                )
-                .label("no `run` statement")
-                .help("add `run RUNBOOK_NAME` after the mocks and approvals"),
-            );
+            self.report(test_without_run(module.file, test.name.span));
         }
     }
 
@@ -169,20 +162,12 @@ impl Checker<'_> {
         if names.iter().any(|n| n == &step.name) {
             return;
         }
-        let help = match suggest(&step.name, names.iter().map(String::as_str)) {
-            Some(s) => format!("did you mean `{s}`?"),
-            None => format!("the runbook's steps are: {}", names.join(", ")),
-        };
-        self.report(
-            Diagnostic::new(
-                Code::UnknownStep,
-                module.file,
-                step.span,
-                format!("the runbook has no step `{}`", step.name),
-            )
-            .label("unknown step")
-            .help(help),
-        );
+        self.report(super::decisions::unknown_step(
+            module.file,
+            step.span,
+            &step.name,
+            names,
+        ));
     }
 
     /// W0109: a mock written after one that takes every call of the same action.
@@ -394,4 +379,15 @@ impl Checker<'_> {
             );
         }
     }
+}
+
+fn test_without_run(file: FileId, test_name: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::TestWithoutRun,
+        file,
+        test_name,
+        "this test never runs a runbook",
+    )
+    .label("no `run` statement")
+    .help("add `run RUNBOOK_NAME` after the mocks and approvals")
 }
