@@ -1,12 +1,14 @@
 //! One diagnostic model for the whole compiler. Each phase creates [`Diagnostic`]s; the CLI
 //! renders them (miette, JSON, SARIF, GitHub) and the language server converts them, both from
-//! this one type.
+//! this one type. A diagnostic carries its repairs as text edits ([`fixes`]).
 
 mod codes;
+pub mod fixes;
 pub mod formats;
 mod render;
 
 pub use codes::{Code, Severity};
+pub use fixes::{Edit, Fix};
 pub use render::{LineIndex, Location, MietteDiagnostic};
 
 use crate::syntax::Span;
@@ -29,6 +31,8 @@ pub struct Diagnostic {
     pub secondary: Vec<Label>,
     /// What to do about it.
     pub help: String,
+    /// Repairs as edits in this diagnostic's file, the one to prefer first; often none.
+    pub fixes: Vec<Fix>,
 }
 
 impl Diagnostic {
@@ -43,6 +47,7 @@ impl Diagnostic {
             },
             secondary: Vec::new(),
             help: String::new(),
+            fixes: Vec::new(),
         }
     }
 
@@ -61,6 +66,11 @@ impl Diagnostic {
 
     pub fn help(mut self, help: impl Into<String>) -> Self {
         self.help = help.into();
+        self
+    }
+
+    pub fn with_fix(mut self, fix: Fix) -> Self {
+        self.fixes.push(fix);
         self
     }
 
