@@ -82,6 +82,10 @@ enum Command {
         /// `--deny warnings`: warnings also make the check fail.
         #[arg(long, value_enum)]
         deny: Option<Deny>,
+        /// Write the safe fixes into the files first (a title where one is missing), then
+        /// report what remains. Fixes that need a person's judgement are only offered.
+        #[arg(long)]
+        fix: bool,
     },
     /// Rewrite files in the canonical layout; `--check` only names the files that would change.
     Fmt {
@@ -279,7 +283,8 @@ fn main() -> ExitCode {
                 paths,
                 format,
                 deny,
-            } => commands::check::run(&paths, format, deny.is_some()),
+                fix,
+            } => commands::check::run(&paths, format, deny.is_some(), fix),
             Command::Fmt { paths, check } => commands::fmt::run(&paths, check),
             Command::Plan { file, format } => commands::plan::run(&file, format),
             Command::Graph {

@@ -233,6 +233,7 @@ fn check_parsed(
     let effects = EffectInfo::compute(&modules, &types, &options.shell_read_only);
     let cx = LintContext {
         modules: &modules,
+        files: &state.files,
         types: &types,
         effects: &effects,
         approver_groups: options.approver_groups.as_ref(),

@@ -418,23 +418,8 @@ impl LanguageServer for Backend {
             if !actions::asked_for(&lsp_diagnostic, params.range, &params.context.diagnostics) {
                 continue;
             }
-            for fix in actions::quick_fixes(&checked, diagnostic) {
-                let edits = fix
-                    .inserts
-                    .iter()
-                    .map(|(at, text)| {
-                        let position = source.position(*at);
-                        TextEdit::new(Range::new(position, position), text.clone())
-                    })
-                    .collect();
-                actions.push(CodeActionOrCommand::CodeAction(CodeAction {
-                    title: fix.title,
-                    kind: Some(CodeActionKind::QUICKFIX),
-                    diagnostics: Some(vec![lsp_diagnostic.clone()]),
-                    edit: Some(WorkspaceEdit::new(HashMap::from([(uri.clone(), edits)]))),
-                    is_preferred: Some(fix.preferred),
-                    ..Default::default()
-                }));
+            for action in actions::quick_fixes(&source, uri, diagnostic, &lsp_diagnostic) {
+                actions.push(CodeActionOrCommand::CodeAction(action));
             }
         }
         Ok(Some(actions))

@@ -3,6 +3,7 @@
 mod alert_arg;
 pub mod answer;
 pub mod check;
+mod check_fix;
 pub mod explain;
 pub mod fmt;
 pub mod graph;

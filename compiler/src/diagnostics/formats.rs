@@ -1,11 +1,12 @@
 //! Machine-readable renderings of diagnostics: JSON for scripts, SARIF for code scanning, and
 //! GitHub workflow commands for annotations. The human rendering is miette's (see `human`).
+//! JSON and SARIF also carry each diagnostic's fixes, with positions a script can apply.
 
 use serde::Serialize;
 use serde_json::json;
 
-use super::{Code, Diagnostic, Severity};
-use crate::Analysis;
+use super::{Code, Diagnostic, Fix, Severity};
+use crate::{Analysis, SourceFileInfo};
 
 /// One diagnostic with resolved positions, as `--format json` prints it.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -19,6 +20,57 @@ pub struct DiagnosticRecord {
     pub end_line: usize,
     pub end_column: usize,
     pub help: Option<String>,
+    /// Omitted when the diagnostic has none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fixes: Vec<FixRecord>,
+}
+
+/// One fix of a diagnostic, as `--format json` prints it.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct FixRecord {
+    pub title: String,
+    /// Whether `rbk check --fix` applies it.
+    pub safe: bool,
+    pub edits: Vec<EditRecord>,
+}
+
+/// One edit of a fix in the diagnostic's file: 1-based lines and character columns like the
+/// diagnostic's, and the byte range too. Equal start and end insert.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct EditRecord {
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+    pub start_byte: usize,
+    pub end_byte: usize,
+    pub replacement: String,
+}
+
+impl FixRecord {
+    pub fn new(file: &SourceFileInfo, fix: &Fix) -> Self {
+        FixRecord {
+            title: fix.title.clone(),
+            safe: fix.safe,
+            edits: fix
+                .edits
+                .iter()
+                .map(|edit| {
+                    let start = file.lines.location(&file.text, edit.span.start);
+                    let end = file.lines.location(&file.text, edit.span.end);
+                    EditRecord {
+                        line: start.line,
+                        column: start.column,
+                        end_line: end.line,
+                        end_column: end.column,
+                        start_byte: edit.span.start,
+                        end_byte: edit.span.end,
+                        replacement: edit.replacement.clone(),
+                    }
+                })
+                .collect(),
+        }
+    }
 }
 
 impl DiagnosticRecord {
@@ -38,6 +90,11 @@ impl DiagnosticRecord {
             end_line: end.line,
             end_column: end.column,
             help: (!diagnostic.help.is_empty()).then(|| diagnostic.help.clone()),
+            fixes: diagnostic
+                .fixes
+                .iter()
+                .map(|fix| FixRecord::new(file, fix))
+                .collect(),
         }
     }
 }
@@ -83,7 +140,7 @@ pub fn sarif(records: &[DiagnosticRecord]) -> String {
                 text.push_str("\nhelp: ");
                 text.push_str(help);
             }
-            json!({
+            let mut result = json!({
                 "ruleId": r.code,
                 "ruleIndex": codes.iter().position(|c| *c == r.code),
                 "level": level(r.severity),
@@ -99,7 +156,11 @@ pub fn sarif(records: &[DiagnosticRecord]) -> String {
                         }
                     }
                 }]
-            })
+            });
+            if !r.fixes.is_empty() {
+                result["fixes"] = sarif_fixes(r);
+            }
+            result
         })
         .collect();
     let log = json!({
@@ -116,6 +177,38 @@ pub fn sarif(records: &[DiagnosticRecord]) -> String {
         }]
     });
     serde_json::to_string_pretty(&log).unwrap_or_default()
+}
+
+/// SARIF's `fixes` of one result: each an artifact change of the result's file whose
+/// replacements delete a region (empty for an insertion) and insert text.
+fn sarif_fixes(r: &DiagnosticRecord) -> serde_json::Value {
+    r.fixes
+        .iter()
+        .map(|fix| {
+            let replacements: Vec<_> = fix
+                .edits
+                .iter()
+                .map(|edit| {
+                    json!({
+                        "deletedRegion": {
+                            "startLine": edit.line,
+                            "startColumn": edit.column,
+                            "endLine": edit.end_line,
+                            "endColumn": edit.end_column,
+                        },
+                        "insertedContent": { "text": edit.replacement },
+                    })
+                })
+                .collect();
+            json!({
+                "description": { "text": fix.title },
+                "artifactChanges": [{
+                    "artifactLocation": { "uri": r.file },
+                    "replacements": replacements,
+                }],
+            })
+        })
+        .collect()
 }
 
 fn level(severity: Severity) -> &'static str {

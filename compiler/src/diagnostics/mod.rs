@@ -1,8 +1,10 @@
 //! One diagnostic model for the whole compiler. Each phase creates [`Diagnostic`]s; they are
 //! rendered here for people (`human`, miette) and machines (`formats`: JSON, SARIF, GitHub),
-//! and the language server converts them, all from this one type.
+//! and the language server converts them, all from this one type. A diagnostic carries its repairs as text edits
+//! ([`fixes`]).
 
 mod codes;
+pub mod fixes;
 pub mod formats;
 mod human;
 mod positions;
@@ -10,6 +12,7 @@ mod positions;
 pub use codes::{Code, Severity};
 pub use human::{human, HumanStyle, MietteDiagnostic};
 pub use positions::{LineIndex, Location};
+pub use fixes::{Edit, Fix};
 
 use crate::syntax::Span;
 use crate::FileId;
@@ -31,6 +34,8 @@ pub struct Diagnostic {
     pub secondary: Vec<Label>,
     /// What to do about it.
     pub help: String,
+    /// Repairs as edits in this diagnostic's file, the one to prefer first; often none.
+    pub fixes: Vec<Fix>,
 }
 
 impl Diagnostic {
@@ -45,6 +50,7 @@ impl Diagnostic {
             },
             secondary: Vec::new(),
             help: String::new(),
+            fixes: Vec::new(),
         }
     }
 
@@ -63,6 +69,11 @@ impl Diagnostic {
 
     pub fn help(mut self, help: impl Into<String>) -> Self {
         self.help = help.into();
+        self
+    }
+
+    pub fn with_fix(mut self, fix: Fix) -> Self {
+        self.fixes.push(fix);
         self
     }
 

@@ -1,8 +1,11 @@
+use super::clause_insertion::{quoted, step_first_line};
+use super::escalation::owner;
 use super::{Lint, LintContext, RunbookFacts};
-use crate::diagnostics::{Code, Diagnostic};
+use crate::diagnostics::{Code, Diagnostic, Edit, Fix};
 use crate::effects::ActionUse;
 use crate::resolve::suggest;
-use crate::syntax::{Effect, Ident, Span, StepOptionKind, TimeoutOutcome};
+use crate::syntax::{Effect, Ident, Runbook, Span, Step, StepOptionKind, StrLit, TimeoutOutcome};
+use crate::types::ApproverGroups;
 use crate::FileId;
 
 /// E0301, E0302, E0304, E0308, E0310, W0101: destructive steps are gated, and gates can be satisfied.
@@ -34,7 +37,11 @@ impl Lint for ApprovalGates {
                 )
             });
             if let (Some(first), None) = (destructive.first(), gate) {
-                out.push(ungated_destructive_step(file, &step.name, first));
+                let mut diagnostic = ungated_destructive_step(file, &step.name, first);
+                for fix in approval_fixes(cx, facts.runbook, step, file) {
+                    diagnostic = diagnostic.with_fix(fix);
+                }
+                out.push(diagnostic);
             }
             let Some(gate) = gate else { continue };
             let StepOptionKind::ApprovalRequired {
@@ -69,23 +76,26 @@ impl Lint for ApprovalGates {
             };
             match groups.get(&group.value) {
                 None => {
-                    let help = match suggest(&group.value, groups.keys().map(String::as_str)) {
+                    let suggestion = suggest(&group.value, groups.keys().map(String::as_str));
+                    let help = match suggestion {
                         Some(s) => format!("did you mean \"{s}\"? Groups are defined under [approvers] in rbk.toml"),
                         None => format!("define it in rbk.toml: [approvers]\n{} = [\"alice\", \"bob\"]", group.value),
                     };
-                    out.push(
-                        Diagnostic::new(
-                            Code::UnknownApproverGroup,
-                            file,
-                            group.span,
-                            format!(
-                                "approver group \"{}\" is not defined in rbk.toml",
-                                group.value
-                            ),
-                        )
-                        .label("unknown group")
-                        .help(help),
-                    );
+                    let mut diagnostic = Diagnostic::new(
+                        Code::UnknownApproverGroup,
+                        file,
+                        group.span,
+                        format!(
+                            "approver group \"{}\" is not defined in rbk.toml",
+                            group.value
+                        ),
+                    )
+                    .label("unknown group")
+                    .help(help);
+                    if let Some(fix) = suggestion.and_then(|s| group_fix(cx.text(file), group, s)) {
+                        diagnostic = diagnostic.with_fix(fix);
+                    }
+                    out.push(diagnostic);
                 }
                 Some(members) => {
                     let needed = quorum.map_or(1, |(n, _)| n as usize);
@@ -159,4 +169,51 @@ fn unsafe_auto_approve(file: FileId, on_timeout: Span, unsafe_action: &ActionUse
     .label("approves itself when nobody answers")
     .with_secondary(unsafe_action.call_span, format!("`{}` is not declared `safe_to_auto_approve`", unsafe_action.name))
     .help("use `on timeout deny` or `on timeout escalate`; only actions declared `safe_to_auto_approve` may run unanswered")
+}
+
+/// A gate for an ungated destructive step: required approval from the owner when it is an
+/// approver group (else the project's first group), or a waiver. Neither is safe: the group is
+/// a guess, and a waiver needs a person's reason.
+fn approval_fixes(cx: &LintContext, runbook: &Runbook, step: &Step, file: FileId) -> Vec<Fix> {
+    let Some((at, indent)) = step_first_line(cx.text(file), runbook, step) else {
+        return Vec::new();
+    };
+    let group = quoted(approver_group(cx.approver_groups, runbook));
+    let line = |clause: String| vec![Edit::insert(at, format!("\n{indent}{clause}"))];
+    vec![
+        Fix::for_review(
+            format!("Require approval from {group}"),
+            line(format!(
+                "approval required from {group} timeout 5m on timeout deny"
+            )),
+        ),
+        Fix::for_review(
+            "Waive approval with a reason",
+            line("approval none reason \"WHY\"".to_string()),
+        ),
+    ]
+}
+
+/// The runbook's owner when it is an approver group, else the project's first group.
+fn approver_group<'a>(groups: Option<&'a ApproverGroups>, runbook: &'a Runbook) -> &'a str {
+    match groups {
+        Some(groups) => owner(runbook)
+            .filter(|o| groups.contains_key(*o))
+            .or_else(|| groups.keys().next().map(String::as_str))
+            .unwrap_or("GROUP"),
+        None => owner(runbook).unwrap_or("GROUP"),
+    }
+}
+
+/// The one defined group close to a misspelled one, in place of it. Not safe: who may approve
+/// is a decision, and the closest name need not be the meant one. Offered only where the
+/// literal is written plainly (no escapes), so the span is exactly `"NAME"`.
+fn group_fix(text: &str, group: &StrLit, suggestion: &str) -> Option<Fix> {
+    let written = text.get(group.span.start..group.span.end)?;
+    (written == quoted(&group.value)).then(|| {
+        Fix::for_review(
+            format!("Change to \"{suggestion}\""),
+            vec![Edit::replace(group.span, quoted(suggestion))],
+        )
+    })
 }

@@ -1,7 +1,9 @@
+use super::clause_insertion::{quoted, runbook_first_line};
 use super::{Lint, LintContext, RunbookFacts};
-use crate::diagnostics::{Code, Diagnostic};
+use crate::diagnostics::{Code, Diagnostic, Edit, Fix};
 use crate::effects::strongest;
-use crate::syntax::{ClauseKind, Effect};
+use crate::resolve::Module;
+use crate::syntax::{ClauseKind, Effect, ItemKind, Runbook, UseTarget};
 
 /// W0103: a runbook that can destroy something but tells nobody when it fails.
 pub struct MissingEscalation;
@@ -11,7 +13,7 @@ impl Lint for MissingEscalation {
         &[Code::NoEscalation]
     }
 
-    fn check(&self, _cx: &LintContext, facts: &RunbookFacts, out: &mut Vec<Diagnostic>) {
+    fn check(&self, cx: &LintContext, facts: &RunbookFacts, out: &mut Vec<Diagnostic>) {
         if facts
             .runbook
             .clauses
@@ -28,11 +30,62 @@ impl Lint for MissingEscalation {
             return;
         };
         let name = &facts.runbook.name;
-        out.push(
-            Diagnostic::new(Code::NoEscalation, facts.module.file, name.span, format!("runbook `{}` can take destructive actions but never escalates", name.name))
-                .label("no `escalate` clause")
-                .with_secondary(step.name.span, "this step is destructive")
-                .help("add `escalate pagerduty.page(service: \"...\", summary: \"{run.summary}\")` so a failed or denied run reaches a human"),
-        );
+        let mut diagnostic = Diagnostic::new(Code::NoEscalation, facts.module.file, name.span, format!("runbook `{}` can take destructive actions but never escalates", name.name))
+            .label("no `escalate` clause")
+            .with_secondary(step.name.span, "this step is destructive")
+            .help("add `escalate pagerduty.page(service: \"...\", summary: \"{run.summary}\")` so a failed or denied run reaches a human");
+        if let Some(fix) = escalate_fix(cx.text(facts.module.file), facts.module, facts.runbook) {
+            diagnostic = diagnostic.with_fix(fix);
+        }
+        out.push(diagnostic);
     }
+}
+
+/// An `escalate` that pages the runbook's owner through `std.pagerduty` (adding the `use` when
+/// the module has none). Not safe: the PagerDuty service is a guess (the owner, or a
+/// placeholder), and a wrong one pages the wrong people or nobody.
+fn escalate_fix(text: &str, module: &Module, runbook: &Runbook) -> Option<Fix> {
+    let (at, indent) = runbook_first_line(text, runbook)?;
+    let mut edits = Vec::new();
+    let mut last_use_end = None;
+    let mut alias = None;
+    for item in &module.ast.items {
+        if let ItemKind::Use(use_item) = &item.kind {
+            last_use_end = Some(item.span.end);
+            if let UseTarget::Std { path, .. } = &use_item.target {
+                if path.last().is_some_and(|p| p.name == "pagerduty") {
+                    alias = use_item.binding().map(|b| b.name.clone());
+                }
+            }
+        }
+    }
+    let alias = match alias {
+        Some(alias) => alias,
+        None => {
+            edits.push(match last_use_end {
+                Some(end) => Edit::insert(end, "\nuse std.pagerduty"),
+                None => Edit::insert(0, "use std.pagerduty\n\n"),
+            });
+            "pagerduty".to_string()
+        }
+    };
+    let service = quoted(owner(runbook).unwrap_or("ONCALL-SERVICE"));
+    edits.push(Edit::insert(
+        at,
+        format!(
+            "\n{indent}escalate {alias}.page(service: {service}, summary: \"{} needs a human: {{run.summary}}\")",
+            runbook.name.name
+        ),
+    ));
+    Some(Fix::for_review(
+        "Escalate to PagerDuty when the run fails or is denied",
+        edits,
+    ))
+}
+
+pub(super) fn owner(runbook: &Runbook) -> Option<&str> {
+    runbook.clauses.iter().find_map(|c| match &c.kind {
+        ClauseKind::Owner(owner) => Some(owner.value.as_str()),
+        _ => None,
+    })
 }

@@ -4,6 +4,7 @@
 mod alert_limits;
 mod approval;
 mod blast_radius;
+mod clause_insertion;
 mod const_values;
 mod escalation;
 mod gateless_clauses;
@@ -17,16 +18,28 @@ use crate::effects::{ActionUse, EffectInfo};
 use crate::resolve::Module;
 use crate::syntax::{ClauseKind, ItemKind, Runbook, Step};
 use crate::types::{ApproverGroups, TypeInfo};
+use crate::{FileId, SourceFileInfo};
 
 /// What every lint may look at.
 pub struct LintContext<'a> {
     pub modules: &'a [Module],
+    /// The texts the modules were parsed from, by [`FileId`]: fixes are edits of them.
+    pub files: &'a [SourceFileInfo],
     pub types: &'a TypeInfo,
     pub effects: &'a EffectInfo,
     /// From `rbk.toml`, when one was found.
     pub approver_groups: Option<&'a ApproverGroups>,
     /// The build's native actions; `None` when the embedder implements the externs itself.
     pub native_actions: Option<&'a natives::NativeCatalog>,
+}
+
+impl LintContext<'_> {
+    /// The text of `file` ("" for a file the analysis does not hold).
+    pub fn text(&self, file: FileId) -> &str {
+        self.files
+            .get(file.0 as usize)
+            .map_or("", |f| f.text.as_str())
+    }
 }
 
 /// One runbook with the actions each of its steps can reach.

@@ -1,7 +1,7 @@
 use super::{Lint, LintContext, RunbookFacts};
-use crate::diagnostics::{Code, Diagnostic};
+use crate::diagnostics::{Code, Diagnostic, Edit, Fix};
 use crate::syntax::visit::stmt_blocks;
-use crate::syntax::{Stmt, StmtKind};
+use crate::syntax::{Span, Stmt, StmtKind};
 use crate::FileId;
 
 /// W0003: statements after `fail` never run.
@@ -40,7 +40,13 @@ pub fn check_block(file: FileId, stmts: &[Stmt], out: &mut Vec<Diagnostic>) {
                     .with_secondary(stmt.span, format!("the step stops at this `{keyword}`"))
                     .help(
                         "remove it, or put the `fail` inside an `if` so the code after it can run",
-                    ),
+                    )
+                    // Not safe: the other repair (a conditional `fail`) may be the meant one,
+                    // and deleting what someone wrote is theirs to decide.
+                    .with_fix(Fix::for_review(
+                        "Remove the code that never runs",
+                        vec![Edit::replace(Span::new(stmt.span.end, last.end), "")],
+                    )),
                 );
             }
         }

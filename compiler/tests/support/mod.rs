@@ -25,10 +25,14 @@ impl ModuleLoader for StdFromRepo {
 }
 
 pub fn analyse(source: &str) -> Analysis {
+    analyse_with(source, &CheckOptions::default())
+}
+
+pub fn analyse_with(source: &str, options: &CheckOptions) -> Analysis {
     check(
         vec![(PathBuf::from("test.rbk"), source.to_string())],
         &StdFromRepo,
-        &CheckOptions::default(),
+        options,
     )
 }
 
