@@ -21,7 +21,7 @@ pub mod secret_sources;
 pub mod secrets;
 pub mod start;
 pub mod store;
-pub mod testing;
+pub mod test_runner;
 mod text_builtins;
 pub mod value;
 

@@ -16,7 +16,7 @@ use std::time::Duration;
 use rbk_compiler::syntax::TimeoutOutcome;
 use rbk_compiler::{check, Analysis, CheckOptions};
 use rbk_interpreter::journal::verify_chain;
-use rbk_interpreter::testing::run_tests;
+use rbk_interpreter::test_runner::run_tests;
 use rbk_interpreter::{
     run, ActionCall, ActionError, Actions, ApprovalDecision, ApprovalRequest, Approver, BoxFuture,
     Environment, Event, EventKind, MemoryJournal, RunReport, RunRequest, RunStatus, Services,
@@ -2035,7 +2035,7 @@ test "a denied approval escalates" {
 fn run_tests_reports_each_test_block() {
     let program = compile(TESTED);
     let outcomes = run_tests(&program, program.roots[0]);
-    let by_name: HashMap<&str, &rbk_interpreter::testing::TestOutcome> =
+    let by_name: HashMap<&str, &rbk_interpreter::test_runner::TestOutcome> =
         outcomes.iter().map(|o| (o.name.as_str(), o)).collect();
     assert_eq!(outcomes.len(), 8);
 

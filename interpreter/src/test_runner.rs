@@ -1,5 +1,5 @@
-//! `test` blocks: run a runbook against mocked actions, pre-answered approvals and a virtual
-//! clock, then check the assertions.
+//! The runner of `test` blocks: runs a runbook against mocked actions, pre-answered approvals
+//! and a virtual clock, then checks the assertions. (Production code behind `rbk test`.)
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
