@@ -401,7 +401,7 @@ pub use queue::{
     StormLimit,
 };
 pub use sqlite::SqliteStore;
-pub use state::{RunState, RunTrigger, TriggerKind};
+pub use state::{RunState, RunTrigger, TriggerKind, UnknownRunState};
 
 /// Writes a run's journal into a store.
 pub struct StoreJournal<'s> {
