@@ -27,6 +27,6 @@ pub mod value;
 
 pub use action::{ActionCall, ActionError, Actions, BoxFuture};
 pub use approval::{ApprovalDecision, ApprovalRequest, Approver, Environment, ProcessEnvironment};
-pub use engine::{run, RunReport, RunRequest, RunStatus, Services, StepState};
-pub use journal::{Event, EventKind, Journal, MemoryJournal};
+pub use engine::{run, RunError, RunReport, RunRequest, RunStatus, Services, StepState};
+pub use journal::{Event, EventKind, Journal, JournalError, MemoryJournal};
 pub use value::Value;

@@ -424,7 +424,7 @@ async fn run_test(program: &Analysis, module: &Module, test: &TestItem) -> TestO
                             }
                             outcome.report = Some(report);
                         }
-                        Err(message) => outcome.failures.push(message),
+                        Err(error) => outcome.failures.push(error.to_string()),
                     }
                     let asked = std::mem::take(
                         &mut *approver.asked.lock().unwrap_or_else(|e| e.into_inner()),

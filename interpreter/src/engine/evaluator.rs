@@ -125,7 +125,7 @@ impl<'a> Machine<'a> {
                         message: text,
                     })
                     .await
-                    .map_err(Flow::Fatal)?;
+                    .map_err(|e| Flow::Fatal(e.into()))?;
                 }
                 StmtKind::Return(value) => {
                     let value = self.eval(value).await?;
@@ -438,7 +438,7 @@ impl<'a> Machine<'a> {
                     effect: effect.to_string(),
                 })
                 .await
-                .map_err(Flow::Fatal)?;
+                .map_err(|e| Flow::Fatal(e.into()))?;
                 // What comes back (a command's output, a server's error) may echo a secret: it is
                 // masked before the runbook can log it, notify with it or pass it on.
                 match self.services.actions.call(&call).await {
@@ -608,7 +608,7 @@ impl<'a> Machine<'a> {
                                         ),
                                     })
                                     .await
-                                    .map_err(Flow::Fatal)?;
+                                    .map_err(|e| Flow::Fatal(e.into()))?;
                                 }
                                 Ok(Value::Secret(Secret::new(name, value)))
                             }

@@ -12,16 +12,18 @@ use rbk_compiler::Analysis;
 
 use crate::action::Actions;
 use crate::approval::{Approver, Environment};
-use crate::journal::{EventKind, Journal};
+use crate::journal::{EventKind, Journal, JournalError};
 use crate::secrets::SecretMask;
 use crate::value::Value;
 
 mod evaluator;
 mod orchestration;
+mod run_error;
 mod steps;
 
 pub use evaluator::evaluate;
 pub use orchestration::{run, Resume};
+pub use run_error::RunError;
 
 /// The systems a run talks to.
 pub struct Services<'a> {
@@ -155,16 +157,16 @@ impl<'a> Machine<'a> {
 
     /// Every event goes out masked: the store, the live display and `rbk log` show what this
     /// writes, so this is where a secret echoed back by an action is caught.
-    async fn journal(&self, kind: EventKind) -> Result<(), String> {
+    async fn journal(&self, kind: EventKind) -> Result<(), RunError> {
         let kind = self
             .secrets
             .mask_event(kind)
-            .map_err(|e| format!("the journal could not be written, so the run stops: {e}"))?;
+            .map_err(|e| RunError::Journal(JournalError::Refused(e)))?;
         self.services
             .journal
             .append(self.now(), kind)
             .await
-            .map_err(|e| format!("the journal could not be written, so the run stops: {e}"))
+            .map_err(RunError::Journal)
     }
 
     fn module(&self) -> &'a Module {

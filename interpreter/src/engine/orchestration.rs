@@ -17,8 +17,8 @@ use crate::value::{format_duration, Value};
 
 use super::steps::InDoubtAnswer;
 use super::{
-    flow_message, Flow, Frame, Machine, RunReport, RunRequest, RunStatus, Services, StepState,
-    APPROVAL_VALUES,
+    flow_message, Flow, Frame, Machine, RunError, RunReport, RunRequest, RunStatus, Services,
+    StepState, APPROVAL_VALUES,
 };
 
 /// What a dead process had done, read back from its journal.
@@ -87,7 +87,7 @@ pub async fn run(
     program: &Analysis,
     services: Services<'_>,
     request: RunRequest,
-) -> Result<RunReport, String> {
+) -> Result<RunReport, RunError> {
     let module = program.module(request.module);
     let runbook = module
         .ast
@@ -97,12 +97,9 @@ pub async fn run(
             ItemKind::Runbook(r) if r.name.name == request.runbook => Some(r),
             _ => None,
         })
-        .ok_or_else(|| {
-            format!(
-                "there is no runbook `{}` in {}",
-                request.runbook,
-                program.file(module.file).path.display()
-            )
+        .ok_or_else(|| RunError::NoSuchRunbook {
+            runbook: request.runbook.clone(),
+            file: program.file(module.file).path.display().to_string(),
         })?;
     let mut machine = Machine {
         program,
@@ -154,7 +151,7 @@ pub async fn run(
             report.fatal = report.fatal.map(|fatal| secrets.mask(&fatal));
             Ok(report)
         }
-        Err(message) => Err(secrets.mask(&message)),
+        Err(error) => Err(error.masked(&secrets)),
     }
 }
 
@@ -164,7 +161,7 @@ impl<'a> Machine<'a> {
         module: &'a Module,
         runbook: &'a Runbook,
         request: RunRequest,
-    ) -> Result<RunReport, String> {
+    ) -> Result<RunReport, RunError> {
         let inputs_json = serde_json::Value::Object(
             request
                 .inputs
@@ -255,10 +252,9 @@ impl<'a> Machine<'a> {
                         }
                     },
                     (None, None) => {
-                        return Err(format!(
-                            "input `{}` is required: give it with --input {}=VALUE",
-                            field.name.name, field.name.name
-                        ))
+                        return Err(RunError::MissingInput {
+                            name: field.name.name.clone(),
+                        })
                     }
                 };
                 self.journal(EventKind::Bound {
@@ -368,7 +364,7 @@ impl<'a> Machine<'a> {
         summary: String,
         escalated: bool,
         fatal: Option<String>,
-    ) -> Result<RunReport, String> {
+    ) -> Result<RunReport, RunError> {
         self.journal(EventKind::RunFinished {
             status: "failed".into(),
             summary: summary.clone(),
@@ -499,8 +495,8 @@ impl<'a> Machine<'a> {
                                         error: flow_message(flow),
                                     })
                                     .await;
-                                if let Err(message) = written {
-                                    *fatal = Some(message);
+                                if let Err(error) = written {
+                                    *fatal = Some(error.into());
                                     return RunStatus::Failed;
                                 }
                             }
