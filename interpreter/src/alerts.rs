@@ -107,59 +107,84 @@ pub struct AlertPayload {
     pub raw: serde_json::Value,
 }
 
+/// Why a body is not an Alertmanager payload: the kinds a receiver may answer differently (a
+/// body that is not JSON at all, a payload version rbk does not read, one bad alert among
+/// many), with the JSON parser's error kept as the source.
+#[derive(Debug, thiserror::Error)]
+pub enum PayloadError {
+    #[error("the body is not JSON ({0}); expected an Alertmanager webhook payload")]
+    NotJson(#[source] serde_json::Error),
+    #[error(
+        "webhook payload version {version:?} is not supported; rbk reads version \"4\" (Alertmanager 0.x)"
+    )]
+    UnsupportedVersion { version: String },
+    /// One element of `alerts` is not an alert.
+    #[error("alerts[{index}]: {reason}")]
+    BadAlert { index: usize, reason: String },
+    /// The body's shape, or one of its fields, is not what Alertmanager sends; the text says
+    /// which.
+    #[error("{0}")]
+    Malformed(String),
+}
+
 /// A webhook v4 body, or one alert object (as `rbk run --alert` accepts). Err = why it is not one.
-pub fn parse_payload(body: &[u8]) -> Result<AlertPayload, String> {
-    let raw: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-        format!("the body is not JSON ({e}); expected an Alertmanager webhook payload")
-    })?;
+pub fn parse_payload(body: &[u8]) -> Result<AlertPayload, PayloadError> {
+    let raw: serde_json::Value = serde_json::from_slice(body).map_err(PayloadError::NotJson)?;
     let Some(object) = raw.as_object() else {
-        return Err(format!(
+        return Err(PayloadError::Malformed(format!(
             "the body is a JSON {}, not an object; expected an Alertmanager webhook payload \
              (an object with an `alerts` array) or one alert (an object with `labels`)",
             json_kind(&raw)
-        ));
+        )));
     };
     let (alerts, group_key, receiver, truncated_alerts) = match object.get("alerts") {
         Some(serde_json::Value::Array(items)) => {
             if let Some(version) = object.get("version").and_then(|v| v.as_str()) {
                 if version != "4" {
-                    return Err(format!(
-                        "webhook payload version {version:?} is not supported; rbk reads version \"4\" (Alertmanager 0.x)"
-                    ));
+                    return Err(PayloadError::UnsupportedVersion {
+                        version: version.to_string(),
+                    });
                 }
             }
             let alerts = items
                 .iter()
                 .enumerate()
-                .map(|(i, item)| parse_alert(item).map_err(|e| format!("alerts[{i}]: {e}")))
+                .map(|(index, item)| {
+                    parse_alert(item).map_err(|reason| PayloadError::BadAlert { index, reason })
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             let truncated = match object.get("truncatedAlerts") {
                 None | Some(serde_json::Value::Null) => 0,
-                Some(value) => value
-                    .as_u64()
-                    .ok_or_else(|| format!("`truncatedAlerts` is {value}, not a count"))?,
+                Some(value) => value.as_u64().ok_or_else(|| {
+                    PayloadError::Malformed(format!("`truncatedAlerts` is {value}, not a count"))
+                })?,
             };
             (
                 alerts,
-                optional_string(object, "groupKey")?,
-                optional_string(object, "receiver")?,
+                optional_string(object, "groupKey").map_err(PayloadError::Malformed)?,
+                optional_string(object, "receiver").map_err(PayloadError::Malformed)?,
                 truncated,
             )
         }
         Some(other) => {
-            return Err(format!(
+            return Err(PayloadError::Malformed(format!(
                 "`alerts` is a JSON {}, not an array of alerts",
                 json_kind(other)
-            ))
+            )))
         }
-        None if object.contains_key("labels") => (vec![parse_alert(&raw)?], None, None, 0),
+        None if object.contains_key("labels") => (
+            vec![parse_alert(&raw).map_err(PayloadError::Malformed)?],
+            None,
+            None,
+            0,
+        ),
         None => {
-            return Err(
+            return Err(PayloadError::Malformed(
                 "the body has no `alerts` array and no `labels`: expected an Alertmanager webhook \
                  payload ({\"version\": \"4\", \"alerts\": [...], ...}) or one alert \
                  ({\"labels\": {\"alertname\": ...}, \"startsAt\": ...})"
                     .into(),
-            )
+            ))
         }
     };
     Ok(AlertPayload {

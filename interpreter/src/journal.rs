@@ -228,7 +228,42 @@ pub struct Event {
 /// Where a run's events go. An event that cannot be written stops the run: rbk never acts
 /// without an audit trail.
 pub trait Journal: Send + Sync {
-    fn append<'a>(&'a self, at: i64, kind: EventKind) -> BoxFuture<'a, Result<(), String>>;
+    fn append<'a>(&'a self, at: i64, kind: EventKind) -> BoxFuture<'a, Result<(), JournalError>>;
+}
+
+/// Why an event was not journaled. The kinds matter to the caller: a worker whose lease was
+/// lost stops quietly (another worker has the run), any other failure ends the run `failed`.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum JournalError {
+    /// The run's lease expired or another worker holds it: this worker must not write more.
+    #[error(
+        "lease lost: run {run_id} was taken from worker {worker} (its lease expired or another \
+         worker holds it); this worker stops here"
+    )]
+    LeaseLost { run_id: String, worker: String },
+    /// The store could not write it.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// A journal that is not a store refused it (a live display, a test's journal), or the
+    /// event could not be made fit to write (masking its secrets failed).
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl JournalError {
+    /// The same error with every secret in its text masked: it is shown and stored.
+    pub fn masked(self, secrets: &crate::secrets::SecretMask) -> JournalError {
+        match self {
+            JournalError::LeaseLost { run_id, worker } => JournalError::LeaseLost {
+                run_id: secrets.mask(&run_id),
+                worker: secrets.mask(&worker),
+            },
+            JournalError::Store(error) => {
+                JournalError::Store(crate::store::StoreError(secrets.mask(&error.0)))
+            }
+            JournalError::Refused(reason) => JournalError::Refused(secrets.mask(&reason)),
+        }
+    }
 }
 
 /// SHA-256 of some text, as hex: how runs record which program text they execute.
@@ -297,7 +332,7 @@ impl MemoryJournal {
 }
 
 impl Journal for MemoryJournal {
-    fn append<'a>(&'a self, at: i64, kind: EventKind) -> BoxFuture<'a, Result<(), String>> {
+    fn append<'a>(&'a self, at: i64, kind: EventKind) -> BoxFuture<'a, Result<(), JournalError>> {
         self.push(at, kind);
         Box::pin(async { Ok(()) })
     }
@@ -307,7 +342,7 @@ impl Journal for MemoryJournal {
 pub struct FanOut<'j>(pub Vec<&'j dyn Journal>);
 
 impl Journal for FanOut<'_> {
-    fn append<'a>(&'a self, at: i64, kind: EventKind) -> BoxFuture<'a, Result<(), String>> {
+    fn append<'a>(&'a self, at: i64, kind: EventKind) -> BoxFuture<'a, Result<(), JournalError>> {
         Box::pin(async move {
             for journal in &self.0 {
                 journal.append(at, kind.clone()).await?;

@@ -21,12 +21,12 @@ pub mod secret_sources;
 pub mod secrets;
 pub mod start;
 pub mod store;
-pub mod testing;
+pub mod test_runner;
 mod text_builtins;
 pub mod value;
 
 pub use action::{ActionCall, ActionError, Actions, BoxFuture};
 pub use approval::{ApprovalDecision, ApprovalRequest, Approver, Environment, ProcessEnvironment};
-pub use engine::{run, RunReport, RunRequest, RunStatus, Services, StepState};
-pub use journal::{Event, EventKind, Journal, MemoryJournal};
+pub use engine::{run, RunError, RunReport, RunRequest, RunStatus, Services, StepState};
+pub use journal::{Event, EventKind, Journal, JournalError, MemoryJournal};
 pub use value::Value;

@@ -14,8 +14,7 @@ use rbk_compiler::Analysis;
 use crate::approval::{Approver, Environment};
 use crate::dry_run::DryRunActions;
 use crate::engine::{self, Resume, RunReport, RunStatus, Services};
-use crate::journal::{EventKind, FanOut, Journal};
-use crate::store::queue::LEASE_LOST;
+use crate::journal::{EventKind, FanOut, Journal, JournalError};
 use crate::store::{
     FencedJournal, Lease, RunLimits, RunOwner, RunRecord, RunState, RunTrigger, Store, StoreJournal,
 };
@@ -264,8 +263,9 @@ pub async fn execute(
     };
     let report = match engine::run(program, services, request).await {
         Ok(report) => report,
-        Err(message) => {
-            if message.contains(LEASE_LOST) {
+        Err(error) => {
+            let message = error.to_string();
+            if error.is_lease_lost() {
                 return Err(message);
             }
             // The journal ends with the state the record gets, or `rbk log --verify` would
@@ -331,7 +331,7 @@ struct RunWriter<'s> {
 }
 
 impl RunWriter<'_> {
-    async fn append(&self, at: i64, kind: EventKind) -> Result<(), String> {
+    async fn append(&self, at: i64, kind: EventKind) -> Result<(), JournalError> {
         match &self.lease {
             Some(lease) => {
                 FencedJournal {
@@ -352,21 +352,18 @@ impl RunWriter<'_> {
         }
     }
 
-    async fn set_state(&self, state: RunState, summary: &str) -> Result<(), String> {
+    async fn set_state(&self, state: RunState, summary: &str) -> Result<(), JournalError> {
         match &self.lease {
             Some(lease) => match self.store.set_state_fenced(lease, state, summary).await {
                 Ok(true) => Ok(()),
-                Ok(false) => Err(format!(
-                    "{LEASE_LOST}: run {} was taken from worker {}",
-                    lease.run_id, lease.worker
-                )),
-                Err(error) => Err(error.0),
+                Ok(false) => Err(lease.lost()),
+                Err(error) => Err(JournalError::Store(error)),
             },
             None => self
                 .store
                 .set_state(&self.run_id, state, summary)
                 .await
-                .map_err(|e| e.0),
+                .map_err(JournalError::Store),
         }
     }
 }
@@ -379,7 +376,7 @@ struct StateTracking<'w, 's> {
 }
 
 impl Journal for StateTracking<'_, '_> {
-    fn append<'a>(&'a self, at: i64, kind: EventKind) -> BoxFuture<'a, Result<(), String>> {
+    fn append<'a>(&'a self, at: i64, kind: EventKind) -> BoxFuture<'a, Result<(), JournalError>> {
         Box::pin(async move {
             let next = match &kind {
                 EventKind::ApprovalRequested { step, .. } if step.contains('#') => {

@@ -16,7 +16,7 @@ use std::time::Duration;
 use rbk_compiler::syntax::TimeoutOutcome;
 use rbk_compiler::{check, Analysis, CheckOptions};
 use rbk_interpreter::journal::verify_chain;
-use rbk_interpreter::testing::run_tests;
+use rbk_interpreter::test_runner::run_tests;
 use rbk_interpreter::{
     run, ActionCall, ActionError, Actions, ApprovalDecision, ApprovalRequest, Approver, BoxFuture,
     Environment, Event, EventKind, MemoryJournal, RunReport, RunRequest, RunStatus, Services,
@@ -1909,11 +1909,27 @@ runbook needs_input {
     let error = run(&program, services(), request("nope"))
         .await
         .unwrap_err();
-    assert!(error.contains("there is no runbook `nope`"), "{error}");
+    assert!(
+        matches!(&error, rbk_interpreter::RunError::NoSuchRunbook { runbook, .. } if runbook == "nope"),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("there is no runbook `nope`"),
+        "{error}"
+    );
     let error = run(&program, services(), request("needs_input"))
         .await
         .unwrap_err();
-    assert!(error.contains("input `service` is required"), "{error}");
+    assert_eq!(
+        error,
+        rbk_interpreter::RunError::MissingInput {
+            name: "service".into()
+        }
+    );
+    assert!(
+        error.to_string().contains("input `service` is required"),
+        "{error}"
+    );
     assert!(world.actions.calls().is_empty());
 }
 
@@ -2035,7 +2051,7 @@ test "a denied approval escalates" {
 fn run_tests_reports_each_test_block() {
     let program = compile(TESTED);
     let outcomes = run_tests(&program, program.roots[0]);
-    let by_name: HashMap<&str, &rbk_interpreter::testing::TestOutcome> =
+    let by_name: HashMap<&str, &rbk_interpreter::test_runner::TestOutcome> =
         outcomes.iter().map(|o| (o.name.as_str(), o)).collect();
     assert_eq!(outcomes.len(), 8);
 
@@ -2409,7 +2425,11 @@ struct RefusingJournal {
 }
 
 impl rbk_interpreter::Journal for RefusingJournal {
-    fn append<'a>(&'a self, at: i64, kind: EventKind) -> BoxFuture<'a, Result<(), String>> {
+    fn append<'a>(
+        &'a self,
+        at: i64,
+        kind: EventKind,
+    ) -> BoxFuture<'a, Result<(), rbk_interpreter::JournalError>> {
         let tag = serde_json::to_value(&kind).unwrap()["event"]
             .as_str()
             .unwrap()
@@ -2420,7 +2440,7 @@ impl rbk_interpreter::Journal for RefusingJournal {
         }
         Box::pin(async move {
             if refuse {
-                Err("disk full".to_string())
+                Err(rbk_interpreter::JournalError::Refused("disk full".into()))
             } else {
                 Ok(())
             }
@@ -2518,7 +2538,16 @@ runbook audited {
         shadow: false,
     };
     let error = run(&program, services, request).await.unwrap_err();
-    assert!(error.contains("disk full"), "{error}");
+    assert_eq!(
+        error,
+        rbk_interpreter::RunError::Journal(rbk_interpreter::JournalError::Refused(
+            "disk full".into()
+        ))
+    );
+    assert_eq!(
+        error.to_string(),
+        "the journal could not be written, so the run stops: disk full"
+    );
     assert!(world.actions.calls().is_empty());
 }
 

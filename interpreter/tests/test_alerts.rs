@@ -7,7 +7,7 @@ mod support;
 
 use std::collections::HashMap;
 
-use rbk_interpreter::testing::{run_tests, TestOutcome};
+use rbk_interpreter::test_runner::{run_tests, TestOutcome};
 use support::compile;
 
 /// Runs the tests of `runbook` + `tests`; the outcomes by test name.

@@ -83,7 +83,7 @@ async fn webhook(
         let json: serde_json::Value =
             serde_json::from_slice(&body).map_err(|e| format!("the body is not JSON: {e}"))?;
         let alert = webhook::to_alert(&name, hook, &json, log::now_ms())?;
-        parse_payload(alert.to_string().as_bytes())
+        parse_payload(alert.to_string().as_bytes()).map_err(|e| e.to_string())
     })
     .await
 }

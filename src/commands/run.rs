@@ -10,7 +10,7 @@ use rbk_interpreter::approvals::{describe_outcome, ApprovalNotice, StoreApprover
 use rbk_interpreter::decisions::{decide, Approvers, Via, Vote, Voter};
 use rbk_interpreter::dry_run::DryRunActions;
 use rbk_interpreter::identity::normalize_person;
-use rbk_interpreter::journal::EventKind;
+use rbk_interpreter::journal::{EventKind, JournalError};
 use rbk_interpreter::present::arguments_text;
 use rbk_interpreter::secret_sources::ProjectEnvironment;
 use rbk_interpreter::start::{self, InputSource, PreparedRun, StartSpec};
@@ -335,7 +335,7 @@ impl LiveDisplay {
 }
 
 impl Journal for LiveDisplay {
-    fn append<'a>(&'a self, at: i64, kind: EventKind) -> BoxFuture<'a, Result<(), String>> {
+    fn append<'a>(&'a self, at: i64, kind: EventKind) -> BoxFuture<'a, Result<(), JournalError>> {
         Box::pin(async move {
             if self.format == Format::Json {
                 let mut event = serde_json::to_value(&kind).unwrap_or_default();

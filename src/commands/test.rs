@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
 use rbk_compiler::check;
-use rbk_interpreter::testing::{coverage_gaps, run_tests};
+use rbk_interpreter::test_runner::{coverage_gaps, run_tests};
 
 use super::check::usage_error;
 use super::render;

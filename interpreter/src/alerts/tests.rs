@@ -148,7 +148,7 @@ fn bad_bodies_say_what_is_wrong() {
     ];
     for (body, wanted) in cases {
         let error = parse_payload(body.as_bytes()).expect_err(body);
-        assert!(error.contains(wanted), "{body}: {error}");
+        assert!(error.to_string().contains(wanted), "{body}: {error}");
     }
 }
 
@@ -387,4 +387,25 @@ fn a_runbook_without_an_alert_trigger_is_an_error() {
     ))
     .unwrap_err();
     assert!(error.contains("has no `trigger alert"), "{error}");
+}
+
+#[test]
+fn payload_errors_say_their_kind_and_keep_the_parser_error() {
+    use std::error::Error as _;
+    let not_json = parse_payload(b"{").unwrap_err();
+    assert!(matches!(not_json, PayloadError::NotJson(_)), "{not_json:?}");
+    assert!(not_json.source().is_some(), "the JSON error is kept");
+    let old = parse_payload(br#"{"version": "3", "alerts": []}"#).unwrap_err();
+    assert!(
+        matches!(&old, PayloadError::UnsupportedVersion { version } if version == "3"),
+        "{old:?}"
+    );
+    let second_bad = parse_payload(
+        br#"{"alerts": [{"labels": {"alertname": "A"}, "startsAt": "2026-12-01T10:00:00Z"}, {}]}"#,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(second_bad, PayloadError::BadAlert { index: 1, .. }),
+        "{second_bad:?}"
+    );
 }

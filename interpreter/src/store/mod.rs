@@ -192,6 +192,8 @@ impl std::fmt::Display for StoreError {
     }
 }
 
+impl std::error::Error for StoreError {}
+
 /// Which runs `Store::list_runs` returns, most recent first.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RunQuery {
@@ -401,7 +403,7 @@ pub use queue::{
     StormLimit,
 };
 pub use sqlite::SqliteStore;
-pub use state::{RunState, RunTrigger, TriggerKind};
+pub use state::{RunState, RunTrigger, TriggerKind, UnknownRunState};
 
 /// Writes a run's journal into a store.
 pub struct StoreJournal<'s> {
@@ -410,13 +412,17 @@ pub struct StoreJournal<'s> {
 }
 
 impl crate::journal::Journal for StoreJournal<'_> {
-    fn append<'a>(&'a self, at: i64, kind: EventKind) -> BoxFuture<'a, Result<(), String>> {
+    fn append<'a>(
+        &'a self,
+        at: i64,
+        kind: EventKind,
+    ) -> BoxFuture<'a, Result<(), crate::journal::JournalError>> {
         Box::pin(async move {
             self.store
                 .append_event(&self.run_id, at, &kind)
                 .await
                 .map(|_| ())
-                .map_err(|e| e.0)
+                .map_err(crate::journal::JournalError::Store)
         })
     }
 }

@@ -322,7 +322,7 @@ fn run_from_row(row: &Row) -> Result<RunRecord, StoreError> {
         started_at: row
             .try_get(4)
             .map_err(|e| pg_err(&format!("bad run row {id}"), e))?,
-        state: RunState::from_stored(&get(5)?),
+        state: get(5)?.parse().map_err(|e| err(&format!("run {id}"), e))?,
         summary: get(6)?,
         digest: get(7)?,
         inputs: serde_json::from_str(&inputs)
@@ -579,7 +579,9 @@ async fn set_state_in(
                 let bad = |e| pg_err("bad run row", e);
                 let status: String = row.try_get(0).map_err(bad)?;
                 Ok((
-                    RunState::from_stored(&status),
+                    status
+                        .parse()
+                        .map_err(|e| err(&format!("run {run_id}"), e))?,
                     row.try_get(1).map_err(bad)?,
                     row.try_get(2).map_err(bad)?,
                 ))
@@ -775,7 +777,8 @@ async fn ingest_in(tx: &Transaction<'_>, intake: &Intake) -> Result<IntakeReport
         let id: String = row.try_get(0).map_err(bad)?;
         let status: String = row.try_get(1).map_err(bad)?;
         let alert: Option<String> = row.try_get(2).map_err(bad)?;
-        match RunState::from_stored(&status) {
+        let state: RunState = status.parse().map_err(|e| err(&format!("run {id}"), e))?;
+        match state {
             RunState::Queued => {
                 for event in cancel_events(RESOLVED_BEFORE_START) {
                     append_in(tx, &id, at, &event).await?;

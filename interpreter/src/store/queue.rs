@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{RunLimits, RunRecord, RunState, Store};
 use crate::action::BoxFuture;
-use crate::journal::{EventKind, Journal};
+use crate::journal::{EventKind, Journal, JournalError};
 
 /// One alert as received, kept whatever it causes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -132,19 +132,23 @@ pub struct FencedJournal<'s> {
     pub lease: Lease,
 }
 
-/// The error a fenced write gives once the lease is gone.
-pub const LEASE_LOST: &str = "lease lost";
+impl Lease {
+    /// The error a fenced write gives once this lease is gone.
+    pub fn lost(&self) -> JournalError {
+        JournalError::LeaseLost {
+            run_id: self.run_id.clone(),
+            worker: self.worker.clone(),
+        }
+    }
+}
 
 impl Journal for FencedJournal<'_> {
-    fn append<'a>(&'a self, at: i64, kind: EventKind) -> BoxFuture<'a, Result<(), String>> {
+    fn append<'a>(&'a self, at: i64, kind: EventKind) -> BoxFuture<'a, Result<(), JournalError>> {
         Box::pin(async move {
             match self.store.append_fenced(&self.lease, at, &kind).await {
                 Ok(Some(_)) => Ok(()),
-                Ok(None) => Err(format!(
-                    "{LEASE_LOST}: run {} was taken from worker {} (its lease expired or another worker holds it); this worker stops here",
-                    self.lease.run_id, self.lease.worker
-                )),
-                Err(error) => Err(error.0),
+                Ok(None) => Err(self.lease.lost()),
+                Err(error) => Err(JournalError::Store(error)),
             }
         })
     }

@@ -72,12 +72,6 @@ impl RunState {
         })
     }
 
-    /// A state read from a store: an unknown name (written by a newer rbk) reads as in doubt,
-    /// which nothing resumes or claims without a human.
-    pub fn from_stored(name: &str) -> RunState {
-        RunState::parse(name).unwrap_or(RunState::InDoubt)
-    }
-
     pub fn is_final(self) -> bool {
         !self.is_active()
     }
@@ -123,6 +117,26 @@ impl RunState {
             .filter(|s| s.is_active())
             .map(|s| s.as_str())
             .collect()
+    }
+}
+
+/// A stored status no [`RunState`] has: written by a newer rbk, or edited by hand. Reading it is
+/// an error rather than a guess: a guessed state could let this rbk resume, cancel or finish a
+/// run it does not understand.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown run status `{name}` (a newer rbk may have written it)")]
+pub struct UnknownRunState {
+    pub name: String,
+}
+
+impl std::str::FromStr for RunState {
+    type Err = UnknownRunState;
+
+    /// The state a stored or typed name means, older spellings included (see [`RunState::parse`]).
+    fn from_str(name: &str) -> Result<RunState, UnknownRunState> {
+        RunState::parse(name).ok_or_else(|| UnknownRunState {
+            name: name.to_string(),
+        })
     }
 }
 
@@ -238,13 +252,17 @@ mod tests {
     fn names_older_stores_wrote_read_sensibly() {
         assert_eq!(RunState::parse("denied"), Some(RunState::Failed));
         assert_eq!(RunState::parse("timed out"), Some(RunState::Failed));
-        assert_eq!(RunState::from_stored("running"), RunState::Running);
-        assert_eq!(RunState::from_stored("waiting"), RunState::Waiting);
+        assert_eq!("running".parse(), Ok(RunState::Running));
+        assert_eq!("waiting".parse(), Ok(RunState::Waiting));
         assert_eq!(
             serde_json::from_str::<RunState>("\"timed out\"").unwrap(),
             RunState::Failed
         );
-        assert_eq!(RunState::from_stored("exploded"), RunState::InDoubt);
+        let unknown = "exploded".parse::<RunState>().unwrap_err();
+        assert_eq!(
+            unknown.to_string(),
+            "unknown run status `exploded` (a newer rbk may have written it)"
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! `test` blocks: run a runbook against mocked actions, pre-answered approvals and a virtual
-//! clock, then check the assertions.
+//! The runner of `test` blocks: runs a runbook against mocked actions, pre-answered approvals
+//! and a virtual clock, then checks the assertions. (Production code behind `rbk test`.)
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -424,7 +424,7 @@ async fn run_test(program: &Analysis, module: &Module, test: &TestItem) -> TestO
                             }
                             outcome.report = Some(report);
                         }
-                        Err(message) => outcome.failures.push(message),
+                        Err(error) => outcome.failures.push(error.to_string()),
                     }
                     let asked = std::mem::take(
                         &mut *approver.asked.lock().unwrap_or_else(|e| e.into_inner()),
