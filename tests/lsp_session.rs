@@ -397,6 +397,9 @@ fn an_import_that_cannot_be_loaded_reads_the_same_in_rbk_check_and_the_editor() 
     let run = rbk_in(&dir, &["check", "--format", "json", "main.rbk"]);
     let records: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
     let from_cli = messages_of(&records, "code");
+    // The editor shows the help line under the message.
+    let help = records[0]["help"].as_str().unwrap();
+    assert!(records.iter().all(|r| r["help"] == help), "{records:?}");
 
     let mut server = Server::start(&["lsp"]);
     server.initialize();
@@ -412,6 +415,10 @@ fn an_import_that_cannot_be_loaded_reads_the_same_in_rbk_check_and_the_editor() 
             "cannot load module \"./missing.rbk\": no such file".to_string(),
         ]
     );
-    assert_eq!(from_editor, from_cli);
+    let with_help: Vec<String> = from_cli
+        .iter()
+        .map(|m| format!("{m}\nhelp: {help}"))
+        .collect();
+    assert_eq!(from_editor, with_help);
     std::fs::remove_dir_all(&dir).unwrap();
 }
