@@ -4,8 +4,9 @@
 //! ([`crate::workspace`]) a definition is known by its file and span, which every check of
 //! the same text agrees on.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use rbk_compiler::project::ProjectLoader;
 use rbk_compiler::resolve::{ModuleId, ModuleOrigin};
 use rbk_compiler::syntax::{ClauseKind, ExprKind, Ident, ItemKind, Span};
 
@@ -22,7 +23,7 @@ pub struct Definition {
 }
 
 impl Definition {
-    fn of(checked: &Checked, (module, span): (ModuleId, Span)) -> Definition {
+    pub fn of(checked: &Checked, (module, span): (ModuleId, Span)) -> Definition {
         Definition {
             origin: checked.analysis.module(module).origin.clone(),
             span,
@@ -128,30 +129,62 @@ pub fn references(checked: &Checked, offset: usize, with_declaration: bool) -> V
     references_to(checked, name, &target, with_declaration)
 }
 
-/// The references to the name at `offset` of `document` in every file of `workspace`: each
-/// file module with its spans, in module order.
+/// Which files can name `target` as one of `names`: the file that defines it, and files whose
+/// text has one of the names and the defining module's file name (`use "./lib.rbk"`) or, for
+/// the standard library, its module name (`use std.postgres`). A cheap filter on text: the
+/// check of what is kept decides.
+pub fn can_name<'a>(
+    target: &'a Definition,
+    names: &'a [&'a str],
+) -> impl Fn(&Path, &str) -> bool + 'a {
+    let (defining, mark) = match &target.origin {
+        ModuleOrigin::File(path) => (
+            Some(path.as_path()),
+            path.file_name().map(|n| n.to_string_lossy().into_owned()),
+        ),
+        ModuleOrigin::Std(name) => (None, Some(name.clone())),
+    };
+    move |path, text| {
+        defining == Some(path)
+            || (names.iter().any(|name| text.contains(name))
+                && mark.as_deref().is_some_and(|mark| text.contains(mark)))
+    }
+}
+
+/// The references to the name at `offset` of `document` in the files of its project that can
+/// name it, read through `loader`: the project's check and, for each file module, its spans.
+/// `known`: the name and its definition, when the caller knows them.
 pub fn workspace_references(
-    workspace: &Workspace,
     document: &Path,
     offset: usize,
     with_declaration: bool,
-) -> Vec<(ModuleId, Vec<Span>)> {
-    let Some(view) = workspace.view(document) else {
-        return Vec::new();
+    files: &[PathBuf],
+    loader: ProjectLoader,
+    known: Option<(String, Definition)>,
+) -> Option<(Workspace, Vec<(ModuleId, Vec<Span>)>)> {
+    // The name and what it stands for, from the latest check of the document when it saw
+    // this text (`known`), else from a check of the document alone.
+    let (name, target) = match known {
+        Some(known) => known,
+        None => {
+            let alone = Workspace::check(document, &[], &|_, _| false, loader.clone())?;
+            let view = alone.view(document)?;
+            let (word, module, span) = target(&view, offset)?;
+            let name = view.text()[word.start..word.end].to_string();
+            (name, Definition::of(&view, (module, span)))
+        }
     };
-    let Some((word, module, span)) = target(&view, offset) else {
-        return Vec::new();
-    };
-    let name = &view.text()[word.start..word.end];
-    let target = Definition::of(&view, (module, span));
-    workspace
+    let name = name.as_str();
+    let project = Workspace::check(document, files, &can_name(&target, &[name]), loader)?;
+    let found = project
         .file_views()
         .map(|file| {
             let spans = references_to(&file, name, &target, with_declaration);
             (file.root, spans)
         })
         .filter(|(_, spans)| !spans.is_empty())
-        .collect()
+        .collect();
+    Some((project, found))
 }
 
 #[cfg(test)]

@@ -72,7 +72,7 @@ pub fn rename(
     let word = word_at(&text, offset).ok_or("there is no name here to rename")?;
     let old_name = &text[word.start..word.end];
     // The document alone says what the name is, and whether other files can name it.
-    let alone = Workspace::check_files(document, &[], &[], loader.clone())
+    let alone = Workspace::check(document, &[], &|_, _| false, loader.clone())
         .ok_or("the file could not be checked")?;
     let view = alone
         .view(document)
@@ -89,8 +89,10 @@ pub fn rename(
         origin: view.analysis.module(module).origin.clone(),
         span,
     };
+    let names = [old_name, new_name];
     let before = if references::is_shared(&view, module, span) {
-        Workspace::check_files(document, files, &[old_name, new_name], loader.clone())
+        let keep = references::can_name(&target, &names);
+        Workspace::check(document, files, &keep, loader.clone())
             .ok_or("the project could not be checked")?
     } else {
         alone
@@ -156,8 +158,13 @@ fn verify(
         .iter()
         .map(|root| before.path_of(*root).to_path_buf())
         .collect();
-    let after = Workspace::check_files(document, &roots, &[""], loader.with_open_buffers(open))
-        .ok_or("the renamed project could not be checked")?;
+    let after = Workspace::check(
+        document,
+        &roots,
+        &|_, _| true,
+        loader.with_open_buffers(open),
+    )
+    .ok_or("the renamed project could not be checked")?;
     for file in after.file_views() {
         let path = after.path_of(file.root);
         let found = references::references_to(&file, new_name, &renamed_target, true);

@@ -11,10 +11,10 @@ use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer};
 
 use crate::documents::{self, document_path, Checked, Document};
-use crate::workspace::{self, Workspace};
+use crate::workspace;
 use crate::{
-    actions, completion, convert, cursor, definition, formatting, hover, references, rename,
-    std_sources, symbols,
+    actions, completion, convert, definition, formatting, hover, references, rename, std_sources,
+    symbols,
 };
 use rbk_compiler::resolve::ModuleOrigin;
 use rbk_compiler::syntax::ParseCache;
@@ -371,10 +371,15 @@ impl LanguageServer for Backend {
         };
         // A name no other file can use (a `let`, a step, an alias): the latest check answers,
         // when it saw this text.
+        let mut known = None;
         if let Some(checked) = self.checked(&uri).filter(|c| c.text() == text) {
-            let Some((_, module, span)) = references::target(&checked, offset) else {
+            let Some((word, module, span)) = references::target(&checked, offset) else {
                 return Ok(Some(Vec::new()));
             };
+            known = Some((
+                text[word.start..word.end].to_string(),
+                references::Definition::of(&checked, (module, span)),
+            ));
             if !references::is_shared(&checked, module, span) {
                 let source = checked.source();
                 let spans = references::references(&checked, offset, with_declaration);
@@ -386,16 +391,19 @@ impl LanguageServer for Backend {
                 ));
             }
         }
-        let Some(word) = cursor::word_at(&text, offset) else {
-            return Ok(Some(Vec::new()));
-        };
-        let name = text[word.start..word.end].to_string();
         let document = document_path(&uri);
         let open = self.buffers();
         let search = tokio::task::spawn_blocking(move || {
-            let project = Workspace::check(&document, &[&name], open)?;
-            let found =
-                references::workspace_references(&project, &document, offset, with_declaration);
+            let files = workspace::project_files(&document, &open);
+            let loader = documents::buffer_loader(open);
+            let (project, found) = references::workspace_references(
+                &document,
+                offset,
+                with_declaration,
+                &files,
+                loader,
+                known,
+            )?;
             Some(
                 found
                     .into_iter()

@@ -5,8 +5,9 @@
 //! otherwise make the whole tree its project). Open buffers are read as the editor has them,
 //! and the modules the files `use` are loaded wherever they are.
 //!
-//! A question about a name needs only the files whose text contains it (and the modules they
-//! use), so each request checks those, not the whole project.
+//! A question about a name needs only the files that can name it (their text contains it and
+//! the name of the file that defines it: see [`crate::references::can_name`]) and the modules
+//! they use, so each request checks those, not the whole project.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -16,7 +17,7 @@ use rbk_compiler::project::{self, discovery, ProjectLoader};
 use rbk_compiler::resolve::{ModuleId, ModuleOrigin};
 use rbk_compiler::Analysis;
 
-use crate::documents::{buffer_loader, with_room, Checked};
+use crate::documents::{with_room, Checked};
 
 /// Past this many files a project is searched by its open buffers only: a request must not
 /// read a whole monorepo.
@@ -76,23 +77,13 @@ pub struct Workspace {
 }
 
 impl Workspace {
-    /// Checks the project files of `document` whose text contains one of `words` (the
-    /// document always), reading open buffers before the disk. `None` if the compiler
+    /// Checks `document` and those of `files` that `keep` (given a path and its text) keeps,
+    /// reading through `loader` (open buffers before the disk). `None` if the compiler
     /// panicked.
     pub fn check(
         document: &Path,
-        words: &[&str],
-        open: HashMap<PathBuf, String>,
-    ) -> Option<Workspace> {
-        let files = project_files(document, &open);
-        Self::check_files(document, &files, words, buffer_loader(open))
-    }
-
-    /// [`Workspace::check`] of the given files (and the document, always).
-    pub fn check_files(
-        document: &Path,
         files: &[PathBuf],
-        words: &[&str],
+        keep: &dyn Fn(&Path, &str) -> bool,
         loader: ProjectLoader,
     ) -> Option<Workspace> {
         let document_too = (!files.iter().any(|f| f == document)).then_some(document);
@@ -101,7 +92,7 @@ impl Workspace {
             .map(PathBuf::as_path)
             .chain(document_too)
             .filter_map(|path| Some((path.to_path_buf(), loader.read(path).ok()?)))
-            .filter(|(path, text)| path == document || words.iter().any(|word| text.contains(word)))
+            .filter(|(path, text)| path == document || keep(path, text))
             .collect();
         let config = project::config_of_buffer(document);
         let options = rbk_stdlib::check_options(config.as_ref());
