@@ -129,6 +129,9 @@ pub fn references(checked: &Checked, offset: usize, with_declaration: bool) -> V
     references_to(checked, name, &target, with_declaration)
 }
 
+/// References in several files: each file module with its spans.
+pub type FileReferences = Vec<(ModuleId, Vec<Span>)>;
+
 /// Which files can name `target` as one of `names`: the file that defines it, and files whose
 /// text has one of the names and the defining module's file name (`use "./lib.rbk"`) or, for
 /// the standard library, its module name (`use std.postgres`). A cheap filter on text: the
@@ -161,7 +164,7 @@ pub fn workspace_references(
     files: &[PathBuf],
     loader: ProjectLoader,
     known: Option<(String, Definition)>,
-) -> Option<(Workspace, Vec<(ModuleId, Vec<Span>)>)> {
+) -> Option<(Workspace, FileReferences)> {
     // The name and what it stands for, from the latest check of the document when it saw
     // this text (`known`), else from a check of the document alone.
     let (name, target) = match known {
