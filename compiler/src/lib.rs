@@ -9,8 +9,9 @@
 //! 5. [`lints`] applies the safety rules (approval gates, blast radius, secrets, ...);
 //! 6. [`plan`] describes each runbook's effect-level plan for reviewers.
 //!
-//! The compiler does no I/O of its own: sources come in through a [`ModuleLoader`] (which may
-//! read them with [`source_files`]).
+//! The compiler does no I/O beyond reading sources: they come in through a [`ModuleLoader`];
+//! [`project`] is the one loader the CLI and the language server share (it reads `.rbk` files
+//! and `rbk.toml` with [`source_files`]).
 
 pub mod config;
 pub mod diagnostics;
@@ -19,6 +20,7 @@ pub mod format;
 pub mod graph;
 pub mod lints;
 pub mod plan;
+pub mod project;
 pub mod resolve;
 pub mod source_files;
 pub mod syntax;

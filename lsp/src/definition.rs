@@ -1,9 +1,11 @@
 //! Go to definition: `let` bindings, inputs, parameters, `fn`s, consts, runbooks, externs
-//! (through `alias.name` and calls), and the steps named in `expect step`, `approve`, `deny`.
+//! (through `alias.name` and calls, into local modules and the standard library), the file of
+//! a `use "./x.rbk"`, and the steps named in `expect step`, `approve`, `deny`.
 
 use rbk_compiler::resolve::{Member, Module, ModuleId};
 use rbk_compiler::syntax::{
-    ClauseKind, ExprKind, Ident, Item, ItemKind, Path, Span, Stmt, StmtKind, TestStmtKind,
+    ClauseKind, ExprKind, Ident, Item, ItemKind, Path, Span, Stmt, StmtKind, TestStmtKind, UseItem,
+    UseTarget,
 };
 use rbk_compiler::types::Callee;
 
@@ -14,6 +16,9 @@ use crate::query;
 pub fn definition(checked: &Checked, offset: usize) -> Option<(ModuleId, Span)> {
     let module = checked.module();
     if let Some(found) = test_reference(checked, module, offset) {
+        return Some(found);
+    }
+    if let Some(found) = used_file(module, offset) {
         return Some(found);
     }
     // A call's callee: what the checker resolved it to.
@@ -47,6 +52,20 @@ pub fn definition(checked: &Checked, offset: usize) -> Option<(ModuleId, Span)> 
         }
         _ => None,
     }
+}
+
+/// On the path of `use "./lib.rbk" as lib`: the start of that file.
+fn used_file(module: &Module, offset: usize) -> Option<(ModuleId, Span)> {
+    module.ast.items.iter().find_map(|item| match &item.kind {
+        ItemKind::Use(UseItem {
+            target: UseTarget::Local(path),
+            alias: Some(alias),
+        }) if path.span.contains(offset) => {
+            let target = module.names.imports.get(&alias.name)?.module?;
+            Some((target, Span::new(0, 0)))
+        }
+        _ => None,
+    })
 }
 
 fn member(

@@ -1,16 +1,15 @@
-//! The open buffers, the module loader that serves them before the disk, and the checked
+//! The open buffers, the project loader that serves them before the disk, and the checked
 //! state of each buffer.
 
 use std::collections::HashMap;
-use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use rbk_compiler::config::ProjectConfig;
+use rbk_compiler::project::{self, ProjectLoader};
 use rbk_compiler::resolve::{ModuleId, ModuleOrigin};
-use rbk_compiler::source_files;
 use rbk_compiler::syntax::ParseCache;
 use rbk_compiler::types::ApproverGroups;
-use rbk_compiler::{Analysis, ModuleLoader};
+use rbk_compiler::Analysis;
 use tower_lsp_server::ls_types::{TextDocumentContentChangeEvent, Uri};
 
 use crate::convert::SourceText;
@@ -50,72 +49,30 @@ pub fn document_path(uri: &Uri) -> PathBuf {
     PathBuf::from(uri.path().as_str())
 }
 
-/// Serves `use "./x.rbk"` from open buffers first, then from disk; `std.*` from the binary.
-pub struct BufferLoader {
-    pub open: HashMap<PathBuf, String>,
+/// The project loader over the open buffers: `use "./x.rbk"` is served from an open buffer
+/// first, then from disk; `std.*` from the binary. The CLI loads through the same loader
+/// (with no buffers), so an import that fails is reported in the same words.
+pub fn buffer_loader(open: HashMap<PathBuf, String>) -> ProjectLoader {
+    ProjectLoader::new(rbk_std::MODULES).with_open_buffers(open)
 }
 
-impl ModuleLoader for BufferLoader {
-    fn std_module(&self, name: &str) -> Option<String> {
-        rbk_std::module_source(name).map(str::to_string)
-    }
-
-    fn std_module_names(&self) -> Vec<String> {
-        rbk_std::module_names().map(str::to_string).collect()
-    }
-
-    fn local_module(&self, from: &Path, relative: &str) -> Result<(PathBuf, String), String> {
-        let path = source_files::local_module_path(from, relative);
-        if let Some(text) = self.open.get(&path) {
-            return Ok((path, text.clone()));
-        }
-        match source_files::read(&path) {
-            Ok(text) => Ok((path, text)),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                Err("no such file".to_string())
-            }
-            Err(error) if error.kind() == std::io::ErrorKind::PermissionDenied => {
-                Err("permission denied".to_string())
-            }
-            Err(error) => Err(error.to_string()),
-        }
-    }
-
-    fn special_file(&self, path: &Path) -> Option<&'static str> {
-        if self.open.contains_key(path) {
-            return None;
-        }
-        source_files::special_kind(path)
-    }
+/// Runs `check` on a thread with room to recurse: deeply nested input recurses in the parser
+/// and checker (the CLI gives them the same room). `None` if it panicked.
+pub fn with_room<T: Send>(check: impl FnOnce() -> T + Send) -> Option<T> {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .stack_size(256 * 1024 * 1024)
+            .spawn_scoped(scope, check)
+            .ok()?
+            .join()
+            .ok()
+    })
 }
 
-/// The nearest `rbk.toml` at or above the file's directory.
-pub fn find_config(file: &Path) -> Option<PathBuf> {
-    let absolute = fs::canonicalize(file)
-        .ok()
-        .or_else(|| file.is_absolute().then(|| file.to_path_buf()))?;
-    let mut dir = absolute.parent();
-    while let Some(current) = dir {
-        let candidate = current.join("rbk.toml");
-        if candidate.is_file() {
-            return Some(candidate);
-        }
-        dir = current.parent();
-    }
-    None
-}
-
-/// The approver groups of the project the file belongs to; `None` without a readable rbk.toml
-/// (as `rbk check`, group names are then not checked).
-/// The rbk.toml governing `file`, when there is one and it reads.
-fn project_config(file: &Path) -> Option<ProjectConfig> {
-    let text = fs::read_to_string(find_config(file)?).ok()?;
-    ProjectConfig::parse(&text).ok()
-}
-
-/// One buffer, checked: the compiler's whole answer and which module is the buffer.
+/// One buffer, checked: the compiler's whole answer and which module is the buffer. (A check
+/// of the whole project is shared by one `Checked` per file: [`crate::workspace`].)
 pub struct Checked {
-    pub analysis: Analysis,
+    pub analysis: Arc<Analysis>,
     pub root: ModuleId,
     pub approver_groups: Option<ApproverGroups>,
 }
@@ -133,24 +90,16 @@ impl Checked {
         open: HashMap<PathBuf, String>,
         cache: &mut ParseCache,
     ) -> Option<Checked> {
-        let config = project_config(&path);
+        let config = project::config_of_buffer(&path);
         let options = crate::natives::check_options(config.as_ref());
         let approver_groups = options.approver_groups.clone();
-        let loader = BufferLoader { open };
-        // Deeply nested input recurses in the parser and checker; give them room, as the CLI does.
-        let analysis = std::thread::scope(|scope| {
-            std::thread::Builder::new()
-                .stack_size(256 * 1024 * 1024)
-                .spawn_scoped(scope, || {
-                    rbk_compiler::check_incremental(vec![(path, text)], &loader, &options, cache)
-                })
-                .ok()?
-                .join()
-                .ok()
+        let loader = buffer_loader(open);
+        let analysis = with_room(|| {
+            rbk_compiler::check_incremental(vec![(path, text)], &loader, &options, cache)
         })?;
         let root = *analysis.roots.first()?;
         Some(Checked {
-            analysis,
+            analysis: Arc::new(analysis),
             root,
             approver_groups,
         })

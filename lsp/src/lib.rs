@@ -2,7 +2,9 @@
 //!
 //! A thin layer over the compiler: every answer comes from one [`rbk_compiler::check`] of the
 //! open buffer (imports served from open buffers first, then disk, then the embedded standard
-//! library). The compiler's diagnostics are converted once ([`convert`]), with the same codes
+//! library, by the project loader the CLI uses too), except references and rename of names
+//! other files can use, which check the files of the project that mention them
+//! ([`workspace`]). The compiler's diagnostics are converted once ([`convert`]), with the same codes
 //! and messages as `rbk check`.
 
 pub mod actions;
@@ -18,11 +20,13 @@ pub mod keyword_docs;
 pub mod natives;
 pub mod query;
 pub mod references;
+pub mod rename;
 pub mod semantic_tokens;
 pub mod server;
 pub mod std_sources;
 pub mod stdio;
 pub mod symbols;
+pub mod workspace;
 
 pub use rbk_compiler as compiler;
 // Forgiving scanners of raw (often broken) text; they know the syntax, so they live in the compiler.

@@ -1,13 +1,35 @@
-//! Find references and rename, within the open buffer. A use of a name counts when go to
-//! definition from it lands on the same definition, so scoping (shadowing `let`s, lambda
-//! parameters, steps named in tests) is decided in one place: [`crate::definition`].
+//! Find references: within one file, a use of a name counts when go to definition from it
+//! lands on the same definition, so scoping (shadowing `let`s, lambda parameters, steps named
+//! in tests) is decided in one place: [`crate::definition`]. Across the files of a project
+//! ([`crate::workspace`]) a definition is known by its file and span, which every check of
+//! the same text agrees on.
 
-use rbk_compiler::resolve::ModuleId;
+use std::path::{Path, PathBuf};
+
+use rbk_compiler::project::ProjectLoader;
+use rbk_compiler::resolve::{ModuleId, ModuleOrigin};
 use rbk_compiler::syntax::{ClauseKind, ExprKind, Ident, ItemKind, Span};
 
 use crate::cursor::word_at;
 use crate::documents::Checked;
+use crate::workspace::Workspace;
 use crate::{definition, query};
+
+/// A definition wherever it is: its module (a file or `std.NAME`) and the span of its name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Definition {
+    pub origin: ModuleOrigin,
+    pub span: Span,
+}
+
+impl Definition {
+    pub fn of(checked: &Checked, (module, span): (ModuleId, Span)) -> Definition {
+        Definition {
+            origin: checked.analysis.module(module).origin.clone(),
+            span,
+        }
+    }
+}
 
 /// Every name the buffer defines: items, imports, inputs, parameters, `let`s, loop variables,
 /// lambda parameters and steps.
@@ -43,96 +65,129 @@ fn target_at(checked: &Checked, declared: &[&Ident], offset: usize) -> Option<(M
     definition::definition(checked, offset)
 }
 
-/// Every span in the buffer naming the same definition as the name at `offset`, in order.
-/// The definition itself is included when `with_declaration` and it is in the buffer.
-pub fn references(checked: &Checked, offset: usize, with_declaration: bool) -> Vec<Span> {
+/// The name at `offset` (its span) and the definition it stands for (module and span).
+pub fn target(checked: &Checked, offset: usize) -> Option<(Span, ModuleId, Span)> {
+    let word = word_at(checked.text(), offset)?;
+    let (module, span) = target_at(checked, &declarations(checked), word.start)?;
+    Some((word, module, span))
+}
+
+/// Whether other files can name the definition: it is in another file or the standard
+/// library, or it is a top-level item of this one (reached elsewhere as `alias.NAME`).
+pub fn is_shared(checked: &Checked, module: ModuleId, span: Span) -> bool {
+    module != checked.root
+        || checked.module().ast.items.iter().any(|item| {
+            !matches!(item.kind, ItemKind::Use(_))
+                && query::item_name(item).is_some_and(|name| name.span == span)
+        })
+}
+
+/// Every span in the buffer where `name` names `target`, in order; the declaration itself
+/// only when `with_declaration`.
+pub fn references_to(
+    checked: &Checked,
+    name: &str,
+    target: &Definition,
+    with_declaration: bool,
+) -> Vec<Span> {
     let text = checked.text();
-    let Some(word) = word_at(text, offset) else {
+    if name.is_empty() {
         return Vec::new();
-    };
+    }
     let declared = declarations(checked);
-    let Some(target) = target_at(checked, &declared, word.start) else {
-        return Vec::new();
-    };
-    let name = &text[word.start..word.end];
     let mut found = Vec::new();
     let mut from = 0;
     while let Some(index) = text[from..].find(name) {
         let start = from + index;
         from = start + name.len();
-        if word_at(text, start) != Some(Span::new(start, start + name.len())) {
+        let span = Span::new(start, start + name.len());
+        if word_at(text, start) != Some(span) {
             continue;
         }
-        let is_declaration = target == (checked.root, Span::new(start, start + name.len()));
-        if is_declaration && !with_declaration {
+        let Some(at) = target_at(checked, &declared, start) else {
+            continue;
+        };
+        if Definition::of(checked, at) != *target {
             continue;
         }
-        if is_declaration || target_at(checked, &declared, start) == Some(target) {
-            found.push(Span::new(start, start + name.len()));
+        let is_declaration = at == (checked.root, span);
+        if !is_declaration || with_declaration {
+            found.push(span);
         }
     }
     found
 }
 
-/// Why a name cannot be renamed, or the span of the name that can.
-pub fn prepare_rename(checked: &Checked, offset: usize) -> Result<Span, String> {
-    let text = checked.text();
-    let word = word_at(text, offset).ok_or("there is no name here to rename")?;
-    let declared = declarations(checked);
-    let (module, span) = target_at(checked, &declared, word.start)
-        .ok_or("this is not a name defined in this file or the standard library")?;
-    if module != checked.root {
-        let m = checked.analysis.module(module);
-        let whose = if m.is_std() {
-            format!("the standard library (std.{})", m.display_name())
-        } else {
-            format!("{}.rbk", m.display_name())
-        };
-        return Err(format!(
-            "`{}` is defined in {whose}; rename it where it is defined",
-            &text[word.start..word.end]
-        ));
-    }
-    let is_unaliased_import = checked
-        .module()
-        .ast
-        .items
-        .iter()
-        .any(|item| match &item.kind {
-            ItemKind::Use(use_item) => {
-                use_item.alias.is_none() && use_item.binding().is_some_and(|b| b.span == span)
-            }
-            _ => false,
-        });
-    if is_unaliased_import {
-        return Err(
-            "this name is the module's own; add `as NEW_NAME` to the `use` to name it otherwise"
-                .to_string(),
-        );
-    }
-    Ok(word)
+/// Every span in the buffer naming the same definition as the name at `offset`, in order.
+/// The definition itself is included when `with_declaration` and it is in the buffer.
+pub fn references(checked: &Checked, offset: usize, with_declaration: bool) -> Vec<Span> {
+    let Some((word, module, span)) = target(checked, offset) else {
+        return Vec::new();
+    };
+    let name = &checked.text()[word.start..word.end];
+    let target = Definition::of(checked, (module, span));
+    references_to(checked, name, &target, with_declaration)
 }
 
-/// Whether `name` can name something: a word that is not reserved.
-fn valid_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !rbk_compiler::syntax::keywords::is_reserved(name)
+/// References in several files: each file module with its spans.
+pub type FileReferences = Vec<(ModuleId, Vec<Span>)>;
+
+/// Which files can name `target` as one of `names`: the file that defines it, and files whose
+/// text has one of the names and the defining module's file name (`use "./lib.rbk"`) or, for
+/// the standard library, its module name (`use std.postgres`). A cheap filter on text: the
+/// check of what is kept decides.
+pub fn can_name<'a>(
+    target: &'a Definition,
+    names: &'a [&'a str],
+) -> impl Fn(&Path, &str) -> bool + 'a {
+    let (defining, mark) = match &target.origin {
+        ModuleOrigin::File(path) => (
+            Some(path.as_path()),
+            path.file_name().map(|n| n.to_string_lossy().into_owned()),
+        ),
+        ModuleOrigin::Std(name) => (None, Some(name.clone())),
+    };
+    move |path, text| {
+        defining == Some(path)
+            || (names.iter().any(|name| text.contains(name))
+                && mark.as_deref().is_some_and(|mark| text.contains(mark)))
+    }
 }
 
-/// The spans to replace with `new_name`, or why the rename cannot be made.
-pub fn rename(checked: &Checked, offset: usize, new_name: &str) -> Result<Vec<Span>, String> {
-    prepare_rename(checked, offset)?;
-    if !valid_name(new_name) {
-        return Err(format!(
-            "`{new_name}` cannot be a name: use letters, digits and `_`, not starting with a \
-             digit, and not a keyword"
-        ));
-    }
-    Ok(references(checked, offset, true))
+/// The references to the name at `offset` of `document` in the files of its project that can
+/// name it, read through `loader`: the project's check and, for each file module, its spans.
+/// `known`: the name and its definition, when the caller knows them.
+pub fn workspace_references(
+    document: &Path,
+    offset: usize,
+    with_declaration: bool,
+    files: &[PathBuf],
+    loader: ProjectLoader,
+    known: Option<(String, Definition)>,
+) -> Option<(Workspace, FileReferences)> {
+    // The name and what it stands for, from the latest check of the document when it saw
+    // this text (`known`), else from a check of the document alone.
+    let (name, target) = match known {
+        Some(known) => known,
+        None => {
+            let alone = Workspace::check(document, &[], &|_, _| false, loader.clone())?;
+            let view = alone.view(document)?;
+            let (word, module, span) = target(&view, offset)?;
+            let name = view.text()[word.start..word.end].to_string();
+            (name, Definition::of(&view, (module, span)))
+        }
+    };
+    let name = name.as_str();
+    let project = Workspace::check(document, files, &can_name(&target, &[name]), loader)?;
+    let found = project
+        .file_views()
+        .map(|file| {
+            let spans = references_to(&file, name, &target, with_declaration);
+            (file.root, spans)
+        })
+        .filter(|(_, spans)| !spans.is_empty())
+        .collect();
+    Some((project, found))
 }
 
 #[cfg(test)]
@@ -215,20 +270,5 @@ test "counts" {
             texts(&references(&checked, at, true)),
             vec![(1, "pg"), (10, "pg"), (18, "pg"), (18, "pg")]
         );
-    }
-
-    #[test]
-    fn rename_refuses_what_it_cannot_do_well() {
-        let checked = checked();
-        let extern_at = SOURCE.find("pg.connect(").unwrap() + 3;
-        let error = rename(&checked, extern_at, "open").unwrap_err();
-        assert!(error.contains("standard library (std.postgres)"), "{error}");
-        let fn_at = SOURCE.find("double(limit)").unwrap();
-        assert!(rename(&checked, fn_at, "step")
-            .unwrap_err()
-            .contains("keyword"));
-        assert!(rename(&checked, fn_at, "2x").is_err());
-        assert_eq!(rename(&checked, fn_at, "twice").unwrap().len(), 2);
-        assert!(prepare_rename(&checked, 1).is_err(), "`use` is a keyword");
     }
 }

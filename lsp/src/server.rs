@@ -1,7 +1,9 @@
 //! The `LanguageServer` implementation: keeps the open buffers, checks each one on open and on
-//! change, and answers requests from the latest check.
+//! change, and answers requests from the latest check (references and rename of names other
+//! files use: from a check of the project's files that mention them).
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use tower_lsp_server::jsonrpc::Result;
@@ -9,8 +11,10 @@ use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer};
 
 use crate::documents::{self, document_path, Checked, Document};
+use crate::workspace;
 use crate::{
-    actions, completion, convert, definition, formatting, hover, references, std_sources, symbols,
+    actions, completion, convert, definition, formatting, hover, references, rename, std_sources,
+    symbols,
 };
 use rbk_compiler::resolve::ModuleOrigin;
 use rbk_compiler::syntax::ParseCache;
@@ -55,6 +59,36 @@ impl Backend {
 
     fn text(&self, uri: &Uri) -> Option<String> {
         self.lock().get(uri).map(|open| open.document.text.clone())
+    }
+
+    /// Every open buffer's text by the path it stands for.
+    fn buffers(&self) -> HashMap<PathBuf, String> {
+        self.lock()
+            .iter()
+            .map(|(uri, open)| (document_path(uri), open.document.text.clone()))
+            .collect()
+    }
+
+    /// The URI of the file at `path`: the editor's own for an open buffer (so edits land in
+    /// it), else a `file://` URI.
+    fn uri_for(&self, path: &Path) -> Option<Uri> {
+        let open = self.lock();
+        match open.keys().find(|uri| document_path(uri) == path) {
+            Some(uri) => Some(uri.clone()),
+            None => Uri::from_file_path(path),
+        }
+    }
+
+    /// The buffer's current text and the byte offset of `position` in it.
+    fn text_at(&self, uri: &Uri, position: Position) -> Option<(String, usize)> {
+        let text = self.text(uri)?;
+        let lines = rbk_compiler::diagnostics::LineIndex::new(&text);
+        let offset = convert::SourceText {
+            text: &text,
+            lines: &lines,
+        }
+        .offset(position);
+        Some((text, offset))
     }
 
     /// The latest check of the document and the byte offset of the position in it.
@@ -199,11 +233,11 @@ impl Backend {
             return Some(Location::new(uri.clone(), range));
         }
         let m = checked.analysis.module(module);
-        let path = match &m.origin {
-            ModuleOrigin::Std(name) => std_sources::std_file(name)?,
-            ModuleOrigin::File(_) => checked.analysis.file(m.file).path.clone(),
+        let uri = match &m.origin {
+            ModuleOrigin::Std(name) => Uri::from_file_path(std_sources::std_file(name)?)?,
+            ModuleOrigin::File(_) => self.uri_for(&checked.analysis.file(m.file).path)?,
         };
-        Some(Location::new(Uri::from_file_path(path)?, range))
+        Some(Location::new(uri, range))
     }
 }
 
@@ -330,18 +364,66 @@ impl LanguageServer for Backend {
 
     async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
         let position = params.text_document_position;
-        let uri = &position.text_document.uri;
-        let Some((checked, offset)) = self.checked_at(&position) else {
+        let uri = position.text_document.uri;
+        let with_declaration = params.context.include_declaration;
+        let Some((text, offset)) = self.text_at(&uri, position.position) else {
             return Ok(None);
         };
-        let source = checked.source();
-        let spans = references::references(&checked, offset, params.context.include_declaration);
-        Ok(Some(
-            spans
-                .into_iter()
-                .map(|span| Location::new(uri.clone(), source.range(span)))
-                .collect(),
-        ))
+        // A name no other file can use (a `let`, a step, an alias): the latest check answers,
+        // when it saw this text.
+        let mut known = None;
+        if let Some(checked) = self.checked(&uri).filter(|c| c.text() == text) {
+            let Some((word, module, span)) = references::target(&checked, offset) else {
+                return Ok(Some(Vec::new()));
+            };
+            known = Some((
+                text[word.start..word.end].to_string(),
+                references::Definition::of(&checked, (module, span)),
+            ));
+            if !references::is_shared(&checked, module, span) {
+                let source = checked.source();
+                let spans = references::references(&checked, offset, with_declaration);
+                return Ok(Some(
+                    spans
+                        .into_iter()
+                        .map(|span| Location::new(uri.clone(), source.range(span)))
+                        .collect(),
+                ));
+            }
+        }
+        let document = document_path(&uri);
+        let open = self.buffers();
+        let search = tokio::task::spawn_blocking(move || {
+            let files = workspace::project_files(&document, &open);
+            let loader = documents::buffer_loader(open);
+            let (project, found) = references::workspace_references(
+                &document,
+                offset,
+                with_declaration,
+                &files,
+                loader,
+                known,
+            )?;
+            Some(
+                found
+                    .into_iter()
+                    .map(|(module, spans)| {
+                        let source = project.source_of(module);
+                        let ranges = spans.into_iter().map(|s| source.range(s)).collect();
+                        (project.path_of(module).to_path_buf(), ranges)
+                    })
+                    .collect::<Vec<(PathBuf, Vec<Range>)>>(),
+            )
+        });
+        let found = search.await.ok().flatten().unwrap_or_default();
+        let mut locations = Vec::new();
+        for (path, ranges) in found {
+            let Some(file) = self.uri_for(&path) else {
+                continue;
+            };
+            locations.extend(ranges.into_iter().map(|r| Location::new(file.clone(), r)));
+        }
+        Ok(Some(locations))
     }
 
     async fn prepare_rename(
@@ -352,7 +434,7 @@ impl LanguageServer for Backend {
             return Ok(None);
         };
         let source = checked.source();
-        match references::prepare_rename(&checked, offset) {
+        match rename::prepare_rename(&checked, offset) {
             Ok(span) => Ok(Some(PrepareRenameResponse::Range(source.range(span)))),
             Err(why) => Err(tower_lsp_server::jsonrpc::Error::invalid_params(why)),
         }
@@ -360,21 +442,51 @@ impl LanguageServer for Backend {
 
     async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
         let position = params.text_document_position;
-        let uri = &position.text_document.uri;
-        let Some((checked, offset)) = self.checked_at(&position) else {
+        let uri = position.text_document.uri;
+        let Some((_, offset)) = self.text_at(&uri, position.position) else {
             return Ok(None);
         };
-        let source = checked.source();
-        match references::rename(&checked, offset, &params.new_name) {
-            Ok(spans) => {
-                let edits = spans
+        let document = document_path(&uri);
+        let open = self.buffers();
+        let new_name = params.new_name;
+        let planned = tokio::task::spawn_blocking(move || {
+            let files = workspace::project_files(&document, &open);
+            let loader = documents::buffer_loader(open);
+            let edits = rename::rename(&document, offset, &new_name, &files, loader.clone())?;
+            // Spans become ranges in the text each file has now.
+            let mut ranges = Vec::new();
+            for (path, spans) in edits {
+                let text = loader.read(&path).map_err(|e| e.to_string())?;
+                let lines = rbk_compiler::diagnostics::LineIndex::new(&text);
+                let source = convert::SourceText {
+                    text: &text,
+                    lines: &lines,
+                };
+                let edits: Vec<TextEdit> = spans
                     .into_iter()
-                    .map(|span| TextEdit::new(source.range(span), params.new_name.clone()))
+                    .map(|span| TextEdit::new(source.range(span), new_name.clone()))
                     .collect();
-                Ok(Some(WorkspaceEdit::new(HashMap::from([(
-                    uri.clone(),
-                    edits,
-                )]))))
+                ranges.push((path, edits));
+            }
+            Ok::<_, String>(ranges)
+        });
+        let planned = match planned.await {
+            Ok(planned) => planned,
+            Err(_) => Err("rbk: internal error while renaming; please report it".to_string()),
+        };
+        match planned {
+            Ok(files) => {
+                let mut changes = HashMap::new();
+                for (path, edits) in files {
+                    let Some(file) = self.uri_for(&path) else {
+                        return Err(tower_lsp_server::jsonrpc::Error::invalid_params(format!(
+                            "{} has no URI an editor can open",
+                            path.display()
+                        )));
+                    };
+                    changes.insert(file, edits);
+                }
+                Ok(Some(WorkspaceEdit::new(changes)))
             }
             Err(why) => Err(tower_lsp_server::jsonrpc::Error::invalid_params(why)),
         }
