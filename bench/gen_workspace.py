@@ -540,7 +540,7 @@ MOCKS = {
     "pg.execute": "1",
     "k8s.pods": '[k8s.pod("<SVC>-api-1", app: "<SVC>-api"), k8s.pod("<SVC>-api-2", restarts: 12, node: "node-7", app: "<SVC>-api"), k8s.pod("<SVC>-api-3", app: "<SVC>-api")]',
     "k8s.logs": '"panic: cannot open /tmp/cache.db: input/output error"',
-    "k8s.deployment": '{name: "<SVC>-api", namespace: "prod", replicas: 3, ready_replicas: 3}',
+    "k8s.deployment": '{name: "<SVC>-api", namespace: "prod", replicas: 3, ready_replicas: 3, available_replicas: 3, updated_replicas: 3, selector: {"app": "<SVC>-api"}, conditions: [], revision: 1, paused: false}',
     "k8s.delete_pod": "none",
     "k8s.rollout_restart": "none",
     "k8s.scale": "none",
