@@ -6,24 +6,11 @@ use pest::iterators::Pair;
 use pest::Parser as _;
 
 use super::ast::*;
+use super::grammar::{RbkParser, Rule, MAX_ELSE_IF, MAX_EXPR_DEPTH, MAX_EXPR_HEIGHT};
 use super::recovery;
 use super::scan::{scan, TokenKind};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::FileId;
-
-#[derive(pest_derive::Parser)]
-#[grammar = "../../grammar/rbk.pest"]
-pub(crate) struct RbkParser;
-
-/// Brackets nested deeper than this are refused before parsing, so no input can exhaust the stack.
-pub const MAX_NESTING: usize = 128;
-/// `else if` branches of one `if` beyond this are refused.
-const MAX_ELSE_IF: usize = 256;
-/// Prefix operators and lambdas chained deeper than this are refused while building the tree.
-const MAX_EXPR_DEPTH: usize = 256;
-/// No expression tree is taller than this (`1 + 1 + ...` and `a.b.c...` grow one level per
-/// operator): every later phase walks the tree recursively, so its height bounds their stack.
-pub const MAX_EXPR_HEIGHT: u32 = 256;
 
 pub struct ParseOutput {
     pub file: SourceFile,
