@@ -2,6 +2,7 @@
 
 pub mod ast;
 pub mod cursor;
+mod descent;
 mod grammar;
 mod incremental;
 pub mod keywords;
