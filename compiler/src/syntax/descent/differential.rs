@@ -431,3 +431,14 @@ fn the_fast_expression_parser_agrees() {
         assert!(parse_expression_clean(text).is_none(), "{text}");
     }
 }
+
+/// The shapes of the benchmark workspace (`python3 bench/gen_workspace.py bench/work`), when it
+/// was generated: every file is taken, and equal.
+#[test]
+fn the_fast_parser_takes_the_benchmark_workspace_when_generated() {
+    let mut sources = Vec::new();
+    rbk_files_under(&repository().join("bench/work/rbk"), &mut sources);
+    for (path, text) in sources.iter().step_by(25) {
+        assert_eq!(compare(path, text), Verdict::Equal, "{path}");
+    }
+}

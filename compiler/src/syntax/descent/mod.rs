@@ -11,8 +11,12 @@
 //! word of an alternative only when the grammar's earlier alternatives cannot match there, and
 //! gives up if the chosen one then fails (the grammar would backtrack or recover).
 
+mod clauses;
 mod expressions;
 mod items;
+mod statements;
+mod test_statements;
+mod types;
 
 use super::ast::{Expr, ExprId, ExprKind, Ident, SourceFile, Span, StrPart};
 use super::grammar::{MAX_EXPR_DEPTH, MAX_EXPR_HEIGHT};
