@@ -2,6 +2,8 @@
 
 pub mod ast;
 pub mod cursor;
+mod descent;
+mod grammar;
 mod incremental;
 pub mod keywords;
 pub mod lexer;
@@ -12,11 +14,9 @@ mod shift;
 pub mod visit;
 
 pub use ast::*;
+pub use grammar::{MAX_EXPR_HEIGHT, MAX_NESTING};
 pub use incremental::{item_starts, ParseCache};
-pub use parser::{
-    parse, parse_expression, ParseOutput, MAX_EXPR_HEIGHT, MAX_NESTING, PLACEHOLDER_CLOSE,
-    PLACEHOLDER_OPEN,
-};
+pub use parser::{parse, parse_expression, ParseOutput, PLACEHOLDER_CLOSE, PLACEHOLDER_OPEN};
 
 #[cfg(test)]
 mod scan_agreement;

@@ -6,24 +6,12 @@ use pest::iterators::Pair;
 use pest::Parser as _;
 
 use super::ast::*;
+use super::descent;
+use super::grammar::{RbkParser, Rule, MAX_ELSE_IF, MAX_EXPR_DEPTH, MAX_EXPR_HEIGHT};
 use super::recovery;
 use super::scan::{scan, TokenKind};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::FileId;
-
-#[derive(pest_derive::Parser)]
-#[grammar = "../grammar/rbk.pest"]
-pub(crate) struct RbkParser;
-
-/// Brackets nested deeper than this are refused before parsing, so no input can exhaust the stack.
-pub const MAX_NESTING: usize = 128;
-/// `else if` branches of one `if` beyond this are refused.
-const MAX_ELSE_IF: usize = 256;
-/// Prefix operators and lambdas chained deeper than this are refused while building the tree.
-const MAX_EXPR_DEPTH: usize = 256;
-/// No expression tree is taller than this (`1 + 1 + ...` and `a.b.c...` grow one level per
-/// operator): every later phase walks the tree recursively, so its height bounds their stack.
-pub const MAX_EXPR_HEIGHT: u32 = 256;
 
 pub struct ParseOutput {
     pub file: SourceFile,
@@ -40,6 +28,19 @@ pub fn parse(file: FileId, text: &str) -> ParseOutput {
             expr_ids: 0,
         };
     }
+    // Clean files (nearly all) take the fast path; anything else is the grammar's to report.
+    if let Some((source, expr_ids)) = descent::parse_clean(text) {
+        return ParseOutput {
+            file: source,
+            diagnostics: Vec::new(),
+            expr_ids,
+        };
+    }
+    parse_with_grammar(file, text)
+}
+
+/// [`parse`] by the pest grammar alone, for text whose nesting was already checked.
+pub(super) fn parse_with_grammar(file: FileId, text: &str) -> ParseOutput {
     let mut builder = TreeBuilder {
         file,
         text,
@@ -76,6 +77,14 @@ pub fn parse_expression(file: FileId, text: &str) -> Result<Expr, Diagnostic> {
     if let Some(diagnostic) = recovery::check_nesting(file, text) {
         return Err(diagnostic);
     }
+    if let Some(expr) = descent::parse_expression_clean(text) {
+        return Ok(expr);
+    }
+    parse_expression_with_grammar(file, text)
+}
+
+/// [`parse_expression`] by the pest grammar alone, for text whose nesting was already checked.
+pub(super) fn parse_expression_with_grammar(file: FileId, text: &str) -> Result<Expr, Diagnostic> {
     let mut builder = TreeBuilder {
         file,
         text,
@@ -129,7 +138,7 @@ fn span_of(pair: &Pair<Rule>) -> Span {
     )
 }
 
-fn without_trailing_trivia(mut text: &str) -> &str {
+pub(super) fn without_trailing_trivia(mut text: &str) -> &str {
     loop {
         text = text.trim_end();
         let line_start = text.rfind('\n').map_or(0, |i| i + 1);
@@ -1571,7 +1580,7 @@ impl<'a> TreeBuilder<'a> {
 /// A template's plain text with each `{name}` kept as a placeholder for
 /// `crate::templates` to fill ([`PLACEHOLDER_OPEN`] name [`PLACEHOLDER_CLOSE`], so that an
 /// escaped `\{` stays a brace); `None` if an interpolation is more than a name.
-fn placeholder_text(expr: &Expr) -> Option<String> {
+pub(super) fn placeholder_text(expr: &Expr) -> Option<String> {
     let ExprKind::Str(parts) = &expr.kind else {
         return None;
     };
@@ -1605,7 +1614,7 @@ enum Token {
 
 /// Left and right binding power; higher binds tighter. `not` (5) sits between `and` and the
 /// comparisons, unary minus (15) above `*`.
-fn binding_power(op: BinaryOp) -> (u8, u8) {
+pub(super) fn binding_power(op: BinaryOp) -> (u8, u8) {
     match op {
         BinaryOp::Or => (1, 2),
         BinaryOp::And => (3, 4),
@@ -1618,7 +1627,7 @@ fn binding_power(op: BinaryOp) -> (u8, u8) {
     }
 }
 
-fn push_text(parts: &mut Vec<StrPart>, text: &str) {
+pub(super) fn push_text(parts: &mut Vec<StrPart>, text: &str) {
     if let Some(StrPart::Text(last)) = parts.last_mut() {
         last.push_str(text);
     } else {
@@ -1626,7 +1635,7 @@ fn push_text(parts: &mut Vec<StrPart>, text: &str) {
     }
 }
 
-fn unescape(escape: &str) -> &str {
+pub(super) fn unescape(escape: &str) -> &str {
     match escape {
         "\\n" => "\n",
         "\\t" => "\t",

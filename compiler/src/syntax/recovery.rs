@@ -2,7 +2,7 @@
 
 use pest::error::{ErrorVariant, InputLocation};
 
-use super::parser::{Rule, MAX_NESTING};
+use super::grammar::{Rule, MAX_NESTING};
 use super::scan::{scan, TokenKind};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::syntax::Span;
