@@ -4,25 +4,10 @@ use crate::words::{Part, Word};
 
 /// A string literal holding `text` exactly.
 pub fn string(text: &str) -> String {
-    format!("\"{}\"", escape(text))
+    rbk_compiler::syntax::string_literal(text)
 }
 
-fn escape(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.chars() {
-        match c {
-            '"' | '\\' | '{' | '}' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            other => out.push(other),
-        }
-    }
-    out
-}
+use rbk_compiler::syntax::escape_text as escape;
 
 /// A word as an expression: a literal, an input's name, or an interpolating string.
 pub fn word(word: &Word) -> String {

@@ -10,9 +10,9 @@ mod human;
 mod positions;
 
 pub use codes::{Code, Severity};
+pub use fixes::{Edit, Fix};
 pub use human::{human, HumanStyle, MietteDiagnostic};
 pub use positions::{LineIndex, Location};
-pub use fixes::{Edit, Fix};
 
 use crate::syntax::Span;
 use crate::FileId;

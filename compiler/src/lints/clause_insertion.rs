@@ -61,33 +61,12 @@ pub fn step_first_line(text: &str, runbook: &Runbook, step: &Step) -> Option<(us
 /// `value` as an rbk string literal, quotes included: what a fix writes for a name it took
 /// from elsewhere (an owner, a group), so a `"` or `{` in it cannot break the line.
 pub fn quoted(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' | '\\' | '{' | '}' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            _ => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    crate::syntax::string_literal(value)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quoted_values_escape_what_would_end_or_interpolate() {
-        assert_eq!(quoted("db-oncall"), "\"db-oncall\"");
-        assert_eq!(quoted("a\"b{c}\\\n"), r#""a\"b\{c\}\\\n""#);
-    }
 
     #[test]
     fn indentation_is_the_lines_own() {

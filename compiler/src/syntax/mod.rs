@@ -7,6 +7,7 @@ mod grammar;
 mod incremental;
 pub mod keywords;
 pub mod lexer;
+mod literals;
 mod parser;
 mod recovery;
 pub mod scan;
@@ -16,6 +17,7 @@ pub mod visit;
 pub use ast::*;
 pub use grammar::{MAX_EXPR_HEIGHT, MAX_NESTING};
 pub use incremental::{item_starts, ParseCache};
+pub use literals::{escape_text, string_literal};
 pub use parser::{parse, parse_expression, ParseOutput, PLACEHOLDER_CLOSE, PLACEHOLDER_OPEN};
 
 #[cfg(test)]

@@ -15,7 +15,6 @@ use rbk_compiler::syntax::Effect;
 use rbk_compiler::types::ApproverGroups;
 use rbk_compiler::{check, Analysis, CheckOptions, ModuleLoader};
 
-
 /// The file every case's source is checked as.
 pub const MAIN_FILE: &str = "case.rbk";
 

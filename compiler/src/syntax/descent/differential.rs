@@ -99,7 +99,10 @@ fn repository_sources() -> Vec<(String, String)> {
     let mut sources = Vec::new();
     for dir in ["tests/fixtures", "examples", "std"] {
         // A moved directory would otherwise shrink the corpus without a word.
-        assert!(root.join(dir).is_dir(), "{dir} is gone: point the differential test at its new place");
+        assert!(
+            root.join(dir).is_dir(),
+            "{dir} is gone: point the differential test at its new place"
+        );
         rbk_files_under(&root.join(dir), &mut sources);
     }
     sources
