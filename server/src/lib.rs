@@ -38,7 +38,7 @@ pub type Loader = Arc<dyn Fn() -> Result<Catalog, String> + Send + Sync>;
 /// Listens, works and schedules until SIGTERM or SIGINT, then stops claiming, lets runs in hand
 /// finish (or releases them after a grace period) and returns. `Err`: it could not listen.
 pub async fn serve(
-    settings: Settings,
+    mut settings: Settings,
     store: Arc<dyn Store>,
     catalog: Catalog,
     loader: Loader,
@@ -49,6 +49,12 @@ pub async fn serve(
     let address = listener
         .local_addr()
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+    // With port 0 the system picks the port; links the server writes (web pages, Slack
+    // messages) must name the one it got, not `:0`.
+    if settings.listen.port() == 0 && settings.web.base_url == format!("http://{}", settings.listen)
+    {
+        settings.web.base_url = format!("http://{address}");
+    }
     let signals = reload::Signals::register()?;
     let server = Arc::new(Server::new(store, settings, catalog));
     let catalog = server.catalog();

@@ -1,13 +1,15 @@
-//! `rbk serve` as a background process of a test: on a free loopback port, its output in a log
-//! file, killed when dropped.
+//! `rbk serve` as a background process of a test: on a loopback port it picks itself (and
+//! reports in its `listening` log line, so no other process can take the port between a test
+//! choosing it and the server binding it), its output in a log file, killed when dropped.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::http;
-use super::waiting::{free_port, until};
+use super::waiting::until;
 
 pub struct Serve {
     child: Child,
@@ -16,17 +18,18 @@ pub struct Serve {
 }
 
 impl Serve {
-    /// `rbk serve ARGS --listen 127.0.0.1:PORT` in `dir` with `env` added; returns once
-    /// `/healthz` answers 200.
+    /// `rbk serve ARGS --listen 127.0.0.1:0` in `dir` with `env` added; returns once it has
+    /// said where it listens and `/healthz` there answers 200.
     pub fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Serve {
-        let port = free_port();
-        let log = dir.join(format!("serve-{port}.log"));
+        static STARTED: AtomicUsize = AtomicUsize::new(0);
+        let nth = STARTED.fetch_add(1, Ordering::Relaxed);
+        let log = dir.join(format!("serve-{}-{nth}.log", std::process::id()));
         let file = File::create(&log).unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_rbk"));
         command
             .arg("serve")
             .args(args)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--listen", "127.0.0.1:0"])
             .current_dir(dir)
             .env("NO_COLOR", "1")
             .env_remove("RBK_INTAKE_TOKEN")
@@ -39,11 +42,25 @@ impl Serve {
         }
         let mut serve = Serve {
             child: command.spawn().expect("rbk serve starts"),
-            url: format!("http://127.0.0.1:{port}"),
+            url: String::new(),
             log,
         };
-        let health = format!("{}/healthz", serve.url);
         let log = serve.log.clone();
+        let child = &mut serve.child;
+        let listening = until(
+            "rbk serve to say where it listens",
+            Duration::from_secs(60),
+            || match child.try_wait() {
+                Ok(Some(status)) => Some(Err(status)),
+                _ => listening_address(&std::fs::read_to_string(&log).unwrap_or_default()).map(Ok),
+            },
+            || std::fs::read_to_string(&log).unwrap_or_default(),
+        );
+        match listening {
+            Ok(address) => serve.url = format!("http://{address}"),
+            Err(status) => panic!("rbk serve exited ({status}):\n{}", serve.log()),
+        }
+        let health = format!("{}/healthz", serve.url);
         let child = &mut serve.child;
         let up = until(
             "rbk serve to answer /healthz",
@@ -103,4 +120,12 @@ impl Drop for Serve {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The address of the server's `listening` log line, once it has been written.
+fn listening_address(log: &str) -> Option<String> {
+    log.lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|line| line["event"] == "listening")
+        .and_then(|line| line["address"].as_str().map(str::to_string))
 }
