@@ -5,7 +5,7 @@
 mod support;
 
 use std::io::{BufRead, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver};
@@ -151,15 +151,6 @@ fn state(run: &serde_json::Value) -> &str {
     run["state"].as_str().unwrap_or_default()
 }
 
-/// A port nobody listens on right now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A running `rbk serve`; stopped with SIGTERM when dropped.
 struct Server {
     child: Option<Child>,
@@ -170,11 +161,11 @@ struct Server {
 
 impl Server {
     fn start(project: &Project, store: &str, extra: &[&str], env: &[(&str, &str)]) -> Server {
-        let port = free_port();
-        let listen = format!("127.0.0.1:{port}");
         let mut command = Command::new(env!("CARGO_BIN_EXE_rbk"));
         command
-            .args(["serve", ".", "--listen", &listen, "--store", store])
+            // Port 0: the server picks a free port and names it in its `listening` line, so
+            // no other process can take the port between a test choosing it and the bind.
+            .args(["serve", ".", "--listen", "127.0.0.1:0", "--store", store])
             .args(extra)
             .current_dir(&project.dir)
             .env("NO_COLOR", "1")
@@ -199,12 +190,21 @@ impl Server {
                 }
             }
         });
-        let server = Server {
+        let mut server = Server {
             child: Some(child),
-            port,
+            port: 0,
             log,
         };
-        server.wait_for_log("\"event\":\"listening\"");
+        let listening = server.wait_for_log("\"event\":\"listening\"");
+        let line: serde_json::Value = serde_json::from_str(&listening).expect("a JSON log line");
+        let address = line["address"].as_str().expect("the listening address");
+        // These projects configure no base URL: links (web pages, Slack messages) must name
+        // the bound port, never the `:0` that was asked for.
+        assert_eq!(line["web"], format!("http://{address}"), "{listening}");
+        server.port = address
+            .rsplit_once(':')
+            .and_then(|(_, port)| port.parse().ok())
+            .expect("a port in the listening address");
         server
     }
 
