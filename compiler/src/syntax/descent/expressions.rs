@@ -224,13 +224,7 @@ impl Descent<'_> {
             };
             let value = self.expr(true)?;
             args.push(Arg { name, value });
-            self.skip();
-            if self.eat(b')') {
-                return Some(args);
-            }
-            self.expect(b',')?;
-            self.skip();
-            if self.eat(b')') {
+            if self.list_closed(b')')? {
                 return Some(args);
             }
         }
@@ -284,13 +278,7 @@ impl Descent<'_> {
                 if !self.eat(b']') {
                     loop {
                         elements.push(self.expr(true)?);
-                        self.skip();
-                        if self.eat(b']') {
-                            break;
-                        }
-                        self.expect(b',')?;
-                        self.skip();
-                        if self.eat(b']') {
+                        if self.list_closed(b']')? {
                             break;
                         }
                     }
@@ -364,13 +352,7 @@ impl Descent<'_> {
                 self.skip();
                 let value = self.expr(true)?;
                 fields.push(RecordField { key, value });
-                self.skip();
-                if self.eat(b'}') {
-                    break;
-                }
-                self.expect(b',')?;
-                self.skip();
-                if self.eat(b'}') {
+                if self.list_closed(b'}')? {
                     break;
                 }
             }

@@ -221,13 +221,7 @@ impl Descent<'_> {
                 None
             };
             params.push(Param { name, ty, default });
-            self.skip();
-            if self.eat(b')') {
-                return Some(params);
-            }
-            self.expect(b',')?;
-            self.skip();
-            if self.eat(b')') {
+            if self.list_closed(b')')? {
                 return Some(params);
             }
         }

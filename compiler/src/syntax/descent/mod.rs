@@ -233,6 +233,19 @@ impl<'a> Descent<'a> {
         self.eat(byte).then_some(())
     }
 
+    /// After an element of a comma-separated list closed by `close` (a trailing comma
+    /// allowed): `true` when the list ended here, `false` when a comma leads to another
+    /// element; gives up on anything else. Leaves the position past the trivia either way.
+    fn list_closed(&mut self, close: u8) -> Sure<bool> {
+        self.skip();
+        if self.eat(close) {
+            return Some(true);
+        }
+        self.expect(b',')?;
+        self.skip();
+        Some(self.eat(close))
+    }
+
     /// Skips trivia, then consumes `byte`; gives up when it is not there.
     fn skip_expect(&mut self, byte: u8) -> Sure<()> {
         self.skip();

@@ -78,13 +78,7 @@ impl Descent<'_> {
                             if !self.eat(b']') {
                                 loop {
                                     alerts.push(self.record_lit()?);
-                                    self.skip();
-                                    if self.eat(b']') {
-                                        break;
-                                    }
-                                    self.expect(b',')?;
-                                    self.skip();
-                                    if self.eat(b']') {
+                                    if self.list_closed(b']')? {
                                         break;
                                     }
                                 }
@@ -248,13 +242,7 @@ impl Descent<'_> {
         if !self.eat(b')') {
             loop {
                 args.push(self.arg_pattern()?);
-                self.skip();
-                if self.eat(b')') {
-                    break;
-                }
-                self.expect(b',')?;
-                self.skip();
-                if self.eat(b')') {
+                if self.list_closed(b')')? {
                     break;
                 }
             }

@@ -76,13 +76,7 @@ impl Descent<'_> {
             self.skip();
             let ty = self.type_expr()?;
             fields.push((name, ty));
-            self.skip();
-            if self.eat(b'}') {
-                return Some(fields);
-            }
-            self.expect(b',')?;
-            self.skip();
-            if self.eat(b'}') {
+            if self.list_closed(b'}')? {
                 return Some(fields);
             }
         }
