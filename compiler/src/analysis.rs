@@ -152,8 +152,27 @@ pub fn check(
     loader: &dyn ModuleLoader,
     options: &CheckOptions,
 ) -> Analysis {
-    let parsed = parse_all(&roots);
-    check_parsed(roots, parsed, loader, options, None)
+    let threads = threads_for(&roots);
+    check_on(roots, loader, options, threads)
+}
+
+/// [`check`] on `threads` threads: parsing, type checking and lints each share the files out
+/// to them. The result is the same for any number.
+fn check_on(
+    roots: Vec<(PathBuf, String)>,
+    loader: &dyn ModuleLoader,
+    options: &CheckOptions,
+    threads: usize,
+) -> Analysis {
+    let parsed = parse_all(&roots, threads);
+    check_parsed(roots, parsed, loader, options, None, threads)
+}
+
+/// How many threads checking `roots` is worth: one unless there is enough text to pay for
+/// them.
+fn threads_for(roots: &[(PathBuf, String)]) -> usize {
+    let text_bytes = roots.iter().map(|(_, text)| text.len()).sum();
+    crate::parallel::threads_for(roots.len(), text_bytes)
 }
 
 /// [`check`], reusing the parse of every top-level item whose text is in `cache` (and keeping
@@ -170,7 +189,8 @@ pub fn check_incremental(
         .enumerate()
         .map(|(index, (_, text))| cache.parse(FileId(index as u32), text))
         .collect();
-    check_parsed(roots, parsed, loader, options, Some(cache))
+    let threads = threads_for(&roots);
+    check_parsed(roots, parsed, loader, options, Some(cache), threads)
 }
 
 fn check_parsed(
@@ -179,6 +199,7 @@ fn check_parsed(
     loader: &dyn ModuleLoader,
     options: &CheckOptions,
     cache: Option<&mut syntax::ParseCache>,
+    threads: usize,
 ) -> Analysis {
     let mut state = Loader {
         loader,
@@ -229,7 +250,7 @@ fn check_parsed(
         .collect();
 
     let mut diagnostics = state.diagnostics;
-    let types = types::check_modules(&modules, &mut diagnostics);
+    let types = types::check_modules(&modules, threads, &mut diagnostics);
     let effects = EffectInfo::compute(&modules, &types, &options.shell_read_only);
     let cx = LintContext {
         modules: &modules,
@@ -239,7 +260,7 @@ fn check_parsed(
         approver_groups: options.approver_groups.as_ref(),
         native_actions: options.native_actions.as_ref(),
     };
-    lints::run_all(&cx, &mut diagnostics);
+    lints::run_all(&cx, threads, &mut diagnostics);
 
     diagnostics.sort_by_key(|d| (d.file, d.primary.span.start, d.code));
     diagnostics.dedup();
@@ -253,54 +274,19 @@ fn check_parsed(
     }
 }
 
-/// Parses the given files, in parallel when there is enough text to pay for the threads.
-/// File ids are the files' positions, as `check` assigns them.
-fn parse_all(roots: &[(PathBuf, String)]) -> Vec<syntax::ParseOutput> {
-    const PARALLEL_ABOVE_BYTES: usize = 256 * 1024;
-    let total: usize = roots.iter().map(|(_, text)| text.len()).sum();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(roots.len());
-    let parse =
-        |(index, (_, text)): (usize, &(PathBuf, String))| syntax::parse(FileId(index as u32), text);
-    if threads < 2 || total < PARALLEL_ABOVE_BYTES {
-        return roots.iter().enumerate().map(parse).collect();
-    }
-    let chunk = roots.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = roots
-            .chunks(chunk)
+/// Parses the given files on `threads` threads. File ids are the files' positions, as `check`
+/// assigns them.
+fn parse_all(roots: &[(PathBuf, String)], threads: usize) -> Vec<syntax::ParseOutput> {
+    crate::parallel::map_chunks(roots, threads, |first, files| {
+        files
+            .iter()
             .enumerate()
-            .map(|(n, files)| {
-                std::thread::Builder::new()
-                    .stack_size(64 * 1024 * 1024)
-                    .spawn_scoped(scope, move || {
-                        files
-                            .iter()
-                            .enumerate()
-                            .map(|(i, file)| parse((n * chunk + i, file)))
-                            .collect::<Vec<_>>()
-                    })
-            })
-            .collect();
-        let mut outputs = Vec::with_capacity(roots.len());
-        for (n, handle) in handles.into_iter().enumerate() {
-            match handle.map(|h| h.join()) {
-                Ok(Ok(parsed)) => outputs.extend(parsed),
-                // A thread could not start (or panicked): parse its share here instead.
-                _ => outputs.extend(
-                    roots
-                        .chunks(chunk)
-                        .nth(n)
-                        .unwrap_or_default()
-                        .iter()
-                        .enumerate()
-                        .map(|(i, f)| parse((n * chunk + i, f))),
-                ),
-            }
-        }
-        outputs
+            .map(|(i, (_, text))| syntax::parse(FileId((first + i) as u32), text))
+            .collect::<Vec<_>>()
     })
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 fn resolve_import(
@@ -398,6 +384,90 @@ fn resolve_import(
                     None
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct StdSources;
+
+    impl ModuleLoader for StdSources {
+        fn std_module(&self, name: &str) -> Option<String> {
+            rbk_std::module_source(name).map(str::to_string)
+        }
+        fn std_module_names(&self) -> Vec<String> {
+            rbk_std::module_names().map(str::to_string).collect()
+        }
+        fn local_module(&self, _: &Path, relative: &str) -> Result<(PathBuf, String), String> {
+            Err(format!("no local modules here ({relative})"))
+        }
+    }
+
+    /// A file with something for every pass to report: unknown names (more than one
+    /// module's "did you mean" budget), a type mismatch, a destructive step without a gate,
+    /// a duration out of range, and a test that runs a runbook of the file with a wrong input.
+    fn file_with_problems(n: usize) -> String {
+        let unknown: String = (0..120).map(|i| format!("    let u{i} = basf\n")).collect();
+        format!(
+            "use std.k8s\n\n\
+             fn twice_{n}(x: int) -> int {{\n  return x * 2 + \"no\"\n}}\n\n\
+             runbook r_{n} {{\n  title \"R {n}\"\n  input {{\n    count: int = 1\n  }}\n  \
+             step s {{\n    let base = 1\n{unknown}    let d = 9223372036854775s + 9223372036854775s\n  }}\n  \
+             step drain {{\n    k8s.drain(node: \"n1\")\n  }}\n}}\n\n\
+             test \"r_{n} runs\" {{\n  mock k8s.drain returns none\n  run r_{n} with {{ count: \"three\" }}\n  expect step s succeeded\n}}\n"
+        )
+    }
+
+    /// Every expression's recorded type and callee, as far as any module records.
+    fn recorded(analysis: &Analysis) -> Vec<String> {
+        let mut out = Vec::new();
+        for module in &analysis.modules {
+            for id in 0..4000 {
+                let expr = crate::syntax::ExprId(id);
+                out.push(format!(
+                    "{:?} {id} {:?} {:?}",
+                    module.id,
+                    analysis.types.type_of(module.id, expr),
+                    analysis.types.callee(module.id, expr)
+                ));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn checking_on_several_threads_reports_what_checking_on_one_does() {
+        let files: Vec<(PathBuf, String)> = (0..7)
+            .map(|n| (PathBuf::from(format!("f{n}.rbk")), file_with_problems(n)))
+            .collect();
+        let options = CheckOptions::default();
+        let one = check_on(files.clone(), &StdSources, &options, 1);
+        let codes: std::collections::BTreeSet<&str> =
+            one.diagnostics.iter().map(|d| d.code.as_str()).collect();
+        // The input reaches every pass that runs per module.
+        for code in ["E0101", "E0204", "E0211", "E0301"] {
+            assert!(codes.contains(code), "{code} missing from {codes:?}");
+        }
+        let suggested = one
+            .diagnostics
+            .iter()
+            .filter(|d| d.help.starts_with("did you mean"))
+            .count();
+        assert!(
+            suggested > 100,
+            "each module has its own budget ({suggested})"
+        );
+        for threads in [2, 3, 8] {
+            let many = check_on(files.clone(), &StdSources, &options, threads);
+            assert_eq!(
+                format!("{:#?}", many.diagnostics),
+                format!("{:#?}", one.diagnostics),
+                "{threads} threads"
+            );
+            assert_eq!(recorded(&many), recorded(&one), "{threads} threads");
         }
     }
 }

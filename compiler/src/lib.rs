@@ -28,6 +28,7 @@ pub mod templates;
 pub mod types;
 
 mod analysis;
+mod parallel;
 
 pub use analysis::{
     check, check_incremental, Analysis, CheckOptions, ModuleLoader, SourceFileInfo,

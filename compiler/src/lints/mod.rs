@@ -65,53 +65,62 @@ pub const ALL: &[&dyn Lint] = &[
     &sql_interpolation::SqlInterpolation,
 ];
 
-pub fn run_all(cx: &LintContext, out: &mut Vec<Diagnostic>) {
-    for module in cx.modules {
-        for item in &module.ast.items {
-            match &item.kind {
-                ItemKind::Runbook(runbook) => {
-                    let steps = runbook
-                        .clauses
-                        .iter()
-                        .filter_map(|clause| match &clause.kind {
-                            ClauseKind::Step(step) => Some((
-                                step,
-                                cx.effects
-                                    .step_actions(cx.modules, cx.types, module.id, step),
-                            )),
-                            _ => None,
-                        })
-                        .collect();
-                    let facts = RunbookFacts {
-                        module,
-                        runbook,
-                        steps,
-                    };
-                    for lint in ALL {
-                        let before = out.len();
-                        lint.check(cx, &facts, out);
-                        // `codes()` is what the docs and `rbk explain` say a lint raises.
-                        debug_assert!(
-                            out[before..].iter().all(|d| lint.codes().contains(&d.code)),
-                            "a lint raised {:?}, but declares only {:?}",
-                            out[before..].iter().map(|d| d.code).collect::<Vec<_>>(),
-                            lint.codes()
-                        );
-                    }
+/// Runs every lint on every module, on `threads` threads (1: on this one); the diagnostics
+/// come out in module order whatever the number.
+pub fn run_all(cx: &LintContext, threads: usize, out: &mut Vec<Diagnostic>) {
+    let found = crate::parallel::map_chunks(cx.modules, threads, |_, modules| {
+        let mut found = Vec::new();
+        for module in modules {
+            lint_module(cx, module, &mut found);
+        }
+        found
+    });
+    out.extend(found.into_iter().flatten());
+}
+
+fn lint_module(cx: &LintContext, module: &Module, out: &mut Vec<Diagnostic>) {
+    for item in &module.ast.items {
+        match &item.kind {
+            ItemKind::Runbook(runbook) => {
+                let steps = runbook
+                    .clauses
+                    .iter()
+                    .filter_map(|clause| match &clause.kind {
+                        ClauseKind::Step(step) => Some((
+                            step,
+                            cx.effects
+                                .step_actions(cx.modules, cx.types, module.id, step),
+                        )),
+                        _ => None,
+                    })
+                    .collect();
+                let facts = RunbookFacts {
+                    module,
+                    runbook,
+                    steps,
+                };
+                for lint in ALL {
+                    let before = out.len();
+                    lint.check(cx, &facts, out);
+                    // `codes()` is what the docs and `rbk explain` say a lint raises.
+                    debug_assert!(
+                        out[before..].iter().all(|d| lint.codes().contains(&d.code)),
+                        "a lint raised {:?}, but declares only {:?}",
+                        out[before..].iter().map(|d| d.code).collect::<Vec<_>>(),
+                        lint.codes()
+                    );
                 }
-                ItemKind::Fn(function) => {
-                    unreachable::check_block(module.file, &function.body, out)
-                }
-                ItemKind::Const(constant) => const_values::check_const(
-                    cx.modules, cx.types, cx.effects, module, constant, out,
-                ),
-                ItemKind::Extern(external) => {
-                    if let Some(catalog) = cx.native_actions {
-                        natives::check_extern(catalog, module, external, out);
-                    }
-                }
-                _ => {}
             }
+            ItemKind::Fn(function) => unreachable::check_block(module.file, &function.body, out),
+            ItemKind::Const(constant) => {
+                const_values::check_const(cx.modules, cx.types, cx.effects, module, constant, out)
+            }
+            ItemKind::Extern(external) => {
+                if let Some(catalog) = cx.native_actions {
+                    natives::check_extern(catalog, module, external, out);
+                }
+            }
+            _ => {}
         }
     }
 }

@@ -66,7 +66,7 @@ fn interpolated_sql(
     let Some(Callee::Extern { module, item }) = cx.types.callee(facts.module.id, expr.id) else {
         return None;
     };
-    let target = cx.modules.iter().find(|m| m.id == module)?;
+    let target = cx.modules.get(module.0 as usize)?;
     if !matches!(&target.origin, ModuleOrigin::Std(name) if name == "postgres") {
         return None;
     }

@@ -33,7 +33,8 @@ pub fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
     let bytes = text.as_bytes();
     let mut stack: Vec<Open> = Vec::new();
     let mut depth = 0usize;
-    let mut previous_word = "";
+    // Whether the last token (comments aside) was the word `list` or `map`, whose `<` opens.
+    let mut after_list_or_map = false;
     let too_deep = |at: usize| {
         let span = Span::new(at, (at + 1).min(text.len()));
         Diagnostic::new(Code::NestingTooDeep, file, span, "brackets are nested too deeply")
@@ -53,7 +54,7 @@ pub fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
                 stack.push(Open::Interpolation);
                 depth += 1;
             }
-            TokenKind::Punct if byte == b'<' && matches!(previous_word, "list" | "map") => {
+            TokenKind::Punct if byte == b'<' && after_list_or_map => {
                 stack.push(Open::Angle);
                 depth += 1;
             }
@@ -98,10 +99,8 @@ pub fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
             return Some(too_deep(token.start));
         }
         if !matches!(token.kind, TokenKind::Comment | TokenKind::DocComment) {
-            previous_word = match token.kind {
-                TokenKind::Word => &text[token.start..token.end],
-                _ => "",
-            };
+            after_list_or_map = token.kind == TokenKind::Word
+                && matches!(&bytes[token.start..token.end], b"list" | b"map");
         }
     }
     None

@@ -139,9 +139,21 @@ impl Scanner<'_> {
             });
             return self.token(TokenKind::InterpolationOpen, start, start + 1);
         }
-        // A run of text, escapes included, up to the next delimiter.
+        // A run of text, escapes included, up to the next delimiter. Most text has none of
+        // the bytes that matter: memchr finds the next one without a byte loop.
         let mut i = start;
         while i < len {
+            let next = memchr::memchr3(b'\\', b'"', b'{', &bytes[i..]).map_or(len, |p| i + p);
+            if !triple {
+                if let Some(newline) = memchr::memchr(b'\n', &bytes[i..next]) {
+                    i += newline;
+                    break;
+                }
+            }
+            i = next;
+            if i == len {
+                break;
+            }
             match bytes[i] {
                 b'\\' => {
                     // An escaped newline still ends a one-line string; the escape does not
@@ -155,7 +167,6 @@ impl Scanner<'_> {
                 }
                 b'"' if !triple || bytes[i..].starts_with(b"\"\"\"") => break,
                 b'{' => break,
-                b'\n' if !triple => break,
                 _ => i += 1,
             }
         }
@@ -178,10 +189,7 @@ impl Scanner<'_> {
         };
         match b {
             b'/' if bytes.get(start + 1) == Some(&b'/') => {
-                let end = bytes[start..]
-                    .iter()
-                    .position(|&c| c == b'\n')
-                    .map_or(len, |p| start + p);
+                let end = memchr::memchr(b'\n', &bytes[start..]).map_or(len, |p| start + p);
                 let kind = if bytes.get(start + 2) == Some(&b'/') {
                     TokenKind::DocComment
                 } else {

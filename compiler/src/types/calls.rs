@@ -130,7 +130,7 @@ impl Checker<'_> {
             }
             return Ty::Unknown;
         };
-        self.info.calls.insert((env.module, call.id), target);
+        self.info.record_call(env.module, call.id, target);
         match target {
             Callee::Builtin(builtin) => self.check_builtin(env, call, builtin, args),
             Callee::Extern { module, item } | Callee::Fn { module, item } => {
@@ -501,9 +501,7 @@ impl Checker<'_> {
             );
             return Ty::Unknown;
         };
-        self.info
-            .expr_types
-            .insert((env.module, arg.id), Ty::Lambda);
+        self.info.record_type(env.module, arg.id, Ty::Lambda);
         if params.len() != 1 {
             self.report(
                 Diagnostic::new(

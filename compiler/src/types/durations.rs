@@ -8,8 +8,6 @@
 //! outside the range is reported once, where it first leaves it: the interpreter would fail
 //! the run there (it never saturates), so the checker says so before anything runs.
 
-use std::collections::HashMap;
-
 use crate::diagnostics::{Code, Diagnostic};
 use crate::resolve::Module;
 use crate::syntax::visit::{walk_expr, walk_step, walk_stmts};
@@ -117,10 +115,29 @@ fn all_exprs(module: &Module) -> Vec<&Expr> {
     all
 }
 
+/// The folded value of each constant expression of a module, by expression id (dense within
+/// a module, so a vector is the table).
+#[derive(Default)]
+struct FoldedValues(Vec<Option<Folded>>);
+
+impl FoldedValues {
+    fn get(&self, id: &ExprId) -> Option<&Folded> {
+        self.0.get(id.0 as usize).and_then(Option::as_ref)
+    }
+
+    fn insert(&mut self, id: ExprId, value: Folded) {
+        let index = id.0 as usize;
+        if self.0.len() <= index {
+            self.0.resize(index + 1, None);
+        }
+        self.0[index] = Some(value);
+    }
+}
+
 /// Folds every constant node of a module, children first, and reports where a duration leaves
 /// the range.
-fn fold_module(module: &Module, diagnostics: &mut Vec<Diagnostic>) -> HashMap<ExprId, Folded> {
-    let mut folded = HashMap::new();
+fn fold_module(module: &Module, diagnostics: &mut Vec<Diagnostic>) -> FoldedValues {
+    let mut folded = FoldedValues::default();
     // Pre-order puts every child after its parent: reversed, children come first.
     for expr in all_exprs(module).into_iter().rev() {
         let value = match &expr.kind {
@@ -213,7 +230,7 @@ fn out_of_range(module: &Module, expr: &Expr, ms: i128) -> Diagnostic {
 }
 
 /// E0209: the durations that say how long to wait, poll, retry or allow must not be zero.
-fn check_waits(module: &Module, folded: &HashMap<ExprId, Folded>, out: &mut Vec<Diagnostic>) {
+fn check_waits(module: &Module, folded: &FoldedValues, out: &mut Vec<Diagnostic>) {
     let mut report = |expr: &Expr, what: &str, consequence: &str| {
         if folded.get(&expr.id) == Some(&Folded::Ms(0)) {
             out.push(

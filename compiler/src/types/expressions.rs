@@ -17,9 +17,7 @@ impl Checker<'_> {
     /// context (empty lists, lambdas); the caller compares the result.
     pub(super) fn check_expr(&mut self, env: &mut Env, expr: &Expr, expected: Option<&Ty>) -> Ty {
         let ty = self.infer(env, expr, expected);
-        self.info
-            .expr_types
-            .insert((env.module, expr.id), ty.clone());
+        self.info.record_type(env.module, expr.id, ty.clone());
         ty
     }
 

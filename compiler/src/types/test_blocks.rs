@@ -282,8 +282,7 @@ impl Checker<'_> {
             if self.diagnostics.len() == before {
                 // Record the reading the interpreter must use: successive values.
                 self.info
-                    .expr_types
-                    .insert((env.module, value.id), Ty::list(ret.clone()));
+                    .record_type(env.module, value.id, Ty::list(ret.clone()));
                 return;
             }
             self.diagnostics.truncate(before);

@@ -206,9 +206,16 @@ impl<'a> Descent<'a> {
         (self.word_at(start), start)
     }
 
+    /// Whether the whole word at `at` is `word` (a keyword never matches a prefix). `word` is
+    /// a keyword: it starts with a letter and holds only word characters.
+    fn word_is(&self, at: usize, word: &str) -> bool {
+        self.bytes[at.min(self.bytes.len())..].starts_with(word.as_bytes())
+            && !is_ident_char(self.byte_at(at + word.len()))
+    }
+
     /// Consumes `word` if it is the whole word here (a keyword never matches a prefix).
     fn eat_word(&mut self, word: &str) -> bool {
-        if self.word_at(self.pos) == word {
+        if self.word_is(self.pos, word) {
             self.pos += word.len();
             true
         } else {
@@ -265,8 +272,8 @@ impl<'a> Descent<'a> {
 
     /// If the word `word` follows the trivia here, moves past both.
     fn eat_word_after_trivia(&mut self, word: &str) -> bool {
-        let (next, at) = self.word_after_trivia(self.pos);
-        if next == word {
+        let at = self.trivia_end(self.pos);
+        if self.word_is(at, word) {
             self.pos = at + word.len();
             true
         } else {
@@ -276,16 +283,17 @@ impl<'a> Descent<'a> {
 
     /// The grammar's `word`: any name, keywords included.
     fn word(&mut self) -> Sure<Ident> {
-        let start = self.pos;
-        let end = self.word_end(start);
-        if end == start {
-            return None;
-        }
-        self.pos = end;
-        Some(Ident {
+        let end = self.word_end(self.pos);
+        (end > self.pos).then(|| self.take_word(end))
+    }
+
+    /// Consumes the word from here to `end`.
+    fn take_word(&mut self, end: usize) -> Ident {
+        let start = std::mem::replace(&mut self.pos, end);
+        Ident {
             name: self.text[start..end].to_string(),
             span: Span::new(start, end),
-        })
+        }
     }
 
     /// The grammar's `ident`: a name that is not a reserved word.
@@ -294,7 +302,7 @@ impl<'a> Descent<'a> {
         if end == self.pos || is_reserved(&self.text[self.pos..end]) {
             return None;
         }
-        self.word()
+        Some(self.take_word(end))
     }
 
     /// The span from `start` to here, as the tree builder's `span_of` gives it: a node whose
@@ -302,11 +310,11 @@ impl<'a> Descent<'a> {
     /// where the grammar's comment scanner would see a comment, as the builder cuts it.
     fn span_from(&self, start: usize) -> Span {
         let end = self.pos;
-        let last_line = self.bytes[start..end]
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(start, |i| start + i + 1);
-        if self.bytes[last_line..end].windows(2).any(|w| w == b"//") {
+        // Every node's span is cut here, and nested nodes end on the same line: memchr's
+        // searches keep this from being a byte loop over the line per node.
+        let last_line =
+            memchr::memrchr(b'\n', &self.bytes[start..end]).map_or(start, |i| start + i + 1);
+        if memchr::memmem::find(&self.bytes[last_line..end], b"//").is_some() {
             let trimmed = super::parser::without_trailing_trivia(&self.text[start..end]);
             return Span::new(start, start + trimmed.len());
         }
