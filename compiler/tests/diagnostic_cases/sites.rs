@@ -57,6 +57,7 @@ const fn site_showing(
     }
 }
 
+/// Grouped by the file whose checks raise them (the wordings themselves are in the constructors).
 #[rustfmt::skip]
 const SITES: &[Site] = &[
     // analysis.rs
@@ -94,13 +95,13 @@ const SITES: &[Site] = &[
     site("E0115", "the default of `", "templates::template_default_that_is_not_a_literal_of_its_type"),
     site("E0114", "is missing: template", "templates::template_argument_missing"),
     site("E0116", "cannot be bound again inside it", "templates::template_parameter_bound_again"),
-    // types/checker.rs: declarations
+    // types/declarations.rs
     site_showing("E0101", "unknown type `", "types::unknown_type_in_an_input", "did you mean `duration`?"),
     site_showing("E0102", "not imported in this file", "types::type_from_a_module_that_is_not_imported", "add `use std.pg`"),
     site_showing("E0103", "not defined in that module", "types::module_has_no_such_action", "has no member `send`"),
     site("E0104", "is declared twice", "types::input_declared_twice"),
     site("E0104", "give every step of a runbook its own name", "types::step_defined_twice"),
-    // types/checker.rs: statements
+    // types/statements.rs
     site("E0204", "`for` needs a list", "types::for_over_something_that_is_not_a_list"),
     site("E0222", "`return` outside a `fn`", "types::return_outside_a_fn"),
     site("E0303", "a secret is passed to", "types::secret_passed_to_log"),
@@ -109,7 +110,7 @@ const SITES: &[Site] = &[
     site("E0204", "takes an action call", "types::escalate_without_a_call"),
     site_showing("E0204", "expects `{expected}`, found `{found}`", "types::constant_of_the_wrong_type", "this constant expects `int`"),
     site("W0002", "bound here and never read", "types::unused_let"),
-    // types/checker.rs: expressions
+    // types/expressions.rs
     site("E0303", "a secret is interpolated into a string", "types::secret_interpolated_into_a_string"),
     site_showing("E0204", "this {what} has no value", "types::interpolation_of_an_action_without_a_value", "this interpolation has no value"),
     site("E0204", "cannot be indexed", "types::indexing_something_that_is_neither_list_nor_map"),
@@ -124,7 +125,7 @@ const SITES: &[Site] = &[
     site_showing("E0101", "unknown name `", "types::unknown_name_with_a_suggestion", "did you mean `channel`?"),
     site("E0204", "an action, function or type", "types::module_action_used_as_a_value"),
     site_showing("E0103", "\"no such field\"", "types::record_has_no_such_field", "its fields are: name, size"),
-    // types/checker.rs: calls
+    // types/calls.rs
     site("E0206", "is a value, not a function", "types::value_called_like_a_function"),
     site("E0101", "unknown function `", "types::unknown_function"),
     site("E0206", "this cannot be called", "types::module_type_called_like_a_function"),
@@ -162,7 +163,7 @@ const SITES: &[Site] = &[
     // types/durations.rs
     site_showing("E0211", "duration out of range", "decisions::negative_duration_arithmetic", "this duration is negative"),
     site("E0209", "is zero", "decisions::poll_every_zero_seconds"),
-    // types/tests.rs
+    // types/test_blocks.rs
     site("E0224", "this test never runs a runbook", "test_blocks::test_that_never_runs_a_runbook"),
     site("E0101", "unknown runbook `", "test_blocks::test_runs_an_unknown_runbook"),
     site("W0109", "can reach this mock", "test_blocks::mock_after_a_mock_that_takes_every_call"),
@@ -442,10 +443,10 @@ fn every_code_has_a_case() {
 #[rustfmt::skip]
 const WORDINGS_WITHOUT_A_CASE: &[(&str, &str)] = &[
     ("a rate window",
-     "types/checker.rs `rate`: the grammar takes only a duration literal after `per` \
+     "types/statements.rs `rate`: the grammar takes only a duration literal after `per` \
       (wordings::rate_window_must_be_a_duration_literal is a syntax error)"),
     ("this mocked result",
-     "types/tests.rs `check_mock_value`: when a mock's list is read as successive results and \
+     "types/test_blocks.rs `check_mock_value`: when a mock's list is read as successive results and \
       an element does not fit, those diagnostics are dropped and the single-value reading's \
       are reported (\"this mock expects ...\")"),
 ];
