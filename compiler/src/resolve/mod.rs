@@ -182,6 +182,7 @@ pub fn collect_names(
     names
 }
 
+/// E0117: fires when `use "./file.rbk"` gives the local module no `as NAME`.
 fn unnamed_local_module(file: FileId, path: Span) -> Diagnostic {
     Diagnostic::new(
         Code::UnnamedLocalModule,

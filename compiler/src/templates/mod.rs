@@ -106,6 +106,7 @@ pub fn expand(file_id: FileId, file: &mut SourceFile, expr_ids: u32, out: &mut V
     file.items = items;
 }
 
+/// E0113: fires when an instance names no template of its file; the help lists the ones it has.
 fn unknown_template(
     file_id: FileId,
     instance: &Instance,

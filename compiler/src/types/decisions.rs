@@ -268,8 +268,9 @@ pub(super) fn step_facts(step: &Step) -> StepFacts {
     }
 }
 
-/// A step name that no step of the runbook has, in `step.NAME.outcome` or in a test's
-/// `approve`/`expect step`; the help names the closest of `steps` or lists them all.
+/// E0106: fires when a step name that no step of the runbook has is read, in
+/// `step.NAME.outcome` or in a test's `approve`/`expect step`; the help names the closest of
+/// `steps` or lists them all.
 pub(super) fn unknown_step(
     file: crate::FileId,
     span: Span,

@@ -406,8 +406,8 @@ fn return_outside_fn(file: FileId, span: Span) -> Diagnostic {
         .help("use `let` to keep a value for later steps, or `fail \"...\"` to stop the run")
 }
 
-/// A condition (`if`, `when`, `expect`, a filter's test...) whose type is not `bool`; `example`
-/// shows a comparison that would be one.
+/// E0205: fires when a condition (`if`, `when`, `expect`, a filter's test...) is not a `bool`;
+/// `example` shows a comparison that would be one.
 pub(super) fn condition_not_bool(
     file: FileId,
     span: Span,
