@@ -295,18 +295,20 @@ fn resolve_import(
     file: FileId,
     target: &UseTarget,
 ) -> Option<ModuleId> {
-    use crate::diagnostics::Code;
+    use crate::resolve::{Unavailable, UnknownModule};
     match target {
         UseTarget::Std { path, span } => {
             let names: Vec<&str> = path.iter().map(|i| i.name.as_str()).collect();
             let name = match names.as_slice() {
                 ["std", name] => *name,
                 _ => {
-                    state.diagnostics.push(
-                        Diagnostic::new(Code::UnknownModule, file, *span, format!("unknown module `{}`", names.join(".")))
-                            .label("not a standard module")
-                            .help("standard modules are written `std.NAME`; local files are written `use \"./file.rbk\" as NAME`"),
-                    );
+                    state.diagnostics.push(resolve::unknown_module(
+                        file,
+                        *span,
+                        UnknownModule::NotStandard {
+                            path: &names.join("."),
+                        },
+                    ));
                     return None;
                 }
             };
@@ -320,36 +322,27 @@ fn resolve_import(
                 }
                 None => {
                     let available = state.loader.std_module_names();
-                    let help = match resolve::suggest(name, available.iter().map(String::as_str)) {
-                        Some(s) => format!("did you mean `std.{s}`?"),
-                        None => format!("the standard modules are: {}", available.join(", ")),
-                    };
-                    state.diagnostics.push(
-                        Diagnostic::new(
-                            Code::UnknownModule,
-                            file,
-                            *span,
-                            format!("there is no standard module `{name}`"),
-                        )
-                        .label("unknown module")
-                        .help(help),
-                    );
+                    let suggestion = resolve::suggest(name, available.iter().map(String::as_str));
+                    state.diagnostics.push(resolve::unknown_module(
+                        file,
+                        *span,
+                        UnknownModule::NoSuchStandard {
+                            name,
+                            suggestion,
+                            available: &available,
+                        },
+                    ));
                     None
                 }
             }
         }
         UseTarget::Local(path) => {
             let ModuleOrigin::File(from_path) = from else {
-                state.diagnostics.push(
-                    Diagnostic::new(
-                        Code::LocalModuleUnavailable,
-                        file,
-                        path.span,
-                        "standard modules cannot use local files",
-                    )
-                    .label("local file")
-                    .help("use only `std.NAME` modules here"),
-                );
+                state.diagnostics.push(resolve::local_module_unavailable(
+                    file,
+                    path.span,
+                    Unavailable::FromStandardModule,
+                ));
                 return None;
             };
             // A module used by many others is read and parsed once.
@@ -358,16 +351,12 @@ fn resolve_import(
                 return Some(id);
             }
             if let Some(kind) = state.loader.special_file(&expected) {
-                state.diagnostics.push(
-                    Diagnostic::new(
-                        Code::UseTargetNotAFile,
-                        file,
-                        path.span,
-                        format!("cannot load module \"{}\": it is {kind}, not a regular file", path.value),
-                    )
-                    .label("not a regular file")
-                    .help("a module is a `.rbk` file: point the `use` at one (reading a pipe or device would never end)"),
-                );
+                state.diagnostics.push(resolve::use_target_not_a_file(
+                    file,
+                    path.span,
+                    &path.value,
+                    &kind,
+                ));
                 return None;
             }
             match state.loader.local_module(from_path, &path.value) {
@@ -376,11 +365,14 @@ fn resolve_import(
                     Some(state.add(origin, resolved, text))
                 }
                 Err(reason) => {
-                    state.diagnostics.push(
-                        Diagnostic::new(Code::LocalModuleUnavailable, file, path.span, format!("cannot load module \"{}\": {reason}", path.value))
-                            .label("this file")
-                            .help("the path is relative to the file that uses it; check the name and that the file is readable"),
-                    );
+                    state.diagnostics.push(resolve::local_module_unavailable(
+                        file,
+                        path.span,
+                        Unavailable::Unreadable {
+                            path: &path.value,
+                            reason: &reason,
+                        },
+                    ));
                     None
                 }
             }

@@ -1,7 +1,8 @@
 use super::{Lint, LintContext, RunbookFacts};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::effects::strongest;
-use crate::syntax::{ClauseKind, Effect, Trigger};
+use crate::syntax::{ClauseKind, Effect, Span, Trigger};
+use crate::FileId;
 
 /// W0104: an alert-triggered runbook that changes things, with nothing to stop an alert storm
 /// from starting it a hundred times at once.
@@ -47,15 +48,29 @@ impl Lint for AlertLimits {
         if effect < Effect::Write {
             return;
         }
-        out.push(
-            Diagnostic::new(
-                Code::UnlimitedAlertRuns,
-                facts.module.file,
-                trigger.span,
-                format!("runbook `{}` is started by alerts and can {} things, but sets no limit", facts.runbook.name.name, if effect == Effect::Destructive { "destroy" } else { "change" }),
-            )
-            .label("every firing alert starts a run")
-            .help("an alert storm would run this without limit: add `concurrency 1` (or `concurrency 1 per alert.labels[\"...\"]`) or `rate 3 per 1h`"),
-        );
+        out.push(unlimited_alert_runs(
+            facts.module.file,
+            trigger.span,
+            &facts.runbook.name.name,
+            effect,
+        ));
     }
+}
+
+/// W0104: fires when a runbook started by alerts can change things (`effect`) and sets no
+/// `concurrency` or `rate`.
+fn unlimited_alert_runs(file: FileId, trigger: Span, runbook: &str, effect: Effect) -> Diagnostic {
+    let can = if effect == Effect::Destructive {
+        "destroy"
+    } else {
+        "change"
+    };
+    Diagnostic::new(
+        Code::UnlimitedAlertRuns,
+        file,
+        trigger,
+        format!("runbook `{runbook}` is started by alerts and can {can} things, but sets no limit"),
+    )
+    .label("every firing alert starts a run")
+    .help("an alert storm would run this without limit: add `concurrency 1` (or `concurrency 1 per alert.labels[\"...\"]`) or `rate 3 per 1h`")
 }

@@ -77,21 +77,7 @@ impl Lint for ApprovalGates {
             match groups.get(&group.value) {
                 None => {
                     let suggestion = suggest(&group.value, groups.keys().map(String::as_str));
-                    let help = match suggestion {
-                        Some(s) => format!("did you mean \"{s}\"? Groups are defined under [approvers] in rbk.toml"),
-                        None => format!("define it in rbk.toml: [approvers]\n{} = [\"alice\", \"bob\"]", group.value),
-                    };
-                    let mut diagnostic = Diagnostic::new(
-                        Code::UnknownApproverGroup,
-                        file,
-                        group.span,
-                        format!(
-                            "approver group \"{}\" is not defined in rbk.toml",
-                            group.value
-                        ),
-                    )
-                    .label("unknown group")
-                    .help(help);
+                    let mut diagnostic = unknown_approver_group(file, group, suggestion);
                     if let Some(fix) = suggestion.and_then(|s| group_fix(cx.text(file), group, s)) {
                         diagnostic = diagnostic.with_fix(fix);
                     }
@@ -101,17 +87,7 @@ impl Lint for ApprovalGates {
                     let needed = quorum.map_or(1, |(n, _)| n as usize);
                     if needed > members.len() {
                         let span = quorum.map_or(group.span, |(_, s)| s);
-                        out.push(
-                            Diagnostic::new(
-                                Code::QuorumTooLarge,
-                                file,
-                                span,
-                                format!("{needed} approvals are required but group \"{}\" has {} member{}", group.value, members.len(), if members.len() == 1 { "" } else { "s" }),
-                            )
-                            .label("can never be satisfied")
-                            .with_secondary(group.span, "this group")
-                            .help(format!("lower the quorum to at most {} (the person who started the run cannot approve it), or add members to the group in rbk.toml", members.len())),
-                        );
+                        out.push(quorum_too_large(file, span, needed, group, members.len()));
                     }
                 }
             }
@@ -119,12 +95,58 @@ impl Lint for ApprovalGates {
     }
 }
 
+/// W0101: fires when an approval names a group `rbk.toml` does not define (`suggestion` is
+/// the nearest one it does).
+fn unknown_approver_group(file: FileId, group: &StrLit, suggestion: Option<&str>) -> Diagnostic {
+    let help = match suggestion {
+        Some(s) => {
+            format!("did you mean \"{s}\"? Groups are defined under [approvers] in rbk.toml")
+        }
+        None => format!(
+            "define it in rbk.toml: [approvers]\n{} = [\"alice\", \"bob\"]",
+            group.value
+        ),
+    };
+    Diagnostic::new(
+        Code::UnknownApproverGroup,
+        file,
+        group.span,
+        format!(
+            "approver group \"{}\" is not defined in rbk.toml",
+            group.value
+        ),
+    )
+    .label("unknown group")
+    .help(help)
+}
+
+/// E0304: fires when an approval's quorum (`needed`) is larger than its group (`members`).
+fn quorum_too_large(
+    file: FileId,
+    span: Span,
+    needed: usize,
+    group: &StrLit,
+    members: usize,
+) -> Diagnostic {
+    Diagnostic::new(
+        Code::QuorumTooLarge,
+        file,
+        span,
+        format!("{needed} approvals are required but group \"{}\" has {members} member{}", group.value, if members == 1 { "" } else { "s" }),
+    )
+    .label("can never be satisfied")
+    .with_secondary(group.span, "this group")
+    .help(format!("lower the quorum to at most {members} (the person who started the run cannot approve it), or add members to the group in rbk.toml"))
+}
+
+/// E0310: fires when an approval requires zero approvers.
 fn zero_quorum(file: FileId, quorum: Span) -> Diagnostic {
     Diagnostic::new(Code::ZeroQuorum, file, quorum, "an approval needs at least one approver")
         .label("zero approvers")
         .help("write `approval required from \"GROUP\"` (one approver), or `approval none reason \"...\"` to waive it")
 }
 
+/// E0301: fires when a step can take a destructive action (`first`) and has no approval clause.
 fn ungated_destructive_step(file: FileId, step: &Ident, first: &ActionUse) -> Diagnostic {
     let via = first
         .via
@@ -142,6 +164,7 @@ fn ungated_destructive_step(file: FileId, step: &Ident, first: &ActionUse) -> Di
     .help("require a human: `approval required from \"GROUP\" timeout 5m on timeout deny`, or waive it on the record: `approval none reason \"WHY\"`")
 }
 
+/// E0308: fires when a gate that asks for values approves itself on timeout.
 fn asked_with_auto_approve(
     file: FileId,
     on_timeout: Span,
@@ -159,6 +182,8 @@ fn asked_with_auto_approve(
     .help("use `on timeout deny` or `on timeout escalate`, or drop the `ask` and compute the value in the step")
 }
 
+/// E0302: fires when `on timeout approve` would run an action not declared safe to
+/// auto-approve.
 fn unsafe_auto_approve(file: FileId, on_timeout: Span, unsafe_action: &ActionUse) -> Diagnostic {
     Diagnostic::new(
         Code::UnsafeAutoApprove,

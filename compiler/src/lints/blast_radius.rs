@@ -4,6 +4,7 @@ use crate::resolve::ModuleId;
 use crate::syntax::visit::{stmt_blocks, stmt_exprs, walk_expr};
 use crate::syntax::{BinaryOp, Effect, Expr, ExprKind, Stmt, StmtKind};
 use crate::types::{Callee, Ty};
+use crate::FileId;
 
 /// W0102: a destructive action applied to a list of targets, inside a `for`, or in the function
 /// a list builtin applies to every element (`map(pods, p => k8s.delete_pod(p))`), with nothing
@@ -25,14 +26,33 @@ impl Lint for BlastRadius {
             };
             walker.block(&step.body, None);
             for (call_span, name, reason) in walker.out {
-                out.push(
-                    Diagnostic::new(Code::UnboundedBlastRadius, facts.module.file, call_span, format!("`{name}` {reason} with no bound on how many"))
-                        .label("unbounded blast radius")
-                        .help("bound it: pass `max: N` where the action takes one, or `expect len(xs) <= N` before it, so a bad query cannot take out everything"),
-                );
+                out.push(unbounded_blast_radius(
+                    facts.module.file,
+                    call_span,
+                    &name,
+                    &reason,
+                ));
             }
         }
     }
+}
+
+/// W0102: fires when a destructive action (`name`) is applied to every element of a list
+/// (`reason` says how) with nothing bounding the list's length.
+fn unbounded_blast_radius(
+    file: FileId,
+    call: crate::syntax::Span,
+    name: &str,
+    reason: &str,
+) -> Diagnostic {
+    Diagnostic::new(
+        Code::UnboundedBlastRadius,
+        file,
+        call,
+        format!("`{name}` {reason} with no bound on how many"),
+    )
+    .label("unbounded blast radius")
+    .help("bound it: pass `max: N` where the action takes one, or `expect len(xs) <= N` before it, so a bad query cannot take out everything")
 }
 
 struct Walker<'a, 'c> {

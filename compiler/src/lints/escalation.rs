@@ -3,7 +3,8 @@ use super::{Lint, LintContext, RunbookFacts};
 use crate::diagnostics::{Code, Diagnostic, Edit, Fix};
 use crate::effects::strongest;
 use crate::resolve::Module;
-use crate::syntax::{ClauseKind, Effect, ItemKind, Runbook, UseTarget};
+use crate::syntax::{ClauseKind, Effect, Ident, ItemKind, Runbook, Span, UseTarget};
+use crate::FileId;
 
 /// W0103: a runbook that can destroy something but tells nobody when it fails.
 pub struct MissingEscalation;
@@ -30,15 +31,25 @@ impl Lint for MissingEscalation {
             return;
         };
         let name = &facts.runbook.name;
-        let mut diagnostic = Diagnostic::new(Code::NoEscalation, facts.module.file, name.span, format!("runbook `{}` can take destructive actions but never escalates", name.name))
-            .label("no `escalate` clause")
-            .with_secondary(step.name.span, "this step is destructive")
-            .help("add `escalate pagerduty.page(service: \"...\", summary: \"{run.summary}\")` so a failed or denied run reaches a human");
+        let mut diagnostic = no_escalation(facts.module.file, name, step.name.span);
         if let Some(fix) = escalate_fix(cx.text(facts.module.file), facts.module, facts.runbook) {
             diagnostic = diagnostic.with_fix(fix);
         }
         out.push(diagnostic);
     }
+}
+
+/// W0103: fires when a runbook (`name`) with a destructive step has no `escalate` clause.
+fn no_escalation(file: FileId, name: &Ident, destructive_step: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::NoEscalation,
+        file,
+        name.span,
+        format!("runbook `{}` can take destructive actions but never escalates", name.name),
+    )
+    .label("no `escalate` clause")
+    .with_secondary(destructive_step, "this step is destructive")
+    .help("add `escalate pagerduty.page(service: \"...\", summary: \"{run.summary}\")` so a failed or denied run reaches a human")
 }
 
 /// An `escalate` that pages the runbook's owner through `std.pagerduty` (adding the `use` when

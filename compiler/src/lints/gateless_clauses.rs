@@ -10,7 +10,8 @@
 use super::{Lint, LintContext, RunbookFacts};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::effects::ActionUse;
-use crate::syntax::{ClauseKind, Effect, Expr, Step, StepOptionKind, Trigger};
+use crate::syntax::{ClauseKind, Effect, Expr, Span, Step, StepOptionKind, Trigger};
+use crate::FileId;
 
 pub struct GatelessClauses;
 
@@ -30,17 +31,7 @@ impl Lint for GatelessClauses {
             let Some(first) = strongest_at_least(&actions, Effect::Write) else {
                 return;
             };
-            out.push(
-                Diagnostic::new(
-                    Code::ActingCondition,
-                    file,
-                    expr.span,
-                    format!("{what} can change something: `{}` is {}", first.name, first.effect),
-                )
-                .label(format!("evaluated before any approval gate{}", via(first)))
-                .with_secondary(first.call_span, format!("`{}` is {}", first.name, first.effect))
-                .help("conditions, filters, limits and titles may only call `read` actions; move the action into a step body, behind the step's `approval` clause"),
-            );
+            out.push(acting_condition(file, expr.span, what, first));
         };
         for clause in &facts.runbook.clauses {
             match &clause.kind {
@@ -75,17 +66,7 @@ impl Lint for GatelessClauses {
             let Some(first) = strongest_at_least(&actions, Effect::Destructive) else {
                 return;
             };
-            out.push(
-                Diagnostic::new(
-                    Code::UngatedDestructiveClause,
-                    file,
-                    expr.span,
-                    format!("{what} can take a destructive action, and no approval gate can stand there"),
-                )
-                .label(format!("runs without an approval gate{}", via(first)))
-                .with_secondary(first.call_span, format!("`{}` is destructive", first.name))
-                .help("move the destructive action into a step with an `approval` clause; here only `read` and `write` actions are allowed"),
-            );
+            out.push(ungated_destructive_clause(file, expr.span, &what, first));
         };
         for clause in &facts.runbook.clauses {
             match &clause.kind {
@@ -147,4 +128,37 @@ fn via(action: &ActionUse) -> String {
         .as_ref()
         .map(|f| format!(" (through `{f}`)"))
         .unwrap_or_default()
+}
+
+/// E0305: fires when a condition or setting (`what`) evaluated before any gate calls an action
+/// that can change something (`first`).
+fn acting_condition(file: FileId, span: Span, what: &str, first: &ActionUse) -> Diagnostic {
+    Diagnostic::new(
+        Code::ActingCondition,
+        file,
+        span,
+        format!("{what} can change something: `{}` is {}", first.name, first.effect),
+    )
+    .label(format!("evaluated before any approval gate{}", via(first)))
+    .with_secondary(first.call_span, format!("`{}` is {}", first.name, first.effect))
+    .help("conditions, filters, limits and titles may only call `read` actions; move the action into a step body, behind the step's `approval` clause")
+}
+
+/// E0306: fires when a clause no gate can guard (`what`: an input default, `escalate`,
+/// `notify`) can take a destructive action (`first`).
+fn ungated_destructive_clause(
+    file: FileId,
+    span: Span,
+    what: &str,
+    first: &ActionUse,
+) -> Diagnostic {
+    Diagnostic::new(
+        Code::UngatedDestructiveClause,
+        file,
+        span,
+        format!("{what} can take a destructive action, and no approval gate can stand there"),
+    )
+    .label(format!("runs without an approval gate{}", via(first)))
+    .with_secondary(first.call_span, format!("`{}` is destructive", first.name))
+    .help("move the destructive action into a step with an `approval` clause; here only `read` and `write` actions are allowed")
 }

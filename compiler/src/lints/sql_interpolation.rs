@@ -27,19 +27,22 @@ impl Lint for SqlInterpolation {
                 }
             });
             for (span, action) in found {
-                out.push(
-                    Diagnostic::new(
-                        Code::SqlInterpolation,
-                        facts.module.file,
-                        span,
-                        format!("a value is interpolated into the SQL of `pg.{action}`"),
-                    )
-                    .label("this value becomes part of the SQL")
-                    .help("write `$1` in the SQL and pass the value as a bind parameter: `params: [value]`; it is then sent as data, never as SQL"),
-                );
+                out.push(sql_interpolation(facts.module.file, span, action));
             }
         }
     }
+}
+
+/// W0107: fires when a value is interpolated into the SQL text given to `pg.{action}`.
+fn sql_interpolation(file: crate::FileId, span: crate::syntax::Span, action: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::SqlInterpolation,
+        file,
+        span,
+        format!("a value is interpolated into the SQL of `pg.{action}`"),
+    )
+    .label("this value becomes part of the SQL")
+    .help("write `$1` in the SQL and pass the value as a bind parameter: `params: [value]`; it is then sent as data, never as SQL")
 }
 
 fn visit<'a>(stmts: &'a [Stmt], f: &mut impl FnMut(&'a Expr)) {

@@ -29,29 +29,41 @@ pub fn check_block(file: FileId, stmts: &[Stmt], out: &mut Vec<Diagnostic>) {
                 } else {
                     "return"
                 };
-                out.push(
-                    Diagnostic::new(
-                        Code::UnreachableAfterFail,
-                        file,
-                        next.span.to(last),
-                        format!("this code never runs: it follows `{keyword}`"),
-                    )
-                    .label("unreachable")
-                    .with_secondary(stmt.span, format!("the step stops at this `{keyword}`"))
-                    .help(
-                        "remove it, or put the `fail` inside an `if` so the code after it can run",
-                    )
-                    // Not safe: the other repair (a conditional `fail`) may be the meant one,
-                    // and deleting what someone wrote is theirs to decide.
-                    .with_fix(Fix::for_review(
-                        "Remove the code that never runs",
-                        vec![Edit::replace(Span::new(stmt.span.end, last.end), "")],
-                    )),
-                );
+                out.push(unreachable_after_fail(
+                    file,
+                    next.span.to(last),
+                    stmt.span,
+                    keyword,
+                ));
             }
         }
         for block in stmt_blocks(stmt) {
             check_block(file, block, out);
         }
     }
+}
+
+/// W0003: fires when statements (`unreachable`) follow a `fail` or `return` (`stop`, written
+/// `keyword`) in the same block.
+fn unreachable_after_fail(
+    file: FileId,
+    unreachable: Span,
+    stop: Span,
+    keyword: &str,
+) -> Diagnostic {
+    Diagnostic::new(
+        Code::UnreachableAfterFail,
+        file,
+        unreachable,
+        format!("this code never runs: it follows `{keyword}`"),
+    )
+    .label("unreachable")
+    .with_secondary(stop, format!("the step stops at this `{keyword}`"))
+    .help("remove it, or put the `fail` inside an `if` so the code after it can run")
+    // Not safe: the other repair (a conditional `fail`) may be the meant one, and deleting
+    // what someone wrote is theirs to decide.
+    .with_fix(Fix::for_review(
+        "Remove the code that never runs",
+        vec![Edit::replace(Span::new(stop.end, unreachable.end), "")],
+    ))
 }

@@ -1,8 +1,19 @@
 //! Modules and their names: loads what `use` asks for and builds each module's table of
 //! top-level definitions, reporting unknown modules and duplicate definitions.
 
+mod duplicates;
+mod local_modules;
+mod unknown;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
+
+pub(crate) use duplicates::{duplicate_definition, Duplicate};
+pub(crate) use local_modules::{local_module_unavailable, use_target_not_a_file, Unavailable};
+pub(crate) use unknown::{
+    unknown_member, unknown_module, unknown_name, KnownFields, UnknownMember, UnknownModule,
+    UnknownName,
+};
 
 use crate::diagnostics::{Code, Diagnostic};
 use crate::syntax::{ItemKind, SourceFile, Span, UseTarget};
@@ -171,6 +182,7 @@ pub fn collect_names(
     names
 }
 
+/// E0117: fires when `use "./file.rbk"` gives the local module no `as NAME`.
 fn unnamed_local_module(file: FileId, path: Span) -> Diagnostic {
     Diagnostic::new(
         Code::UnnamedLocalModule,
@@ -182,16 +194,9 @@ fn unnamed_local_module(file: FileId, path: Span) -> Diagnostic {
     .help("write `use \"./file.rbk\" as NAME` and refer to its items as `NAME.item`")
 }
 
-pub fn duplicate(file: FileId, name: &str, span: Span, previous: Span) -> Diagnostic {
-    Diagnostic::new(
-        Code::DuplicateDefinition,
-        file,
-        span,
-        format!("`{name}` is defined twice"),
-    )
-    .label("defined again here")
-    .with_secondary(previous, "first defined here")
-    .help("rename one of them; every name in this scope must be unique")
+/// E0104 for a name defined twice in one scope.
+pub(crate) fn duplicate(file: FileId, name: &str, span: Span, previous: Span) -> Diagnostic {
+    duplicate_definition(file, span, Duplicate::Name { name, previous })
 }
 
 /// The closest of `candidates` to `name`, if any is close enough to be a likely typo.

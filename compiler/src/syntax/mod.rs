@@ -3,6 +3,7 @@
 pub mod ast;
 pub mod cursor;
 mod descent;
+mod errors;
 mod grammar;
 mod incremental;
 pub mod keywords;

@@ -7,10 +7,11 @@ use pest::Parser as _;
 
 use super::ast::*;
 use super::descent;
+use super::errors;
 use super::grammar::{RbkParser, Rule, MAX_ELSE_IF, MAX_EXPR_DEPTH, MAX_EXPR_HEIGHT};
 use super::recovery;
 use super::scan::{scan, TokenKind};
-use crate::diagnostics::{Code, Diagnostic};
+use crate::diagnostics::Diagnostic;
 use crate::FileId;
 
 pub struct ParseOutput {
@@ -173,15 +174,8 @@ impl<'a> TreeBuilder<'a> {
         }
     }
 
-    fn error(
-        &mut self,
-        code: Code,
-        span: Span,
-        message: impl Into<String>,
-        help: impl Into<String>,
-    ) {
-        self.diagnostics
-            .push(Diagnostic::new(code, self.file, span, message).help(help));
+    fn report(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
     }
 
     /// Reports one recovered region, unless the region right before it was already reported
@@ -217,9 +211,7 @@ impl<'a> TreeBuilder<'a> {
         let snippet = &self.text[span.start..span.end];
         let diagnostic = match RbkParser::parse(rule, snippet) {
             Err(error) => recovery::pest_error_diagnostic(self.file, span.start, &error),
-            Ok(_) => Diagnostic::new(Code::SyntaxError, self.file, span, "this does not belong here")
-                .label("not expected in this position")
-                .help("move it to where it belongs: items at the top level, clauses in a runbook, statements in a step"),
+            Ok(_) => errors::syntax_error(self.file, span, errors::Syntax::NotHere),
         };
         let diagnostic = recovery::refine(diagnostic, snippet, span.start, context_name(context));
         self.diagnostics.push(diagnostic);
@@ -615,12 +607,11 @@ impl<'a> TreeBuilder<'a> {
         match pair.as_str().parse::<u32>() {
             Ok(value) => value,
             Err(_) => {
-                self.error(
-                    Code::NumberOutOfRange,
+                self.report(errors::number_out_of_range(
+                    self.file,
                     span_of(pair),
-                    "this number is too large",
-                    "use a number below 4294967296",
-                );
+                    errors::TooLarge::Count,
+                ));
                 u32::MAX
             }
         }
@@ -656,12 +647,11 @@ impl<'a> TreeBuilder<'a> {
                     if part.as_rule() == Rule::else_if {
                         let branch_span = span_of(&part);
                         if branches.len() == MAX_ELSE_IF {
-                            self.error(
-                                Code::NestingTooDeep,
+                            self.report(errors::nesting_too_deep(
+                                self.file,
                                 branch_span,
-                                format!("more than {MAX_ELSE_IF} `else if` branches"),
-                                "split the decision into steps or use a map from values to actions",
-                            );
+                                errors::TooDeep::ElseIfBranches,
+                            ));
                             continue;
                         }
                         let mut parts = part.into_inner();
@@ -1152,14 +1142,7 @@ impl<'a> TreeBuilder<'a> {
                 Some(child) if child.start > span.start => Span::new(span.start, child.start),
                 _ => span,
             };
-            self.error(
-                Code::ExpressionTooLong,
-                at,
-                format!(
-                    "this expression is too long: more than {MAX_EXPR_HEIGHT} operators, calls or fields in a chain"
-                ),
-                "split it with `let` bindings (each holding part of the chain), or use a list and a loop",
-            );
+            self.report(errors::expression_too_long(self.file, at));
             kind = ExprKind::None;
             height = 1;
         }
@@ -1219,14 +1202,11 @@ impl<'a> TreeBuilder<'a> {
             self.too_tall_reported = false;
         }
         if self.depth >= MAX_EXPR_DEPTH {
-            self.error(
-                Code::NestingTooDeep,
+            self.report(errors::nesting_too_deep(
+                self.file,
                 span,
-                "this expression is nested too deeply",
-                format!(
-                    "split it with `let` bindings; at most {MAX_EXPR_DEPTH} levels are allowed"
-                ),
-            );
+                errors::TooDeep::Expression,
+            ));
             return self.mk(ExprKind::None, span);
         }
         self.depth += 1;
@@ -1372,12 +1352,11 @@ impl<'a> TreeBuilder<'a> {
                 };
                 self.depth += 1;
                 let operand = if self.depth >= MAX_EXPR_DEPTH {
-                    self.error(
-                        Code::NestingTooDeep,
+                    self.report(errors::nesting_too_deep(
+                        self.file,
                         span,
-                        "too many prefix operators in a row",
-                        "simplify the expression",
-                    );
+                        errors::TooDeep::PrefixOperators,
+                    ));
                     tokens.by_ref().for_each(drop);
                     self.mk(ExprKind::None, span)
                 } else {
@@ -1432,12 +1411,11 @@ impl<'a> TreeBuilder<'a> {
             Rule::int => match pair.as_str().parse::<i64>() {
                 Ok(value) => ExprKind::Int(value),
                 Err(_) => {
-                    self.error(
-                        Code::NumberOutOfRange,
+                    self.report(errors::number_out_of_range(
+                        self.file,
                         span,
-                        "this integer is too large",
-                        "integers are 64-bit: use a value below 9223372036854775808",
-                    );
+                        errors::TooLarge::Integer,
+                    ));
                     ExprKind::Int(i64::MAX)
                 }
             },
@@ -1506,12 +1484,7 @@ impl<'a> TreeBuilder<'a> {
         total
             .filter(|&ms| i64::try_from(ms).is_ok())
             .unwrap_or_else(|| {
-                self.error(
-                    Code::DurationOutOfRange,
-                    span_of(pair),
-                    "this duration is too long: durations are at most about 292 million years",
-                    "use a shorter duration",
-                );
+                self.report(errors::duration_out_of_range(self.file, span_of(pair)));
                 u64::MAX
             })
     }
@@ -1549,12 +1522,11 @@ impl<'a> TreeBuilder<'a> {
             None if self.in_template => match placeholder_text(&expr) {
                 Some(value) => StrLit { value, span },
                 None => {
-                    self.error(
-                        Code::InterpolationNotAllowed,
+                    self.report(errors::interpolation_not_allowed(
+                        self.file,
                         span,
-                        "only a template parameter may be interpolated in this string",
-                        "write `{param}` with a parameter's name, the text literally, or escape the brace as `\\{`",
-                    );
+                        errors::Literal::InTemplate,
+                    ));
                     StrLit {
                         value: String::new(),
                         span,
@@ -1562,12 +1534,11 @@ impl<'a> TreeBuilder<'a> {
                 }
             },
             None => {
-                self.error(
-                    Code::InterpolationNotAllowed,
+                self.report(errors::interpolation_not_allowed(
+                    self.file,
                     span,
-                    "interpolation is not allowed in this string",
-                    "write the text literally, or escape the brace as `\\{`",
-                );
+                    errors::Literal::Plain,
+                ));
                 StrLit {
                     value: String::new(),
                     span,

@@ -2,9 +2,10 @@
 
 use pest::error::{ErrorVariant, InputLocation};
 
+use super::errors::{nesting_too_deep, syntax_error, Syntax, TooDeep};
 use super::grammar::{Rule, MAX_NESTING};
 use super::scan::{scan, TokenKind};
-use crate::diagnostics::{Code, Diagnostic};
+use crate::diagnostics::Diagnostic;
 use crate::syntax::Span;
 use crate::FileId;
 
@@ -37,11 +38,7 @@ pub fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
     let mut after_list_or_map = false;
     let too_deep = |at: usize| {
         let span = Span::new(at, (at + 1).min(text.len()));
-        Diagnostic::new(Code::NestingTooDeep, file, span, "brackets are nested too deeply")
-            .label(format!("nesting level {} starts here", MAX_NESTING + 1))
-            .help(format!(
-                "at most {MAX_NESTING} levels of (), [] and {{}} are allowed; name intermediate values with `let`"
-            ))
+        nesting_too_deep(file, span, TooDeep::Brackets)
     };
     for token in scan(text) {
         let byte = bytes.get(token.start).copied().unwrap_or(0);
@@ -146,19 +143,21 @@ pub fn pest_error_diagnostic(
     let start = base + offset;
     // `refine` widens the span to the offending token.
     let span = Span::new(start, start);
-    let (message, label) = match &error.variant {
+    match &error.variant {
         ErrorVariant::ParsingError { positives, .. } => {
             let expected = describe_expected(positives);
-            (
-                format!("expected {expected}"),
-                format!("expected {expected} here"),
+            syntax_error(
+                file,
+                span,
+                Syntax::Expected {
+                    expected: &expected,
+                },
             )
         }
-        ErrorVariant::CustomError { message } => (message.clone(), String::new()),
-    };
-    Diagnostic::new(Code::SyntaxError, file, span, message)
-        .label(label)
-        .help("see docs/language.md for the syntax of this construct")
+        ErrorVariant::CustomError { message } => {
+            syntax_error(file, span, Syntax::Refused { message })
+        }
+    }
 }
 
 /// Adds what we know about common mistakes to a generic syntax error.
@@ -178,16 +177,10 @@ pub fn refine(mut diagnostic: Diagnostic, snippet: &str, base: usize, context: &
     }
     if let Some(brace) = open_interpolation(snippet, local) {
         // `"up{job=\"api\"}"`: PromQL, JSON or a template meant a literal brace.
-        return Diagnostic::new(
-            Code::SyntaxError,
+        return syntax_error(
             diagnostic.file,
             Span::new(base + brace, base + brace + 1),
-            "this `{` in a string starts an interpolation, and what follows it is not an expression",
-        )
-        .label("interpolation starts here")
-        .help(
-            "to write a literal `{` in a string (a PromQL label matcher, JSON), escape it: `\\{`; \
-             to interpolate, put one expression between the braces: `{name}`",
+            Syntax::BraceStartsNoInterpolation,
         );
     }
     if let Some(open) = unclosed_bracket(snippet) {
@@ -195,14 +188,11 @@ pub fn refine(mut diagnostic: Diagnostic, snippet: &str, base: usize, context: &
             snippet.as_bytes()[open] as char,
             closing(snippet.as_bytes()[open]),
         );
-        return Diagnostic::new(
-            Code::SyntaxError,
+        return syntax_error(
             diagnostic.file,
             Span::new(base + open, base + open + 1),
-            format!("this `{bracket}` is never closed"),
-        )
-        .label("opened here")
-        .help(format!("add the missing `{closer}`"));
+            Syntax::NeverClosed { bracket, closer },
+        );
     }
     let first_word: String = snippet
         .trim_start()

@@ -11,14 +11,17 @@
 //! a reason) `{param}` is replaced by the argument's text; everywhere else a parameter is an
 //! ordinary name in expressions and string interpolations.
 
+mod arguments;
 mod substitute;
 
 use std::collections::HashMap;
 
 use crate::diagnostics::{Code, Diagnostic};
+use crate::resolve::{unknown_name, UnknownName};
 use crate::syntax::ast::*;
 use crate::FileId;
 
+use arguments::{argument_not_literal, arguments_misfit, Misfit, NotLiteral};
 use substitute::Substitution;
 
 /// Replaces every `runbook NAME = TEMPLATE(ARGS)` item of `file` by the runbook it stands for.
@@ -77,22 +80,15 @@ pub fn expand(file_id: FileId, file: &mut SourceFile, expr_ids: u32, out: &mut V
         let clauses = substitution.clauses(&template.clauses);
         next_id = substitution.next_id();
         for (name, span) in std::mem::take(&mut substitution.unknown) {
-            out.push(
-                Diagnostic::new(
-                    Code::UnknownName,
-                    file_id,
-                    span,
-                    format!(
-                        "`{{{name}}}` names no parameter of template `{}`",
-                        template.name.name
-                    ),
-                )
-                .label("not a parameter")
-                .help(format!(
-                    "the parameters are: {}; write a literal brace as `\\{{`",
-                    param_list(template)
-                )),
-            );
+            out.push(unknown_name(
+                file_id,
+                span,
+                UnknownName::Placeholder {
+                    name: &name,
+                    template: &template.name.name,
+                    params: &param_list(template),
+                },
+            ));
         }
         items.push(Item {
             doc: item.doc.clone(),
@@ -110,6 +106,7 @@ pub fn expand(file_id: FileId, file: &mut SourceFile, expr_ids: u32, out: &mut V
     file.items = items;
 }
 
+/// E0113: fires when an instance names no template of its file; the help lists the ones it has.
 fn unknown_template(
     file_id: FileId,
     instance: &Instance,
@@ -203,21 +200,14 @@ fn bind_arguments(
         }
         if let Err(found) = literal_of_type(&arg.value, &param.ty) {
             refused.push(&param.name.name);
-            out.push(
-                Diagnostic::new(
-                    Code::TemplateArgumentNotLiteral,
-                    file_id,
-                    arg.value.span,
-                    format!(
-                        "`{}` must be a literal {}, not {found}",
-                        param.name.name,
-                        type_text(&param.ty)
-                    ),
-                )
-                .label("not a literal of the parameter's type")
-                .with_secondary(param.ty.span, "the parameter's type")
-                .help("write the value itself (`\"orders\"`, `3`, `5m`, `70%`, `true`): what differs between a template's instances is data"),
-            );
+            out.push(argument_not_literal(
+                file_id,
+                arg.value.span,
+                NotLiteral::Argument {
+                    param,
+                    found: &found,
+                },
+            ));
             continue;
         }
         given.insert(param.name.name.clone(), arg.value.clone());
@@ -230,20 +220,11 @@ fn bind_arguments(
             Some(default) if literal_of_type(default, &param.ty).is_ok() => {
                 given.insert(param.name.name.clone(), default.clone());
             }
-            Some(default) => out.push(
-                Diagnostic::new(
-                    Code::TemplateArgumentNotLiteral,
-                    file_id,
-                    default.span,
-                    format!(
-                        "the default of `{}` must be a literal {}",
-                        param.name.name,
-                        type_text(&param.ty)
-                    ),
-                )
-                .label("not a literal of the parameter's type")
-                .help("write the value itself (`\"orders\"`, `3`, `5m`, `70%`, `true`)"),
-            ),
+            Some(default) => out.push(argument_not_literal(
+                file_id,
+                default.span,
+                NotLiteral::Default { param },
+            )),
             None => out.push(arguments_misfit(
                 file_id,
                 template,
@@ -252,84 +233,6 @@ fn bind_arguments(
         }
     }
     (out.len() == before).then_some(given)
-}
-
-/// How an instance's arguments fail to fit its template's parameters (E0114).
-enum Misfit<'a> {
-    UnknownParameter(&'a Ident),
-    /// The span is the argument's.
-    PositionalAfterNamed(Span),
-    TooMany(Span),
-    GivenTwice(&'a Param, Span),
-    /// The span is the instance's argument list.
-    Missing(&'a Param, Span),
-}
-
-/// E0114, the one place its messages are written.
-fn arguments_misfit(file_id: FileId, template: &Template, misfit: Misfit) -> Diagnostic {
-    let declared_here = |diagnostic: Diagnostic| {
-        diagnostic
-            .with_secondary(template.name.span, "the template is declared here")
-            .help(format!("its parameters are: {}", param_list(template)))
-    };
-    match misfit {
-        Misfit::UnknownParameter(name) => declared_here(
-            Diagnostic::new(
-                Code::TemplateArguments,
-                file_id,
-                name.span,
-                format!(
-                    "template `{}` has no parameter `{}`",
-                    template.name.name, name.name
-                ),
-            )
-            .label("unknown parameter"),
-        ),
-        Misfit::PositionalAfterNamed(span) => Diagnostic::new(
-            Code::TemplateArguments,
-            file_id,
-            span,
-            "a positional argument after a named one",
-        )
-        .label("name this argument")
-        .help(format!(
-            "write it as `NAME: value`; the parameters are: {}",
-            param_list(template)
-        )),
-        Misfit::TooMany(span) => declared_here(
-            Diagnostic::new(
-                Code::TemplateArguments,
-                file_id,
-                span,
-                format!(
-                    "template `{}` takes {} arguments",
-                    template.name.name,
-                    template.params.len()
-                ),
-            )
-            .label("one argument too many"),
-        ),
-        Misfit::GivenTwice(param, span) => Diagnostic::new(
-            Code::TemplateArguments,
-            file_id,
-            span,
-            format!("`{}` is given twice", param.name.name),
-        )
-        .label("given again here")
-        .help("give each parameter once"),
-        Misfit::Missing(param, span) => Diagnostic::new(
-            Code::TemplateArguments,
-            file_id,
-            span,
-            format!(
-                "`{}` is missing: template `{}` needs it",
-                param.name.name, template.name.name
-            ),
-        )
-        .label(format!("no `{}` here", param.name.name))
-        .with_secondary(param.name.span, "the parameter")
-        .help(format!("add `{}: …` to the arguments", param.name.name)),
-    }
 }
 
 /// `Ok` when `value` is a literal the parameter type `ty` accepts; else what it is instead.
@@ -400,6 +303,29 @@ fn param_list(template: &Template) -> String {
         .join(", ")
 }
 
+/// E0116: fires when a name bound inside a template (`name`, at `span`) is one of its
+/// parameters (`param`).
+fn template_param_rebound(
+    file_id: FileId,
+    span: Span,
+    name: &str,
+    template: &Template,
+    param: &Param,
+) -> Diagnostic {
+    Diagnostic::new(
+        Code::TemplateParamRebound,
+        file_id,
+        span,
+        format!(
+            "`{name}` is a parameter of template `{}` and cannot be bound again inside it",
+            template.name.name
+        ),
+    )
+    .label("binds the parameter's name again")
+    .with_secondary(param.name.span, "the parameter")
+    .help("give this binding another name")
+}
+
 /// A parameter is replaced wherever its name is read, so a name bound inside the template
 /// (an input, a `let`, a `for` variable, a lambda parameter) must not hide it.
 /// Whether it reported any.
@@ -407,20 +333,13 @@ fn report_rebound_params(file_id: FileId, template: &Template, out: &mut Vec<Dia
     let before = out.len();
     for binding in substitute::bindings(&template.clauses) {
         if let Some(param) = template.params.iter().find(|p| p.name.name == binding.name) {
-            out.push(
-                Diagnostic::new(
-                    Code::TemplateParamRebound,
-                    file_id,
-                    binding.span,
-                    format!(
-                        "`{}` is a parameter of template `{}` and cannot be bound again inside it",
-                        binding.name, template.name.name
-                    ),
-                )
-                .label("binds the parameter's name again")
-                .with_secondary(param.name.span, "the parameter")
-                .help("give this binding another name"),
-            );
+            out.push(template_param_rebound(
+                file_id,
+                binding.span,
+                &binding.name,
+                template,
+                param,
+            ));
         }
     }
     out.len() > before

@@ -8,7 +8,9 @@ use super::env::{BindingKind, Env};
 use super::ty::assignable;
 use super::{Signature, Ty};
 use crate::diagnostics::{Code, Diagnostic};
+use crate::resolve::{duplicate_definition, Duplicate};
 use crate::syntax::*;
+use crate::FileId;
 
 impl Checker<'_> {
     /// Checks `pattern` against `signature` (`None` when the target is not an extern; that is
@@ -56,24 +58,15 @@ impl Checker<'_> {
         } else {
             format!("{required} to {total}")
         };
-        self.report(
-            Diagnostic::new(
-                Code::PatternArity,
-                env.file,
-                pattern.args_span,
-                format!(
-                    "`{target}` takes {wanted} argument{}, but {given} pattern{} {} given",
-                    if total == 1 { "" } else { "s" },
-                    if given == 1 { "" } else { "s" },
-                    if given == 1 { "is" } else { "are" },
-                ),
-            )
-            .label(format!("its parameters are ({})", params.join(", ")))
-            .help(
-                "write one pattern per parameter, in order (`_` matches anything); parameters \
-                 with a default may be left off the end",
-            ),
-        );
+        self.report(pattern_arity(
+            env.file,
+            pattern.args_span,
+            target,
+            &wanted,
+            total,
+            given,
+            &params,
+        ));
     }
 
     fn check_arg_pattern<'p>(
@@ -88,17 +81,14 @@ impl Checker<'_> {
             ArgPatternKind::Any => {}
             ArgPatternKind::Bind(name) => {
                 if let Some(first) = bound.insert(name.name.as_str(), name.span) {
-                    self.report(
-                        Diagnostic::new(
-                            Code::DuplicateDefinition,
-                            env.file,
-                            name.span,
-                            format!("`{}` is bound twice in these patterns", name.name),
-                        )
-                        .label("bound again here")
-                        .with_secondary(first, "first bound here")
-                        .help("give each argument its own name, and compare them in the `where`"),
-                    );
+                    self.report(duplicate_definition(
+                        env.file,
+                        name.span,
+                        Duplicate::PatternBinding {
+                            name: &name.name,
+                            previous: first,
+                        },
+                    ));
                 }
                 env.bind(name, ty.clone(), BindingKind::Lambda);
             }
@@ -131,17 +121,56 @@ impl Checker<'_> {
     }
 
     fn never_matches(&mut self, env: &Env, span: Span, param: &str, ty: &Ty, found: &str) {
-        self.report(
-            Diagnostic::new(
-                Code::PatternNeverMatches,
-                env.file,
-                span,
-                format!("this pattern can never match `{param}`, of type `{ty}`"),
-            )
-            .label(format!("this pattern is {found}"))
-            .help(format!(
-                "write a literal of type `{ty}`, or bind the argument to a name (or `_`) and test it in `where`"
-            )),
-        );
+        self.report(pattern_never_matches(env.file, span, param, ty, found));
     }
+}
+
+/// E0220: fires when a mock or expectation gives `given` argument patterns to `target`, which
+/// takes `wanted` (of `total` parameters, `params`).
+fn pattern_arity(
+    file: FileId,
+    span: Span,
+    target: &Path,
+    wanted: &str,
+    total: usize,
+    given: usize,
+    params: &[&str],
+) -> Diagnostic {
+    Diagnostic::new(
+        Code::PatternArity,
+        file,
+        span,
+        format!(
+            "`{target}` takes {wanted} argument{}, but {given} pattern{} {} given",
+            if total == 1 { "" } else { "s" },
+            if given == 1 { "" } else { "s" },
+            if given == 1 { "is" } else { "are" },
+        ),
+    )
+    .label(format!("its parameters are ({})", params.join(", ")))
+    .help(
+        "write one pattern per parameter, in order (`_` matches anything); parameters \
+         with a default may be left off the end",
+    )
+}
+
+/// E0221: fires when an argument pattern (`found`: what it is) can never match a parameter
+/// `param` of type `ty`.
+fn pattern_never_matches(
+    file: FileId,
+    span: Span,
+    param: &str,
+    ty: &Ty,
+    found: &str,
+) -> Diagnostic {
+    Diagnostic::new(
+        Code::PatternNeverMatches,
+        file,
+        span,
+        format!("this pattern can never match `{param}`, of type `{ty}`"),
+    )
+    .label(format!("this pattern is {found}"))
+    .help(format!(
+        "write a literal of type `{ty}`, or bind the argument to a name (or `_`) and test it in `where`"
+    ))
 }

@@ -2,11 +2,16 @@
 //! against its signature, and the builtins whose arguments are lists and lambdas.
 
 use super::builtins::Builtin;
+use super::call_errors::{
+    bad_argument_name, missing_argument, not_callable, wrong_argument_count, ArgumentCount,
+    ArgumentName, Uncallable,
+};
 use super::checker::Checker;
 use super::env::{BindingKind, Env};
+use super::mismatch::{type_mismatch, Mismatch};
+use super::secrets::{secret_exposed, Exposure};
 use super::{assignable, Callee, ParamSig, Signature, Ty};
-use crate::diagnostics::{Code, Diagnostic};
-use crate::resolve::{suggest, Member};
+use crate::resolve::{suggest, unknown_name, Member, UnknownName};
 use crate::syntax::*;
 use crate::FileId;
 
@@ -18,16 +23,11 @@ impl Checker<'_> {
             ExprKind::Name(ident) => {
                 if let Some(binding) = env.lookup(&ident.name) {
                     binding.used = true;
-                    self.report(
-                        Diagnostic::new(
-                            Code::NotCallable,
-                            env.file,
-                            callee.span,
-                            format!("`{}` is a value, not a function", ident.name),
-                        )
-                        .label("cannot be called")
-                        .help("only actions, `fn`s and builtins can be called"),
-                    );
+                    self.report(not_callable(
+                        env.file,
+                        callee.span,
+                        Uncallable::Value { name: &ident.name },
+                    ));
                     return None;
                 }
                 if let Some(&item) = module.names.externs.get(&ident.name) {
@@ -48,21 +48,15 @@ impl Checker<'_> {
                 let mut candidates: Vec<&str> = Builtin::ALL.iter().map(|b| b.name()).collect();
                 candidates.extend(module.names.fns.keys().map(String::as_str));
                 candidates.extend(module.names.externs.keys().map(String::as_str));
-                let help = match suggest(&ident.name, candidates) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => "actions are called through their module, e.g. `pg.pool_usage(db)`"
-                        .to_string(),
-                };
-                self.report(
-                    Diagnostic::new(
-                        Code::UnknownName,
-                        env.file,
-                        ident.span,
-                        format!("unknown function `{}`", ident.name),
-                    )
-                    .label("not defined here")
-                    .help(help),
-                );
+                let suggestion = suggest(&ident.name, candidates);
+                self.report(unknown_name(
+                    env.file,
+                    ident.span,
+                    UnknownName::Function {
+                        name: &ident.name,
+                        suggestion,
+                    },
+                ));
                 None
             }
             ExprKind::Field(base, member) => {
@@ -110,11 +104,7 @@ impl Checker<'_> {
     }
 
     pub(super) fn not_callable(&mut self, file: FileId, span: Span) {
-        self.report(
-            Diagnostic::new(Code::NotCallable, file, span, "this cannot be called")
-                .label("not a function")
-                .help("only actions (`pg.terminate(...)`), `fn`s and builtins (`len(xs)`) can be called"),
-        );
+        self.report(not_callable(file, span, Uncallable::Other));
     }
 
     pub(super) fn infer_call(
@@ -168,20 +158,11 @@ impl Checker<'_> {
                     let slot = positional;
                     positional += 1;
                     if slot >= signature.params.len() {
-                        self.report(
-                            Diagnostic::new(
-                                Code::WrongArgumentCount,
-                                env.file,
-                                arg.value.span,
-                                format!(
-                                    "`{name}` takes {} argument{}, but more were given",
-                                    signature.params.len(),
-                                    plural(signature.params.len())
-                                ),
-                            )
-                            .label("extra argument")
-                            .help(format!("`{name}({})`", describe_params(signature))),
-                        );
+                        self.report(wrong_argument_count(
+                            env.file,
+                            arg.value.span,
+                            ArgumentCount::TooMany { name, signature },
+                        ));
                         self.check_expr(env, &arg.value, None);
                         continue;
                     }
@@ -192,20 +173,17 @@ impl Checker<'_> {
                     None => {
                         let names: Vec<&str> =
                             signature.params.iter().map(|p| p.name.as_str()).collect();
-                        let help = match suggest(&label.name, names.iter().copied()) {
-                            Some(s) => format!("did you mean `{s}:`?"),
-                            None => format!("`{name}({})`", describe_params(signature)),
-                        };
-                        self.report(
-                            Diagnostic::new(
-                                Code::BadArgumentName,
-                                env.file,
-                                label.span,
-                                format!("`{name}` has no parameter `{}`", label.name),
-                            )
-                            .label("unknown argument name")
-                            .help(help),
-                        );
+                        let suggestion = suggest(&label.name, names.iter().copied());
+                        self.report(bad_argument_name(
+                            env.file,
+                            label.span,
+                            ArgumentName::Unknown {
+                                name,
+                                signature,
+                                argument: &label.name,
+                                suggestion,
+                            },
+                        ));
                         self.check_expr(env, &arg.value, None);
                         continue;
                     }
@@ -213,17 +191,11 @@ impl Checker<'_> {
             };
             if let Some(previous) = filled[slot] {
                 let param = &signature.params[slot].name;
-                self.report(
-                    Diagnostic::new(
-                        Code::BadArgumentName,
-                        env.file,
-                        arg.value.span,
-                        format!("argument `{param}` is given twice"),
-                    )
-                    .label("given again here")
-                    .with_secondary(previous, "first given here")
-                    .help("give each argument once"),
-                );
+                self.report(bad_argument_name(
+                    env.file,
+                    arg.value.span,
+                    ArgumentName::GivenTwice { param, previous },
+                ));
                 self.check_expr(env, &arg.value, None);
                 continue;
             }
@@ -248,24 +220,9 @@ impl Checker<'_> {
                 .iter()
                 .map(|p| format!("`{}: {}`", p.name, p.ty))
                 .collect();
-            self.report(
-                Diagnostic::new(
-                    Code::MissingArgument,
-                    env.file,
-                    call.span,
-                    format!(
-                        "`{name}` is missing {} {}",
-                        if missing.len() == 1 {
-                            "argument"
-                        } else {
-                            "arguments"
-                        },
-                        names.join(", ")
-                    ),
-                )
-                .label("in this call")
-                .help(format!("`{name}({})`", describe_params(signature))),
-            );
+            self.report(missing_argument(
+                env.file, call.span, name, signature, &names,
+            ));
         }
     }
 
@@ -278,16 +235,11 @@ impl Checker<'_> {
     ) -> Ty {
         for arg in args {
             if let Some(label) = &arg.name {
-                self.report(
-                    Diagnostic::new(
-                        Code::BadArgumentName,
-                        env.file,
-                        label.span,
-                        format!("`{}` takes no named arguments", builtin.name()),
-                    )
-                    .label("named argument")
-                    .help(format!("`{}`", builtin.signature())),
-                );
+                self.report(bad_argument_name(
+                    env.file,
+                    label.span,
+                    ArgumentName::NamedToBuiltin { builtin },
+                ));
             }
         }
         let arity_ok = match builtin {
@@ -327,16 +279,14 @@ impl Checker<'_> {
             for arg in args {
                 self.check_expr(env, &arg.value, None);
             }
-            self.report(
-                Diagnostic::new(
-                    Code::WrongArgumentCount,
-                    env.file,
-                    call.span,
-                    format!("wrong number of arguments to `{}`", builtin.name()),
-                )
-                .label(format!("{} given", args.len()))
-                .help(format!("`{}`", builtin.signature())),
-            );
+            self.report(wrong_argument_count(
+                env.file,
+                call.span,
+                ArgumentCount::Builtin {
+                    builtin,
+                    given: args.len(),
+                },
+            ));
             return Ty::Unknown;
         }
         match builtin {
@@ -352,16 +302,11 @@ impl Checker<'_> {
             Builtin::String => {
                 let ty = self.check_expr(env, &args[0].value, None);
                 if ty.contains_secret() {
-                    self.report(
-                        Diagnostic::new(
-                            Code::SecretExposed,
-                            env.file,
-                            args[0].value.span,
-                            "a secret is turned into a string",
-                        )
-                        .label("this value is a secret")
-                        .help("secrets may be passed to actions but never turned into text"),
-                    );
+                    self.report(secret_exposed(
+                        env.file,
+                        args[0].value.span,
+                        Exposure::Stringified,
+                    ));
                 }
                 Ty::Str
             }
@@ -395,31 +340,19 @@ impl Checker<'_> {
                                 | Ty::Unknown
                         ) =>
                     {
-                        self.report(
-                            Diagnostic::new(
-                                Code::TypeMismatch,
-                                env.file,
-                                args[0].value.span,
-                                format!("`sum` cannot add `{element}` values"),
-                            )
-                            .label("not numbers")
-                            .help("sum a list of ints, floats, durations, percents or sizes"),
-                        );
+                        self.report(type_mismatch(
+                            env.file,
+                            args[0].value.span,
+                            Mismatch::SumOfNonNumbers { element: &element },
+                        ));
                         Ty::Unknown
                     }
                     Builtin::Min | Builtin::Max if !element.is_ordered() => {
-                        self.report(
-                            Diagnostic::new(
-                                Code::TypeMismatch,
-                                env.file,
-                                args[0].value.span,
-                                format!("`{element}` values cannot be ordered"),
-                            )
-                            .label("not orderable")
-                            .help(
-                                "min and max take numbers, durations, percents, times or strings",
-                            ),
-                        );
+                        self.report(type_mismatch(
+                            env.file,
+                            args[0].value.span,
+                            Mismatch::Unordered { element: &element },
+                        ));
                         Ty::Unknown
                     }
                     _ => element,
@@ -464,16 +397,14 @@ impl Checker<'_> {
             Ty::Unknown => Ty::Unknown,
             Ty::Json => Ty::Json,
             other => {
-                self.report(
-                    Diagnostic::new(
-                        Code::TypeMismatch,
-                        env.file,
-                        arg.span,
-                        format!("`{}` takes a list, found `{other}`", builtin.name()),
-                    )
-                    .label("not a list")
-                    .help(format!("`{}`", builtin.signature())),
-                );
+                self.report(type_mismatch(
+                    env.file,
+                    arg.span,
+                    Mismatch::NeedsList {
+                        builtin,
+                        found: &other,
+                    },
+                ));
                 Ty::Unknown
             }
         }
@@ -489,34 +420,23 @@ impl Checker<'_> {
     ) -> Ty {
         let ExprKind::Lambda { params, body } = &arg.kind else {
             self.check_expr(env, arg, None);
-            self.report(
-                Diagnostic::new(
-                    Code::TypeMismatch,
-                    env.file,
-                    arg.span,
-                    format!("`{}` takes a lambda as its second argument", builtin.name()),
-                )
-                .label("not a lambda")
-                .help(format!("e.g. `{}(xs, x => ...)`", builtin.name())),
-            );
+            self.report(type_mismatch(
+                env.file,
+                arg.span,
+                Mismatch::NeedsLambda { builtin },
+            ));
             return Ty::Unknown;
         };
         self.info.record_type(env.module, arg.id, Ty::Lambda);
         if params.len() != 1 {
-            self.report(
-                Diagnostic::new(
-                    Code::WrongArgumentCount,
-                    env.file,
-                    arg.span,
-                    format!(
-                        "this lambda takes {} parameters; `{}` passes one",
-                        params.len(),
-                        builtin.name()
-                    ),
-                )
-                .label("wrong number of parameters")
-                .help("write it as `x => ...`"),
-            );
+            self.report(wrong_argument_count(
+                env.file,
+                arg.span,
+                ArgumentCount::LambdaParameters {
+                    builtin,
+                    given: params.len(),
+                },
+            ));
         }
         env.push();
         for param in params {
@@ -537,28 +457,15 @@ impl Checker<'_> {
                 ));
             }
             Builtin::SortBy if !result.is_ordered() => {
-                self.report(
-                    Diagnostic::new(
-                        Code::TypeMismatch,
-                        env.file,
-                        body.span,
-                        format!("`sort_by` cannot order `{result}` keys"),
-                    )
-                    .label("not orderable")
-                    .help("sort by a number, duration, percent, time or string"),
-                );
+                self.report(type_mismatch(
+                    env.file,
+                    body.span,
+                    Mismatch::UnorderedKeys { key: &result },
+                ));
             }
             _ => {}
         }
         result
-    }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
     }
 }
 

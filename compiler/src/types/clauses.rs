@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::checker::Checker;
-use crate::diagnostics::{Code, Diagnostic};
+use crate::resolve::{duplicate_definition, Duplicate};
 use crate::syntax::{ClauseKind, Runbook, Span};
 use crate::FileId;
 
@@ -20,26 +20,19 @@ impl Checker<'_> {
                 first.insert(keyword, clause.span);
                 continue;
             };
-            let (message, help) = match &clause.kind {
-                ClauseKind::Mode(mode) => (
-                    format!("the runbook's `mode` is given twice (here `{mode}`)"),
-                    "keep one `mode` clause: `mode shadow` or `mode live` (the default)".to_string(),
-                ),
-                ClauseKind::Trigger(_) => (
-                    "the runbook has a second `trigger`; only one starts it".to_string(),
-                    "keep one `trigger`; for another alert or schedule, write a second runbook that calls the same `fn`s".to_string(),
-                ),
-                _ => (
-                    format!("the runbook's `{keyword}` is given twice"),
-                    format!("keep one `{keyword}` clause"),
-                ),
+            let mode_text;
+            let duplicate = match &clause.kind {
+                ClauseKind::Mode(mode) => {
+                    mode_text = mode.to_string();
+                    Duplicate::Mode {
+                        mode: &mode_text,
+                        previous,
+                    }
+                }
+                ClauseKind::Trigger(_) => Duplicate::Trigger { previous },
+                _ => Duplicate::Clause { keyword, previous },
             };
-            self.report(
-                Diagnostic::new(Code::DuplicateDefinition, file, clause.span, message)
-                    .label("given again here")
-                    .with_secondary(previous, "first given here")
-                    .help(help),
-            );
+            self.report(duplicate_definition(file, clause.span, duplicate));
         }
     }
 }

@@ -3,11 +3,16 @@
 //! by a later part of the runbook. Both are checked here so every rule about them sits together.
 
 use super::checker::Checker;
+use super::decision_errors::{
+    approval_values_mismatch, asked_value_out_of_scope, step_outcome_not_yet_known, ApprovalValues,
+    AskedValue, UnknownOutcome,
+};
 use super::env::Env;
 use super::Ty;
 use crate::diagnostics::{Code, Diagnostic};
-use crate::resolve::{suggest, Module};
+use crate::resolve::{duplicate_definition, suggest, Duplicate, Module};
 use crate::syntax::*;
+use crate::FileId;
 
 /// The types an approver may be asked for: each is parsed from the text the approver typed
 /// (the web form, `rbk approve --value`, a test's `with { ... }`) by the same rules as
@@ -60,16 +65,13 @@ impl Checker<'_> {
         let mut asked: Vec<(String, Ty)> = Vec::new();
         for field in asked_fields(&step.options) {
             if let Some((_, _)) = asked.iter().find(|(name, _)| name == &field.name.name) {
-                self.report(
-                    Diagnostic::new(
-                        Code::DuplicateDefinition,
-                        module.file,
-                        field.name.span,
-                        format!("the approval asks for `{}` twice", field.name.name),
-                    )
-                    .label("asked again here")
-                    .help("ask for each value once: remove or rename one of them"),
-                );
+                self.report(duplicate_definition(
+                    module.file,
+                    field.name.span,
+                    Duplicate::AskedValue {
+                        name: &field.name.name,
+                    },
+                ));
                 continue;
             }
             let resolved = self.resolve_type(module, &field.ty);
@@ -78,20 +80,7 @@ impl Checker<'_> {
                     // An unknown type name was reported where it was resolved.
                     continue;
                 }
-                let written = resolved.to_string();
-                self.report(
-                    Diagnostic::new(
-                        Code::UnaskableType,
-                        module.file,
-                        field.ty.span,
-                        format!("an approver cannot be asked for a value of type `{written}`"),
-                    )
-                    .label("not a type a person can type in")
-                    .help(format!(
-                        "ask for one of {}; compute anything else from it in the step",
-                        ASKABLE_TYPES.join(", ")
-                    )),
-                );
+                self.report(unaskable_type(module.file, field.ty.span, &resolved));
                 continue;
             };
             asked.push((field.name.name.clone(), ty));
@@ -102,44 +91,30 @@ impl Checker<'_> {
     /// `approval.NAME`: a value the approver of the step being checked gave.
     pub(super) fn infer_approval_value(&mut self, env: &mut Env, field: &Ident) -> Ty {
         let Some(asked) = env.asked.as_ref() else {
-            let (message, help) = match env.step.as_deref() {
-                Some(step) => (
-                    format!("step `{step}` asks its approver for no values, so `approval.{}` has none", field.name),
-                    format!("add `ask {{ {}: TYPE }}` to the step's `approval required`", field.name),
-                ),
-                None => (
-                    format!("`approval.{}` is read outside the step whose approval asks for it", field.name),
-                    "read asked values in the body of the step that asks for them; keep one for later steps with `let`".to_string(),
-                ),
+            let asked_value = match env.step.as_deref() {
+                Some(step) => AskedValue::NoneAsked {
+                    step,
+                    field: &field.name,
+                },
+                None => AskedValue::OutsideItsStep { field: &field.name },
             };
-            self.report(
-                Diagnostic::new(Code::AskedValueOutOfScope, env.file, field.span, message)
-                    .label("no asked value here")
-                    .help(help),
-            );
+            self.report(asked_value_out_of_scope(env.file, field.span, asked_value));
             return Ty::Unknown;
         };
         if let Some((_, ty)) = asked.iter().find(|(name, _)| name == &field.name) {
             return ty.clone();
         }
         let names: Vec<&str> = asked.iter().map(|(name, _)| name.as_str()).collect();
-        let help = match suggest(&field.name, names.iter().copied()) {
-            Some(s) => format!("did you mean `approval.{s}`?"),
-            None => format!("the approval asks for: {}", names.join(", ")),
-        };
-        self.report(
-            Diagnostic::new(
-                Code::AskedValueOutOfScope,
-                env.file,
-                field.span,
-                format!(
-                    "the approval of this step does not ask for `{}`",
-                    field.name
-                ),
-            )
-            .label("not asked")
-            .help(help),
-        );
+        let suggestion = suggest(&field.name, names.iter().copied());
+        self.report(asked_value_out_of_scope(
+            env.file,
+            field.span,
+            AskedValue::NotAsked {
+                field: &field.name,
+                suggestion,
+                asked: &names,
+            },
+        ));
         Ty::Unknown
     }
 
@@ -151,16 +126,14 @@ impl Checker<'_> {
         outcome: StepOutcome,
     ) -> Ty {
         let Some(order) = env.step_order.as_ref() else {
-            self.report(
-                Diagnostic::new(
-                    Code::StepOutcomeNotYetKnown,
-                    env.file,
-                    step.span,
-                    format!("`step.{}.{outcome}` is read outside a runbook's steps", step.name),
-                )
-                .label("no step has run here")
-                .help("read a step's outcome in a later step, `verify` or `notify` of the same runbook"),
-            );
+            self.report(step_outcome_not_yet_known(
+                env.file,
+                step.span,
+                UnknownOutcome::OutsideSteps {
+                    step: &step.name,
+                    outcome: &outcome,
+                },
+            ));
             return Ty::Bool;
         };
         if let Some(facts) = order.earlier.iter().find(|f| f.name == step.name) {
@@ -177,47 +150,17 @@ impl Checker<'_> {
                 _ => None,
             };
             if let Some(why) = never {
-                let help = match outcome {
-                    StepOutcome::Failed => format!(
-                        "add `on failure continue` to step `{}` if the run should go on after it fails",
-                        step.name
-                    ),
-                    StepOutcome::Skipped => format!(
-                        "this is always false: remove it, or give step `{}` a `when`",
-                        step.name
-                    ),
-                    _ => "this is always false: remove it (`escalate` handles a denial)".to_string(),
-                };
-                self.report(
-                    Diagnostic::new(
-                        Code::StepOutcomeNeverSeen,
-                        env.file,
-                        step.span,
-                        format!("`step.{}.{outcome}` is always false here: {why}", step.name),
-                    )
-                    .label("always false")
-                    .help(help),
-                );
+                self.report(step_outcome_never_seen(env.file, step, outcome, why));
             }
             return Ty::Bool;
         }
         if order.all.iter().any(|n| n == &step.name) {
-            let message = if env.step.as_deref() == Some(step.name.as_str()) {
-                format!(
-                    "step `{}` reads its own outcome, which is known only after it ends",
-                    step.name
-                )
+            let unknown = if env.step.as_deref() == Some(step.name.as_str()) {
+                UnknownOutcome::OwnOutcome { step: &step.name }
             } else {
-                format!(
-                    "step `{}` has not run yet where its outcome is read",
-                    step.name
-                )
+                UnknownOutcome::NotRunYet { step: &step.name }
             };
-            self.report(
-                Diagnostic::new(Code::StepOutcomeNotYetKnown, env.file, step.span, message)
-                    .label("not ended yet")
-                    .help("read a step's outcome only after it: in a later step, `verify` or `notify`"),
-            );
+            self.report(step_outcome_not_yet_known(env.file, step.span, unknown));
             return Ty::Bool;
         }
         self.report(unknown_step(env.file, step.span, &step.name, &order.all));
@@ -250,16 +193,15 @@ impl Checker<'_> {
                 Some((_, ty)) => {
                     let given = self.check_expr(env, &field.value, Some(ty));
                     if !super::ty::assignable(&given, ty) {
-                        self.report(
-                            Diagnostic::new(
-                                Code::ApprovalValuesMismatch,
-                                module.file,
-                                field.value.span,
-                                format!("the approval asks for `{name}` as `{ty}`, and this is `{given}`"),
-                            )
-                            .label(format!("expected `{ty}`"))
-                            .help(format!("give `{name}` a value of type `{ty}`")),
-                        );
+                        self.report(approval_values_mismatch(
+                            module.file,
+                            field.value.span,
+                            ApprovalValues::WrongType {
+                                name: &name,
+                                ty,
+                                given: &given,
+                            },
+                        ));
                     }
                 }
                 None => {
@@ -267,22 +209,16 @@ impl Checker<'_> {
                     let step_name = step.map_or("this step".to_string(), |s| {
                         format!("step `{}`", s.name.name)
                     });
-                    let help = if asked.is_empty() {
-                        format!("{step_name} asks for no values: remove `with {{ ... }}`")
-                    } else {
-                        let names: Vec<&str> = asked.iter().map(|(n, _)| n.as_str()).collect();
-                        format!("{step_name} asks for: {}", names.join(", "))
-                    };
-                    self.report(
-                        Diagnostic::new(
-                            Code::ApprovalValuesMismatch,
-                            module.file,
-                            span,
-                            format!("the approval of {step_name} does not ask for `{name}`"),
-                        )
-                        .label("not asked")
-                        .help(help),
-                    );
+                    let names: Vec<&str> = asked.iter().map(|(n, _)| n.as_str()).collect();
+                    self.report(approval_values_mismatch(
+                        module.file,
+                        span,
+                        ApprovalValues::NotAsked {
+                            name: &name,
+                            step: &step_name,
+                            asked: &names,
+                        },
+                    ));
                 }
             }
         }
@@ -332,8 +268,9 @@ pub(super) fn step_facts(step: &Step) -> StepFacts {
     }
 }
 
-/// A step name that no step of the runbook has, in `step.NAME.outcome` or in a test's
-/// `approve`/`expect step`; the help names the closest of `steps` or lists them all.
+/// E0106: fires when a step name that no step of the runbook has is read, in
+/// `step.NAME.outcome` or in a test's `approve`/`expect step`; the help names the closest of
+/// `steps` or lists them all.
 pub(super) fn unknown_step(
     file: crate::FileId,
     span: Span,
@@ -351,5 +288,48 @@ pub(super) fn unknown_step(
         format!("the runbook has no step `{name}`"),
     )
     .label("unknown step")
+    .help(help)
+}
+
+/// E0218: fires when an approval asks for a value of a type (`ty`) a person cannot type in.
+fn unaskable_type(file: FileId, span: Span, ty: &Ty) -> Diagnostic {
+    Diagnostic::new(
+        Code::UnaskableType,
+        file,
+        span,
+        format!("an approver cannot be asked for a value of type `{ty}`"),
+    )
+    .label("not a type a person can type in")
+    .help(format!(
+        "ask for one of {}; compute anything else from it in the step",
+        ASKABLE_TYPES.join(", ")
+    ))
+}
+
+/// W0108: fires when `step.NAME.outcome` is read where it is always false (`why` says why).
+fn step_outcome_never_seen(
+    file: FileId,
+    step: &Ident,
+    outcome: StepOutcome,
+    why: &str,
+) -> Diagnostic {
+    let help = match outcome {
+        StepOutcome::Failed => format!(
+            "add `on failure continue` to step `{}` if the run should go on after it fails",
+            step.name
+        ),
+        StepOutcome::Skipped => format!(
+            "this is always false: remove it, or give step `{}` a `when`",
+            step.name
+        ),
+        _ => "this is always false: remove it (`escalate` handles a denial)".to_string(),
+    };
+    Diagnostic::new(
+        Code::StepOutcomeNeverSeen,
+        file,
+        step.span,
+        format!("`step.{}.{outcome}` is always false here: {why}", step.name),
+    )
+    .label("always false")
     .help(help)
 }

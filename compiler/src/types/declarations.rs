@@ -6,8 +6,10 @@ use std::collections::HashMap;
 use super::checker::Checker;
 use super::env::Env;
 use super::{NamedTy, ParamSig, Signature, Ty, TypeKey};
-use crate::diagnostics::{Code, Diagnostic};
-use crate::resolve::{suggest, Module, ModuleId};
+use crate::resolve::{
+    suggest, unknown_member, unknown_module, unknown_name, Module, ModuleId, UnknownMember,
+    UnknownModule, UnknownName,
+};
 use crate::syntax::*;
 use crate::FileId;
 
@@ -120,18 +122,15 @@ impl Checker<'_> {
                 }
                 let mut candidates: Vec<&str> = PRIMITIVES.to_vec();
                 candidates.extend(module.names.types.keys().map(String::as_str));
-                let mut diagnostic = Diagnostic::new(
-                    Code::UnknownName,
+                let suggestion = suggest(&name.name, candidates);
+                self.report(unknown_name(
                     module.file,
                     name.span,
-                    format!("unknown type `{}`", name.name),
-                )
-                .label("no type of this name");
-                diagnostic = match suggest(&name.name, candidates) {
-                    Some(s) => diagnostic.help(format!("did you mean `{s}`?")),
-                    None => diagnostic.help("built-in types are int, float, bool, string, duration, percent, time, secret; module types are written `module.Type`"),
-                };
-                self.report(diagnostic);
+                    UnknownName::Type {
+                        name: &name.name,
+                        suggestion,
+                    },
+                ));
                 Ty::Unknown
             }
             TypeExprKind::Named {
@@ -172,21 +171,15 @@ impl Checker<'_> {
             Some(import) => import.module,
             None => {
                 let imports: Vec<&str> = module.names.imports.keys().map(String::as_str).collect();
-                let diagnostic = Diagnostic::new(
-                    Code::UnknownModule,
+                let suggestion = suggest(&alias.name, imports);
+                self.report(unknown_module(
                     module.file,
                     alias.span,
-                    format!("unknown module `{}`", alias.name),
-                )
-                .label("not imported in this file");
-                let diagnostic = match suggest(&alias.name, imports) {
-                    Some(s) => diagnostic.help(format!("did you mean `{s}`?")),
-                    None => diagnostic.help(format!(
-                        "add `use std.{}` at the top of the file (or `use std.MODULE as {}`)",
-                        alias.name, alias.name
-                    )),
-                };
-                self.report(diagnostic);
+                    UnknownModule::NotImported {
+                        alias: &alias.name,
+                        suggestion,
+                    },
+                ));
                 None
             }
         }
@@ -199,25 +192,17 @@ impl Checker<'_> {
         member: &Ident,
         candidates: &[&str],
     ) {
-        let diagnostic = Diagnostic::new(
-            Code::UnknownMember,
+        let suggestion = suggest(&member.name, candidates.iter().copied());
+        self.report(unknown_member(
             file,
             member.span,
-            format!("`{}` has no member `{}`", qualifier.name, member.name),
-        )
-        .label("not defined in that module");
-        let diagnostic = match suggest(&member.name, candidates.iter().copied()) {
-            Some(s) => diagnostic.help(format!("did you mean `{}.{s}`?", qualifier.name)),
-            None if candidates.is_empty() => {
-                diagnostic.help("see docs/stdlib.md for what each module provides")
-            }
-            None => {
-                let mut sorted = candidates.to_vec();
-                sorted.sort_unstable();
-                diagnostic.help(format!("it has: {}", sorted.join(", ")))
-            }
-        };
-        self.report(diagnostic);
+            UnknownMember::OfModule {
+                module: &qualifier.name,
+                member: &member.name,
+                suggestion,
+                candidates,
+            },
+        ));
     }
 }
 

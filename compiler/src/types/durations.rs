@@ -12,9 +12,10 @@ use crate::diagnostics::{Code, Diagnostic};
 use crate::resolve::Module;
 use crate::syntax::visit::{walk_expr, walk_step, walk_stmts};
 use crate::syntax::{
-    BinaryOp, CallPattern, ClauseKind, Expr, ExprId, ExprKind, ItemKind, MockOutcome,
+    BinaryOp, CallPattern, ClauseKind, Expr, ExprId, ExprKind, ItemKind, MockOutcome, Span,
     StepOptionKind, Stmt, StmtKind, TestStmtKind, Trigger, UnaryOp,
 };
+use crate::FileId;
 
 /// The longest duration, in milliseconds.
 pub const MAX_DURATION_MS: i128 = i64::MAX as i128;
@@ -207,6 +208,8 @@ fn binary(op: BinaryOp, a: Folded, b: Folded) -> Option<Folded> {
     }
 }
 
+/// E0211: fires when constant duration arithmetic comes out negative or longer than the
+/// longest duration (`ms`, in milliseconds).
 fn out_of_range(module: &Module, expr: &Expr, ms: i128) -> Diagnostic {
     let (what, help) = if ms < 0 {
         (
@@ -229,20 +232,19 @@ fn out_of_range(module: &Module, expr: &Expr, ms: i128) -> Diagnostic {
     .help(help)
 }
 
+/// E0209: fires when a duration that says how long to wait (`what`) is zero; `consequence`
+/// says what a zero would do.
+fn zero_duration(file: FileId, span: Span, what: &str, consequence: &str) -> Diagnostic {
+    Diagnostic::new(Code::ZeroDuration, file, span, format!("{what} is zero"))
+        .label(consequence.to_string())
+        .help("give a positive duration, such as `5s`; leave the clause out to use the default")
+}
+
 /// E0209: the durations that say how long to wait, poll, retry or allow must not be zero.
 fn check_waits(module: &Module, folded: &FoldedValues, out: &mut Vec<Diagnostic>) {
     let mut report = |expr: &Expr, what: &str, consequence: &str| {
         if folded.get(&expr.id) == Some(&Folded::Ms(0)) {
-            out.push(
-                Diagnostic::new(
-                    Code::ZeroDuration,
-                    module.file,
-                    expr.span,
-                    format!("{what} is zero"),
-                )
-                .label(consequence.to_string())
-                .help("give a positive duration, such as `5s`; leave the clause out to use the default"),
-            );
+            out.push(zero_duration(module.file, expr.span, what, consequence));
         }
     };
     for item in &module.ast.items {

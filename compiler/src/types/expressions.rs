@@ -4,11 +4,16 @@
 use super::builtins::Builtin;
 use super::checker::Checker;
 use super::env::{BindingKind, Env};
-use super::operators;
+use super::mismatch::{type_mismatch, Mismatch};
+use super::operators::{self, bad_operands, Operands};
+use super::secrets::{secret_exposed, Exposure};
 use super::ty::record_fits;
 use super::{assignable, NamedTy, Ty, TypeKey};
 use crate::diagnostics::{Code, Diagnostic};
-use crate::resolve::{suggest, Member};
+use crate::resolve::{
+    duplicate_definition, suggest, unknown_member, unknown_name, Duplicate, KnownFields, Member,
+    UnknownMember, UnknownName,
+};
 use crate::syntax::*;
 use crate::FileId;
 
@@ -34,17 +39,19 @@ impl Checker<'_> {
                     if let StrPart::Interpolation(inner) = part {
                         let ty = self.check_expr(env, inner, None);
                         if ty.contains_secret() {
-                            self.report(
-                                Diagnostic::new(Code::SecretExposed, env.file, inner.span, "a secret is interpolated into a string")
-                                    .label("this value is a secret")
-                                    .help("pass the secret to the action directly (it accepts `secret`); never put it in text, which ends up in logs and messages"),
-                            );
-                        } else if ty == Ty::None {
-                            self.report(no_value(
+                            self.report(secret_exposed(
                                 env.file,
                                 inner.span,
-                                "interpolation",
-                                "interpolate a value, not an action that returns nothing",
+                                Exposure::Interpolated,
+                            ));
+                        } else if ty == Ty::None {
+                            self.report(type_mismatch(
+                                env.file,
+                                inner.span,
+                                Mismatch::NoValue {
+                                    what: "interpolation",
+                                    help: "interpolate a value, not an action that returns nothing",
+                                },
                             ));
                         }
                     }
@@ -114,16 +121,11 @@ impl Checker<'_> {
                     }
                     other => {
                         self.check_expr(env, index, None);
-                        self.report(
-                            Diagnostic::new(
-                                Code::TypeMismatch,
-                                env.file,
-                                base.span,
-                                format!("`{other}` cannot be indexed"),
-                            )
-                            .label("not a list or map")
-                            .help("index lists with `xs[0]` and maps with `m[\"key\"]`"),
-                        );
+                        self.report(type_mismatch(
+                            env.file,
+                            base.span,
+                            Mismatch::NotIndexable { found: &other },
+                        ));
                         Ty::Unknown
                     }
                 }
@@ -134,21 +136,14 @@ impl Checker<'_> {
                 match operators::unary(*op, &ty) {
                     Some(result) => result,
                     None => {
-                        let symbol = if *op == UnaryOp::Not { "not" } else { "-" };
-                        self.report(
-                            Diagnostic::new(
-                                Code::BadOperands,
-                                env.file,
-                                expr.span,
-                                format!("`{symbol}` does not apply to `{ty}`"),
-                            )
-                            .label(format!("this is `{ty}`"))
-                            .help(if *op == UnaryOp::Not {
-                                "`not` takes a bool"
-                            } else {
-                                "`-` takes a number, duration or percent"
-                            }),
-                        );
+                        self.report(bad_operands(
+                            env.file,
+                            expr.span,
+                            Operands::Unary {
+                                op: *op,
+                                operand: &ty,
+                            },
+                        ));
                         Ty::Unknown
                     }
                 }
@@ -164,19 +159,15 @@ impl Checker<'_> {
                 match operators::binary(*op, &lhs_ty, &rhs_ty) {
                     Some(result) => result,
                     None => {
-                        self.report(
-                            Diagnostic::new(
-                                Code::BadOperands,
-                                env.file,
-                                expr.span,
-                                format!(
-                                    "`{}` is not defined for `{lhs_ty}` and `{rhs_ty}`",
-                                    op.symbol()
-                                ),
-                            )
-                            .label(format!("`{lhs_ty}` {} `{rhs_ty}`", op.symbol()))
-                            .help(operators::hint(*op, &lhs_ty, &rhs_ty)),
-                        );
+                        self.report(bad_operands(
+                            env.file,
+                            expr.span,
+                            Operands::Binary {
+                                op: *op,
+                                lhs: &lhs_ty,
+                                rhs: &rhs_ty,
+                            },
+                        ));
                         Ty::Unknown
                     }
                 }
@@ -191,16 +182,11 @@ impl Checker<'_> {
                 }
                 self.check_expr(env, body, None);
                 env.pop();
-                self.report(
-                    Diagnostic::new(
-                        Code::TypeMismatch,
-                        env.file,
-                        expr.span,
-                        "a lambda can only be passed to a builtin such as `filter`",
-                    )
-                    .label("lambda here")
-                    .help("use it as an argument, e.g. `filter(pods, p => p.restarts > 5)`"),
-                );
+                self.report(type_mismatch(
+                    env.file,
+                    expr.span,
+                    Mismatch::LambdaOutsideBuiltin,
+                ));
                 Ty::Unknown
             }
         }
@@ -250,16 +236,11 @@ impl Checker<'_> {
                 continue;
             };
             if result.iter().any(|(n, _): &(String, Ty)| n == &name.name) {
-                self.report(
-                    Diagnostic::new(
-                        Code::DuplicateDefinition,
-                        env.file,
-                        name.span,
-                        format!("field `{}` is given twice", name.name),
-                    )
-                    .label("given again here")
-                    .help("remove one of them"),
-                );
+                self.report(duplicate_definition(
+                    env.file,
+                    name.span,
+                    Duplicate::RecordField { name: &name.name },
+                ));
                 continue;
             }
             let hint = expected_fields
@@ -288,22 +269,12 @@ impl Checker<'_> {
         if let Some(binding) = env.lookup(&ident.name) {
             binding.used = true;
             let ty = binding.ty.clone();
-            let (bound_at, maybe_unset) = (binding.span, binding.maybe_unset.clone());
-            if let Some((step, why)) = maybe_unset {
+            let (bound_at, unset_by) = (binding.span, binding.maybe_unset.clone());
+            if let Some((step, why)) = unset_by {
                 if reading_step.as_deref() != Some(step.as_str())
                     && !env.proven_succeeded.contains(&step)
                 {
-                    self.report(
-                        Diagnostic::new(
-                            Code::MaybeUnset,
-                            env.file,
-                            ident.span,
-                            format!("`{}` may have no value here: step `{step}` binds it, and {why}", ident.name),
-                        )
-                        .label("read after that step")
-                        .with_secondary(bound_at, "bound here")
-                        .help(format!("bind `{}` in a step that always runs to its end (no `when`, no `on failure continue`), or read it only inside step `{step}`", ident.name)),
-                    );
+                    self.report(maybe_unset(env.file, ident, bound_at, &step, why));
                 }
             }
             return ty;
@@ -333,40 +304,24 @@ impl Checker<'_> {
             || module.names.externs.contains_key(&ident.name)
             || Builtin::from_name(&ident.name).is_some();
         if callable {
-            self.report(
-                Diagnostic::new(
-                    Code::TypeMismatch,
-                    env.file,
-                    ident.span,
-                    format!("`{}` is a function, not a value", ident.name),
-                )
-                .label("not called")
-                .help(format!("call it: `{}(...)`", ident.name)),
-            );
+            self.report(type_mismatch(
+                env.file,
+                ident.span,
+                Mismatch::FunctionAsValue { name: &ident.name },
+            ));
             return Ty::Unknown;
         }
         if module.names.imports.contains_key(&ident.name) {
-            self.report(
-                Diagnostic::new(
-                    Code::TypeMismatch,
-                    env.file,
-                    ident.span,
-                    format!("`{}` is a module, not a value", ident.name),
-                )
-                .label("a module")
-                .help(format!(
-                    "use one of its members, e.g. `{}.NAME(...)`",
-                    ident.name
-                )),
-            );
+            self.report(type_mismatch(
+                env.file,
+                ident.span,
+                Mismatch::ModuleAsValue { name: &ident.name },
+            ));
             return Ty::Unknown;
         }
-        let help = if ident.name == "alert" {
-            "`alert` exists only in runbooks with `trigger alert \"...\"`".to_string()
-        } else if ident.name == "run" {
-            "`run` exists only in `escalate` and `notify`".to_string()
-        } else {
-            let suggestion = if self.suggestions_left > 0 {
+        // `alert` and `run` get their own help, without spending the suggestion budget.
+        let suggestion =
+            if ident.name != "alert" && ident.name != "run" && self.suggestions_left > 0 {
                 self.suggestions_left -= 1;
                 let mut candidates: Vec<&str> = env.visible_names();
                 candidates.extend(module.names.consts.keys().map(String::as_str));
@@ -374,22 +329,14 @@ impl Checker<'_> {
             } else {
                 None
             };
-            match suggestion {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => "declare it with `let`, as an input, or as a `const` before using it"
-                    .to_string(),
-            }
-        };
-        self.report(
-            Diagnostic::new(
-                Code::UnknownName,
-                env.file,
-                ident.span,
-                format!("unknown name `{}`", ident.name),
-            )
-            .label("not defined here")
-            .help(help),
-        );
+        self.report(unknown_name(
+            env.file,
+            ident.span,
+            UnknownName::Value {
+                name: &ident.name,
+                suggestion,
+            },
+        ));
         Ty::Unknown
     }
 
@@ -413,16 +360,14 @@ impl Checker<'_> {
                         .cloned()
                         .unwrap_or(Ty::Unknown),
                     Some(_) => {
-                        self.report(
-                            Diagnostic::new(
-                                Code::TypeMismatch,
-                                env.file,
-                                field.span,
-                                format!("`{}.{}` is not a value", qualifier.name, field.name),
-                            )
-                            .label("an action, function or type")
-                            .help(format!("call it: `{}.{}(...)`", qualifier.name, field.name)),
-                        );
+                        self.report(type_mismatch(
+                            env.file,
+                            field.span,
+                            Mismatch::MemberAsValue {
+                                module: &qualifier.name,
+                                member: &field.name,
+                            },
+                        ));
                         Ty::Unknown
                     }
                     None => {
@@ -446,27 +391,47 @@ impl Checker<'_> {
                 Some((_, ty)) => ty.clone(),
                 None => {
                     let names: Vec<&str> = fields.iter().map(|(n, _)| n.as_str()).collect();
-                    let help = match suggest(&field.name, names.iter().copied()) {
-                        Some(s) => format!("did you mean `{s}`?"),
-                        None => format!("its fields are: {}", names.join(", ")),
-                    };
-                    self.report(no_such_field(env.file, field, &base_ty, help));
+                    let suggestion = suggest(&field.name, names.iter().copied());
+                    self.report(no_such_field(
+                        env.file,
+                        field,
+                        &base_ty,
+                        KnownFields::Listed {
+                            fields: &names,
+                            suggestion,
+                        },
+                    ));
                     Ty::Unknown
                 }
             },
             None => {
-                let help = if matches!(base_ty, Ty::Optional(_)) {
-                    "the value may be `none`: give a default with `??` first".to_string()
+                let known = if matches!(base_ty, Ty::Optional(_)) {
+                    KnownFields::MaybeNone
                 } else {
-                    format!("`{base_ty}` has no fields")
+                    KnownFields::None
                 };
-                self.report(no_such_field(env.file, field, &base_ty, help));
+                self.report(no_such_field(env.file, field, &base_ty, known));
                 Ty::Unknown
             }
         }
     }
 }
 
+/// E0108: fires when a name bound in step `step` is read after it, where the step may not have
+/// bound it (`why` says why).
+fn maybe_unset(file: FileId, name: &Ident, bound_at: Span, step: &str, why: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::MaybeUnset,
+        file,
+        name.span,
+        format!("`{}` may have no value here: step `{step}` binds it, and {why}", name.name),
+    )
+    .label("read after that step")
+    .with_secondary(bound_at, "bound here")
+    .help(format!("bind `{}` in a step that always runs to its end (no `when`, no `on failure continue`), or read it only inside step `{step}`", name.name))
+}
+
+/// E0223: fires when a map literal mixes quoted and bare keys (`bare_key` is a bare one).
 fn mixed_map_keys(file: FileId, bare_key: Span) -> Diagnostic {
     Diagnostic::new(
         Code::MixedMapKeys,
@@ -478,26 +443,15 @@ fn mixed_map_keys(file: FileId, bare_key: Span) -> Diagnostic {
     .help("quote every key of a map: {\"a\": 1, \"b\": 2}")
 }
 
-/// `value.field` where the value's type has no such field (or no fields at all).
-fn no_such_field(file: FileId, field: &Ident, base_ty: &Ty, help: String) -> Diagnostic {
-    Diagnostic::new(
-        Code::UnknownMember,
+/// E0103 for `value.field` where the value's type has no such field (or no fields at all).
+fn no_such_field(file: FileId, field: &Ident, base_ty: &Ty, known: KnownFields) -> Diagnostic {
+    unknown_member(
         file,
         field.span,
-        format!("`{base_ty}` has no field `{}`", field.name),
+        UnknownMember::Field {
+            ty: base_ty,
+            field: &field.name,
+            known,
+        },
     )
-    .label("no such field")
-    .help(help)
-}
-
-/// A value is needed (`let`, interpolation) where the expression returns `none`.
-pub(super) fn no_value(file: FileId, span: Span, what: &str, help: &str) -> Diagnostic {
-    Diagnostic::new(
-        Code::TypeMismatch,
-        file,
-        span,
-        format!("this {what} has no value"),
-    )
-    .label("returns `none`")
-    .help(help)
 }

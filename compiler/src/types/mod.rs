@@ -4,16 +4,20 @@
 //! tree stays as parsed and later phases (effects, lints, plan, interpreter) read the answers.
 
 mod builtins;
+mod call_errors;
 mod call_patterns;
 mod calls;
 mod checker;
 mod clauses;
+mod decision_errors;
 mod decisions;
 mod declarations;
 mod durations;
 mod env;
 mod expressions;
+mod mismatch;
 mod operators;
+mod secrets;
 mod sizes;
 mod statements;
 mod test_blocks;

@@ -2,7 +2,9 @@
 //! `duration` and `size` with `size`; nothing converts to a string implicitly.
 
 use super::ty::{assignable, Ty};
-use crate::syntax::{BinaryOp, UnaryOp};
+use crate::diagnostics::{Code, Diagnostic};
+use crate::syntax::{BinaryOp, Span, UnaryOp};
+use crate::FileId;
 
 /// The result type of `lhs op rhs`, or `None` when the operator does not apply.
 pub fn binary(op: BinaryOp, lhs: &Ty, rhs: &Ty) -> Option<Ty> {
@@ -132,4 +134,42 @@ pub fn hint(op: BinaryOp, lhs: &Ty, rhs: &Ty) -> String {
         }
         _ => format!("`{}` needs operands of matching types", op.symbol()),
     }
+}
+
+/// An operator and the operand types it does not apply to.
+pub(super) enum Operands<'a> {
+    Unary {
+        op: UnaryOp,
+        operand: &'a Ty,
+    },
+    Binary {
+        op: BinaryOp,
+        lhs: &'a Ty,
+        rhs: &'a Ty,
+    },
+}
+
+/// E0207: fires when an operator is applied to types it is not defined for.
+pub(super) fn bad_operands(file: FileId, span: Span, operands: Operands<'_>) -> Diagnostic {
+    let (message, label, help): (String, String, String) = match operands {
+        Operands::Unary { op, operand } => {
+            let (symbol, help) = match op {
+                UnaryOp::Not => ("not", "`not` takes a bool"),
+                UnaryOp::Neg => ("-", "`-` takes a number, duration or percent"),
+            };
+            (
+                format!("`{symbol}` does not apply to `{operand}`"),
+                format!("this is `{operand}`"),
+                help.into(),
+            )
+        }
+        Operands::Binary { op, lhs, rhs } => (
+            format!("`{}` is not defined for `{lhs}` and `{rhs}`", op.symbol()),
+            format!("`{lhs}` {} `{rhs}`", op.symbol()),
+            hint(op, lhs, rhs),
+        ),
+    };
+    Diagnostic::new(Code::BadOperands, file, span, message)
+        .label(label)
+        .help(help)
 }

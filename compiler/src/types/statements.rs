@@ -4,9 +4,11 @@ use std::collections::HashMap;
 
 use super::checker::Checker;
 use super::env::{BindingKind, Env};
+use super::mismatch::{type_mismatch, Mismatch};
+use super::secrets::{secret_exposed, Exposure};
 use super::{assignable, InputSig, Ty};
 use crate::diagnostics::{Code, Diagnostic};
-use crate::resolve::Module;
+use crate::resolve::{duplicate_definition, Duplicate, Module};
 use crate::syntax::*;
 use crate::FileId;
 
@@ -42,16 +44,13 @@ impl Checker<'_> {
                         self.expect_type(&mut env, default, &ty, "this default");
                     }
                     if inputs.iter().any(|i: &InputSig| i.name == field.name.name) {
-                        self.report(
-                            Diagnostic::new(
-                                Code::DuplicateDefinition,
-                                module.file,
-                                field.name.span,
-                                format!("input `{}` is declared twice", field.name.name),
-                            )
-                            .label("declared again here")
-                            .help("rename or remove one of them"),
-                        );
+                        self.report(duplicate_definition(
+                            module.file,
+                            field.name.span,
+                            Duplicate::Input {
+                                name: &field.name.name,
+                            },
+                        ));
                         continue;
                     }
                     inputs.push(InputSig {
@@ -135,12 +134,14 @@ impl Checker<'_> {
                 }
                 ClauseKind::Step(step) => {
                     if let Some(previous) = step_names.insert(&step.name.name, step.name.span) {
-                        self.report(
-                            Diagnostic::new(Code::DuplicateDefinition, module.file, step.name.span, format!("step `{}` is defined twice", step.name.name))
-                                .label("defined again here")
-                                .with_secondary(previous, "first defined here")
-                                .help("give every step of a runbook its own name: approvals, logs and tests refer to steps by name"),
-                        );
+                        self.report(duplicate_definition(
+                            module.file,
+                            step.name.span,
+                            Duplicate::Step {
+                                name: &step.name.name,
+                                previous,
+                            },
+                        ));
                     }
                     self.check_step(module, &mut env, step);
                     if let Some(order) = env.step_order.as_mut() {
@@ -235,11 +236,13 @@ impl Checker<'_> {
                     None => self.check_expr(env, value, None),
                 };
                 if ty == Ty::None {
-                    self.report(super::expressions::no_value(
+                    self.report(type_mismatch(
                         env.file,
                         value.span,
-                        "expression",
-                        "call it as a statement without `let`",
+                        Mismatch::NoValue {
+                            what: "expression",
+                            help: "call it as a statement without `let`",
+                        },
                     ));
                 }
                 env.bind(name, ty, BindingKind::Let);
@@ -267,11 +270,11 @@ impl Checker<'_> {
                     // A JSON array; anything else fails the step when the loop starts.
                     Ty::Json => Ty::Json,
                     other => {
-                        self.report(
-                            Diagnostic::new(Code::TypeMismatch, env.file, iter.span, format!("`for` needs a list, found `{other}`"))
-                                .label("not a list")
-                                .help("loop over a list, e.g. `for pod in k8s.pods(namespace: \"prod\", selector: \"app=x\") { ... }`"),
-                        );
+                        self.report(type_mismatch(
+                            env.file,
+                            iter.span,
+                            Mismatch::ForNeedsList { found: &other },
+                        ));
                         Ty::Unknown
                     }
                 };
@@ -313,22 +316,17 @@ impl Checker<'_> {
     pub(super) fn check_message(&mut self, env: &mut Env, message: &Expr, what: &str) {
         let ty = self.check_expr(env, message, None);
         if ty.contains_secret() {
-            self.report(
-                Diagnostic::new(Code::SecretExposed, env.file, message.span, format!("a secret is passed to {what}"))
-                    .label("this value is a secret")
-                    .help("secrets may be passed to actions but never shown: log what the secret is for, not its value"),
-            );
+            self.report(secret_exposed(
+                env.file,
+                message.span,
+                Exposure::Message { what },
+            ));
         } else if !assignable(&ty, &Ty::Str) {
-            self.report(
-                Diagnostic::new(
-                    Code::TypeMismatch,
-                    env.file,
-                    message.span,
-                    format!("{what} takes a string, found `{ty}`"),
-                )
-                .label("not a string")
-                .help("interpolate the value into a message, e.g. \"usage is {usage}\""),
-            );
+            self.report(type_mismatch(
+                env.file,
+                message.span,
+                Mismatch::MessageNotText { what, found: &ty },
+            ));
         }
     }
 
@@ -355,16 +353,11 @@ impl Checker<'_> {
     pub(super) fn expect_call(&mut self, env: &mut Env, expr: &Expr, what: &str) {
         self.check_expr(env, expr, None);
         if !matches!(expr.kind, ExprKind::Call { .. }) {
-            self.report(
-                Diagnostic::new(
-                    Code::TypeMismatch,
-                    env.file,
-                    expr.span,
-                    format!("{what} takes an action call"),
-                )
-                .label("not a call")
-                .help("call an action, e.g. `slack.post(channel: \"#incidents\", text: \"...\")`"),
-            );
+            self.report(type_mismatch(
+                env.file,
+                expr.span,
+                Mismatch::NotACall { what },
+            ));
         }
     }
 
@@ -376,37 +369,15 @@ impl Checker<'_> {
         found: &Ty,
         what: &str,
     ) {
-        let help = match (expected, found) {
-            (Ty::Percent, Ty::Int | Ty::Float) => {
-                "write the number as a percent, e.g. `70%`".to_string()
-            }
-            (Ty::Duration, Ty::Int | Ty::Float) => {
-                "write the number with a unit, e.g. `30s`, `5m` or `1h`".to_string()
-            }
-            (Ty::Size, Ty::Str | Ty::Int) => {
-                "turn the quantity into a size with `size(\"10Gi\")`".to_string()
-            }
-            (Ty::Str, _) => "interpolate the value into a string, e.g. \"{value}\"".to_string(),
-            (_, Ty::Optional(inner)) if assignable(inner, expected) => {
-                "the value may be `none`: give a default with `??`".to_string()
-            }
-            (Ty::Named(_), Ty::Record(_)) => {
-                format!(
-                    "a record for `{expected}` must have exactly its fields (see docs/stdlib.md)"
-                )
-            }
-            _ => format!("give {what} a value of type `{expected}`"),
-        };
-        self.report(
-            Diagnostic::new(
-                Code::TypeMismatch,
-                file,
-                span,
-                format!("{what} expects `{expected}`, found `{found}`"),
-            )
-            .label(format!("this is `{found}`"))
-            .help(help),
-        );
+        self.report(type_mismatch(
+            file,
+            span,
+            Mismatch::Expected {
+                what,
+                expected,
+                found,
+            },
+        ));
     }
 
     pub(super) fn report_unused(&mut self, env: &Env) {
@@ -416,23 +387,27 @@ impl Checker<'_> {
             .map(|(n, s)| (n.to_string(), s))
             .collect();
         for (name, span) in unused {
-            self.report(
-                Diagnostic::new(Code::UnusedLet, env.file, span, format!("`{name}` is never used"))
-                    .label("bound here and never read")
-                    .help(format!("remove the `let` and keep the call as a statement, or name it `_{name}` if the value is deliberately unused")),
-            );
+            self.report(unused_let(env.file, span, &name));
         }
     }
 }
 
+/// W0002: fires when a `let` binds a name no later code reads.
+fn unused_let(file: FileId, span: Span, name: &str) -> Diagnostic {
+    Diagnostic::new(Code::UnusedLet, file, span, format!("`{name}` is never used"))
+        .label("bound here and never read")
+        .help(format!("remove the `let` and keep the call as a statement, or name it `_{name}` if the value is deliberately unused"))
+}
+
+/// E0222: fires when `return` appears outside a `fn` (in a step or runbook).
 fn return_outside_fn(file: FileId, span: Span) -> Diagnostic {
     Diagnostic::new(Code::ReturnOutsideFn, file, span, "`return` outside a `fn`")
         .label("steps do not return values")
         .help("use `let` to keep a value for later steps, or `fail \"...\"` to stop the run")
 }
 
-/// A condition (`if`, `when`, `expect`, a filter's test...) whose type is not `bool`; `example`
-/// shows a comparison that would be one.
+/// E0205: fires when a condition (`if`, `when`, `expect`, a filter's test...) is not a `bool`;
+/// `example` shows a comparison that would be one.
 pub(super) fn condition_not_bool(
     file: FileId,
     span: Span,

@@ -1,6 +1,7 @@
 //! Checking `test` blocks: mocks against extern signatures, step names against the runbook run.
 
 use std::collections::HashMap;
+use std::fmt::Display;
 use std::sync::Arc;
 
 use super::checker::Checker;
@@ -8,7 +9,9 @@ use super::env::{BindingKind, Env};
 use super::ty::assignable;
 use super::{Signature, Ty};
 use crate::diagnostics::{Code, Diagnostic};
-use crate::resolve::{suggest, Member, Module, ModuleId};
+use crate::resolve::{
+    suggest, unknown_member, unknown_name, Member, Module, ModuleId, UnknownMember, UnknownName,
+};
 use crate::syntax::*;
 use crate::FileId;
 
@@ -141,20 +144,15 @@ impl Checker<'_> {
             }
         }
         let names: Vec<&str> = module.names.runbooks.keys().map(String::as_str).collect();
-        let help = match suggest(&name.name, names) {
-            Some(s) => format!("did you mean `{s}`?"),
-            None => "a test runs a runbook defined in the same file".to_string(),
-        };
-        self.report(
-            Diagnostic::new(
-                Code::UnknownName,
-                module.file,
-                name.span,
-                format!("unknown runbook `{}`", name.name),
-            )
-            .label("no runbook of this name in this file")
-            .help(help),
-        );
+        let suggestion = suggest(&name.name, names);
+        self.report(unknown_name(
+            module.file,
+            name.span,
+            UnknownName::Runbook {
+                name: &name.name,
+                suggestion,
+            },
+        ));
         None
     }
 
@@ -181,20 +179,7 @@ impl Checker<'_> {
         catch_alls: &mut HashMap<(ModuleId, usize), Span>,
     ) {
         if let Some(&first) = catch_alls.get(&action) {
-            self.report(
-                Diagnostic::new(
-                    Code::UnreachableMock,
-                    file,
-                    span,
-                    format!("no call of `{target}` can reach this mock"),
-                )
-                .label("never used")
-                .with_secondary(first, "this earlier mock takes every call")
-                .help(
-                    "the first mock that matches a call wins: put the narrower mock (with \
-                     patterns or a `where`) before the one that takes every call, or delete one",
-                ),
-            );
+            self.report(unreachable_mock(file, span, target, first));
         } else if pattern.is_none_or(CallPattern::is_catch_all) {
             catch_alls.insert(action, span);
         }
@@ -211,11 +196,11 @@ impl Checker<'_> {
             [name] => (module.id, name),
             [qualifier, name] => (self.import(module, qualifier)?, name),
             _ => {
-                self.report(
-                    Diagnostic::new(Code::NotMockable, module.file, target.span, format!("`{target}` is not an action"))
-                        .label("not an action name")
-                        .help("mock an action by its module and name, e.g. `mock pg.pool_usage returns 50%`"),
-                );
+                self.report(not_mockable(
+                    module.file,
+                    target.span,
+                    Unmockable::NotAnAction { target },
+                ));
                 return None;
             }
         };
@@ -227,11 +212,11 @@ impl Checker<'_> {
                 .get(&(target_module, item))
                 .map(|s| ((target_module, item), s.clone())),
             Some(_) => {
-                self.report(
-                    Diagnostic::new(Code::NotMockable, module.file, target.span, format!("`{target}` is not an extern action"))
-                        .label("a `fn`, constant or type")
-                        .help("only `extern action`s reach the outside world and can be mocked; a `fn` runs for real in tests, with the actions it calls mocked"),
-                );
+                self.report(not_mockable(
+                    module.file,
+                    target.span,
+                    Unmockable::NotExtern { target },
+                ));
                 None
             }
             None => {
@@ -241,20 +226,16 @@ impl Checker<'_> {
                     .first()
                     .cloned()
                     .unwrap_or_else(|| member.clone());
-                let help = match suggest(&member.name, names.iter().copied()) {
-                    Some(s) => format!("did you mean `{}.{s}`?", qualifier.name),
-                    None => "see docs/stdlib.md for the actions each module provides".to_string(),
-                };
-                self.report(
-                    Diagnostic::new(
-                        Code::UnknownMember,
-                        module.file,
-                        member.span,
-                        format!("`{target}` is not defined"),
-                    )
-                    .label("unknown action")
-                    .help(help),
-                );
+                let suggestion = suggest(&member.name, names.iter().copied());
+                self.report(unknown_member(
+                    module.file,
+                    member.span,
+                    UnknownMember::MockedAction {
+                        target,
+                        module: &qualifier.name,
+                        suggestion,
+                    },
+                ));
                 None
             }
         }
@@ -325,20 +306,16 @@ impl Checker<'_> {
                     self.check_expr(env, &field.value, None);
                     if runbook.is_some() {
                         let names: Vec<&str> = declared.iter().map(|i| i.name.as_str()).collect();
-                        let help = match suggest(&name.name, names.iter().copied()) {
-                            Some(s) => format!("did you mean `{s}`?"),
-                            None => format!("its inputs are: {}", names.join(", ")),
-                        };
-                        self.report(
-                            Diagnostic::new(
-                                Code::UnknownName,
-                                env.file,
-                                name.span,
-                                format!("the runbook has no input `{}`", name.name),
-                            )
-                            .label("unknown input")
-                            .help(help),
-                        );
+                        let suggestion = suggest(&name.name, names.iter().copied());
+                        self.report(unknown_name(
+                            env.file,
+                            name.span,
+                            UnknownName::Input {
+                                name: &name.name,
+                                suggestion,
+                                inputs: &names,
+                            },
+                        ));
                     }
                 }
             }
@@ -362,11 +339,11 @@ impl Checker<'_> {
                 "ends_at" => Ty::optional(Ty::Time),
                 _ => {
                     self.check_expr(env, &field.value, None);
-                    self.report(
-                        Diagnostic::new(Code::UnknownMember, env.file, name.span, format!("an alert has no field `{}`", name.name))
-                            .label("unknown alert field")
-                            .help("alert fields are: name, labels, annotations, status, starts_at, ends_at, fingerprint"),
-                    );
+                    self.report(unknown_member(
+                        env.file,
+                        name.span,
+                        UnknownMember::AlertField { field: &name.name },
+                    ));
                     continue;
                 }
             };
@@ -380,6 +357,23 @@ impl Checker<'_> {
     }
 }
 
+/// W0109: fires when a mock of `target` follows one (`first`) that takes every call.
+fn unreachable_mock(file: FileId, span: Span, target: &Path, first: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::UnreachableMock,
+        file,
+        span,
+        format!("no call of `{target}` can reach this mock"),
+    )
+    .label("never used")
+    .with_secondary(first, "this earlier mock takes every call")
+    .help(
+        "the first mock that matches a call wins: put the narrower mock (with \
+         patterns or a `where`) before the one that takes every call, or delete one",
+    )
+}
+
+/// E0224: fires when a `test` block has no `run` statement.
 fn test_without_run(file: FileId, test_name: Span) -> Diagnostic {
     Diagnostic::new(
         Code::TestWithoutRun,
@@ -389,4 +383,31 @@ fn test_without_run(file: FileId, test_name: Span) -> Diagnostic {
     )
     .label("no `run` statement")
     .help("add `run RUNBOOK_NAME` after the mocks and approvals")
+}
+
+/// Why a mock's target cannot be mocked.
+enum Unmockable<'a> {
+    /// The path is not `module.action`.
+    NotAnAction { target: &'a dyn Display },
+    /// The member exists but is a `fn`, constant or type.
+    NotExtern { target: &'a dyn Display },
+}
+
+/// E0208: fires when a test mocks something that is not an extern action.
+fn not_mockable(file: FileId, span: Span, unmockable: Unmockable<'_>) -> Diagnostic {
+    let (message, label, help) = match unmockable {
+        Unmockable::NotAnAction { target } => (
+            format!("`{target}` is not an action"),
+            "not an action name",
+            "mock an action by its module and name, e.g. `mock pg.pool_usage returns 50%`",
+        ),
+        Unmockable::NotExtern { target } => (
+            format!("`{target}` is not an extern action"),
+            "a `fn`, constant or type",
+            "only `extern action`s reach the outside world and can be mocked; a `fn` runs for real in tests, with the actions it calls mocked",
+        ),
+    };
+    Diagnostic::new(Code::NotMockable, file, span, message)
+        .label(label)
+        .help(help)
 }

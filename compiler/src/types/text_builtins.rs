@@ -5,9 +5,12 @@
 
 use super::checker::Checker;
 use super::env::Env;
+use super::mismatch::{type_mismatch, Mismatch};
+use super::secrets::{secret_exposed, Exposure};
 use super::{Builtin, Ty};
 use crate::diagnostics::{Code, Diagnostic};
-use crate::syntax::{Arg, Expr};
+use crate::syntax::{Arg, Expr, Span};
+use crate::FileId;
 
 impl Checker<'_> {
     pub(super) fn check_text_builtin(
@@ -33,16 +36,14 @@ impl Checker<'_> {
                     _ => matches!(ty, Ty::Str | Ty::Bool | Ty::Json | Ty::Unknown),
                 };
                 if !accepted {
-                    self.report(
-                        Diagnostic::new(
-                            Code::TypeMismatch,
-                            env.file,
-                            args[0].value.span,
-                            format!("`{}` cannot convert `{ty}`", builtin.name()),
-                        )
-                        .label(format!("this is `{ty}`"))
-                        .help(format!("`{}`", builtin.signature())),
-                    );
+                    self.report(type_mismatch(
+                        env.file,
+                        args[0].value.span,
+                        Mismatch::CannotConvert {
+                            builtin,
+                            found: &ty,
+                        },
+                    ));
                 }
                 match builtin {
                     Builtin::Int => Ty::Int,
@@ -53,16 +54,11 @@ impl Checker<'_> {
             Builtin::Size => {
                 let ty = self.check_expr(env, &args[0].value, None);
                 if !matches!(ty, Ty::Str | Ty::Json | Ty::Size | Ty::Unknown) {
-                    self.report(
-                        Diagnostic::new(
-                            Code::TypeMismatch,
-                            env.file,
-                            args[0].value.span,
-                            format!("`size` cannot convert `{ty}`"),
-                        )
-                        .label(format!("this is `{ty}`"))
-                        .help("give `size` the quantity as text, e.g. `size(\"10Gi\")`"),
-                    );
+                    self.report(type_mismatch(
+                        env.file,
+                        args[0].value.span,
+                        Mismatch::NotAQuantity { found: &ty },
+                    ));
                 }
                 self.check_size_literal(env, &args[0].value);
                 Ty::Size
@@ -93,16 +89,11 @@ impl Checker<'_> {
                     ),
                 }
                 if ty.contains_secret() {
-                    self.report(
-                        Diagnostic::new(
-                            Code::SecretExposed,
-                            env.file,
-                            args[0].value.span,
-                            "secrets are joined into a string",
-                        )
-                        .label("this list holds secrets")
-                        .help("secrets may be passed to actions but never turned into text"),
-                    );
+                    self.report(secret_exposed(
+                        env.file,
+                        args[0].value.span,
+                        Exposure::Joined,
+                    ));
                 }
                 self.expect_type(env, &args[1].value, &Ty::Str, "the separator");
                 Ty::Str
@@ -138,16 +129,7 @@ impl Checker<'_> {
             return;
         };
         if let Err(error) = super::parse_size(&text) {
-            self.report(
-                Diagnostic::new(
-                    Code::BadSize,
-                    env.file,
-                    quantity.span,
-                    format!("`{text}` is not a size: {error}"),
-                )
-                .label("not a Kubernetes quantity")
-                .help("write a quantity such as \"10Gi\", \"500Mi\", \"1G\", \"100k\" or a number of bytes"),
-            );
+            self.report(bad_size(env.file, quantity.span, &text, &error));
         }
     }
 
@@ -166,16 +148,32 @@ impl Checker<'_> {
                     .unwrap_or(detail),
                 other => other.to_string(),
             };
-            self.report(
-                Diagnostic::new(
-                    Code::BadPattern,
-                    env.file,
-                    pattern.span,
-                    format!("invalid regular expression: {reason}"),
-                )
-                .label("this pattern does not compile")
-                .help("patterns use Rust's `regex` syntax; write a backslash as `\\\\` inside a string, and escape `( ) [ ] { } . * + ? | ^ $` with one to match them as text"),
-            );
+            self.report(bad_pattern(env.file, pattern.span, &reason));
         }
     }
+}
+
+/// E0213: fires when a literal given to `size` is not a Kubernetes quantity (`error` says why).
+fn bad_size(file: FileId, span: Span, text: &str, error: &dyn std::fmt::Display) -> Diagnostic {
+    Diagnostic::new(
+        Code::BadSize,
+        file,
+        span,
+        format!("`{text}` is not a size: {error}"),
+    )
+    .label("not a Kubernetes quantity")
+    .help("write a quantity such as \"10Gi\", \"500Mi\", \"1G\", \"100k\" or a number of bytes")
+}
+
+/// E0212: fires when a literal pattern given to `matches` or `capture` does not compile
+/// (`reason` says why).
+fn bad_pattern(file: FileId, span: Span, reason: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::BadPattern,
+        file,
+        span,
+        format!("invalid regular expression: {reason}"),
+    )
+    .label("this pattern does not compile")
+    .help("patterns use Rust's `regex` syntax; write a backslash as `\\\\` inside a string, and escape `( ) [ ] { } . * + ? | ^ $` with one to match them as text")
 }

@@ -151,3 +151,67 @@ assert_diagnostics!(
 }
 "##
 );
+
+assert_diagnostics!(
+    mode_given_twice,
+    r##"runbook r {
+  title "t"
+  mode shadow
+  mode live
+  step s {
+    log "x"
+  }
+}
+"##
+);
+
+assert_diagnostics!(
+    trigger_given_twice,
+    r##"runbook r {
+  title "t"
+  trigger alert "DiskFull"
+  trigger alert "DiskAlmostFull"
+  concurrency 1
+  step s {
+    log "x"
+  }
+}
+"##
+);
+
+assert_diagnostics!(
+    asked_value_read_outside_a_step,
+    r##"fn size() -> int {
+  return approval.size
+}
+"##
+);
+
+assert_diagnostics!(
+    step_outcome_read_in_its_own_step,
+    r##"runbook r {
+  title "t"
+  step purge {
+    on failure continue
+    log "purging"
+    if step.purge.failed {
+      log "the purge failed"
+    }
+  }
+}
+"##
+);
+
+assert_diagnostics!(
+    skipped_outcome_of_a_step_without_when,
+    r##"runbook r {
+  title "t"
+  step purge {
+    log "purging"
+  }
+  step tell when step.purge.skipped {
+    log "the purge was skipped"
+  }
+}
+"##
+);

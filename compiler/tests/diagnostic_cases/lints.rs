@@ -217,6 +217,24 @@ assert_diagnostics!(
     Case::new(EXTERN).with_native("kubectl_pods", 1, Effect::Destructive)
 );
 
+assert_diagnostics!(
+    extern_safe_to_auto_approve_where_its_native_is_not,
+    Case::new(
+        r##"extern action kubectl_pods(namespace: string) -> string effect read safe_to_auto_approve
+
+runbook list_pods {
+  title "List the pods"
+
+  step list {
+    let listing = kubectl_pods("prod")
+    log "pods: {listing}"
+  }
+}
+"##
+    )
+    .with_native("kubectl_pods", 1, Effect::Read)
+);
+
 assert_clean!(
     extern_matching_its_native,
     Case::new(EXTERN).with_native("kubectl_pods", 1, Effect::Read)

@@ -2,9 +2,10 @@
 //! standard modules from the rbk-std crate), snapshotted with the human report `rbk check` prints and
 //! the JSON of `--format json`: a change to a message, span, label or help shows in review.
 //!
-//! Cases are grouped by the part of the compiler that raises them; sites.rs lists every place
-//! in compiler/src that creates a diagnostic with the case that reaches it, and fails when a
-//! new place has none. registry.rs holds the code registry to its fixtures and pages.
+//! Cases are grouped by the part of the compiler that raises them; constructors.rs proves each
+//! code is built by one constructor in compiler/src; sites.rs lists every wording of those
+//! constructors with the case that reaches it, and fails when a new one has none. registry.rs
+//! holds the code registry to its fixtures and pages.
 
 #[macro_use]
 mod harness;
@@ -13,6 +14,7 @@ mod support;
 
 mod builtins;
 mod clean;
+mod constructors;
 mod decisions;
 mod lints;
 mod modules;

@@ -1,24 +1,28 @@
-//! Every place in compiler/src that creates a diagnostic, with the case that reaches it.
+//! Every wording of every diagnostic in compiler/src, with the case that shows it.
 //!
-//! A site is a `Diagnostic::new(Code::…)` or a parser `error(Code::…)` call, found by reading
-//! the sources; its text is the call with its builder chain (`.label(…)`, `.help(…)`). Each
-//! entry below names a site by an anchor (text of that call: a piece of its message, label or
-//! help, or of its arguments where two messages are alike), its code, and the case whose
-//! snapshot shows it. The tests fail when a site has no entry (a new diagnostic without a
-//! case), when an entry matches no site (a stale one), or when a case's snapshot does not show
-//! the entry's code and text.
+//! Each code is built by one constructor (constructors.rs finds them by reading the sources).
+//! A site is one wording of a code: an arm of the constructor's situation enum
+//! (`Mismatch::ForNeedsList { found } => (…)`), its text the arm up to the next one; or, for a
+//! constructor that takes no situation, its `Diagnostic::new(Code::…)` call with the builder
+//! chain (`.label(…)`, `.help(…)`). Each entry below names a site by an anchor (text of that
+//! arm or call: a piece of its message, label or help, or of its arguments where two messages
+//! are alike), its code, and the case whose snapshot shows it. The tests fail when a site has
+//! no entry (a new diagnostic or situation without a case), when an entry matches no site (a
+//! stale one), or when a case's snapshot does not show the entry's code and text.
 //!
-//! Helpers that raise through one site with a caller's wording (`mismatch`, `expect_type`,
-//! `expect_condition`, `check_message`, `expect_call`) are one site each; every wording their
-//! callers pass ("`rate`", "the separator") is shown by some case too
+//! Helpers that raise through one situation with a caller's wording (`mismatch`,
+//! `expect_type`, `expect_condition`, `check_message`, `expect_call`) are one site each; every
+//! wording their callers pass ("`rate`", "the separator") is shown by some case too
 //! (every_helper_wording_has_a_case), apart from WORDINGS_WITHOUT_A_CASE.
 //!
 //! Cases are written as source in, diagnostics out, so they survive code moving between files;
 //! when a site's code changes on purpose, its entry's code and the snapshots change with it.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use rbk_compiler::diagnostics::Code;
+
+use crate::constructors::{self, matching, rust_files};
 
 struct Site {
     code: &'static str,
@@ -53,6 +57,7 @@ const fn site_showing(
     }
 }
 
+/// Grouped by the file whose checks raise them (the wordings themselves are in the constructors).
 #[rustfmt::skip]
 const SITES: &[Site] = &[
     // analysis.rs
@@ -86,17 +91,17 @@ const SITES: &[Site] = &[
     site("E0114", "a positional argument after a named one", "templates::positional_argument_after_a_named_one"),
     site("E0114", "one argument too many", "templates::more_arguments_than_the_template_takes"),
     site("E0114", "give each parameter once", "templates::template_argument_given_twice"),
-    site("E0115", "not a literal of the parameter's type", "templates::template_argument_that_is_not_a_literal_of_its_type"),
+    site_showing("E0115", "must be a literal {}, not {found}", "templates::template_argument_that_is_not_a_literal_of_its_type", "not a literal of the parameter's type"),
     site("E0115", "the default of `", "templates::template_default_that_is_not_a_literal_of_its_type"),
     site("E0114", "is missing: template", "templates::template_argument_missing"),
     site("E0116", "cannot be bound again inside it", "templates::template_parameter_bound_again"),
-    // types/checker.rs: declarations
+    // types/declarations.rs
     site_showing("E0101", "unknown type `", "types::unknown_type_in_an_input", "did you mean `duration`?"),
     site_showing("E0102", "not imported in this file", "types::type_from_a_module_that_is_not_imported", "add `use std.pg`"),
     site_showing("E0103", "not defined in that module", "types::module_has_no_such_action", "has no member `send`"),
     site("E0104", "is declared twice", "types::input_declared_twice"),
     site("E0104", "give every step of a runbook its own name", "types::step_defined_twice"),
-    // types/checker.rs: statements
+    // types/statements.rs
     site("E0204", "`for` needs a list", "types::for_over_something_that_is_not_a_list"),
     site("E0222", "`return` outside a `fn`", "types::return_outside_a_fn"),
     site("E0303", "a secret is passed to", "types::secret_passed_to_log"),
@@ -105,7 +110,7 @@ const SITES: &[Site] = &[
     site("E0204", "takes an action call", "types::escalate_without_a_call"),
     site_showing("E0204", "expects `{expected}`, found `{found}`", "types::constant_of_the_wrong_type", "this constant expects `int`"),
     site("W0002", "bound here and never read", "types::unused_let"),
-    // types/checker.rs: expressions
+    // types/expressions.rs
     site("E0303", "a secret is interpolated into a string", "types::secret_interpolated_into_a_string"),
     site_showing("E0204", "this {what} has no value", "types::interpolation_of_an_action_without_a_value", "this interpolation has no value"),
     site("E0204", "cannot be indexed", "types::indexing_something_that_is_neither_list_nor_map"),
@@ -113,15 +118,14 @@ const SITES: &[Site] = &[
     site("E0207", "is not defined for", "types::binary_operator_on_unrelated_types"),
     site("E0204", "a lambda can only be passed to a builtin", "types::lambda_outside_a_builtin"),
     site("E0223", "a map literal mixes quoted and bare keys", "types::map_literal_mixing_quoted_and_bare_keys"),
-    site_showing("E0104", "field `{}` is given twice", "types::record_field_given_twice", "field `name` is given twice"),
+    site_showing("E0104", "field `{name}` is given twice", "types::record_field_given_twice", "field `name` is given twice"),
     site("E0108", "may have no value here", "types::binding_of_a_skippable_step_read_later"),
     site("E0204", "is a function, not a value", "types::function_used_as_a_value"),
     site("E0204", "is a module, not a value", "types::module_used_as_a_value"),
     site_showing("E0101", "unknown name `", "types::unknown_name_with_a_suggestion", "did you mean `channel`?"),
     site("E0204", "an action, function or type", "types::module_action_used_as_a_value"),
-    site_showing("E0103", "has no field `", "types::record_has_no_such_field", "its fields are: name, size"),
-    site_showing("E0103", ".label(\"no such field\") .help(help)", "types::value_without_fields", "`int` has no fields"),
-    // types/checker.rs: calls
+    site_showing("E0103", "\"no such field\"", "types::record_has_no_such_field", "its fields are: name, size"),
+    // types/calls.rs
     site("E0206", "is a value, not a function", "types::value_called_like_a_function"),
     site("E0101", "unknown function `", "types::unknown_function"),
     site("E0206", "this cannot be called", "types::module_type_called_like_a_function"),
@@ -139,35 +143,41 @@ const SITES: &[Site] = &[
     site("E0201", "passes one", "types::lambda_with_two_parameters"),
     site("E0204", "cannot order", "types::sort_by_keys_that_cannot_be_ordered"),
     // types/clauses.rs
-    site_showing("E0104", "clause.span, message", "decisions::timeout_given_twice", "the runbook's `timeout` is given twice"),
+    site_showing("E0104", "the runbook's `{keyword}` is given twice", "decisions::timeout_given_twice", "the runbook's `timeout` is given twice"),
+    site("E0104", "the runbook's `mode` is given twice", "decisions::mode_given_twice"),
+    site("E0104", "the runbook has a second `trigger`", "decisions::trigger_given_twice"),
     // types/decisions.rs
-    site_showing("E0104", "the approval asks for `{}` twice", "decisions::approval_asks_for_one_value_twice", "the approval asks for `size` twice"),
+    site_showing("E0104", "the approval asks for `{name}` twice", "decisions::approval_asks_for_one_value_twice", "the approval asks for `size` twice"),
     site("E0218", "an approver cannot be asked for a value of type", "decisions::approval_asks_for_a_list"),
     site_showing("E0109", "no asked value here", "decisions::asked_value_read_after_its_step", "asks its approver for no values"),
     site("E0109", "the approval of this step does not ask for", "decisions::asked_value_the_approval_does_not_ask_for"),
+    site("E0109", "is read outside the step whose approval asks for it", "decisions::asked_value_read_outside_a_step"),
     site("E0110", "is read outside a runbook's steps", "decisions::step_outcome_read_in_a_fn"),
-    site("W0108", "is always false here", "decisions::step_outcome_that_is_always_false"),
-    site_showing("E0110", "not ended yet", "decisions::step_outcome_read_before_the_step_runs", "has not run yet where its outcome is read"),
+    site("W0108", "add `on failure continue` to step", "decisions::step_outcome_that_is_always_false"),
+    site_showing("W0108", "give step `{}` a `when`", "decisions::skipped_outcome_of_a_step_without_when", "give step `purge` a `when`"),
+    site("E0110", "has not run yet where its outcome is read", "decisions::step_outcome_read_before_the_step_runs"),
+    site("E0110", "reads its own outcome", "decisions::step_outcome_read_in_its_own_step"),
     site_showing("E0106", "the runbook has no step `{name}`", "decisions::step_outcome_of_a_step_that_does_not_exist", "the runbook has no step `prge`"),
     site_showing("E0219", "and this is `{given}`", "test_blocks::approval_value_of_the_wrong_type", "as `string`, and this is `int`"),
     site_showing("E0219", "does not ask for `{name}`", "test_blocks::approval_value_the_gate_does_not_ask_for", "does not ask for `size`"),
     // types/durations.rs
     site_showing("E0211", "duration out of range", "decisions::negative_duration_arithmetic", "this duration is negative"),
     site("E0209", "is zero", "decisions::poll_every_zero_seconds"),
-    // types/tests.rs
+    // types/test_blocks.rs
     site("E0224", "this test never runs a runbook", "test_blocks::test_that_never_runs_a_runbook"),
     site("E0101", "unknown runbook `", "test_blocks::test_runs_an_unknown_runbook"),
     site("W0109", "can reach this mock", "test_blocks::mock_after_a_mock_that_takes_every_call"),
     site("E0208", "is not an action\"", "test_blocks::mock_of_a_path_that_is_not_an_action"),
     site("E0208", "is not an extern action", "test_blocks::mock_of_a_fn"),
     site("E0103", "unknown action", "test_blocks::mock_of_an_undefined_action"),
+    site("E0103", "an alert has no field", "test_blocks::run_with_an_alert_field_alerts_do_not_have"),
     site("E0101", "the runbook has no input", "test_blocks::run_with_an_input_the_runbook_does_not_have"),
     // types/call_patterns.rs
     site_showing("E0220", "pattern{} {} given", "test_blocks::mock_with_more_patterns_than_parameters", "but 5 patterns are given"),
     site("E0104", "is bound twice in these patterns", "test_blocks::mock_pattern_binds_one_name_twice"),
     site("E0221", "this pattern can never match", "test_blocks::mock_pattern_that_never_matches"),
     // types/text_builtins.rs
-    site_showing("E0204", "cannot convert `{ty}`\", builtin.name()", "builtins::int_of_a_list", "`int` cannot convert `list<int>`"),
+    site_showing("E0204", "cannot convert `{found}`\", builtin.name()", "builtins::int_of_a_list", "`int` cannot convert `list<int>`"),
     site("E0204", "`size` cannot convert", "builtins::size_of_an_int"),
     site("E0303", "secrets are joined into a string", "builtins::secrets_joined_into_a_string"),
     site("E0213", "is not a size", "builtins::size_literal_with_a_unit_kubernetes_does_not_know"),
@@ -185,7 +195,10 @@ const SITES: &[Site] = &[
     site("W0103", "can take destructive actions but never escalates", "lints::destructive_runbook_without_escalation"),
     site("E0305", "can change something", "lints::condition_that_changes_something"),
     site("E0306", "no approval gate can stand there", "lints::destructive_escalation"),
-    site_showing("E0309", "ExternWithoutNative, module.file, span, message", "lints::extern_without_a_native", "has no native implementation"),
+    site_showing("E0309", "has no native implementation: nothing runs", "lints::extern_without_a_native", "has no native implementation"),
+    site_showing("E0309", "but its native implementation takes {native}", "lints::extern_with_another_arity_than_its_native", "but its native implementation takes 2"),
+    site_showing("E0309", "but its native implementation is `{native}`", "lints::extern_weaker_than_its_native", "but its native implementation is `destructive`"),
+    site("E0309", "but std does not declare it so", "lints::extern_safe_to_auto_approve_where_its_native_is_not"),
     site("W0107", "this value becomes part of the SQL", "lints::value_interpolated_into_sql"),
     site("W0001", "has no title", "lints::runbook_without_a_title"),
     site("W0003", "this code never runs", "lints::code_after_fail"),
@@ -194,6 +207,10 @@ const SITES: &[Site] = &[
 /// Sites no source text reaches, with why; each must still match a site (or it is stale).
 #[rustfmt::skip]
 const NO_CASE: &[(&str, &str, &str)] = &[
+    ("E0001", "Syntax::Refused",
+     "syntax/recovery.rs `pest_error_diagnostic`: pest's derived parser reports every failure as \
+      a ParsingError (what it expected); a CustomError is only made by hand, which rbk never \
+      does"),
     ("E0002", "this expression is nested too deeply",
      "syntax/parser.rs `expr`, a guard against stack overflow: brackets are refused past 128 \
       levels before parsing (127 levels of `-(` check clean: \
@@ -209,8 +226,7 @@ const MORE_WORDINGS: &[(&str, &str, &str)] = &[
     ("E0103", "types::module_has_no_such_type", "has no member `Databse`"),
     ("E0113", "templates::instance_of_a_template_in_a_file_without_templates", "declare `template NAME(PARAMS)"),
     ("E0211", "decisions::duration_arithmetic_beyond_the_longest_duration", "is longer than the longest duration"),
-    ("E0309", "lints::extern_with_another_arity_than_its_native", "but its native implementation takes 2"),
-    ("E0309", "lints::extern_weaker_than_its_native", "but its native implementation is `destructive`"),
+    ("E0103", "types::value_without_fields", "`int` has no fields"),
     ("E0204", "types::input_default_of_the_wrong_type", "this default expects `duration`"),
     ("E0204", "types::concurrency_that_is_not_an_int", "`concurrency` expects `int`"),
     ("E0204", "types::return_value_of_the_wrong_type", "the return value expects `int`"),
@@ -243,116 +259,44 @@ fn code_named(code: &str) -> Code {
     Code::parse(code).unwrap_or_else(|| panic!("{code} is not a diagnostic code"))
 }
 
-/// One place in the sources that creates a diagnostic.
+/// One wording in the sources: a constructor's situation arm, or a constructor that takes no
+/// situation.
 struct SourceSite {
     file: String,
     line: usize,
     /// `Code::` variant name as written.
     variant: String,
-    /// The call and its builder chain, whitespace collapsed.
+    /// The arm's text, or the call and its builder chain, whitespace collapsed.
     text: String,
 }
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.expect("a directory entry").path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
-
 fn source_sites() -> Vec<SourceSite> {
-    let src = compiler_dir().join("src");
-    let mut files = Vec::new();
-    rust_files(&src, &mut files);
-    let call = regex::Regex::new(r"(?:Diagnostic::new|\berror)\(\s*Code::(\w+)").unwrap();
     let mut sites = Vec::new();
-    for path in files {
-        let relative = path
-            .strip_prefix(&src)
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
-        // The registry and renderers name codes; they create no diagnostic about a program.
-        if relative.starts_with("diagnostics/") {
+    for construction in constructors::constructions() {
+        let arms = construction
+            .function
+            .as_ref()
+            .map(|f| f.arms.as_slice())
+            .unwrap_or_default();
+        if arms.is_empty() {
+            sites.push(SourceSite {
+                file: construction.file,
+                line: construction.line,
+                variant: construction.variant,
+                text: construction.chain,
+            });
             continue;
         }
-        let text = std::fs::read_to_string(&path).unwrap();
-        for found in call.captures_iter(&text) {
-            let whole = found.get(0).unwrap();
-            let end = end_of_chain(&text, whole.start() + whole.as_str().find('(').unwrap());
+        for (_, line, text) in arms {
             sites.push(SourceSite {
-                file: relative.clone(),
-                line: text[..whole.start()].lines().count() + 1,
-                variant: found[1].to_string(),
-                text: collapse(&text[whole.start()..end]),
+                file: construction.file.clone(),
+                line: *line,
+                variant: construction.variant.clone(),
+                text: text.clone(),
             });
         }
     }
     sites
-}
-
-/// Where the call whose `(` is at `open` ends, with the `.method(...)` calls chained on it.
-fn end_of_chain(text: &str, open: usize) -> usize {
-    let mut end = matching_paren(text, open);
-    loop {
-        let rest = &text[end..];
-        let trimmed = rest.trim_start();
-        let Some(after_dot) = trimmed.strip_prefix('.') else {
-            return end;
-        };
-        let name_len = after_dot
-            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
-            .unwrap_or(after_dot.len());
-        if !after_dot[name_len..].starts_with('(') {
-            return end;
-        }
-        let paren = end + (rest.len() - trimmed.len()) + 1 + name_len;
-        end = matching_paren(text, paren);
-    }
-}
-
-/// The offset just past the `)` matching the `(` at `open`, skipping string and char literals.
-fn matching_paren(text: &str, open: usize) -> usize {
-    let bytes = text.as_bytes();
-    let mut depth = 0usize;
-    let mut i = open;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'(' => depth += 1,
-            b')' => {
-                depth -= 1;
-                if depth == 0 {
-                    return i + 1;
-                }
-            }
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' {
-                    if bytes[i] == b'\\' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-            }
-            b'\'' if bytes.get(i + 2) == Some(&b'\'') => i += 2,
-            b'\'' if bytes.get(i + 1) == Some(&b'\\') && bytes.get(i + 3) == Some(&b'\'') => i += 3,
-            _ => {}
-        }
-        i += 1;
-    }
-    text.len()
-}
-
-fn collapse(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Which listed entry accounts for which source site: every site needs its own entry (an
@@ -499,10 +443,10 @@ fn every_code_has_a_case() {
 #[rustfmt::skip]
 const WORDINGS_WITHOUT_A_CASE: &[(&str, &str)] = &[
     ("a rate window",
-     "types/checker.rs `rate`: the grammar takes only a duration literal after `per` \
+     "types/statements.rs `rate`: the grammar takes only a duration literal after `per` \
       (wordings::rate_window_must_be_a_duration_literal is a syntax error)"),
     ("this mocked result",
-     "types/tests.rs `check_mock_value`: when a mock's list is read as successive results and \
+     "types/test_blocks.rs `check_mock_value`: when a mock's list is read as successive results and \
       an element does not fit, those diagnostics are dropped and the single-value reading's \
       are reported (\"this mock expects ...\")"),
 ];
@@ -510,7 +454,7 @@ const WORDINGS_WITHOUT_A_CASE: &[(&str, &str)] = &[
 /// The wording (`what`) of every call of a reporting helper: the last string literal of the
 /// call, up to its first `{` placeholder.
 fn helper_wordings() -> Vec<(String, String)> {
-    let src = compiler_dir().join("src");
+    let src = constructors::src_dir();
     let mut files = Vec::new();
     rust_files(&src, &mut files);
     let call = regex::Regex::new(
@@ -527,7 +471,7 @@ fn helper_wordings() -> Vec<(String, String)> {
             .to_string_lossy()
             .replace('\\', "/");
         for found in call.find_iter(&text) {
-            let end = matching_paren(&text, found.end() - 1);
+            let end = matching(&text, found.end() - 1, b'(', b')');
             let Some(last) = literal.captures_iter(&text[found.end()..end]).last() else {
                 continue;
             };

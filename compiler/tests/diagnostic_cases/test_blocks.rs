@@ -1,4 +1,4 @@
-//! `test` blocks (types/tests.rs, types/call_patterns.rs, the approval values of
+//! `test` blocks (types/test_blocks.rs, types/call_patterns.rs, the approval values of
 //! types/decisions.rs): what a test runs, mocks, the patterns of a mocked call, and the values
 //! it gives approvers.
 
