@@ -27,7 +27,11 @@ impl ModuleLoader for FileLoader {
         disk_loader().std_module_names()
     }
 
-    fn local_module(&self, from: &Path, relative: &str) -> Result<(PathBuf, String), String> {
+    fn local_module(
+        &self,
+        from: &Path,
+        relative: &str,
+    ) -> Result<(PathBuf, String), rbk_compiler::ModuleUnavailable> {
         disk_loader().local_module(from, relative)
     }
 

@@ -61,11 +61,15 @@ impl ModuleLoader for Modules {
     fn std_module_names(&self) -> Vec<String> {
         Vec::new()
     }
-    fn local_module(&self, from: &Path, relative: &str) -> Result<(PathBuf, String), String> {
+    fn local_module(
+        &self,
+        from: &Path,
+        relative: &str,
+    ) -> Result<(PathBuf, String), rbk_compiler::ModuleUnavailable> {
         let text = self
             .0
             .get(relative)
-            .ok_or_else(|| format!("{relative}: no such module"))?;
+            .ok_or(rbk_compiler::ModuleUnavailable::NotFound)?;
         let dir = from.parent().unwrap_or(Path::new(""));
         Ok((dir.join(relative), text.clone()))
     }
