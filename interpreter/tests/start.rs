@@ -474,7 +474,9 @@ async fn a_taken_over_run_resumes_by_the_resume_rules_and_the_old_worker_is_fenc
         None,
     )
     .await;
-    assert!(late.unwrap_err().contains("lease lost"));
+    let late = late.unwrap_err();
+    assert!(late.is_lease_lost(), "{late}");
+    assert!(late.to_string().contains("lease lost"));
     assert_eq!(store.events(&id).await.unwrap().len(), events.len());
 }
 

@@ -392,7 +392,10 @@ fn a_runbook_without_an_alert_trigger_is_an_error() {
         &NoActions,
     ))
     .unwrap_err();
-    assert!(error.contains("has no `trigger alert"), "{error}");
+    assert!(
+        error.to_string().contains("has no `trigger alert"),
+        "{error}"
+    );
 }
 
 #[test]
