@@ -409,7 +409,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// `NAME=VALUE` for `--value`.
+/// `NAME=VALUE` for `--value`. A clap value parser: clap shows the `Err` text to the user as
+/// it is, so the String is the product (allowed in tests/typed_errors.rs).
 fn parse_asked_value(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((name, value)) if !name.trim().is_empty() => {
@@ -425,7 +426,7 @@ fn answer(args: AnswerArgs, approve: bool) -> u8 {
     let mut values = std::collections::BTreeMap::new();
     for (name, value) in &args.values {
         if values.insert(name.clone(), value.clone()).is_some() {
-            return commands::check::usage_error(&format!(
+            return commands::check::usage_error(format!(
                 "--value {name}=... is given twice: give each asked value once"
             ));
         }

@@ -1,11 +1,11 @@
 //! The files a command works on, through the compiler's one project loader
 //! ([`rbk_compiler::project`], shared with the language server): this binary's standard
-//! library, and the errors as the strings the commands print.
+//! library; the errors stay [`ProjectError`]s until a command prints them.
 
 use std::path::{Path, PathBuf};
 
 use rbk_compiler::config::ProjectConfig;
-use rbk_compiler::project::{self, ProjectLoader};
+use rbk_compiler::project::{self, ProjectError, ProjectLoader};
 use rbk_compiler::ModuleLoader;
 
 pub use rbk_compiler::project::{describe_io, find_config, group_by_config};
@@ -27,7 +27,11 @@ impl ModuleLoader for FileLoader {
         disk_loader().std_module_names()
     }
 
-    fn local_module(&self, from: &Path, relative: &str) -> Result<(PathBuf, String), String> {
+    fn local_module(
+        &self,
+        from: &Path,
+        relative: &str,
+    ) -> Result<(PathBuf, String), rbk_compiler::ModuleUnavailable> {
         disk_loader().local_module(from, relative)
     }
 
@@ -37,16 +41,16 @@ impl ModuleLoader for FileLoader {
 }
 
 /// All `.rbk` files under the given paths (see [`project::collect_sources`]).
-pub fn collect_sources(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
-    project::collect_sources(paths).map_err(|e| e.to_string())
+pub fn collect_sources(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ProjectError> {
+    project::collect_sources(paths)
 }
 
-pub fn read_source(path: &Path) -> Result<String, String> {
-    disk_loader().read(path).map_err(|e| e.to_string())
+pub fn read_source(path: &Path) -> Result<String, ProjectError> {
+    disk_loader().read(path)
 }
 
-pub fn load_config(path: &Path) -> Result<ProjectConfig, String> {
-    project::load_config(path).map_err(|e| e.to_string())
+pub fn load_config(path: &Path) -> Result<ProjectConfig, ProjectError> {
+    project::load_config(path)
 }
 
 /// One project's files, read, with the options its `rbk.toml` gives the checker.
@@ -57,9 +61,8 @@ pub struct Project {
 
 /// The `.rbk` files under `paths` (default: the current directory), grouped by the `rbk.toml`
 /// that governs them, read and ready to check. An error is a usage or I/O problem.
-pub fn load_projects(paths: &[PathBuf]) -> Result<(usize, Vec<Project>), String> {
-    let (count, projects) =
-        project::load_projects(paths, &disk_loader()).map_err(|e| e.to_string())?;
+pub fn load_projects(paths: &[PathBuf]) -> Result<(usize, Vec<Project>), ProjectError> {
+    let (count, projects) = project::load_projects(paths, &disk_loader())?;
     let projects = projects
         .into_iter()
         .map(|files| Project {

@@ -19,8 +19,14 @@ impl ModuleLoader for StdLoader {
     fn std_module_names(&self) -> Vec<String> {
         rbk_stdlib::module_names().map(str::to_string).collect()
     }
-    fn local_module(&self, _from: &Path, relative: &str) -> Result<(PathBuf, String), String> {
-        Err(format!("{relative}: no local modules here"))
+    fn local_module(
+        &self,
+        _from: &Path,
+        relative: &str,
+    ) -> Result<(PathBuf, String), rbk_compiler::ModuleUnavailable> {
+        Err(rbk_compiler::ModuleUnavailable::NotServed {
+            relative: relative.to_string(),
+        })
     }
 }
 

@@ -30,10 +30,14 @@ impl ModuleLoader for StdOnly {
     fn std_module_names(&self) -> Vec<String> {
         rbk_stdlib::module_names().map(str::to_string).collect()
     }
-    fn local_module(&self, _from: &Path, relative: &str) -> Result<(PathBuf, String), String> {
-        Err(format!(
-            "{relative}: local modules are not available in the fuzz test"
-        ))
+    fn local_module(
+        &self,
+        _from: &Path,
+        relative: &str,
+    ) -> Result<(PathBuf, String), rbk_compiler::ModuleUnavailable> {
+        Err(rbk_compiler::ModuleUnavailable::NotServed {
+            relative: relative.to_string(),
+        })
     }
 }
 

@@ -116,12 +116,16 @@ impl ModuleLoader for CountingLoader {
     fn std_module_names(&self) -> Vec<String> {
         rbk_stdlib::module_names().map(str::to_string).collect()
     }
-    fn local_module(&self, from: &Path, relative: &str) -> Result<(PathBuf, String), String> {
+    fn local_module(
+        &self,
+        from: &Path,
+        relative: &str,
+    ) -> Result<(PathBuf, String), rbk_compiler::ModuleUnavailable> {
         let path = rbk_compiler::source_files::local_module_path(from, relative);
         *self.reads.borrow_mut().entry(path.clone()).or_default() += 1;
         match self.modules.get(&path) {
             Some(text) => Ok((path, text.clone())),
-            None => Err("no such file".to_string()),
+            None => Err(rbk_compiler::ModuleUnavailable::NotFound),
         }
     }
 }

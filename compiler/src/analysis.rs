@@ -20,7 +20,11 @@ pub trait ModuleLoader {
     /// The names of all standard modules, for hints.
     fn std_module_names(&self) -> Vec<String>;
     /// Reads `relative` (from `use "./x.rbk"`) next to the file at `from`: its path and text.
-    fn local_module(&self, from: &Path, relative: &str) -> Result<(PathBuf, String), String>;
+    fn local_module(
+        &self,
+        from: &Path,
+        relative: &str,
+    ) -> Result<(PathBuf, String), crate::project::ModuleUnavailable>;
     /// What the module at `path` (see [`crate::source_files::local_module_path`]) is when it is
     /// not a regular file (a FIFO, a device, a directory): asked before [`Self::local_module`],
     /// so a `use` never blocks reading something that does not end. Loaders that serve no

@@ -297,10 +297,16 @@ pub struct StoreConfig {
     pub url: Option<String>,
 }
 
+/// An `rbk.toml` that does not parse: TOML's own report (what is wrong and where), shown
+/// without its trailing newline so it sits inside the messages that quote it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .0.to_string().trim_end())]
+pub struct ConfigError(#[source] pub toml::de::Error);
+
 impl ProjectConfig {
     /// Parses the text of an `rbk.toml`; the error says what is wrong and where.
-    pub fn parse(text: &str) -> Result<ProjectConfig, String> {
-        toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())
+    pub fn parse(text: &str) -> Result<ProjectConfig, ConfigError> {
+        toml::from_str(text).map_err(ConfigError)
     }
 
     /// The secrets rbk itself reads for the project (Slack's webhook URL and tokens, PagerDuty
@@ -414,7 +420,7 @@ mod tests {
         assert_eq!(alertmanager.url.as_deref(), Some("http://am:9093"));
         assert_eq!(alertmanager.bearer_token_secret, None);
         let error = ProjectConfig::parse("[integrations.prometheus]\ntoken = \"x\"\n").unwrap_err();
-        assert!(error.contains("token"), "{error}");
+        assert!(error.to_string().contains("token"), "{error}");
     }
 
     #[test]
@@ -468,7 +474,7 @@ mod tests {
     #[test]
     fn a_person_with_an_unknown_key_is_refused() {
         let error = ProjectConfig::parse("[people.alice]\nslack_name = \"alice\"\n").unwrap_err();
-        assert!(error.contains("slack_name"), "{error}");
+        assert!(error.to_string().contains("slack_name"), "{error}");
     }
 
     #[test]
@@ -489,7 +495,7 @@ mod tests {
         assert_eq!(secrets.dir.as_deref(), Some("/var/run/secrets/app"));
         assert_eq!(secrets.files["ORDERS_DB"], "secrets/orders.url");
         let error = ProjectConfig::parse("[secrets]\ndirectory = \"/x\"\n").unwrap_err();
-        assert!(error.contains("directory"), "{error}");
+        assert!(error.to_string().contains("directory"), "{error}");
     }
 
     #[test]
@@ -522,6 +528,6 @@ mod tests {
     #[test]
     fn a_typo_is_an_error_not_silence() {
         let error = ProjectConfig::parse("[aprovers]\ndba = [\"alice\"]\n").unwrap_err();
-        assert!(error.contains("aprovers"), "{error}");
+        assert!(error.to_string().contains("aprovers"), "{error}");
     }
 }

@@ -33,6 +33,7 @@ mod parallel;
 pub use analysis::{
     check, check_incremental, Analysis, CheckOptions, ModuleLoader, SourceFileInfo,
 };
+pub use project::ModuleUnavailable;
 
 /// Identifies one source file within an [`Analysis`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

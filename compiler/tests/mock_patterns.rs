@@ -209,8 +209,10 @@ impl ModuleLoader for NoModules {
         &self,
         _from: &std::path::Path,
         relative: &str,
-    ) -> Result<(PathBuf, String), String> {
-        Err(format!("no local modules here ({relative})"))
+    ) -> Result<(PathBuf, String), rbk_compiler::ModuleUnavailable> {
+        Err(rbk_compiler::ModuleUnavailable::NotServed {
+            relative: relative.to_string(),
+        })
     }
 }
 

@@ -41,16 +41,27 @@ pub struct Draft {
 
 /// Translates one Markdown runbook. `stem` is the file name without `.md`; it names the
 /// runbook (and the alert, when it is spelled like one).
-pub fn import(markdown: &str, stem: &str, options: &ImportOptions) -> Result<Draft, String> {
+pub fn import(markdown: &str, stem: &str, options: &ImportOptions) -> Result<Draft, ImportError> {
     let document = markdown::parse(markdown);
     let (text, report) = draft::build(&document, stem, options);
-    let text = rbk_compiler::format::format(&text).map_err(|error| {
-        let first = error
-            .diagnostics
-            .first()
-            .map(|d| d.message.clone())
-            .unwrap_or_default();
-        format!("the draft does not parse ({first}); this is a bug in rbk import, please report it with the Markdown file")
-    })?;
+    let text =
+        rbk_compiler::format::format(&text).map_err(|error| ImportError::DraftDoesNotParse {
+            first: error
+                .diagnostics
+                .first()
+                .map(|d| d.message.clone())
+                .unwrap_or_default(),
+        })?;
     Ok(Draft { text, report })
+}
+
+/// Why a Markdown runbook has no draft.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The draft rbk wrote is not valid rbk: rbk's fault, never the Markdown's. `first` is the
+    /// parser's first complaint.
+    #[error(
+        "the draft does not parse ({first}); this is a bug in rbk import, please report it with the Markdown file"
+    )]
+    DraftDoesNotParse { first: String },
 }

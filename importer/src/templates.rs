@@ -94,7 +94,22 @@ pub fn find(name: &str) -> Option<Template> {
     shipped().into_iter().find(|t| t.name == name)
 }
 
-fn parse(text: &str) -> Result<Template, String> {
+/// What is wrong with a shipped template's header (a bug in rbk, caught by its tests).
+#[derive(Debug, thiserror::Error)]
+enum HeaderError {
+    #[error("param without about")]
+    ParamWithoutAbout,
+    #[error("param without default")]
+    ParamWithoutDefault,
+    #[error("param without kind")]
+    ParamWithoutKind,
+    #[error("unknown kind")]
+    UnknownKind,
+    #[error("no template name")]
+    NoName,
+}
+
+fn parse(text: &str) -> Result<Template, HeaderError> {
     let mut name = None;
     let mut about = String::new();
     let mut params = Vec::new();
@@ -109,12 +124,14 @@ fn parse(text: &str) -> Result<Template, String> {
         } else if let Some(value) = comment.strip_prefix("about: ") {
             about = value.trim().to_string();
         } else if let Some(value) = comment.strip_prefix("param ") {
-            let (declaration, about) = value.split_once(" — ").ok_or("param without about")?;
+            let (declaration, about) = value
+                .split_once(" — ")
+                .ok_or(HeaderError::ParamWithoutAbout)?;
             let (head, default) = declaration
                 .split_once(" = ")
-                .ok_or("param without default")?;
-            let (param, kind) = head.split_once(": ").ok_or("param without kind")?;
-            let kind = Kind::parse(kind.trim()).ok_or("unknown kind")?;
+                .ok_or(HeaderError::ParamWithoutDefault)?;
+            let (param, kind) = head.split_once(": ").ok_or(HeaderError::ParamWithoutKind)?;
+            let kind = Kind::parse(kind.trim()).ok_or(HeaderError::UnknownKind)?;
             params.push(Param {
                 name: param.trim().to_string(),
                 kind,
@@ -124,7 +141,7 @@ fn parse(text: &str) -> Result<Template, String> {
         }
     }
     Ok(Template {
-        name: name.ok_or("no template name")?,
+        name: name.ok_or(HeaderError::NoName)?,
         about,
         params,
         body: text[body_start.min(text.len())..]
@@ -135,27 +152,25 @@ fn parse(text: &str) -> Result<Template, String> {
 
 impl Template {
     /// The runbook with every `{{param}}` filled: `values` from `--set`, the rest defaults.
-    pub fn fill(&self, values: &BTreeMap<String, String>) -> Result<String, String> {
+    pub fn fill(&self, values: &BTreeMap<String, String>) -> Result<String, FillError> {
         for key in values.keys() {
             if !self.params.iter().any(|p| &p.name == key) {
-                let known: Vec<&str> = self.params.iter().map(|p| p.name.as_str()).collect();
-                return Err(format!(
-                    "template {} has no parameter `{key}`; it has: {}",
-                    self.name,
-                    known.join(", ")
-                ));
+                return Err(FillError::NoSuchParameter {
+                    template: self.name.clone(),
+                    given: key.clone(),
+                    known: self.params.iter().map(|p| p.name.clone()).collect(),
+                });
             }
         }
         let mut text = self.body.clone();
         for param in &self.params {
             let value = values.get(&param.name).unwrap_or(&param.default);
             if !param.kind.accepts(value) {
-                return Err(format!(
-                    "`{}={value}`: {} must be {}",
-                    param.name,
-                    param.name,
-                    param.kind.describe()
-                ));
+                return Err(FillError::Refused {
+                    param: param.name.clone(),
+                    value: value.clone(),
+                    kind: param.kind,
+                });
             }
             let ident = value
                 .trim_start_matches('#')
@@ -172,14 +187,38 @@ impl Template {
         if let Some(start) = text.find("{{") {
             let rest = &text[start..];
             let end = rest.find("}}").map(|e| e + 2).unwrap_or(rest.len());
-            return Err(format!(
-                "template {} uses `{}`, which no parameter fills; this is a bug in rbk",
-                self.name,
-                &rest[..end]
-            ));
+            return Err(FillError::Unfilled {
+                template: self.name.clone(),
+                placeholder: rest[..end].to_string(),
+            });
         }
         Ok(text)
     }
+}
+
+/// Why a template cannot be filled with the values given.
+#[derive(Debug, thiserror::Error)]
+pub enum FillError {
+    #[error("template {template} has no parameter `{given}`; it has: {}", known.join(", "))]
+    NoSuchParameter {
+        template: String,
+        given: String,
+        known: Vec<String>,
+    },
+    #[error("`{param}={value}`: {param} must be {}", kind.describe())]
+    Refused {
+        param: String,
+        value: String,
+        kind: Kind,
+    },
+    /// A placeholder in the template's body no parameter fills: a bug in the template.
+    #[error(
+        "template {template} uses `{placeholder}`, which no parameter fills; this is a bug in rbk"
+    )]
+    Unfilled {
+        template: String,
+        placeholder: String,
+    },
 }
 
 #[cfg(test)]
@@ -214,7 +253,10 @@ mod tests {
                 "{bad:?} accepted"
             );
         }
-        let error = template.fill(&values(&[("servce", "orders")])).unwrap_err();
+        let error = template
+            .fill(&values(&[("servce", "orders")]))
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("no parameter `servce`"), "{error}");
     }
 }

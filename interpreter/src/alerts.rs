@@ -18,7 +18,7 @@ use crate::action::{Actions, BoxFuture};
 use crate::approval::{
     ApprovalDecision, ApprovalRequest, Approver, Environment, ProcessEnvironment,
 };
-use crate::engine::{evaluate, Services};
+use crate::engine::{evaluate, EvalError, Services};
 use crate::journal::MemoryJournal;
 use crate::value::Value;
 
@@ -120,7 +120,14 @@ pub enum PayloadError {
     UnsupportedVersion { version: String },
     /// One element of `alerts` is not an alert.
     #[error("alerts[{index}]: {reason}")]
-    BadAlert { index: usize, reason: String },
+    BadAlert {
+        index: usize,
+        #[source]
+        reason: AlertError,
+    },
+    /// The one alert given alone, or a field of the payload, is not what Alertmanager sends.
+    #[error(transparent)]
+    Alert(#[from] AlertError),
     /// The body's shape, or one of its fields, is not what Alertmanager sends; the text says
     /// which.
     #[error("{0}")]
@@ -161,8 +168,8 @@ pub fn parse_payload(body: &[u8]) -> Result<AlertPayload, PayloadError> {
             };
             (
                 alerts,
-                optional_string(object, "groupKey").map_err(PayloadError::Malformed)?,
-                optional_string(object, "receiver").map_err(PayloadError::Malformed)?,
+                optional_string(object, "groupKey")?,
+                optional_string(object, "receiver")?,
                 truncated,
             )
         }
@@ -172,12 +179,7 @@ pub fn parse_payload(body: &[u8]) -> Result<AlertPayload, PayloadError> {
                 json_kind(other)
             )))
         }
-        None if object.contains_key("labels") => (
-            vec![parse_alert(&raw).map_err(PayloadError::Malformed)?],
-            None,
-            None,
-            0,
-        ),
+        None if object.contains_key("labels") => (vec![parse_alert(&raw)?], None, None, 0),
         None => {
             return Err(PayloadError::Malformed(
                 "the body has no `alerts` array and no `labels`: expected an Alertmanager webhook \
@@ -207,50 +209,93 @@ fn json_kind(value: &serde_json::Value) -> &'static str {
     }
 }
 
+/// What is wrong with one alert object, or with a field of the payload.
+#[derive(Debug, thiserror::Error)]
+pub enum AlertError {
+    #[error("`{key}` is a JSON {found}, not a string")]
+    NotAString {
+        key: &'static str,
+        found: &'static str,
+    },
+    #[error("{key}[{name:?}] is a JSON {found}; label and annotation values are strings")]
+    ValueNotAString {
+        key: &'static str,
+        name: String,
+        found: &'static str,
+    },
+    #[error("`{key}` is a JSON {found}, not an object of strings")]
+    NotAnObjectOfStrings {
+        key: &'static str,
+        found: &'static str,
+    },
+    #[error("an alert is a JSON object, not a {0}")]
+    NotAnObject(&'static str),
+    #[error("the alert has no `alertname` label, so no runbook's trigger can name it")]
+    NoName,
+    #[error("`status` is {0:?}; an alert is \"firing\" or \"resolved\"")]
+    BadStatus(String),
+    #[error("`{field}`: {error}")]
+    BadTime {
+        field: &'static str,
+        #[source]
+        error: TimeError,
+    },
+    #[error("`startsAt` is the zero time; an alert's start is when it began firing")]
+    ZeroStart,
+    #[error(
+        "the alert has no `startsAt`; it tells one firing of an alert from the next \
+         (give it as RFC 3339, e.g. \"2026-12-01T10:00:00Z\")"
+    )]
+    NoStart,
+}
+
+/// A text that is not an RFC 3339 time.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not an RFC 3339 time (e.g. \"2026-12-01T10:00:00Z\")")]
+pub struct TimeError(pub String);
+
 fn optional_string(
     object: &serde_json::Map<String, serde_json::Value>,
-    key: &str,
-) -> Result<Option<String>, String> {
+    key: &'static str,
+) -> Result<Option<String>, AlertError> {
     match object.get(key) {
         None | Some(serde_json::Value::Null) => Ok(None),
         Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(format!(
-            "`{key}` is a JSON {}, not a string",
-            json_kind(other)
-        )),
+        Some(other) => Err(AlertError::NotAString {
+            key,
+            found: json_kind(other),
+        }),
     }
 }
 
 fn string_map(
     object: &serde_json::Map<String, serde_json::Value>,
-    key: &str,
-) -> Result<BTreeMap<String, String>, String> {
+    key: &'static str,
+) -> Result<BTreeMap<String, String>, AlertError> {
     match object.get(key) {
         None | Some(serde_json::Value::Null) => Ok(BTreeMap::new()),
         Some(serde_json::Value::Object(map)) => map
             .iter()
             .map(|(k, v)| match v {
                 serde_json::Value::String(s) => Ok((k.clone(), s.clone())),
-                other => Err(format!(
-                    "{key}[{k:?}] is a JSON {}; label and annotation values are strings",
-                    json_kind(other)
-                )),
+                other => Err(AlertError::ValueNotAString {
+                    key,
+                    name: k.clone(),
+                    found: json_kind(other),
+                }),
             })
             .collect(),
-        Some(other) => Err(format!(
-            "`{key}` is a JSON {}, not an object of strings",
-            json_kind(other)
-        )),
+        Some(other) => Err(AlertError::NotAnObjectOfStrings {
+            key,
+            found: json_kind(other),
+        }),
     }
 }
 
 /// One element of `alerts` (or a single alert given alone).
-fn parse_alert(value: &serde_json::Value) -> Result<Alert, String> {
+fn parse_alert(value: &serde_json::Value) -> Result<Alert, AlertError> {
     let Some(object) = value.as_object() else {
-        return Err(format!(
-            "an alert is a JSON object, not a {}",
-            json_kind(value)
-        ));
+        return Err(AlertError::NotAnObject(json_kind(value)));
     };
     let labels = string_map(object, "labels")?;
     let annotations = string_map(object, "annotations")?;
@@ -258,31 +303,27 @@ fn parse_alert(value: &serde_json::Value) -> Result<Alert, String> {
         .get("alertname")
         .filter(|n| !n.is_empty())
         .cloned()
-        .ok_or("the alert has no `alertname` label, so no runbook's trigger can name it")?;
+        .ok_or(AlertError::NoName)?;
     // Alertmanager always sends a status; one alert written by hand may leave it out.
     let status = match optional_string(object, "status")?.as_deref() {
         None | Some("firing") => AlertStatus::Firing,
         Some("resolved") => AlertStatus::Resolved,
-        Some(other) => {
-            return Err(format!(
-                "`status` is {other:?}; an alert is \"firing\" or \"resolved\""
-            ))
-        }
+        Some(other) => return Err(AlertError::BadStatus(other.to_string())),
     };
     let starts_at = match optional_string(object, "startsAt")? {
         Some(text) => parse_time(&text)
-            .map_err(|e| format!("`startsAt`: {e}"))?
-            .ok_or("`startsAt` is the zero time; an alert's start is when it began firing")?,
-        None => {
-            return Err(
-                "the alert has no `startsAt`; it tells one firing of an alert from the next \
-                 (give it as RFC 3339, e.g. \"2026-12-01T10:00:00Z\")"
-                    .into(),
-            )
-        }
+            .map_err(|error| AlertError::BadTime {
+                field: "startsAt",
+                error,
+            })?
+            .ok_or(AlertError::ZeroStart)?,
+        None => return Err(AlertError::NoStart),
     };
     let ends_at = match optional_string(object, "endsAt")? {
-        Some(text) => parse_time(&text).map_err(|e| format!("`endsAt`: {e}"))?,
+        Some(text) => parse_time(&text).map_err(|error| AlertError::BadTime {
+            field: "endsAt",
+            error,
+        })?,
         None => None,
     };
     let fingerprint = optional_string(object, "fingerprint")?
@@ -324,13 +365,13 @@ pub fn label_fingerprint(labels: &BTreeMap<String, String>) -> String {
 
 /// RFC 3339 (`2026-12-01T10:00:00Z`, `…T10:00:00.123456789+02:00`) to milliseconds since the
 /// epoch; `None` for Go's zero time (year 1), which Alertmanager sends for "no end".
-pub fn parse_time(text: &str) -> Result<Option<i64>, String> {
-    let bad = || format!("{text:?} is not an RFC 3339 time (e.g. \"2026-12-01T10:00:00Z\")");
+pub fn parse_time(text: &str) -> Result<Option<i64>, TimeError> {
+    let bad = || TimeError(text.to_string());
     let bytes = text.as_bytes();
     if bytes.len() < 20 || !text.is_ascii() {
         return Err(bad());
     }
-    let number = |range: std::ops::Range<usize>| -> Result<i64, String> {
+    let number = |range: std::ops::Range<usize>| -> Result<i64, TimeError> {
         let part = &text[range];
         if part.bytes().all(|b| b.is_ascii_digit()) {
             part.parse().map_err(|_| bad())
@@ -453,7 +494,7 @@ pub async fn match_alert(
     item: usize,
     alert: &Alert,
     actions: &dyn Actions,
-) -> Result<Option<TriggerMatch>, String> {
+) -> Result<Option<TriggerMatch>, JudgeError> {
     Ok(
         match judge_alert(
             program,
@@ -502,24 +543,21 @@ pub async fn judge_alert(
     alert: &Value,
     actions: &dyn Actions,
     environment: &dyn Environment,
-) -> Result<Verdict, String> {
+) -> Result<Verdict, JudgeError> {
     let Some(ItemKind::Runbook(runbook)) =
         program.module(module).ast.items.get(item).map(|i| &i.kind)
     else {
-        return Err(format!("item {item} is not a runbook"));
+        return Err(JudgeError::NotARunbook(item));
     };
     let Some((trigger, filter)) = runbook_alert_trigger(runbook) else {
-        return Err(format!(
-            "runbook `{}` has no `trigger alert \"...\"`, so no alert starts it",
-            runbook.name.name
-        ));
+        return Err(JudgeError::NoAlertTrigger(runbook.name.name.clone()));
     };
     let name = match alert {
         Value::Record(fields) | Value::Map(fields) => match fields.get("name") {
             Some(Value::Str(name)) => name.clone(),
-            _ => return Err("the alert has no name".into()),
+            _ => return Err(JudgeError::Nameless),
         },
-        _ => return Err("the alert is not a record".into()),
+        _ => return Err(JudgeError::NotARecord),
     };
     if name != trigger {
         return Ok(Verdict::Rejected(format!(
@@ -538,10 +576,10 @@ pub async fn judge_alert(
                 )))
             }
             Err(error) => {
-                return Err(format!(
-                    "the trigger's `where {source}` could not be evaluated for this alert: {error} \
-                     (a `where` may read only `alert`, consts and fns)"
-                ))
+                return Err(JudgeError::Filter {
+                    written: source,
+                    error,
+                })
             }
         }
     }
@@ -560,15 +598,49 @@ pub async fn judge_alert(
         match eval(key).await {
             Ok(value) => *slot = Some(value.to_string()),
             Err(error) => {
-                return Err(format!(
-                    "the `{what} {}` key could not be computed for this alert: {error} \
-                     (a key may read only `alert`, consts and fns)",
-                    source_of(program, module, key)
-                ))
+                return Err(JudgeError::Key {
+                    what,
+                    written: source_of(program, module, key),
+                    error,
+                })
             }
         }
     }
     Ok(Verdict::Matched(found))
+}
+
+/// Why a runbook cannot judge an alert.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum JudgeError {
+    #[error("item {0} is not a runbook")]
+    NotARunbook(usize),
+    #[error("runbook `{0}` has no `trigger alert \"...\"`, so no alert starts it")]
+    NoAlertTrigger(String),
+    #[error("the alert has no name")]
+    Nameless,
+    #[error("the alert is not a record")]
+    NotARecord,
+    /// The trigger's `where` (as `written`) failed.
+    #[error(
+        "the trigger's `where {written}` could not be evaluated for this alert: {error} \
+         (a `where` may read only `alert`, consts and fns)"
+    )]
+    Filter {
+        written: String,
+        #[source]
+        error: EvalError,
+    },
+    /// A `concurrency … per` / `rate … by` key (`what`, as `written`) failed.
+    #[error(
+        "the `{what} {written}` key could not be computed for this alert: {error} \
+         (a key may read only `alert`, consts and fns)"
+    )]
+    Key {
+        what: &'static str,
+        written: String,
+        #[source]
+        error: EvalError,
+    },
 }
 
 /// The alert of a payload that one run of runbook `item` gets (`rbk run --alert`).
@@ -590,7 +662,7 @@ pub async fn select_for_run(
     payload: &AlertPayload,
     actions: &dyn Actions,
     environment: &dyn Environment,
-) -> Result<Selection, String> {
+) -> Result<Selection, JudgeError> {
     let mut chosen: Option<Alert> = None;
     let mut also_matching = 0;
     let mut reasons = Vec::new();
@@ -634,7 +706,7 @@ async fn with_alert(
     expr: &Expr,
     actions: &dyn Actions,
     environment: &dyn Environment,
-) -> Result<Value, String> {
+) -> Result<Value, EvalError> {
     let journal = MemoryJournal::default();
     let services = Services {
         actions,

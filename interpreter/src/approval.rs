@@ -50,9 +50,12 @@ pub trait Environment: Send + Sync {
 
     /// The secret `name`, or why it cannot be had: where rbk looked, or what is wrong with the
     /// file it is in. `secret("X")` fails the step with this message.
-    fn read_secret(&self, name: &str) -> Result<String, String> {
+    fn read_secret(&self, name: &str) -> Result<String, crate::secret_sources::SecretError> {
         self.secret(name)
-            .ok_or_else(|| format!("secret {name} is not set: no environment variable {name}"))
+            .ok_or_else(|| crate::secret_sources::SecretError::NotSet {
+                name: name.to_string(),
+                searched: vec![format!("no environment variable {name}")],
+            })
     }
 
     /// Secrets rbk reads for the project itself (integration credentials): every run masks

@@ -12,7 +12,7 @@ use rbk_compiler::syntax::TimeoutOutcome;
 
 use crate::action::BoxFuture;
 use crate::approval::{ApprovalDecision, ApprovalRequest, Approver};
-use crate::asked_values::check_given;
+use crate::asked_values::{check_given, AskedValueError};
 use crate::decisions::vote_counts;
 use crate::identity::normalize_person;
 use crate::journal::{Event, EventKind};
@@ -26,12 +26,22 @@ pub fn answer_counts(
     answer: &ApprovalAnswer,
     request: &ApprovalRequest,
     groups: Option<&BTreeMap<String, Vec<String>>>,
-) -> Result<(), String> {
-    vote_counts(&answer.user, &answer.digest, request, groups).map_err(|r| r.message)?;
+) -> Result<(), AnswerRefused> {
+    vote_counts(&answer.user, &answer.digest, request, groups).map_err(AnswerRefused::Vote)?;
     if answer.approve {
         check_given(&request.asks, &answer.values)?;
     }
     Ok(())
+}
+
+/// Why an answer does not count: the vote's rules refuse it, or its values do not answer the
+/// gate.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum AnswerRefused {
+    #[error("{}", .0.message)]
+    Vote(crate::decisions::Refusal),
+    #[error(transparent)]
+    Values(#[from] AskedValueError),
 }
 
 /// The answers to `step` that the run's journal holds, the latest per person: what the run
@@ -325,7 +335,7 @@ mod tests {
             assert!(
                 refused
                     .as_ref()
-                    .is_err_and(|r| r.contains("two-person rule")),
+                    .is_err_and(|r| r.to_string().contains("two-person rule")),
                 "{spelling:?}: {refused:?}"
             );
         }
@@ -344,7 +354,9 @@ mod tests {
     fn without_an_rbk_toml_no_answer_counts() {
         let refused = answer_counts(&answer("alice", true, "d1"), &request(1), None);
         assert!(
-            refused.as_ref().is_err_and(|r| r.contains("no rbk.toml")),
+            refused
+                .as_ref()
+                .is_err_and(|r| r.to_string().contains("no rbk.toml")),
             "{refused:?}"
         );
         let mut ungrouped = request(1);

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use rbk_compiler::types::askable_type;
 use serde::{Deserialize, Serialize};
 
-use crate::value::Value;
+use crate::value::{InputError, Value};
 
 /// One asked field as the journal keeps it: its name and the type it was declared with.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,46 +42,79 @@ pub fn describe(asks: &[AskedValue]) -> String {
         .join(", ")
 }
 
+/// Why what an approver gave does not answer the gate; the texts say what to do instead.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum AskedValueError {
+    #[error("`{name}` is asked as `{ty}`, which an approver cannot give")]
+    NotAskable { name: String, ty: String },
+    #[error("`{name}` must be of type `{ty}`: {why}")]
+    WrongType {
+        name: String,
+        ty: String,
+        #[source]
+        why: InputError,
+    },
+    #[error("this approval asks for no values, and `{name}` was given: approve without values")]
+    NoneAsked { name: String },
+    #[error(
+        "this approval does not ask for `{name}`: it asks for {}",
+        describe(asks)
+    )]
+    NotAsked { name: String, asks: Vec<AskedValue> },
+    #[error(
+        "the approval needs a value for `{}` ({}): it asks for {}",
+        missing.name,
+        missing.ty,
+        describe(asks)
+    )]
+    Missing {
+        missing: AskedValue,
+        asks: Vec<AskedValue>,
+    },
+}
+
 /// One value parsed by its asked type; the error names the field and the type expected.
-pub fn parse_asked(asked: &AskedValue, text: &str) -> Result<Value, String> {
+pub fn parse_asked(asked: &AskedValue, text: &str) -> Result<Value, AskedValueError> {
     let Some(ty) = askable_type(&asked.ty) else {
-        return Err(format!(
-            "`{}` is asked as `{}`, which an approver cannot give",
-            asked.name, asked.ty
-        ));
+        return Err(AskedValueError::NotAskable {
+            name: asked.name.clone(),
+            ty: asked.ty.clone(),
+        });
     };
-    Value::parse_input(text, &ty)
-        .map_err(|why| format!("`{}` must be of type `{}`: {why}", asked.name, asked.ty))
+    Value::parse_input(text, &ty).map_err(|why| AskedValueError::WrongType {
+        name: asked.name.clone(),
+        ty: asked.ty.clone(),
+        why,
+    })
 }
 
 /// Whether `given` answers a gate that asks `asks`, for an approval: every asked field has a
 /// value of its type (a blank one is missing, as an empty form field is), and nothing else is
 /// given. The values as they will be journaled (trimmed), or what is wrong and what to do.
-pub fn check_given(asks: &[AskedValue], given: &GivenValues) -> Result<GivenValues, String> {
+pub fn check_given(
+    asks: &[AskedValue],
+    given: &GivenValues,
+) -> Result<GivenValues, AskedValueError> {
     if asks.is_empty() {
         if let Some(name) = given.keys().next() {
-            return Err(format!(
-                "this approval asks for no values, and `{name}` was given: approve without values"
-            ));
+            return Err(AskedValueError::NoneAsked { name: name.clone() });
         }
         return Ok(GivenValues::new());
     }
     if let Some(name) = given.keys().find(|n| !asks.iter().any(|a| &a.name == *n)) {
-        return Err(format!(
-            "this approval does not ask for `{name}`: it asks for {}",
-            describe(asks)
-        ));
+        return Err(AskedValueError::NotAsked {
+            name: name.clone(),
+            asks: asks.to_vec(),
+        });
     }
     let mut checked = GivenValues::new();
     for asked in asks {
         let text = given.get(&asked.name).map(|t| t.trim()).unwrap_or("");
         if text.is_empty() {
-            return Err(format!(
-                "the approval needs a value for `{}` ({}): it asks for {}",
-                asked.name,
-                asked.ty,
-                describe(asks)
-            ));
+            return Err(AskedValueError::Missing {
+                missing: asked.clone(),
+                asks: asks.to_vec(),
+            });
         }
         parse_asked(asked, text)?;
         checked.insert(asked.name.clone(), text.to_string());
@@ -93,7 +126,7 @@ pub fn check_given(asks: &[AskedValue], given: &GivenValues) -> Result<GivenValu
 pub fn typed_values(
     asks: &[AskedValue],
     given: &GivenValues,
-) -> Result<BTreeMap<String, Value>, String> {
+) -> Result<BTreeMap<String, Value>, AskedValueError> {
     let checked = check_given(asks, given)?;
     asks.iter()
         .map(|asked| {
@@ -145,8 +178,9 @@ mod tests {
 
     #[test]
     fn an_ill_typed_value_names_the_field_and_the_type() {
-        let error =
-            check_given(&asks(), &given(&[("new_size", "five"), ("wait", "2m")])).unwrap_err();
+        let error = check_given(&asks(), &given(&[("new_size", "five"), ("wait", "2m")]))
+            .unwrap_err()
+            .to_string();
         assert!(
             error.contains("`new_size` must be of type `int`"),
             "{error}"
@@ -156,12 +190,16 @@ mod tests {
 
     #[test]
     fn a_missing_or_blank_value_is_refused() {
-        let error = check_given(&asks(), &given(&[("new_size", "5")])).unwrap_err();
+        let error = check_given(&asks(), &given(&[("new_size", "5")]))
+            .unwrap_err()
+            .to_string();
         assert!(
             error.contains("needs a value for `wait` (duration)"),
             "{error}"
         );
-        let error = check_given(&asks(), &given(&[("new_size", "5"), ("wait", "  ")])).unwrap_err();
+        let error = check_given(&asks(), &given(&[("new_size", "5"), ("wait", "  ")]))
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("needs a value for `wait`"), "{error}");
     }
 
@@ -171,13 +209,16 @@ mod tests {
             &asks(),
             &given(&[("new_size", "5"), ("wait", "1m"), ("force", "true")]),
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(error.contains("does not ask for `force`"), "{error}");
     }
 
     #[test]
     fn values_for_a_gate_that_asks_none_are_refused() {
-        let error = check_given(&[], &given(&[("new_size", "5")])).unwrap_err();
+        let error = check_given(&[], &given(&[("new_size", "5")]))
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("asks for no values"), "{error}");
         assert!(check_given(&[], &GivenValues::new()).unwrap().is_empty());
     }

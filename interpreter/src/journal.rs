@@ -258,9 +258,7 @@ impl JournalError {
                 run_id: secrets.mask(&run_id),
                 worker: secrets.mask(&worker),
             },
-            JournalError::Store(error) => {
-                JournalError::Store(crate::store::StoreError(secrets.mask(&error.0)))
-            }
+            JournalError::Store(error) => JournalError::Store(error.masked(secrets)),
             JournalError::Refused(reason) => JournalError::Refused(secrets.mask(&reason)),
         }
     }

@@ -5,7 +5,89 @@ use std::cmp::Ordering;
 use rbk_compiler::syntax::BinaryOp;
 use rbk_compiler::types::Builtin;
 
-use crate::value::{format_duration, Value};
+use crate::value::{format_duration, InputError, Value};
+
+/// A run-time failure of an operator or builtin: the step fails with this text, which says
+/// what was computed and why it has no value.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("arithmetic overflow")]
+    Overflow,
+    #[error("cannot compare a {left} with a {right}")]
+    CannotCompare {
+        left: &'static str,
+        right: &'static str,
+    },
+    #[error("size out of range: the result is larger than 8Ei")]
+    SizeOutOfRange,
+    /// `0` is the computation as written (`2m - 5m`).
+    #[error("duration out of range: {0} is negative (durations cannot be)")]
+    NegativeDuration(String),
+    #[error("duration out of range: {0} is longer than the longest duration")]
+    DurationTooLong(String),
+    #[error("time out of range: {0}")]
+    TimeOutOfRange(String),
+    #[error("division by zero")]
+    DivisionByZero,
+    #[error("division by a zero size")]
+    DivisionByZeroSize,
+    #[error("expected a number, found a {0}")]
+    NotANumber(&'static str),
+    #[error("short-circuit operator evaluated eagerly")]
+    Eager,
+    /// `len`, `first` or `sum` of a value that has none.
+    #[error("{builtin} of a {found}")]
+    WrongKind {
+        builtin: &'static str,
+        found: &'static str,
+    },
+    #[error("{0}() of an empty list")]
+    EmptyList(&'static str),
+    #[error("{0}() needs the run's context")]
+    NeedsContext(&'static str),
+    #[error("{0}() takes a function")]
+    TakesAFunction(&'static str),
+    #[error(
+        "{builtin}() takes a string, found {} {}",
+        crate::text_builtins::article(found.type_name()),
+        crate::text_builtins::quoted(found)
+    )]
+    NotAString { builtin: &'static str, found: Value },
+    #[error(
+        "json(): the text is not JSON ({error}): {}",
+        crate::text_builtins::quoted(&Value::Str(text.clone()))
+    )]
+    NotJson {
+        text: String,
+        #[source]
+        error: serde_json::Error,
+    },
+    /// `builtin()` cannot read `value` as `wanted` ("a whole number").
+    #[error(
+        "{builtin}(): {} {} is not {wanted}",
+        crate::text_builtins::article(value.type_name()),
+        crate::text_builtins::quoted(value)
+    )]
+    NotA {
+        builtin: &'static str,
+        wanted: &'static str,
+        value: Value,
+    },
+    #[error("size(): {0}")]
+    Size(#[source] InputError),
+    #[error(
+        "{builtin}(): the pattern {} is not a regular expression: {error}",
+        crate::text_builtins::quoted(&Value::Str(pattern.clone()))
+    )]
+    BadPattern {
+        builtin: &'static str,
+        pattern: String,
+        #[source]
+        error: regex::Error,
+    },
+    #[error("{0}() is not a text builtin")]
+    NotText(&'static str),
+}
 
 pub fn compare(a: &Value, b: &Value) -> Option<Ordering> {
     match (a, b) {
@@ -30,19 +112,16 @@ pub(crate) fn equal(a: &Value, b: &Value) -> bool {
     }
 }
 
-pub fn binary(op: BinaryOp, left: Value, right: Value) -> Result<Value, String> {
+pub fn binary(op: BinaryOp, left: Value, right: Value) -> Result<Value, RuntimeError> {
     use Value::*;
-    let overflow = || "arithmetic overflow".to_string();
+    let overflow = || RuntimeError::Overflow;
     Ok(match op {
         BinaryOp::Eq => Bool(equal(&left, &right)),
         BinaryOp::Ne => Bool(!equal(&left, &right)),
         BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
-            let ordering = compare(&left, &right).ok_or_else(|| {
-                format!(
-                    "cannot compare a {} with a {}",
-                    left.type_name(),
-                    right.type_name()
-                )
+            let ordering = compare(&left, &right).ok_or_else(|| RuntimeError::CannotCompare {
+                left: left.type_name(),
+                right: right.type_name(),
             })?;
             Bool(match op {
                 BinaryOp::Lt => ordering == Ordering::Less,
@@ -97,23 +176,23 @@ pub fn binary(op: BinaryOp, left: Value, right: Value) -> Result<Value, String> 
             (a, b) => Float(number(&a)? * number(&b)?),
         },
         BinaryOp::Div => match (left, right) {
-            (_, Int(0)) => return Err("division by zero".into()),
+            (_, Int(0)) => return Err(RuntimeError::DivisionByZero),
             (Int(a), Int(b)) => Int(a.checked_div(b).ok_or_else(overflow)?),
             (Duration(a), Duration(b)) if b > 0 => Float(a as f64 / b as f64),
             (Percent(a), Percent(b)) if b != 0.0 => Float(a / b),
             (Size(a), Size(b)) if b != 0 => Float(a as f64 / b as f64),
-            (Size(_), Size(_)) => return Err("division by a zero size".into()),
+            (Size(_), Size(_)) => return Err(RuntimeError::DivisionByZeroSize),
             (Size(bytes), n) => {
                 let divisor = number(&n)?;
                 if divisor == 0.0 {
-                    return Err("division by zero".into());
+                    return Err(RuntimeError::DivisionByZero);
                 }
                 scaled_size(bytes, 1.0 / divisor)?
             }
             (Duration(d), n) => {
                 let divisor = number(&n)?;
                 if divisor == 0.0 {
-                    return Err("division by zero".into());
+                    return Err(RuntimeError::DivisionByZero);
                 }
                 scaled(d, 1.0 / divisor, || {
                     format!("{} / {divisor}", format_duration(d))
@@ -123,23 +202,21 @@ pub fn binary(op: BinaryOp, left: Value, right: Value) -> Result<Value, String> 
             (a, b) => {
                 let divisor = number(&b)?;
                 if divisor == 0.0 {
-                    return Err("division by zero".into());
+                    return Err(RuntimeError::DivisionByZero);
                 }
                 Float(number(&a)? / divisor)
             }
         },
-        BinaryOp::And | BinaryOp::Or | BinaryOp::Coalesce => {
-            return Err("short-circuit operator evaluated eagerly".into())
-        }
+        BinaryOp::And | BinaryOp::Or | BinaryOp::Coalesce => return Err(RuntimeError::Eager),
     })
 }
 
-fn size_overflow() -> String {
-    "size out of range: the result is larger than 8Ei".to_string()
+fn size_overflow() -> RuntimeError {
+    RuntimeError::SizeOutOfRange
 }
 
 /// `bytes` times a factor, rounded to the nearest byte.
-fn scaled_size(bytes: i64, factor: f64) -> Result<Value, String> {
+fn scaled_size(bytes: i64, factor: f64) -> Result<Value, RuntimeError> {
     let result = (bytes as f64 * factor).round();
     if !result.is_finite() || result.abs() >= i64::MAX as f64 {
         return Err(size_overflow());
@@ -149,30 +226,24 @@ fn scaled_size(bytes: i64, factor: f64) -> Result<Value, String> {
 
 /// A duration result, or the run error that says why there is none: durations are whole
 /// milliseconds from 0 to `i64::MAX`, and arithmetic never saturates into that range.
-fn duration(ms: i128, written: impl FnOnce() -> String) -> Result<Value, String> {
+fn duration(ms: i128, written: impl FnOnce() -> String) -> Result<Value, RuntimeError> {
     if ms < 0 {
-        return Err(format!(
-            "duration out of range: {} is negative (durations cannot be)",
-            written()
-        ));
+        return Err(RuntimeError::NegativeDuration(written()));
     }
     match i64::try_from(ms) {
         Ok(ms) => Ok(Value::Duration(ms as u64)),
-        Err(_) => Err(format!(
-            "duration out of range: {} is longer than the longest duration",
-            written()
-        )),
+        Err(_) => Err(RuntimeError::DurationTooLong(written())),
     }
 }
 
-fn time(ms: i128, written: impl FnOnce() -> String) -> Result<Value, String> {
+fn time(ms: i128, written: impl FnOnce() -> String) -> Result<Value, RuntimeError> {
     i64::try_from(ms)
         .map(Value::Time)
-        .map_err(|_| format!("time out of range: {}", written()))
+        .map_err(|_| RuntimeError::TimeOutOfRange(written()))
 }
 
 /// `ms` times a factor, rounded down to a millisecond.
-fn scaled(ms: u64, factor: f64, written: impl FnOnce() -> String) -> Result<Value, String> {
+fn scaled(ms: u64, factor: f64, written: impl FnOnce() -> String) -> Result<Value, RuntimeError> {
     let result = ms as f64 * factor;
     if !result.is_finite() || result >= i64::MAX as f64 {
         return duration(i128::MAX, written);
@@ -180,30 +251,38 @@ fn scaled(ms: u64, factor: f64, written: impl FnOnce() -> String) -> Result<Valu
     duration(result.floor() as i128, written)
 }
 
-fn number(value: &Value) -> Result<f64, String> {
+fn number(value: &Value) -> Result<f64, RuntimeError> {
     match value {
         Value::Int(i) => Ok(*i as f64),
         Value::Float(x) => Ok(*x),
-        other => Err(format!("expected a number, found a {}", other.type_name())),
+        other => Err(RuntimeError::NotANumber(other.type_name())),
     }
 }
 
 /// Builtins over already evaluated arguments.
-pub fn simple_builtin(builtin: Builtin, mut values: Vec<Value>) -> Result<Value, String> {
+pub fn simple_builtin(builtin: Builtin, mut values: Vec<Value>) -> Result<Value, RuntimeError> {
     let first = values.first().cloned().unwrap_or(Value::None);
     match builtin {
         Builtin::Len => Ok(Value::Int(match &first {
             Value::List(items) => items.len() as i64,
             Value::Map(map) | Value::Record(map) => map.len() as i64,
             Value::Str(s) => s.chars().count() as i64,
-            other => return Err(format!("len of a {}", other.type_name())),
+            other => {
+                return Err(RuntimeError::WrongKind {
+                    builtin: "len",
+                    found: other.type_name(),
+                })
+            }
         })),
         Builtin::First => match first {
             Value::List(items) => items
                 .into_iter()
                 .next()
-                .ok_or_else(|| "first() of an empty list".to_string()),
-            other => Err(format!("first of a {}", other.type_name())),
+                .ok_or(RuntimeError::EmptyList("first")),
+            other => Err(RuntimeError::WrongKind {
+                builtin: "first",
+                found: other.type_name(),
+            }),
         },
         Builtin::Min | Builtin::Max => {
             let items = if values.len() == 1 {
@@ -227,7 +306,7 @@ pub fn simple_builtin(builtin: Builtin, mut values: Vec<Value>) -> Result<Value,
                     _ => Some(item),
                 };
             }
-            best.ok_or_else(|| format!("{}() of an empty list", builtin.name()))
+            best.ok_or(RuntimeError::EmptyList(builtin.name()))
         }
         Builtin::Sum => match first {
             Value::List(items) => {
@@ -243,7 +322,10 @@ pub fn simple_builtin(builtin: Builtin, mut values: Vec<Value>) -> Result<Value,
                 }
                 Ok(total)
             }
-            other => Err(format!("sum of a {}", other.type_name())),
+            other => Err(RuntimeError::WrongKind {
+                builtin: "sum",
+                found: other.type_name(),
+            }),
         },
         Builtin::Contains => {
             let needle = values.get(1).cloned().unwrap_or(Value::None);
@@ -256,10 +338,10 @@ pub fn simple_builtin(builtin: Builtin, mut values: Vec<Value>) -> Result<Value,
         }
         Builtin::String => Ok(Value::Str(crate::value::readable(&first))),
         Builtin::Now | Builtin::Env | Builtin::Secret => {
-            Err(format!("{}() needs the run's context", builtin.name()))
+            Err(RuntimeError::NeedsContext(builtin.name()))
         }
         Builtin::Filter | Builtin::Map | Builtin::SortBy | Builtin::Any | Builtin::All => {
-            Err(format!("{}() takes a function", builtin.name()))
+            Err(RuntimeError::TakesAFunction(builtin.name()))
         }
         _ => crate::text_builtins::text_builtin(builtin, &values),
     }
@@ -270,6 +352,15 @@ mod tests {
     //! Duration arithmetic never saturates: a result out of range is a run error that says so.
 
     use super::*;
+
+    // The failures as the step reports them.
+    fn binary(op: BinaryOp, left: Value, right: Value) -> Result<Value, String> {
+        super::binary(op, left, right).map_err(|e| e.to_string())
+    }
+
+    fn simple_builtin(builtin: Builtin, values: Vec<Value>) -> Result<Value, String> {
+        super::simple_builtin(builtin, values).map_err(|e| e.to_string())
+    }
 
     const MINUTE: u64 = 60_000;
 

@@ -46,10 +46,9 @@ impl SecretFiles {
 
     /// The secret `name` from its file: `Ok(None)` when no file is meant for it, `Err` when
     /// one is and cannot be read.
-    pub fn read(&self, name: &str) -> Result<Option<String>, String> {
+    pub fn read(&self, name: &str) -> Result<Option<String>, SecretError> {
         if let Some(path) = self.files.get(name) {
-            let origin = format!("the file rbk.toml's [secrets.files] names for {name}");
-            return read_secret_file(name, path, &origin).map(Some);
+            return read_secret_file(name, path, SecretOrigin::Named).map(Some);
         }
         let Some(dir) = &self.dir else {
             return Ok(None);
@@ -60,7 +59,7 @@ impl SecretFiles {
         let path = dir.join(name);
         match std::fs::metadata(&path) {
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            _ => read_secret_file(name, &path, "a file in rbk.toml's [secrets] dir").map(Some),
+            _ => read_secret_file(name, &path, SecretOrigin::Dir).map(Some),
         }
     }
 
@@ -92,30 +91,81 @@ fn is_plain_file_name(name: &str) -> bool {
         && Path::new(name).file_name() == Some(std::ffi::OsStr::new(name))
 }
 
-fn read_secret_file(name: &str, path: &Path, origin: &str) -> Result<String, String> {
-    let unreadable = |why: String| {
-        format!(
-            "secret {name} cannot be read from {} ({origin}): {why}",
-            path.display()
-        )
+/// Why `secret("X")` has no value: where rbk looked, or what is wrong with the file it is in
+/// (never what the file holds).
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    /// Nothing holds it; `searched` says where rbk looked.
+    #[error("secret {name} is not set: {}", searched.join(", "))]
+    NotSet { name: String, searched: Vec<String> },
+    /// A file is meant to hold it and cannot give it.
+    #[error(
+        "secret {name} cannot be read from {} ({}): {problem}",
+        path.display(),
+        origin.describe(name)
+    )]
+    Unreadable {
+        name: String,
+        path: PathBuf,
+        origin: SecretOrigin,
+        #[source]
+        problem: SecretFileProblem,
+    },
+}
+
+/// Which rule of rbk.toml sent rbk to a secret's file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretOrigin {
+    /// `[secrets.files] X = "path"`.
+    Named,
+    /// The file `X` in `[secrets] dir`.
+    Dir,
+}
+
+impl SecretOrigin {
+    fn describe(self, name: &str) -> String {
+        match self {
+            SecretOrigin::Named => format!("the file rbk.toml's [secrets.files] names for {name}"),
+            SecretOrigin::Dir => "a file in rbk.toml's [secrets] dir".to_string(),
+        }
+    }
+}
+
+/// What is wrong with a secret's file.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretFileProblem {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("it is a directory, not a file")]
+    Directory,
+    #[error("it holds {0} bytes, more than a secret file may ({LARGEST_SECRET_FILE})")]
+    TooLarge(u64),
+    #[error("it is not UTF-8 text")]
+    NotUtf8,
+    #[error("it is empty")]
+    Empty,
+}
+
+fn read_secret_file(name: &str, path: &Path, origin: SecretOrigin) -> Result<String, SecretError> {
+    let unreadable = |problem: SecretFileProblem| SecretError::Unreadable {
+        name: name.to_string(),
+        path: path.to_path_buf(),
+        origin,
+        problem,
     };
-    let metadata = std::fs::metadata(path).map_err(|e| unreadable(e.to_string()))?;
+    let metadata = std::fs::metadata(path).map_err(|e| unreadable(e.into()))?;
     if metadata.is_dir() {
-        return Err(unreadable("it is a directory, not a file".into()));
+        return Err(unreadable(SecretFileProblem::Directory));
     }
     if metadata.len() > LARGEST_SECRET_FILE {
-        return Err(unreadable(format!(
-            "it holds {} bytes, more than a secret file may ({LARGEST_SECRET_FILE})",
-            metadata.len()
-        )));
+        return Err(unreadable(SecretFileProblem::TooLarge(metadata.len())));
     }
-    let bytes = std::fs::read(path).map_err(|e| unreadable(e.to_string()))?;
+    let bytes = std::fs::read(path).map_err(|e| unreadable(e.into()))?;
     // The contents are never quoted, not even in part: only what is wrong with them.
-    let text =
-        String::from_utf8(bytes).map_err(|_| unreadable("it is not UTF-8 text".to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|_| unreadable(SecretFileProblem::NotUtf8))?;
     let value = text.trim_end_matches(['\n', '\r']);
     if value.is_empty() {
-        return Err(unreadable("it is empty".to_string()));
+        return Err(unreadable(SecretFileProblem::Empty));
     }
     Ok(value.to_string())
 }
@@ -153,7 +203,7 @@ impl Environment for ProjectEnvironment {
         self.read_secret(name).ok()
     }
 
-    fn read_secret(&self, name: &str) -> Result<String, String> {
+    fn read_secret(&self, name: &str) -> Result<String, SecretError> {
         if let Some(value) = std::env::var(name).ok().filter(|v| !v.is_empty()) {
             return Ok(value);
         }
@@ -162,7 +212,10 @@ impl Environment for ProjectEnvironment {
         }
         let mut searched = vec![format!("no environment variable {name}")];
         searched.extend(self.files.searched(name));
-        Err(format!("secret {name} is not set: {}", searched.join(", ")))
+        Err(SecretError::NotSet {
+            name: name.to_string(),
+            searched,
+        })
     }
 
     fn credential_names(&self) -> Vec<String> {
@@ -230,7 +283,7 @@ mod tests {
     fn a_missing_secret_says_everywhere_rbk_looked() {
         let scratch = Scratch::new("missing");
         let env = project(&scratch.0, "[secrets]\ndir = \"mount\"\n");
-        let error = env.read_secret("RBK_T_NOWHERE").unwrap_err();
+        let error = env.read_secret("RBK_T_NOWHERE").unwrap_err().to_string();
         assert!(
             error.contains("no environment variable RBK_T_NOWHERE"),
             "{error}"
@@ -243,7 +296,7 @@ mod tests {
             "{error}"
         );
         std::fs::create_dir_all(scratch.0.join("mount")).unwrap();
-        let error = env.read_secret("RBK_T_NOWHERE").unwrap_err();
+        let error = env.read_secret("RBK_T_NOWHERE").unwrap_err().to_string();
         assert!(
             error.contains(&format!(
                 "no file {}",
@@ -253,7 +306,8 @@ mod tests {
         );
         let plain = ProjectEnvironment::default()
             .read_secret("RBK_T_NOWHERE")
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             plain,
             "secret RBK_T_NOWHERE is not set: no environment variable RBK_T_NOWHERE"
@@ -268,13 +322,14 @@ mod tests {
         std::fs::write(scratch.0.join("mount/..data"), "bookkeeping").unwrap();
         let env = project(&scratch.0, "[secrets]\ndir = \"mount\"\n");
         for name in ["../outside", "..", ".", "..data", "a/../../outside", ""] {
-            let error = env.read_secret(name).unwrap_err();
+            let error = env.read_secret(name).unwrap_err().to_string();
             assert!(!error.contains("not-a-secret"), "{error}");
             assert!(!error.contains("bookkeeping"), "{error}");
         }
         assert!(env
             .read_secret("../outside")
             .unwrap_err()
+            .to_string()
             .contains("is not a plain file name"));
     }
 
@@ -288,17 +343,22 @@ mod tests {
             &scratch.0,
             "[secrets.files]\nBIN = \"binary\"\nBLANK = \"blank\"\nDIR = \"folder\"\nGONE = \"gone\"\n",
         );
-        let error = env.read_secret("BIN").unwrap_err();
+        let error = env.read_secret("BIN").unwrap_err().to_string();
         assert!(
             error.contains("not UTF-8") && !error.contains("s3c"),
             "{error}"
         );
-        assert!(env.read_secret("BLANK").unwrap_err().contains("is empty"));
+        assert!(env
+            .read_secret("BLANK")
+            .unwrap_err()
+            .to_string()
+            .contains("is empty"));
         assert!(env
             .read_secret("DIR")
             .unwrap_err()
+            .to_string()
             .contains("is a directory"));
-        let gone = env.read_secret("GONE").unwrap_err();
+        let gone = env.read_secret("GONE").unwrap_err().to_string();
         assert!(
             gone.contains(&scratch.0.join("gone").display().to_string())
                 && gone.contains("[secrets.files]"),
@@ -313,7 +373,7 @@ mod tests {
             let env = project(&scratch.0, "[secrets.files]\nLOCKED = \"locked\"\n");
             // Root reads anything: then there is nothing to refuse.
             if std::fs::read(&locked).is_err() {
-                let error = env.read_secret("LOCKED").unwrap_err();
+                let error = env.read_secret("LOCKED").unwrap_err().to_string();
                 assert!(error.contains("ermission denied"), "{error}");
                 assert!(!error.contains("locked-away"), "{error}");
             }
@@ -326,6 +386,10 @@ mod tests {
         let file = std::fs::File::create(scratch.0.join("huge")).unwrap();
         file.set_len(LARGEST_SECRET_FILE + 1).unwrap();
         let env = project(&scratch.0, "[secrets.files]\nHUGE = \"huge\"\n");
-        assert!(env.read_secret("HUGE").unwrap_err().contains("more than"));
+        assert!(env
+            .read_secret("HUGE")
+            .unwrap_err()
+            .to_string()
+            .contains("more than"));
     }
 }

@@ -47,6 +47,17 @@ pub enum Learned {
     TooShort,
 }
 
+/// Why a journal event could not be masked, so it must not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum MaskError {
+    #[error("{0}")]
+    Encode(#[source] serde_json::Error),
+    #[error("a journal event is not a JSON object")]
+    NotAnObject,
+    #[error("a masked journal event does not read back: {0}")]
+    ReadBack(#[source] serde_json::Error),
+}
+
 impl SecretMask {
     /// Remembers the secret `name` with `value`: from now on every output hides it.
     pub fn learn(&self, name: &str, value: &str) -> Learned {
@@ -147,13 +158,13 @@ impl SecretMask {
 
     /// A journal event with every string in it masked. `Err` if the masked event no longer
     /// reads back (it then must not be written at all).
-    pub fn mask_event(&self, kind: EventKind) -> Result<EventKind, String> {
+    pub fn mask_event(&self, kind: EventKind) -> Result<EventKind, MaskError> {
         if self.is_empty() {
             return Ok(kind);
         }
-        let json = serde_json::to_value(&kind).map_err(|e| e.to_string())?;
+        let json = serde_json::to_value(&kind).map_err(MaskError::Encode)?;
         let serde_json::Value::Object(object) = json else {
-            return Err("a journal event is not a JSON object".into());
+            return Err(MaskError::NotAnObject);
         };
         // The tag says which event this is; it is never data, so it is never masked.
         let masked: serde_json::Map<String, serde_json::Value> = object
@@ -163,8 +174,7 @@ impl SecretMask {
                 _ => (k, self.mask_json(v)),
             })
             .collect();
-        serde_json::from_value(serde_json::Value::Object(masked))
-            .map_err(|e| format!("a masked journal event does not read back: {e}"))
+        serde_json::from_value(serde_json::Value::Object(masked)).map_err(MaskError::ReadBack)
     }
 
     fn is_empty(&self) -> bool {

@@ -16,8 +16,10 @@ use crate::dry_run::DryRunActions;
 use crate::engine::{self, Resume, RunReport, RunStatus, Services};
 use crate::journal::{EventKind, FanOut, Journal, JournalError};
 use crate::store::{
-    FencedJournal, Lease, RunLimits, RunOwner, RunRecord, RunState, RunTrigger, Store, StoreJournal,
+    FencedJournal, Lease, RunLimits, RunOwner, RunRecord, RunState, RunTrigger, Store, StoreError,
+    StoreJournal,
 };
+use crate::value::{InputError, StoredValueError};
 use crate::{Actions, BoxFuture, Value};
 
 /// Where a run's inputs come from.
@@ -188,6 +190,25 @@ pub fn request_for(
     })
 }
 
+/// Why a claimed run cannot go on.
+#[derive(Debug, thiserror::Error)]
+pub enum ResumeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A journal with a removed or altered tail would make a step run twice.
+    #[error(
+        "run {run_id} is not resumed: its journal does not verify ({}); see rbk log {run_id} --verify",
+        findings.join("; ")
+    )]
+    NotVerified {
+        run_id: String,
+        findings: Vec<String>,
+    },
+    /// A value the journal bound (a `let`, a secret) cannot be read back.
+    #[error(transparent)]
+    Stored(#[from] StoredValueError),
+}
+
 /// How a claimed run goes on, by `rbk resume`'s rules: `None` when it never began (it starts
 /// from its first step), else what its journal says was done (finished steps never run again;
 /// the step in flight runs again if it only reads, else it is in doubt and a human decides).
@@ -197,17 +218,15 @@ pub async fn resume_request(
     record: &RunRecord,
     resumed_by: &str,
     environment: &dyn Environment,
-) -> Result<Option<Resume>, String> {
-    let events = store.events(&record.id).await.map_err(|e| e.0)?;
-    let answers = store.run_answers(&record.id).await.map_err(|e| e.0)?;
+) -> Result<Option<Resume>, ResumeError> {
+    let events = store.events(&record.id).await?;
+    let answers = store.run_answers(&record.id).await?;
     let audit = crate::audit::verify_run(record, &events, &answers);
     if !audit.is_intact() {
-        return Err(format!(
-            "run {} is not resumed: its journal does not verify ({}); see rbk log {} --verify",
-            record.id,
-            audit.findings.join("; "),
-            record.id
-        ));
+        return Err(ResumeError::NotVerified {
+            run_id: record.id.clone(),
+            findings: audit.findings,
+        });
     }
     let began = events
         .iter()
@@ -236,7 +255,7 @@ pub async fn execute(
     approver: &dyn Approver,
     environment: &dyn Environment,
     extra_journal: Option<&dyn Journal>,
-) -> Result<RunReport, String> {
+) -> Result<RunReport, ExecuteError> {
     let run_id = request.run_id.clone();
     let writer = RunWriter {
         store: store.as_ref(),
@@ -264,10 +283,10 @@ pub async fn execute(
     let report = match engine::run(program, services, request).await {
         Ok(report) => report,
         Err(error) => {
-            let message = error.to_string();
             if error.is_lease_lost() {
-                return Err(message);
+                return Err(ExecuteError::Run(error));
             }
+            let message = error.to_string();
             // The journal ends with the state the record gets, or `rbk log --verify` would
             // rightly call its tail missing.
             let finished = EventKind::RunFinished {
@@ -276,7 +295,7 @@ pub async fn execute(
             };
             let _ = writer.append(now_ms(), finished).await;
             let _ = writer.set_state(RunState::Failed, &message).await;
-            return Err(message);
+            return Err(ExecuteError::Run(error));
         }
     };
     let summary = report
@@ -287,12 +306,42 @@ pub async fn execute(
     if let Err(error) = writer.set_state(state, &summary).await {
         // A run whose outcome is not in the store did not happen as far as anyone can later
         // tell: never report it as a success.
-        return Err(format!(
-            "the run {} but its final state could not be saved, so the store does not show it: {error}",
-            report.status.as_str()
-        ));
+        return Err(ExecuteError::OutcomeNotSaved {
+            status: report.status,
+            source: error,
+        });
     }
     Ok(report)
+}
+
+/// Why [`execute`] has no report to give.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecuteError {
+    /// The run could not start or go on (its journal failed, the lease was lost).
+    #[error(transparent)]
+    Run(#[from] crate::engine::RunError),
+    /// The run ended but the store does not record how.
+    #[error(
+        "the run {} but its final state could not be saved, so the store does not show it: {source}",
+        status.as_str()
+    )]
+    OutcomeNotSaved {
+        status: RunStatus,
+        #[source]
+        source: JournalError,
+    },
+}
+
+impl ExecuteError {
+    /// Another worker holds the run now: this one must stop without writing its outcome.
+    pub fn is_lease_lost(&self) -> bool {
+        match self {
+            ExecuteError::Run(error) => error.is_lease_lost(),
+            ExecuteError::OutcomeNotSaved { source, .. } => {
+                matches!(source, JournalError::LeaseLost { .. })
+            }
+        }
+    }
 }
 
 /// Keeps a worker's lease alive while it executes the run: renews it every third of
@@ -539,23 +588,36 @@ fn bind_inputs(
     Ok(inputs)
 }
 
+/// Why a JSON value is not an input of its declared type.
+#[derive(Debug, thiserror::Error)]
+enum JsonInputError {
+    #[error(transparent)]
+    Text(#[from] InputError),
+    #[error("{0} is not a whole number")]
+    NotWhole(serde_json::Number),
+    #[error("{0} is not a number")]
+    NotANumber(serde_json::Number),
+    #[error("{raw} is not a {ty}")]
+    Mismatch { raw: serde_json::Value, ty: Ty },
+}
+
 /// A JSON value as an input of type `ty`: text is read as `--input` reads it.
-fn json_input(raw: &serde_json::Value, ty: &Ty) -> Result<Value, String> {
+fn json_input(raw: &serde_json::Value, ty: &Ty) -> Result<Value, JsonInputError> {
     use serde_json::Value as Json;
     match (raw, ty) {
         (Json::Null, Ty::Optional(_)) => Ok(Value::None),
         (raw, Ty::Optional(inner)) => json_input(raw, inner),
         (Json::String(text), Ty::Str) => Ok(Value::str(text.as_str())),
-        (Json::String(text), ty) => Value::parse_input(text, ty),
+        (Json::String(text), ty) => Ok(Value::parse_input(text, ty)?),
         (Json::Bool(b), Ty::Bool) => Ok(Value::Bool(*b)),
         (Json::Number(n), Ty::Int) => n
             .as_i64()
             .map(Value::Int)
-            .ok_or_else(|| format!("{n} is not a whole number")),
+            .ok_or_else(|| JsonInputError::NotWhole(n.clone())),
         (Json::Number(n), Ty::Float) => n
             .as_f64()
             .map(Value::Float)
-            .ok_or_else(|| format!("{n} is not a number")),
+            .ok_or_else(|| JsonInputError::NotANumber(n.clone())),
         (Json::Number(n), Ty::Str) => Ok(Value::str(n.to_string())),
         (Json::Bool(b), Ty::Str) => Ok(Value::str(b.to_string())),
         (Json::Array(items), Ty::List(element)) => items
@@ -563,7 +625,10 @@ fn json_input(raw: &serde_json::Value, ty: &Ty) -> Result<Value, String> {
             .map(|item| json_input(item, element))
             .collect::<Result<_, _>>()
             .map(Value::List),
-        (raw, ty) => Err(format!("{raw} is not a {ty}")),
+        (raw, ty) => Err(JsonInputError::Mismatch {
+            raw: raw.clone(),
+            ty: ty.clone(),
+        }),
     }
 }
 

@@ -384,7 +384,7 @@ async fn run_test(program: &Analysis, module: &Module, test: &TestItem) -> TestO
                 {
                     Ok(starts) => starts,
                     Err(message) => {
-                        outcome.failures.push(message);
+                        outcome.failures.push(message.to_string());
                         return outcome;
                     }
                 };
@@ -564,7 +564,7 @@ async fn run_test(program: &Analysis, module: &Module, test: &TestItem) -> TestO
                             match matcher.matches(program, module.id, args).await {
                                 Ok(true) => count += 1,
                                 Ok(false) => {}
-                                Err(e) => outcome.failures.push(e),
+                                Err(e) => outcome.failures.push(e.to_string()),
                             }
                         }
                     }
@@ -666,7 +666,7 @@ async fn deliver(
     actions: &dyn Actions,
     environment: &dyn Environment,
     now: i64,
-) -> Result<Vec<Option<Value>>, String> {
+) -> Result<Vec<Option<Value>>, DeliveryError> {
     let Some((item, found)) = module
         .ast
         .items
@@ -677,14 +677,11 @@ async fn deliver(
             _ => None,
         })
     else {
-        return Err(format!("there is no runbook `{runbook}` in this file"));
+        return Err(DeliveryError::NoSuchRunbook(runbook.to_string()));
     };
     let Some((trigger, _)) = runbook_alert_trigger(found) else {
         if !given.is_empty() {
-            return Err(format!(
-                "runbook `{runbook}` has no `trigger alert \"...\"`, so no alert can start it: \
-                 run it without `alert`"
-            ));
+            return Err(DeliveryError::NoAlertTrigger(runbook.to_string()));
         }
         return Ok(vec![None]);
     };
@@ -721,6 +718,20 @@ async fn deliver(
         }
     }
     Ok(starts)
+}
+
+/// Why a `run` line cannot be run as written.
+#[derive(Debug, thiserror::Error)]
+enum DeliveryError {
+    #[error("there is no runbook `{0}` in this file")]
+    NoSuchRunbook(String),
+    #[error(
+        "runbook `{0}` has no `trigger alert \"...\"`, so no alert can start it: \
+         run it without `alert`"
+    )]
+    NoAlertTrigger(String),
+    #[error(transparent)]
+    Judge(#[from] crate::alerts::JudgeError),
 }
 
 fn is_resolved(alert: &Value) -> bool {

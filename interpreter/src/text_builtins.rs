@@ -5,22 +5,21 @@ use std::collections::BTreeMap;
 
 use rbk_compiler::types::Builtin;
 
+use crate::operators::RuntimeError;
 use crate::Value;
 
 /// Longest piece of a value quoted in an error, in characters.
 const QUOTED: usize = 80;
 
-pub fn text_builtin(builtin: Builtin, values: &[Value]) -> Result<Value, String> {
+pub fn text_builtin(builtin: Builtin, values: &[Value]) -> Result<Value, RuntimeError> {
     let arg = |i: usize| values.get(i).cloned().unwrap_or(Value::None);
-    let text = |i: usize| -> Result<String, String> {
+    let text = |i: usize| -> Result<String, RuntimeError> {
         match arg(i) {
             Value::Str(s) => Ok(s),
-            other => Err(format!(
-                "{}() takes a string, found {} {}",
-                builtin.name(),
-                article(other.type_name()),
-                quoted(&other)
-            )),
+            found => Err(RuntimeError::NotAString {
+                builtin: builtin.name(),
+                found,
+            }),
         }
     };
     Ok(match builtin {
@@ -29,10 +28,10 @@ pub fn text_builtin(builtin: Builtin, values: &[Value]) -> Result<Value, String>
             match serde_json::from_str::<serde_json::Value>(&source) {
                 Ok(parsed) => from_json(&parsed),
                 Err(error) => {
-                    return Err(format!(
-                        "json(): the text is not JSON ({error}): {}",
-                        quoted(&Value::Str(source))
-                    ))
+                    return Err(RuntimeError::NotJson {
+                        text: source,
+                        error,
+                    })
                 }
             }
         }
@@ -66,7 +65,7 @@ pub fn text_builtin(builtin: Builtin, values: &[Value]) -> Result<Value, String>
             Value::Size(bytes) => Value::Size(bytes),
             // A JSON number is a byte count.
             Value::Int(bytes) if bytes >= 0 => Value::Size(bytes),
-            Value::Str(s) => Value::parse_size(&s).map_err(|why| format!("size(): {why}"))?,
+            Value::Str(s) => Value::parse_size(&s).map_err(RuntimeError::Size)?,
             other => return Err(not_a("size", "a quantity such as \"10Gi\"", &other)),
         },
         Builtin::Trim => Value::Str(text(0)?.trim().to_string()),
@@ -100,12 +99,10 @@ pub fn text_builtin(builtin: Builtin, values: &[Value]) -> Result<Value, String>
         Builtin::EndsWith => Value::Bool(text(0)?.ends_with(text(1)?.as_str())),
         Builtin::Matches | Builtin::Capture => {
             let (subject, pattern) = (text(0)?, text(1)?);
-            let regex = regex::Regex::new(&pattern).map_err(|e| {
-                format!(
-                    "{}(): the pattern {} is not a regular expression: {e}",
-                    builtin.name(),
-                    quoted(&Value::Str(pattern.clone()))
-                )
+            let regex = regex::Regex::new(&pattern).map_err(|error| RuntimeError::BadPattern {
+                builtin: builtin.name(),
+                pattern: pattern.clone(),
+                error,
             })?;
             if builtin == Builtin::Matches {
                 Value::Bool(regex.is_match(&subject))
@@ -124,7 +121,7 @@ pub fn text_builtin(builtin: Builtin, values: &[Value]) -> Result<Value, String>
         Builtin::UrlEncode => {
             Value::Str(percent_encoding::utf8_percent_encode(&text(0)?, URL_COMPONENT).to_string())
         }
-        other => return Err(format!("{}() is not a text builtin", other.name())),
+        other => return Err(RuntimeError::NotText(other.name())),
     })
 }
 
@@ -155,15 +152,15 @@ pub fn from_json(json: &serde_json::Value) -> Value {
     }
 }
 
-fn not_a(builtin: &str, wanted: &str, value: &Value) -> String {
-    format!(
-        "{builtin}(): {} {} is not {wanted}",
-        article(value.type_name()),
-        quoted(value)
-    )
+fn not_a(builtin: &'static str, wanted: &'static str, value: &Value) -> RuntimeError {
+    RuntimeError::NotA {
+        builtin,
+        wanted,
+        value: value.clone(),
+    }
 }
 
-fn article(type_name: &str) -> String {
+pub(crate) fn article(type_name: &str) -> String {
     match type_name.chars().next() {
         Some('a' | 'e' | 'i' | 'o' | 'u') => format!("an {type_name}"),
         _ => format!("a {type_name}"),
@@ -171,7 +168,7 @@ fn article(type_name: &str) -> String {
 }
 
 /// The value as the error shows it: strings quoted (so blanks are visible), long ones cut.
-fn quoted(value: &Value) -> String {
+pub(crate) fn quoted(value: &Value) -> String {
     let shown = match value {
         Value::Str(s) => format!("{s:?}"),
         other => other.to_string(),
@@ -189,7 +186,7 @@ mod tests {
     use super::*;
 
     fn call(builtin: Builtin, values: &[Value]) -> Result<Value, String> {
-        text_builtin(builtin, values)
+        text_builtin(builtin, values).map_err(|e| e.to_string())
     }
 
     #[test]

@@ -127,8 +127,12 @@ impl Value {
     }
 
     /// A value for `--input NAME=TEXT`, parsed by the declared type.
-    pub fn parse_input(text: &str, ty: &Ty) -> Result<Value, String> {
+    pub fn parse_input(text: &str, ty: &Ty) -> Result<Value, InputError> {
         let text = text.trim();
+        let refused = |expected| InputError::NotA {
+            text: text.to_string(),
+            expected,
+        };
         match ty {
             Ty::Optional(inner) => {
                 if text == "none" {
@@ -138,32 +142,29 @@ impl Value {
                 }
             }
             Ty::Str => Ok(Value::str(text)),
-            Ty::Secret => Err(
-                "secrets cannot be given on the command line; use secret(\"NAME\") as the default"
-                    .into(),
-            ),
+            Ty::Secret => Err(InputError::Secret),
             Ty::Bool => match text {
                 "true" => Ok(Value::Bool(true)),
                 "false" => Ok(Value::Bool(false)),
-                _ => Err(format!("`{text}` is not a bool: write true or false")),
+                _ => Err(refused(Expected::Bool)),
             },
             Ty::Int => text
                 .parse()
                 .map(Value::Int)
-                .map_err(|_| format!("`{text}` is not a whole number")),
+                .map_err(|_| refused(Expected::WholeNumber)),
             Ty::Float => text
                 .parse()
                 .map(Value::Float)
-                .map_err(|_| format!("`{text}` is not a number")),
+                .map_err(|_| refused(Expected::Number)),
             Ty::Percent => text
                 .strip_suffix('%')
                 .and_then(|n| n.parse().ok())
                 .map(Value::Percent)
-                .ok_or_else(|| format!("`{text}` is not a percent: write e.g. 70%")),
+                .ok_or_else(|| refused(Expected::Percent)),
             Ty::Size => Value::parse_size(text),
             Ty::Duration => parse_duration(text)
                 .map(Value::Duration)
-                .ok_or_else(|| format!("`{text}` is not a duration: write e.g. 30s, 5m, 1h30m")),
+                .ok_or_else(|| refused(Expected::Duration)),
             Ty::List(element) => {
                 if text.is_empty() {
                     return Ok(Value::List(Vec::new()));
@@ -173,9 +174,9 @@ impl Value {
                     .collect::<Result<_, _>>()
                     .map(Value::List)
             }
-            other => Err(format!(
-                "inputs of type `{other}` cannot be given on the command line"
-            )),
+            other => Err(InputError::Unsupported {
+                ty: other.to_string(),
+            }),
         }
     }
 }
@@ -183,11 +184,60 @@ impl Value {
 impl Value {
     /// A size from text (a Kubernetes quantity: `10Gi`, `500Mi`, `1G`, `4096`), for `size()`,
     /// `--input`, approval answers and natives alike. The error names the text and says why.
-    pub fn parse_size(text: &str) -> Result<Value, String> {
+    pub fn parse_size(text: &str) -> Result<Value, InputError> {
         rbk_compiler::types::parse_size(text)
             .map(Value::Size)
-            .map_err(|why| format!("`{}` is not a size: {why}", text.trim()))
+            .map_err(|why| InputError::NotASize {
+                text: text.trim().to_string(),
+                why,
+            })
     }
+}
+
+/// What a text given for a value of a declared type should have been.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expected {
+    Bool,
+    WholeNumber,
+    Number,
+    Percent,
+    Duration,
+}
+
+/// Why a text is not a value of its declared type (`--input`, an asked value, a JSON input).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum InputError {
+    #[error("secrets cannot be given on the command line; use secret(\"NAME\") as the default")]
+    Secret,
+    #[error("`{text}` is not {}", match expected {
+        Expected::Bool => "a bool: write true or false",
+        Expected::WholeNumber => "a whole number",
+        Expected::Number => "a number",
+        Expected::Percent => "a percent: write e.g. 70%",
+        Expected::Duration => "a duration: write e.g. 30s, 5m, 1h30m",
+    })]
+    NotA { text: String, expected: Expected },
+    #[error("`{text}` is not a size: {why}")]
+    NotASize {
+        text: String,
+        #[source]
+        why: rbk_compiler::types::SizeError,
+    },
+    #[error("inputs of type `{ty}` cannot be given on the command line")]
+    Unsupported { ty: String },
+}
+
+/// Why a value a journal stored (a `let`, an input) cannot be read back.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum StoredValueError {
+    #[error("a stored value has no type tag")]
+    NoTag,
+    #[error("a stored {tag} value is malformed")]
+    Malformed { tag: String },
+    #[error("secret {name} is not set, so the run cannot resume")]
+    SecretNotSet { name: String },
+    #[error("unknown stored value type `{0}`")]
+    UnknownType(String),
 }
 
 /// `250ms`, `30s`, `1h30m`.
@@ -418,7 +468,7 @@ mod tests {
             Ok(Value::Size(10 << 30))
         );
         assert_eq!(
-            Value::parse_input("10GB", &Ty::Size),
+            Value::parse_input("10GB", &Ty::Size).map_err(|e| e.to_string()),
             Err("`10GB` is not a size: `GB` is not a unit: use Ki Mi Gi Ti Pi Ei (powers of 1024), k M G T P E (powers of 1000) or none (bytes)".into())
         );
     }
@@ -466,13 +516,15 @@ impl Value {
     pub fn from_stored(
         stored: &serde_json::Value,
         secret: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, StoredValueError> {
         let tag = stored
             .get("t")
             .and_then(|t| t.as_str())
-            .ok_or("a stored value has no type tag")?;
+            .ok_or(StoredValueError::NoTag)?;
         let v = stored.get("v");
-        let bad = || format!("a stored {tag} value is malformed");
+        let bad = || StoredValueError::Malformed {
+            tag: tag.to_string(),
+        };
         Ok(match tag {
             "none" => Value::None,
             "bool" => Value::Bool(v.and_then(|v| v.as_bool()).ok_or_else(bad)?),
@@ -488,8 +540,9 @@ impl Value {
                     .get("name")
                     .and_then(|n| n.as_str())
                     .ok_or_else(bad)?;
-                let value = secret(name)
-                    .ok_or_else(|| format!("secret {name} is not set, so the run cannot resume"))?;
+                let value = secret(name).ok_or_else(|| StoredValueError::SecretNotSet {
+                    name: name.to_string(),
+                })?;
                 Value::Secret(Secret::new(name, value))
             }
             "list" => Value::List(
@@ -504,7 +557,7 @@ impl Value {
                 let map = object
                     .iter()
                     .map(|(k, item)| Ok((k.clone(), Value::from_stored(item, secret)?)))
-                    .collect::<Result<BTreeMap<_, _>, String>>()?;
+                    .collect::<Result<BTreeMap<_, _>, StoredValueError>>()?;
                 if tag == "map" {
                     Value::Map(map)
                 } else {
@@ -523,7 +576,7 @@ impl Value {
                     .ok_or_else(bad)?
                     .to_string(),
             },
-            other => return Err(format!("unknown stored value type `{other}`")),
+            other => return Err(StoredValueError::UnknownType(other.to_string())),
         })
     }
 
@@ -563,6 +616,7 @@ mod stored_tests {
         assert_eq!(back, value);
         assert!(Value::from_stored(&stored, &|_| None)
             .unwrap_err()
+            .to_string()
             .contains("TOKEN"));
     }
 }

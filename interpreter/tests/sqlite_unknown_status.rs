@@ -37,7 +37,7 @@ async fn reading_a_run_with_an_unknown_status_is_an_error_naming_it() {
 
     let error = store.run("r-future").await.unwrap_err();
     assert!(
-        error.0.contains("unknown run status `paused`"),
+        error.to_string().contains("unknown run status `paused`"),
         "unclear error: {error}"
     );
     let everything = RunQuery {
@@ -46,7 +46,7 @@ async fn reading_a_run_with_an_unknown_status_is_an_error_naming_it() {
     };
     let error = store.list_runs(&everything).await.unwrap_err();
     assert!(
-        error.0.contains("unknown run status `paused`"),
+        error.to_string().contains("unknown run status `paused`"),
         "unclear error: {error}"
     );
 }
@@ -59,7 +59,8 @@ async fn a_run_with_an_unknown_status_is_not_moved_to_another_state() {
         .await
         .unwrap_err();
     assert!(
-        error.0.contains("run r-future") && error.0.contains("unknown run status `paused`"),
+        error.to_string().contains("run r-future")
+            && error.to_string().contains("unknown run status `paused`"),
         "unclear error: {error}"
     );
     let raw_status: String = {

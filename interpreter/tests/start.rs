@@ -61,11 +61,15 @@ impl ModuleLoader for Modules {
     fn std_module_names(&self) -> Vec<String> {
         Vec::new()
     }
-    fn local_module(&self, from: &Path, relative: &str) -> Result<(PathBuf, String), String> {
+    fn local_module(
+        &self,
+        from: &Path,
+        relative: &str,
+    ) -> Result<(PathBuf, String), rbk_compiler::ModuleUnavailable> {
         let text = self
             .0
             .get(relative)
-            .ok_or_else(|| format!("{relative}: no such module"))?;
+            .ok_or(rbk_compiler::ModuleUnavailable::NotFound)?;
         let dir = from.parent().unwrap_or(Path::new(""));
         Ok((dir.join(relative), text.clone()))
     }
@@ -470,7 +474,9 @@ async fn a_taken_over_run_resumes_by_the_resume_rules_and_the_old_worker_is_fenc
         None,
     )
     .await;
-    assert!(late.unwrap_err().contains("lease lost"));
+    let late = late.unwrap_err();
+    assert!(late.is_lease_lost(), "{late}");
+    assert!(late.to_string().contains("lease lost"));
     assert_eq!(store.events(&id).await.unwrap().len(), events.len());
 }
 

@@ -354,7 +354,7 @@ async fn create_get_and_list_runs(store: &dyn Store) {
     // Ambiguous prefixes are errors that say so.
     for prefix in ["r-1", "r-1-aaa", "r-"] {
         let err = store.run(prefix).await.expect_err(prefix);
-        assert!(err.0.contains("ambiguous"), "{prefix}: {err}");
+        assert!(err.to_string().contains("ambiguous"), "{prefix}: {err}");
     }
     // LIKE wildcards are not wildcards.
     assert_eq!(store.run("r-_").await.unwrap(), None);

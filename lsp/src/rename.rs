@@ -16,19 +16,63 @@ use crate::documents::Checked;
 use crate::references::{self, Definition};
 use crate::workspace::Workspace;
 
+/// Why a rename is refused; the editor shows the text.
+#[derive(Debug, thiserror::Error)]
+pub enum RenameRefused {
+    #[error("there is no name here to rename")]
+    NoName,
+    #[error("this is not a name defined in this project or the standard library")]
+    NotDefined,
+    #[error("`{name}` is defined in the standard library (std.{module}); it cannot be renamed")]
+    InStd { name: String, module: String },
+    #[error("this name is the module's own; add `as NEW_NAME` to the `use` to name it otherwise")]
+    ModulesOwnName,
+    #[error(transparent)]
+    Unreadable(#[from] rbk_compiler::project::ProjectError),
+    #[error("the file could not be checked")]
+    FileNotChecked,
+    #[error(
+        "`{0}` cannot be a name: use letters, digits and `_`, not starting with a \
+         digit, and not a keyword"
+    )]
+    NotAName(String),
+    #[error("nothing to rename here")]
+    NothingHere,
+    #[error("the project could not be checked")]
+    ProjectNotChecked,
+    #[error("the renamed project could not be checked")]
+    RenamedNotChecked,
+    /// The new name would name something else at `line` of `file`.
+    #[error(
+        "renaming `{old}` to `{new}` would change what a name means in {file}, \
+         line {line}: `{new}` is already a name there; choose another"
+    )]
+    Captures {
+        old: String,
+        new: String,
+        file: String,
+        line: u32,
+    },
+    /// The renamed text has an error the original had not (`error` is its message).
+    #[error("renaming `{old}` to `{new}` would make an error: {error}")]
+    MakesError {
+        old: String,
+        new: String,
+        error: String,
+    },
+}
+
 /// Why a name cannot be renamed, or the span of the name that can.
-pub fn prepare_rename(checked: &Checked, offset: usize) -> Result<Span, String> {
+pub fn prepare_rename(checked: &Checked, offset: usize) -> Result<Span, RenameRefused> {
     let text = checked.text();
-    let word = word_at(text, offset).ok_or("there is no name here to rename")?;
-    let (_, module, span) = references::target(checked, offset)
-        .ok_or("this is not a name defined in this project or the standard library")?;
+    let word = word_at(text, offset).ok_or(RenameRefused::NoName)?;
+    let (_, module, span) = references::target(checked, offset).ok_or(RenameRefused::NotDefined)?;
     let m = checked.analysis.module(module);
     if m.is_std() {
-        return Err(format!(
-            "`{}` is defined in the standard library (std.{}); it cannot be renamed",
-            &text[word.start..word.end],
-            m.display_name()
-        ));
+        return Err(RenameRefused::InStd {
+            name: text[word.start..word.end].to_string(),
+            module: m.display_name().to_string(),
+        });
     }
     let is_unaliased_import = m.ast.items.iter().any(|item| match &item.kind {
         ItemKind::Use(use_item) => {
@@ -37,10 +81,7 @@ pub fn prepare_rename(checked: &Checked, offset: usize) -> Result<Span, String> 
         _ => false,
     });
     if is_unaliased_import {
-        return Err(
-            "this name is the module's own; add `as NEW_NAME` to the `use` to name it otherwise"
-                .to_string(),
-        );
+        return Err(RenameRefused::ModulesOwnName);
     }
     Ok(word)
 }
@@ -67,24 +108,19 @@ pub fn rename(
     new_name: &str,
     files: &[PathBuf],
     loader: ProjectLoader,
-) -> Result<RenameEdits, String> {
-    let text = loader.read(document).map_err(|e| e.to_string())?;
-    let word = word_at(&text, offset).ok_or("there is no name here to rename")?;
+) -> Result<RenameEdits, RenameRefused> {
+    let text = loader.read(document)?;
+    let word = word_at(&text, offset).ok_or(RenameRefused::NoName)?;
     let old_name = &text[word.start..word.end];
     // The document alone says what the name is, and whether other files can name it.
     let alone = Workspace::check(document, &[], &|_, _| false, loader.clone())
-        .ok_or("the file could not be checked")?;
-    let view = alone
-        .view(document)
-        .ok_or("the file could not be checked")?;
+        .ok_or(RenameRefused::FileNotChecked)?;
+    let view = alone.view(document).ok_or(RenameRefused::FileNotChecked)?;
     prepare_rename(&view, offset)?;
     if !valid_name(new_name) {
-        return Err(format!(
-            "`{new_name}` cannot be a name: use letters, digits and `_`, not starting with a \
-             digit, and not a keyword"
-        ));
+        return Err(RenameRefused::NotAName(new_name.to_string()));
     }
-    let (_, module, span) = references::target(&view, offset).ok_or("nothing to rename here")?;
+    let (_, module, span) = references::target(&view, offset).ok_or(RenameRefused::NothingHere)?;
     let target = Definition {
         origin: view.analysis.module(module).origin.clone(),
         span,
@@ -93,7 +129,7 @@ pub fn rename(
     let before = if references::is_shared(&view, module, span) {
         let keep = references::can_name(&target, &names);
         Workspace::check(document, files, &keep, loader.clone())
-            .ok_or("the project could not be checked")?
+            .ok_or(RenameRefused::ProjectNotChecked)?
     } else {
         alone
     };
@@ -122,7 +158,7 @@ fn verify(
     new_name: &str,
     edits: &RenameEdits,
     loader: ProjectLoader,
-) -> Result<(), String> {
+) -> Result<(), RenameRefused> {
     let grow = new_name.len() as isize - old_name.len() as isize;
     // Where a span of the old text is once the edits before it in its file are made.
     let moved = |spans: &[Span], span: Span| {
@@ -133,7 +169,7 @@ fn verify(
     let mut open: HashMap<PathBuf, String> = loader.open_buffers().clone();
     let mut expected: BTreeMap<PathBuf, Vec<Span>> = BTreeMap::new();
     for (path, spans) in edits {
-        let mut text = loader.read(path).map_err(|e| e.to_string())?;
+        let mut text = loader.read(path)?;
         for span in spans.iter().rev() {
             text.replace_range(span.start..span.end, new_name);
         }
@@ -164,7 +200,7 @@ fn verify(
         &|_, _| true,
         loader.with_open_buffers(open),
     )
-    .ok_or("the renamed project could not be checked")?;
+    .ok_or(RenameRefused::RenamedNotChecked)?;
     for file in after.file_views() {
         let path = after.path_of(file.root);
         let found = references::references_to(&file, new_name, &renamed_target, true);
@@ -175,11 +211,12 @@ fn verify(
             .or_else(|| wanted.iter().find(|s| !found.contains(s)))
         {
             let line = file.source().range(*odd).start.line + 1;
-            return Err(format!(
-                "renaming `{old_name}` to `{new_name}` would change what a name means in {}, \
-                 line {line}: `{new_name}` is already a name there; choose another",
-                file_name(path)
-            ));
+            return Err(RenameRefused::Captures {
+                old: old_name.to_string(),
+                new: new_name.to_string(),
+                file: file_name(path),
+                line,
+            });
         }
     }
     if after.error_count() > before.error_count() {
@@ -187,9 +224,11 @@ fn verify(
         let new_error = errors(&after)
             .find(|m| !known.contains(m))
             .unwrap_or_default();
-        return Err(format!(
-            "renaming `{old_name}` to `{new_name}` would make an error: {new_error}"
-        ));
+        return Err(RenameRefused::MakesError {
+            old: old_name.to_string(),
+            new: new_name.to_string(),
+            error: new_error.to_string(),
+        });
     }
     Ok(())
 }
@@ -243,7 +282,8 @@ runbook r {
     fn rename_at(needle: &str, shift: usize, new_name: &str) -> Result<Vec<String>, String> {
         let offset = SOURCE.find(needle).unwrap() + shift;
         let loader = crate::documents::buffer_loader(HashMap::from([(path(), SOURCE.to_string())]));
-        let edits = rename(&path(), offset, new_name, &[path()], loader)?;
+        let edits =
+            rename(&path(), offset, new_name, &[path()], loader).map_err(|e| e.to_string())?;
         let spans = edits.get(&path()).cloned().unwrap_or_default();
         Ok(spans
             .iter()

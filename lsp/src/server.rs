@@ -436,7 +436,9 @@ impl LanguageServer for Backend {
         let source = checked.source();
         match rename::prepare_rename(&checked, offset) {
             Ok(span) => Ok(Some(PrepareRenameResponse::Range(source.range(span)))),
-            Err(why) => Err(tower_lsp_server::jsonrpc::Error::invalid_params(why)),
+            Err(why) => Err(tower_lsp_server::jsonrpc::Error::invalid_params(
+                why.to_string(),
+            )),
         }
     }
 
@@ -452,7 +454,8 @@ impl LanguageServer for Backend {
         let planned = tokio::task::spawn_blocking(move || {
             let files = workspace::project_files(&document, &open);
             let loader = documents::buffer_loader(open);
-            let edits = rename::rename(&document, offset, &new_name, &files, loader.clone())?;
+            let edits = rename::rename(&document, offset, &new_name, &files, loader.clone())
+                .map_err(|e| e.to_string())?;
             // Spans become ranges in the text each file has now.
             let mut ranges = Vec::new();
             for (path, spans) in edits {
@@ -488,7 +491,9 @@ impl LanguageServer for Backend {
                 }
                 Ok(Some(WorkspaceEdit::new(changes)))
             }
-            Err(why) => Err(tower_lsp_server::jsonrpc::Error::invalid_params(why)),
+            Err(why) => Err(tower_lsp_server::jsonrpc::Error::invalid_params(
+                why.to_string(),
+            )),
         }
     }
 

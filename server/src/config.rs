@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use rbk_compiler::config::{ServeConfig, WebConfig, WebhookConfig};
 use rbk_compiler::types::Ty;
 use rbk_interpreter::store::StormLimit;
+use rbk_interpreter::value::{Expected, InputError};
 use rbk_interpreter::Value;
 
 use crate::web::WebSettings;
@@ -148,10 +149,15 @@ impl Settings {
 }
 
 /// `5m`, `30s`, `1h` as the language writes durations.
-fn parse_duration(text: &str) -> Result<u64, String> {
+fn parse_duration(text: &str) -> Result<u64, InputError> {
     match Value::parse_input(text, &Ty::Duration)? {
         Value::Duration(ms) => Ok(ms),
-        _ => Err(format!("`{text}` is not a duration such as 5m")),
+        // A duration input parses to a duration or not at all; this arm only keeps the match
+        // whole.
+        _ => Err(InputError::NotA {
+            text: text.trim().to_string(),
+            expected: Expected::Duration,
+        }),
     }
 }
 

@@ -51,7 +51,7 @@ async fn alertmanager(
         kind: TriggerKind::Alert,
     };
     receive(&server, &headers, &source, || {
-        parse_payload(&body).map_err(|reason| format!("not an Alertmanager payload: {reason}"))
+        parse_payload(&body).map_err(IntakeError::NotAlertmanager)
     })
     .await
 }
@@ -81,18 +81,32 @@ async fn webhook(
     };
     receive(&server, &headers, &source, || {
         let json: serde_json::Value =
-            serde_json::from_slice(&body).map_err(|e| format!("the body is not JSON: {e}"))?;
+            serde_json::from_slice(&body).map_err(IntakeError::NotJson)?;
         let alert = webhook::to_alert(&name, hook, &json, log::now_ms())?;
-        parse_payload(alert.to_string().as_bytes()).map_err(|e| e.to_string())
+        Ok(parse_payload(alert.to_string().as_bytes())?)
     })
     .await
+}
+
+/// Why an intake's body is refused (400, with this text).
+#[derive(Debug, thiserror::Error)]
+enum IntakeError {
+    #[error("not an Alertmanager payload: {0}")]
+    NotAlertmanager(#[source] rbk_interpreter::alerts::PayloadError),
+    #[error("the body is not JSON: {0}")]
+    NotJson(#[source] serde_json::Error),
+    #[error(transparent)]
+    Webhook(#[from] webhook::WebhookError),
+    /// The alert a webhook maps to is not one (the mapping's fault).
+    #[error(transparent)]
+    MappedAlert(#[from] rbk_interpreter::alerts::PayloadError),
 }
 
 async fn receive(
     server: &Server,
     headers: &HeaderMap,
     source: &Source,
-    parse: impl FnOnce() -> Result<rbk_interpreter::alerts::AlertPayload, String>,
+    parse: impl FnOnce() -> Result<rbk_interpreter::alerts::AlertPayload, IntakeError>,
 ) -> Response {
     if !auth::authorized(headers, server.settings.token.as_deref()) {
         return unauthorized();
@@ -113,6 +127,7 @@ async fn receive(
     let payload = match parse() {
         Ok(payload) => payload,
         Err(reason) => {
+            let reason = reason.to_string();
             log::warn(
                 "intake_refused",
                 json!({"source": source.name, "reason": reason}),

@@ -72,6 +72,7 @@ pub async fn take_in(
             let (entry, matched) = match verdict {
                 Verdict::Start(entry, matched) => (entry, matched),
                 Verdict::Error(entry, reason) => {
+                    let reason = reason.to_string();
                     log::warn(
                         "trigger_error",
                         json!({"runbook": entry.name, "alert": alert.name, "fingerprint": alert.fingerprint, "reason": reason}),

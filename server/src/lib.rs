@@ -33,7 +33,38 @@ pub use state::Server;
 
 /// Reads and checks the runbooks again (on SIGHUP). `Err` is the report to show: the
 /// diagnostics as `rbk check` prints them, or the I/O problem.
-pub type Loader = Arc<dyn Fn() -> Result<Catalog, String> + Send + Sync>;
+pub type Loader = Arc<dyn Fn() -> Result<Catalog, LoadError> + Send + Sync>;
+
+/// Why the runbooks cannot be served.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// They do not check: the diagnostics and the summary line, as `rbk check` prints them.
+    #[error("{0}")]
+    Findings(String),
+    /// Schedules that are not cron patterns, one line each (then a line break, as a report).
+    #[error("{0}\n")]
+    Schedules(#[from] scheduler::BadSchedules),
+    /// A file or rbk.toml cannot be read.
+    #[error(transparent)]
+    Project(#[from] rbk_compiler::project::ProjectError),
+}
+
+/// Why `rbk serve` could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        address: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot handle {signal}: {source}")]
+    Signal {
+        signal: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+}
 
 /// Listens, works and schedules until SIGTERM or SIGINT, then stops claiming, lets runs in hand
 /// finish (or releases them after a grace period) and returns. `Err`: it could not listen.
@@ -42,13 +73,15 @@ pub async fn serve(
     store: Arc<dyn Store>,
     catalog: Catalog,
     loader: Loader,
-) -> Result<(), String> {
+) -> Result<(), ServeError> {
+    let cannot_listen = |source| ServeError::Listen {
+        address: settings.listen,
+        source,
+    };
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
-        .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
-    let address = listener
-        .local_addr()
-        .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+        .map_err(cannot_listen)?;
+    let address = listener.local_addr().map_err(cannot_listen)?;
     // With port 0 the system picks the port; links the server writes (web pages, Slack
     // messages) must name the one it got, not `:0`.
     if settings.listen.port() == 0 && settings.web.base_url == format!("http://{}", settings.listen)

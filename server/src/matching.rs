@@ -30,7 +30,7 @@ pub enum Verdict<'c> {
     /// The trigger accepts it: start (or coalesce, or suppress) a run.
     Start(&'c RunbookEntry, TriggerMatch),
     /// The `where` could not be decided; nothing starts and the answer says why.
-    Error(&'c RunbookEntry, String),
+    Error(&'c RunbookEntry, rbk_interpreter::alerts::JudgeError),
 }
 
 /// Every runbook the alert concerns, with what its trigger said.

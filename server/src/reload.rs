@@ -8,7 +8,7 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use crate::log;
 use crate::state::Server;
-use crate::Loader;
+use crate::{Loader, ServeError};
 
 /// The signals `rbk serve` handles, registered before it says it listens: a SIGHUP sent right
 /// after must reload, not kill it.
@@ -19,9 +19,12 @@ pub struct Signals {
 }
 
 impl Signals {
-    pub fn register() -> Result<Signals, String> {
-        let register = |kind: SignalKind, name: &str| {
-            signal(kind).map_err(|e| format!("cannot handle {name}: {e}"))
+    pub fn register() -> Result<Signals, ServeError> {
+        let register = |kind: SignalKind, name: &'static str| {
+            signal(kind).map_err(|source| ServeError::Signal {
+                signal: name,
+                source,
+            })
         };
         Ok(Signals {
             hangup: register(SignalKind::hangup(), "SIGHUP")?,
@@ -49,7 +52,7 @@ pub async fn on_hangup(server: Arc<Server>, loader: Loader, mut hangups: Signal)
             }
             Ok(Err(reason)) => log::error(
                 "reload_refused",
-                json!({"reason": reason, "kept": "the runbooks loaded before"}),
+                json!({"reason": reason.to_string(), "kept": "the runbooks loaded before"}),
             ),
             Err(error) => log::error(
                 "reload_refused",

@@ -19,38 +19,61 @@ use crate::log;
 use crate::state::Server;
 
 /// Every schedule of the catalog parses as a cron pattern; otherwise why not, per runbook.
-pub fn validate(catalog: &Catalog) -> Result<(), String> {
-    let problems: Vec<String> = catalog
+pub fn validate(catalog: &Catalog) -> Result<(), BadSchedules> {
+    let problems: Vec<BadSchedule> = catalog
         .scheduled_runbooks()
         .filter_map(|(entry, pattern)| {
-            Cron::from_str(pattern).err().map(|error| {
-                format!(
-                    "{}: runbook `{}`: trigger schedule \"{pattern}\" is not a cron pattern: {error}",
-                    catalog.file(entry).path.display(),
-                    entry.name
-                )
+            Cron::from_str(pattern).err().map(|error| BadSchedule {
+                file: catalog.file(entry).path.clone(),
+                runbook: entry.name.clone(),
+                pattern: pattern.to_string(),
+                error,
             })
         })
         .collect();
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(problems.join("\n"))
+        Err(BadSchedules(problems))
     }
 }
 
+/// The runbooks whose `trigger schedule` is not a cron pattern, one line each.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+pub struct BadSchedules(pub Vec<BadSchedule>);
+
+/// One runbook whose `trigger schedule` is not a cron pattern.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{}: runbook `{runbook}`: trigger schedule \"{pattern}\" is not a cron pattern: {error}",
+    file.display()
+)]
+pub struct BadSchedule {
+    pub file: std::path::PathBuf,
+    pub runbook: String,
+    pub pattern: String,
+    #[source]
+    pub error: croner::errors::CronError,
+}
+
+/// Why the ticks of a pattern cannot be listed.
+#[derive(Debug, thiserror::Error)]
+pub enum TickError {
+    #[error(transparent)]
+    Cron(#[from] croner::errors::CronError),
+    #[error(transparent)]
+    Time(#[from] jiff::Error),
+}
+
 /// The ticks of `pattern` after `after_ms` and up to `until_ms`, in milliseconds.
-pub fn ticks(pattern: &str, after_ms: i64, until_ms: i64) -> Result<Vec<i64>, String> {
-    let cron = Cron::from_str(pattern).map_err(|e| e.to_string())?;
-    let start = Timestamp::from_millisecond(after_ms)
-        .map_err(|e| e.to_string())?
-        .to_zoned(TimeZone::UTC);
+pub fn ticks(pattern: &str, after_ms: i64, until_ms: i64) -> Result<Vec<i64>, TickError> {
+    let cron = Cron::from_str(pattern)?;
+    let start = Timestamp::from_millisecond(after_ms)?.to_zoned(TimeZone::UTC);
     let mut found = Vec::new();
     let mut cursor: Zoned = start;
     loop {
-        let next = cron
-            .find_next_occurrence(&cursor, false)
-            .map_err(|e| e.to_string())?;
+        let next = cron.find_next_occurrence(&cursor, false)?;
         let at = next.timestamp().as_millisecond();
         if at > until_ms {
             return Ok(found);

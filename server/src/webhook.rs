@@ -10,20 +10,21 @@ pub fn to_alert(
     hook: &WebhookConfig,
     body: &Value,
     now_ms: i64,
-) -> Result<Value, String> {
+) -> Result<Value, WebhookError> {
+    let webhook = name.to_string();
     if !body.is_object() && !body.is_array() {
-        return Err(format!(
-            "webhook `{name}` expects a JSON object or array, not {}",
-            kind(body)
-        ));
+        return Err(WebhookError::NotAnObject {
+            webhook,
+            found: kind(body),
+        });
     }
     let mut labels = Map::new();
     labels.insert("alertname".into(), hook.alert.clone().into());
     for (label, pointer) in &hook.labels {
-        let value = body.pointer(pointer).ok_or_else(|| {
-            format!(
-                "webhook `{name}`: label `{label}` reads {pointer}, which the body does not have"
-            )
+        let value = body.pointer(pointer).ok_or_else(|| WebhookError::Missing {
+            webhook: webhook.clone(),
+            field: format!("label `{label}`"),
+            pointer: pointer.clone(),
         })?;
         labels.insert(label.clone(), text(value).into());
     }
@@ -38,9 +39,11 @@ pub fn to_alert(
             Some("resolved") => "resolved",
             Some("firing") | None => "firing",
             Some(other) => {
-                return Err(format!(
-                "webhook `{name}`: status at {pointer} is `{other}`; expected firing or resolved"
-            ))
+                return Err(WebhookError::BadStatus {
+                    webhook,
+                    pointer: pointer.clone(),
+                    found: other.to_string(),
+                })
             }
         },
         None => "firing",
@@ -50,15 +53,18 @@ pub fn to_alert(
             Some(Value::Number(n)) => rbk_interpreter::value::format_time(n.as_i64().unwrap_or(0)),
             Some(Value::String(s)) => s.clone(),
             Some(other) => {
-                return Err(format!(
-                    "webhook `{name}`: starts_at at {pointer} is {}; expected RFC 3339 text or milliseconds",
-                    kind(other)
-                ))
+                return Err(WebhookError::BadStart {
+                    webhook,
+                    pointer: pointer.clone(),
+                    found: kind(other),
+                })
             }
             None => {
-                return Err(format!(
-                    "webhook `{name}`: starts_at reads {pointer}, which the body does not have"
-                ))
+                return Err(WebhookError::Missing {
+                    webhook,
+                    field: "starts_at".to_string(),
+                    pointer: pointer.clone(),
+                })
             }
         },
         None => rbk_interpreter::value::format_time(now_ms),
@@ -70,12 +76,45 @@ pub fn to_alert(
         "startsAt": starts_at,
     });
     if let Some(pointer) = &hook.fingerprint {
-        let value = body.pointer(pointer).ok_or_else(|| {
-            format!("webhook `{name}`: fingerprint reads {pointer}, which the body does not have")
+        let value = body.pointer(pointer).ok_or_else(|| WebhookError::Missing {
+            webhook: webhook.clone(),
+            field: "fingerprint".to_string(),
+            pointer: pointer.clone(),
         })?;
         alert["fingerprint"] = text(value).into();
     }
     Ok(alert)
+}
+
+/// Why a webhook's body does not map to an alert.
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    #[error("webhook `{webhook}` expects a JSON object or array, not {found}")]
+    NotAnObject {
+        webhook: String,
+        found: &'static str,
+    },
+    /// `field` (a label, `starts_at`, `fingerprint`) reads a pointer the body does not have.
+    #[error("webhook `{webhook}`: {field} reads {pointer}, which the body does not have")]
+    Missing {
+        webhook: String,
+        field: String,
+        pointer: String,
+    },
+    #[error("webhook `{webhook}`: status at {pointer} is `{found}`; expected firing or resolved")]
+    BadStatus {
+        webhook: String,
+        pointer: String,
+        found: String,
+    },
+    #[error(
+        "webhook `{webhook}`: starts_at at {pointer} is {found}; expected RFC 3339 text or milliseconds"
+    )]
+    BadStart {
+        webhook: String,
+        pointer: String,
+        found: &'static str,
+    },
 }
 
 /// A label's text: strings as they are, anything else as JSON.
@@ -123,7 +162,9 @@ mod tests {
 
     #[test]
     fn a_missing_label_says_which_pointer() {
-        let error = to_alert("grafana", &hook(), &json!({"id": 1}), 0).unwrap_err();
+        let error = to_alert("grafana", &hook(), &json!({"id": 1}), 0)
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("/data/host"), "{error}");
     }
 

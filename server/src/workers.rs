@@ -71,7 +71,7 @@ pub async fn work(server: Arc<Server>, index: usize) {
 }
 
 enum Ending {
-    Finished(Result<rbk_interpreter::RunReport, String>),
+    Finished(Result<rbk_interpreter::RunReport, start::ExecuteError>),
     LeaseLost,
     /// It waits for a human: the worker lets it go (see [`ParkingApprover`]).
     Parked,
@@ -90,8 +90,8 @@ async fn execute(server: &Arc<Server>, record: RunRecord, lease: Lease) {
     };
     let request = match request_for(server, file, &record, &lease).await {
         Ok(request) => request,
-        Err(summary) => {
-            fail_before_start(server, &record, &lease, &summary).await;
+        Err(why) => {
+            fail_before_start(server, &record, &lease, &why.to_string()).await;
             return;
         }
     };
@@ -146,7 +146,7 @@ async fn execute(server: &Arc<Server>, record: RunRecord, lease: Lease) {
         }
         Ending::Finished(Err(error)) => log::error(
             "run_failed",
-            json!({"run": record.id, "runbook": record.runbook, "error": error}),
+            json!({"run": record.id, "runbook": record.runbook, "error": error.to_string()}),
         ),
         Ending::LeaseLost => lease_ended(server, &record, &lease).await,
         Ending::Parked => park(server, &record, &lease, &approver).await,
@@ -254,7 +254,7 @@ async fn request_for(
     file: &LoadedFile,
     record: &RunRecord,
     lease: &Lease,
-) -> Result<RunRequest, String> {
+) -> Result<RunRequest, NotStartable> {
     let resume = start::resume_request(
         server.store.as_ref(),
         record,
@@ -262,7 +262,16 @@ async fn request_for(
         file.environment.as_ref(),
     )
     .await?;
-    start::request_for(&file.program, record, resume).map_err(|e| e.to_string())
+    Ok(start::request_for(&file.program, record, resume)?)
+}
+
+/// Why a claimed run cannot start.
+#[derive(Debug, thiserror::Error)]
+enum NotStartable {
+    #[error(transparent)]
+    Resume(#[from] start::ResumeError),
+    #[error(transparent)]
+    Request(#[from] start::StartError),
 }
 
 async fn fail_before_start(server: &Server, record: &RunRecord, lease: &Lease, summary: &str) {

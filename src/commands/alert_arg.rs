@@ -19,23 +19,28 @@ pub fn read(
     module: ModuleId,
     item: usize,
     runbook: &str,
-) -> Result<AlertPayload, String> {
+) -> Result<AlertPayload, AlertArgError> {
     if alerts::alert_trigger(program, module, item).is_none() {
-        return Err(format!(
-            "runbook `{runbook}` has no `trigger alert \"...\"`, so no alert starts it: run it without --alert"
-        ));
+        return Err(AlertArgError::NoAlertTrigger {
+            runbook: runbook.to_string(),
+        });
     }
-    let shown = path.display();
     let body = if path == Path::new("-") {
         let mut body = Vec::new();
         std::io::stdin()
             .read_to_end(&mut body)
-            .map_err(|e| format!("--alert -: standard input could not be read: {e}"))?;
+            .map_err(AlertArgError::Stdin)?;
         body
     } else {
-        std::fs::read(path).map_err(|e| format!("--alert {shown}: {e}"))?
+        std::fs::read(path).map_err(|source| AlertArgError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        })?
     };
-    let payload = alerts::parse_payload(&body).map_err(|e| format!("--alert {shown}: {e}"))?;
+    let payload = alerts::parse_payload(&body).map_err(|source| AlertArgError::NotAPayload {
+        path: path.to_path_buf(),
+        source,
+    })?;
     if payload.truncated_alerts > 0 {
         eprintln!(
             "warning: Alertmanager left {} alert{} out of this payload (truncatedAlerts)",
@@ -48,6 +53,29 @@ pub fn read(
         );
     }
     Ok(payload)
+}
+
+/// Why `--alert PATH` gives no payload: a usage error.
+#[derive(Debug, thiserror::Error)]
+pub enum AlertArgError {
+    #[error(
+        "runbook `{runbook}` has no `trigger alert \"...\"`, so no alert starts it: run it without --alert"
+    )]
+    NoAlertTrigger { runbook: String },
+    #[error("--alert -: standard input could not be read: {0}")]
+    Stdin(#[source] std::io::Error),
+    #[error("--alert {}: {source}", path.display())]
+    Unreadable {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("--alert {}: {source}", path.display())]
+    NotAPayload {
+        path: std::path::PathBuf,
+        #[source]
+        source: alerts::PayloadError,
+    },
 }
 
 /// The `alert` value of the run; Err: the exit code after saying why no run starts.

@@ -53,7 +53,7 @@ pub fn run(args: AnswerArgs) -> u8 {
             Err(message) => return usage_error(&message),
         };
         if project_file.is_none() {
-            return usage_error(&format!(
+            return usage_error(format!(
                 "no rbk.toml governs run {} ({}), so nobody is known to be an approver and no answer can count\n  \
                  help: define the approver groups in an rbk.toml beside the runbook or in a directory above it (see docs/trust.md)",
                 record.id, record.file
@@ -76,7 +76,7 @@ pub fn run(args: AnswerArgs) -> u8 {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
         let approvers = Approvers::from_config(Some(&config));
         match decide(store.as_ref(), &approvers, &vote, now).await {
-            Err(error) => usage_error(&format!("the answer could not be recorded: {error}")),
+            Err(error) => usage_error(format!("the answer could not be recorded: {error}")),
             Ok(Ok(outcome)) => {
                 let released = matches!(outcome, Outcome::Decided(ApprovalDecision::Granted { .. }));
                 recorded(&args.step, args.approve, &record.id, &user, released)

@@ -92,7 +92,9 @@ pub fn run(paths: &[PathBuf], format: Format, deny_warnings: bool, fix: bool) ->
     }
 }
 
-fn check_all(paths: &[PathBuf]) -> Result<(usize, Vec<Analysis>), String> {
+fn check_all(
+    paths: &[PathBuf],
+) -> Result<(usize, Vec<Analysis>), rbk_compiler::project::ProjectError> {
     let (file_count, projects) = workspace::load_projects(paths)?;
     let analyses = projects
         .into_iter()
@@ -171,7 +173,7 @@ pub fn summary(errors: usize, warnings: usize, files: usize) -> String {
     }
 }
 
-pub fn usage_error(message: &str) -> u8 {
+pub fn usage_error(message: impl std::fmt::Display) -> u8 {
     eprintln!("error: {message}");
     exit::USAGE
 }

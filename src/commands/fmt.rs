@@ -51,7 +51,7 @@ pub fn run(paths: &[PathBuf], check: bool) -> u8 {
         if check {
             println!("would reformat {}", file.display());
         } else if let Err(error) = fs::write(file, formatted) {
-            return usage_error(&format!("{}: {}", file.display(), describe_io(&error)));
+            return usage_error(format!("{}: {}", file.display(), describe_io(&error)));
         } else {
             println!("formatted {}", file.display());
         }

@@ -25,7 +25,7 @@ pub fn run(target: &str, runbook: Option<&str>, format: GraphFormat) -> u8 {
     };
     let wanted = match (runbook, named) {
         (Some(a), Some(b)) if a != b => {
-            return usage_error(&format!(
+            return usage_error(format!(
                 "{target} names runbook `{b}` but --runbook names `{a}`; give one of them"
             ))
         }
@@ -57,7 +57,7 @@ pub fn run(target: &str, runbook: Option<&str>, format: GraphFormat) -> u8 {
     }
     let (module, item, _) = match start::choose_runbook(&analysis, &file, wanted) {
         Ok(chosen) => chosen,
-        Err(error) => return usage_error(&error.to_string()),
+        Err(error) => return usage_error(error.to_string()),
     };
     let graph = RunbookGraph::of(&analysis, module, item);
     print!(

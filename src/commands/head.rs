@@ -15,20 +15,35 @@ use crate::exit;
 /// The HMAC key for heads: the environment variable rbk.toml's `[audit] head_key_env` names,
 /// `None` when it names none. Named but unset is an error: a head meant to be signed must not
 /// silently go out unsigned.
-pub fn head_key() -> Result<Option<Vec<u8>>, String> {
+pub fn head_key() -> Result<Option<Vec<u8>>, HeadKeyError> {
     let (project_file, config) = session::project(Path::new("."))?;
     let Some(name) = config.audit.and_then(|a| a.head_key_env) else {
         return Ok(None);
     };
     match std::env::var(&name) {
         Ok(key) if !key.is_empty() => Ok(Some(key.into_bytes())),
-        _ => Err(format!(
-            "{} names ${name} as the key for signing journal heads, but it is not set\n  help: set {name} (the same key later checks the head), or remove [audit] head_key_env",
-            project_file
+        _ => Err(HeadKeyError::Unset {
+            project_file: project_file
                 .as_deref()
-                .map_or("rbk.toml".to_string(), |p| p.display().to_string())
-        )),
+                .map_or("rbk.toml".to_string(), |p| p.display().to_string()),
+            variable: name,
+        }),
     }
+}
+
+/// Why there is no key to sign or check heads with.
+#[derive(Debug, thiserror::Error)]
+pub enum HeadKeyError {
+    #[error(transparent)]
+    Project(#[from] rbk_compiler::project::ProjectError),
+    /// rbk.toml names a variable that is not set.
+    #[error(
+        "{project_file} names ${variable} as the key for signing journal heads, but it is not set\n  help: set {variable} (the same key later checks the head), or remove [audit] head_key_env"
+    )]
+    Unset {
+        project_file: String,
+        variable: String,
+    },
 }
 
 pub fn export(run: &str, store: Option<&str>) -> u8 {

@@ -25,7 +25,7 @@ pub struct ImportArgs {
 pub fn run(args: ImportArgs) -> u8 {
     if let Some(out) = &args.out {
         if let Err(error) = fs::create_dir_all(out) {
-            return usage_error(&format!("{}: {}", out.display(), describe_io(&error)));
+            return usage_error(format!("{}: {}", out.display(), describe_io(&error)));
         }
     }
     let mut reports = Vec::new();
@@ -34,7 +34,7 @@ pub fn run(args: ImportArgs) -> u8 {
         let markdown = match fs::read_to_string(file) {
             Ok(text) => text,
             Err(error) => {
-                return usage_error(&format!("{}: {}", file.display(), describe_io(&error)))
+                return usage_error(format!("{}: {}", file.display(), describe_io(&error)))
             }
         };
         let dir = match &args.out {
@@ -67,7 +67,7 @@ pub fn run(args: ImportArgs) -> u8 {
             }
         };
         if let Err(error) = fs::write(&target, &draft.text) {
-            return usage_error(&format!("{}: {}", target.display(), describe_io(&error)));
+            return usage_error(format!("{}: {}", target.display(), describe_io(&error)));
         }
         let mut report = draft.report;
         report.draft = target.display().to_string();
@@ -104,7 +104,7 @@ pub fn run(args: ImportArgs) -> u8 {
 
 /// Checks the drafts as `rbk check` would; a draft with errors is a bug in the importer, so its
 /// errors go to standard error and the command fails. Returns how many errors there were.
-fn drafts_with_errors(drafts: &[PathBuf]) -> Result<usize, String> {
+fn drafts_with_errors(drafts: &[PathBuf]) -> Result<usize, rbk_compiler::project::ProjectError> {
     if drafts.is_empty() {
         return Ok(0);
     }
@@ -126,7 +126,11 @@ fn drafts_with_errors(drafts: &[PathBuf]) -> Result<usize, String> {
 
 /// The approver group and read-only shell commands: flags first, then the rbk.toml that will
 /// govern the draft (found from the directory it is written to).
-fn options_for(dir: &Path, args: &ImportArgs, file: &Path) -> Result<ImportOptions, String> {
+fn options_for(
+    dir: &Path,
+    args: &ImportArgs,
+    file: &Path,
+) -> Result<ImportOptions, rbk_compiler::project::ProjectError> {
     let config = match governing_config(dir) {
         Some(path) => Some(load_config(&path)?),
         None => None,

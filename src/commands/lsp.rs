@@ -43,7 +43,7 @@ impl TransportArgs {
 
 pub fn run(transport: &TransportArgs) -> u8 {
     if let Some(flag) = transport.unsupported() {
-        return usage_error(&format!(
+        return usage_error(format!(
             "rbk lsp talks over stdin/stdout only; the transport `{flag}` is not supported\n\
              help: start `rbk lsp` (or `rbk lsp --stdio`) and let the editor talk to it over \
              stdio; in VS Code that is `TransportKind.stdio`"

@@ -37,7 +37,7 @@ pub fn list() -> u8 {
 pub fn scaffold(args: NewArgs) -> u8 {
     let Some(template) = templates::find(&args.template) else {
         let names: Vec<String> = templates::shipped().into_iter().map(|t| t.name).collect();
-        return usage_error(&format!(
+        return usage_error(format!(
             "no template named `{}`; the templates are: {} (`rbk new --list` describes them)",
             args.template,
             names.join(", ")
@@ -46,7 +46,7 @@ pub fn scaffold(args: NewArgs) -> u8 {
     let mut values = BTreeMap::new();
     for pair in &args.set {
         let Some((key, value)) = pair.split_once('=') else {
-            return usage_error(&format!("`--set {pair}`: write it as KEY=VALUE"));
+            return usage_error(format!("`--set {pair}`: write it as KEY=VALUE"));
         };
         values.insert(key.trim().to_string(), value.trim().to_string());
     }
@@ -55,18 +55,18 @@ pub fn scaffold(args: NewArgs) -> u8 {
         Err(message) => return usage_error(&message),
     };
     if args.file.exists() && !args.force {
-        return usage_error(&format!(
+        return usage_error(format!(
             "{} exists; not overwritten (use --force to replace it)",
             args.file.display()
         ));
     }
     if let Some(parent) = args.file.parent().filter(|p| !p.as_os_str().is_empty()) {
         if let Err(error) = fs::create_dir_all(parent) {
-            return usage_error(&format!("{}: {}", parent.display(), describe_io(&error)));
+            return usage_error(format!("{}: {}", parent.display(), describe_io(&error)));
         }
     }
     if let Err(error) = fs::write(&args.file, text) {
-        return usage_error(&format!("{}: {}", args.file.display(), describe_io(&error)));
+        return usage_error(format!("{}: {}", args.file.display(), describe_io(&error)));
     }
     println!(
         "wrote {} from template {}; next: rbk check {} && rbk test {}",

@@ -29,13 +29,13 @@ pub fn run(args: RemoteAnswer<'_>) -> u8 {
         .ok()
         .filter(|t| !t.trim().is_empty())
     else {
-        return usage_error(&format!(
+        return usage_error(format!(
             "--server needs your token in the environment variable {token_env}: make one with `rbk token create --as NAME` and export it"
         ));
     };
     let base = args.server.trim_end_matches('/');
     if !(base.starts_with("http://") || base.starts_with("https://")) {
-        return usage_error(&format!(
+        return usage_error(format!(
             "--server `{}` is not a URL: write it like http://127.0.0.1:9095",
             args.server
         ));
@@ -64,7 +64,7 @@ pub fn run(args: RemoteAnswer<'_>) -> u8 {
     });
     let (status, text) = match answer {
         Ok(answer) => answer,
-        Err(error) => return usage_error(&format!("cannot reach {base}: {error}")),
+        Err(error) => return usage_error(format!("cannot reach {base}: {error}")),
     };
     let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
     let error = json["error"].as_str().unwrap_or(text.trim());
@@ -84,9 +84,9 @@ pub fn run(args: RemoteAnswer<'_>) -> u8 {
                 exit::FINDINGS
             }
         },
-        401 => usage_error(&format!(
+        401 => usage_error(format!(
             "{base} did not accept the token in {token_env}: {error}"
         )),
-        _ => usage_error(&format!("{base} answered {status}: {error}")),
+        _ => usage_error(format!("{base} answered {status}: {error}")),
     }
 }

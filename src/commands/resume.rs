@@ -65,7 +65,7 @@ pub fn run(args: ResumeArgs<'_>) -> u8 {
         let file = PathBuf::from(&record.file);
         let text = match workspace::read_source(&file) {
             Ok(text) => text,
-            Err(message) => return usage_error(&format!("the run's runbook cannot be read: {message}")),
+            Err(message) => return usage_error(format!("the run's runbook cannot be read: {message}")),
         };
         let (project_file, config) = match session::project(&file) {
             Ok(found) => found,
@@ -98,7 +98,7 @@ pub fn run(args: ResumeArgs<'_>) -> u8 {
         match store.claim_run(&record.id, &RunOwner::this_process(), &limits, args.takeover).await {
             Ok(Ok(())) => {}
             Ok(Err(refusal)) => return refuse(&record, refusal),
-            Err(error) => return usage_error(&error.to_string()),
+            Err(error) => return usage_error(error.to_string()),
         }
 
         // Its previous process is dead (or the claim was refused), so nothing was appended
@@ -110,7 +110,7 @@ pub fn run(args: ResumeArgs<'_>) -> u8 {
         };
         let request = match start::request_for(&analysis, &record, resume) {
             Ok(request) => request,
-            Err(error) => return usage_error(&error.to_string()),
+            Err(error) => return usage_error(error.to_string()),
         };
         let execution = Execution { analysis: &analysis, store, groups, integrations: &config.integrations, environment, format: args.format, dry_run: false };
         execution.run(request).await
@@ -121,7 +121,7 @@ pub fn run(args: ResumeArgs<'_>) -> u8 {
 fn refuse(record: &RunRecord, refusal: ClaimRefusal) -> u8 {
     let id = &record.id;
     let (problem, help) = match refusal {
-        ClaimRefusal::Missing => return usage_error(&format!("there is no run `{id}` in this store (see `rbk runs`)")),
+        ClaimRefusal::Missing => return usage_error(format!("there is no run `{id}` in this store (see `rbk runs`)")),
         ClaimRefusal::Ended(state) => {
             println!("run {id} already ended ({state}): nothing to resume");
             return exit::FINDINGS;

@@ -69,7 +69,7 @@ pub fn run(args: RunArgs) -> u8 {
     let (module, item, runbook_name) =
         match start::choose_runbook(&analysis, &file, wanted.as_deref()) {
             Ok(chosen) => chosen,
-            Err(error) => return usage_error(&error.to_string()),
+            Err(error) => return usage_error(error.to_string()),
         };
     let payload = match &args.alert {
         Some(path) => match alert_arg::read(path, &analysis, module, item, &runbook_name) {
@@ -124,7 +124,7 @@ pub fn run(args: RunArgs) -> u8 {
             limits,
         } = match prepared {
             Ok(prepared) => prepared,
-            Err(error) => return usage_error(&error.to_string()),
+            Err(error) => return usage_error(error.to_string()),
         };
         let store = match session::open_store(args.store.as_deref(), project_file.as_deref()).await
         {
@@ -140,7 +140,7 @@ pub fn run(args: RunArgs) -> u8 {
                 );
                 return exit::FINDINGS;
             }
-            Err(error) => return usage_error(&format!("the store refused the run: {error}")),
+            Err(error) => return usage_error(format!("the store refused the run: {error}")),
         }
         let execution = Execution {
             analysis: &analysis,

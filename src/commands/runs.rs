@@ -40,7 +40,7 @@ pub fn list(args: RunsArgs<'_>) -> u8 {
         };
         let runs = match store.list_runs(&query).await {
             Ok(runs) => runs,
-            Err(error) => return usage_error(&error.to_string()),
+            Err(error) => return usage_error(error.to_string()),
         };
         if args.format == Format::Json {
             let rows: Vec<serde_json::Value> = runs.iter().map(run_json).collect();
@@ -88,15 +88,17 @@ pub fn list(args: RunsArgs<'_>) -> u8 {
     })
 }
 
-fn parse_state(name: &str) -> Result<RunState, String> {
-    RunState::parse(name).ok_or_else(|| {
-        let names: Vec<&str> = RunState::ALL.iter().map(|s| s.as_str()).collect();
-        format!(
-            "--state `{name}` is not a run state; the states are: {}",
-            names.join(", ")
-        )
-    })
+fn parse_state(name: &str) -> Result<RunState, UnknownState> {
+    RunState::parse(name).ok_or_else(|| UnknownState(name.to_string()))
 }
+
+/// `--state NAME` that is not a run state.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "--state `{0}` is not a run state; the states are: {states}",
+    states = RunState::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+)]
+struct UnknownState(String);
 
 /// A run for `rbk runs --format json`: its record, and the state as shown (`interrupted` for a
 /// running run whose process died).
@@ -196,15 +198,32 @@ pub fn log(
     })
 }
 
-fn read_anchor(path: &Path) -> Result<ExportedHead, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("--anchor {}: {e}", path.display()))?;
-    serde_json::from_str(text.trim()).map_err(|e| {
-        format!(
-            "--anchor {}: not a head printed by `rbk log RUN --export`: {e}",
-            path.display()
-        )
+fn read_anchor(path: &Path) -> Result<ExportedHead, AnchorError> {
+    let text = std::fs::read_to_string(path).map_err(|source| AnchorError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_str(text.trim()).map_err(|source| AnchorError::NotAHead {
+        path: path.to_path_buf(),
+        source,
     })
+}
+
+/// Why `--anchor FILE` gives no head.
+#[derive(Debug, thiserror::Error)]
+enum AnchorError {
+    #[error("--anchor {}: {source}", path.display())]
+    Unreadable {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("--anchor {}: not a head printed by `rbk log RUN --export`: {source}", path.display())]
+    NotAHead {
+        path: std::path::PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 fn line(kind: &EventKind) -> String {

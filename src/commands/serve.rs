@@ -9,7 +9,7 @@ use rbk_compiler::check;
 use rbk_compiler::config::ProjectConfig;
 use rbk_interpreter::secret_sources::ProjectEnvironment;
 use rbk_server::slack::SlackSettings;
-use rbk_server::{Catalog, LoadedFile, Loader, Overrides, Settings};
+use rbk_server::{Catalog, LoadError, LoadedFile, Loader, Overrides, Settings};
 
 use super::check::{summary, usage_error};
 use super::{render, session};
@@ -21,14 +21,6 @@ pub struct ServeArgs {
     pub listen: Option<String>,
     pub store: Option<String>,
     pub workers: Option<usize>,
-}
-
-/// Why the runbooks cannot be served.
-enum LoadError {
-    /// They do not check: the diagnostics, as `rbk check` prints them.
-    Findings(String),
-    /// A file or rbk.toml cannot be read.
-    Io(String),
 }
 
 pub fn run(args: ServeArgs) -> u8 {
@@ -63,20 +55,16 @@ pub fn run(args: ServeArgs) -> u8 {
     };
     let catalog = match load(&paths, project_file.as_deref()) {
         Ok(catalog) => catalog,
-        Err(LoadError::Findings(report)) => {
+        Err(LoadError::Project(error)) => return usage_error(&error),
+        Err(report) => {
             print!("{report}");
             println!("error: the runbooks do not check; rbk serve did not start");
             return exit::FINDINGS;
         }
-        Err(LoadError::Io(message)) => return usage_error(&message),
     };
     let reload_paths = paths.clone();
     let reload_project = project_file.clone();
-    let loader: Loader = Arc::new(move || {
-        load(&reload_paths, reload_project.as_deref()).map_err(|error| match error {
-            LoadError::Findings(report) | LoadError::Io(report) => report,
-        })
-    });
+    let loader: Loader = Arc::new(move || load(&reload_paths, reload_project.as_deref()));
     let runtime = match session::runtime() {
         Ok(runtime) => runtime,
         Err(message) => return usage_error(&message),
@@ -99,14 +87,14 @@ pub fn run(args: ServeArgs) -> u8 {
 /// integrations; and every schedule a valid cron pattern. `project` is the rbk.toml the server
 /// started under: its people and `[web]` go with the runbooks.
 fn load(paths: &[PathBuf], project: Option<&Path>) -> Result<Catalog, LoadError> {
-    let files = workspace::collect_sources(paths).map_err(LoadError::Io)?;
+    let files = workspace::collect_sources(paths)?;
     let count = files.len();
     let mut loaded = Vec::new();
     let mut report = String::new();
     let (mut errors, mut warnings) = (0, 0);
     for (config_path, group) in workspace::group_by_config(files) {
         let config = match &config_path {
-            Some(path) => Some(workspace::load_config(path).map_err(LoadError::Io)?),
+            Some(path) => Some(workspace::load_config(path)?),
             None => None,
         };
         let options = rbk_stdlib::check_options(config.as_ref());
@@ -115,7 +103,7 @@ fn load(paths: &[PathBuf], project: Option<&Path>) -> Result<Catalog, LoadError>
             &config.clone().unwrap_or_default(),
         ));
         for file in group {
-            let text = workspace::read_source(&file).map_err(LoadError::Io)?;
+            let text = workspace::read_source(&file)?;
             let program = check(vec![(file.clone(), text)], &FileLoader, &options);
             for diagnostic in &program.diagnostics {
                 if diagnostic.is_error() {
@@ -144,12 +132,11 @@ fn load(paths: &[PathBuf], project: Option<&Path>) -> Result<Catalog, LoadError>
         return Err(LoadError::Findings(report));
     }
     let project = match project {
-        Some(path) => workspace::load_config(path).map_err(LoadError::Io)?,
+        Some(path) => workspace::load_config(path)?,
         None => Default::default(),
     };
     let catalog = Catalog::new(loaded).with_project(project);
-    rbk_server::scheduler::validate(&catalog)
-        .map_err(|problems| LoadError::Findings(format!("{problems}\n")))?;
+    rbk_server::scheduler::validate(&catalog)?;
     Ok(catalog)
 }
 

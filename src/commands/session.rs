@@ -4,10 +4,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rbk_compiler::config::ProjectConfig;
+use rbk_compiler::project::ProjectError;
 use rbk_interpreter::audit::{verify_run, Audit};
 use rbk_interpreter::identity::normalize_person;
 use rbk_interpreter::journal::Event;
-use rbk_interpreter::store::{MemoryStore, PostgresStore, RunRecord, SqliteStore, Store};
+use rbk_interpreter::store::{
+    MemoryStore, PostgresStore, RunRecord, SqliteStore, Store, StoreError,
+};
 
 use crate::workspace;
 
@@ -25,7 +28,7 @@ pub fn acting_user(as_user: Option<&str>) -> String {
 }
 
 /// The project file that governs `near` (a runbook file, or the current directory).
-pub fn project(near: &Path) -> Result<(Option<PathBuf>, ProjectConfig), String> {
+pub fn project(near: &Path) -> Result<(Option<PathBuf>, ProjectConfig), ProjectError> {
     let probe = if near.is_dir() {
         near.join("rbk.toml")
     } else {
@@ -47,7 +50,7 @@ pub fn project(near: &Path) -> Result<(Option<PathBuf>, ProjectConfig), String> 
 pub async fn open_store(
     store: Option<&str>,
     project_file: Option<&Path>,
-) -> Result<Arc<dyn Store>, String> {
+) -> Result<Arc<dyn Store>, SessionError> {
     let base = project_file
         .and_then(Path::parent)
         .map(Path::to_path_buf)
@@ -73,19 +76,23 @@ pub async fn open_store(
         .or(configured);
     match location {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            let store = PostgresStore::connect(&url)
-                .await
-                .map_err(|e| format!("store {url}: {e}"))?;
+            let store =
+                PostgresStore::connect(&url)
+                    .await
+                    .map_err(|source| SessionError::Store {
+                        location: url.clone(),
+                        source,
+                    })?;
             Ok(Arc::new(store))
         }
         // Keeps nothing: for trying a runbook out, and for measuring the engine without I/O.
         Some(memory) if memory == "memory" || memory == ":memory:" => {
             Ok(Arc::new(MemoryStore::new()))
         }
-        Some(url) if url_scheme(&url).is_some() => Err(format!(
-            "store `{url}`: unknown scheme `{}://`; a store is a SQLite file path, a postgres:// (or postgresql://) URL, or `memory`",
-            url_scheme(&url).unwrap_or_default()
-        )),
+        Some(url) if url_scheme(&url).is_some() => Err(SessionError::UnknownScheme {
+            scheme: url_scheme(&url).unwrap_or_default().to_string(),
+            url,
+        }),
         Some(path) => open_sqlite(Path::new(&path)),
         None => open_sqlite(&base.join(".rbk").join("rbk.db")),
     }
@@ -101,22 +108,50 @@ fn url_scheme(location: &str) -> Option<&str> {
     valid.then_some(scheme)
 }
 
-fn open_sqlite(path: &Path) -> Result<Arc<dyn Store>, String> {
+fn open_sqlite(path: &Path) -> Result<Arc<dyn Store>, SessionError> {
     SqliteStore::open(path)
         .map(|s| Arc::new(s) as Arc<dyn Store>)
-        .map_err(|e| format!("store {}: {e}", path.display()))
+        .map_err(|source| SessionError::Store {
+            location: path.display().to_string(),
+            source,
+        })
 }
 
-pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
+pub fn runtime() -> Result<tokio::runtime::Runtime, SessionError> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))
+        .map_err(SessionError::Runtime)
+}
+
+/// Why a run-related command cannot get going: its project, its store, its run.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Project(#[from] ProjectError),
+    /// The store at `location` cannot be opened.
+    #[error("store {location}: {source}")]
+    Store {
+        location: String,
+        #[source]
+        source: StoreError,
+    },
+    #[error(
+        "store `{url}`: unknown scheme `{scheme}://`; a store is a SQLite file path, a postgres:// (or postgresql://) URL, or `memory`"
+    )]
+    UnknownScheme { url: String, scheme: String },
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    /// The store is open but cannot answer.
+    #[error(transparent)]
+    Read(#[from] StoreError),
+    #[error("there is no run `{id}` in this store (see `rbk runs`)")]
+    NoSuchRun { id: String },
 }
 
 /// The store of the project around the current directory (or the one `--store` names).
-pub async fn store_here(store: Option<&str>) -> Result<Arc<dyn Store>, String> {
+pub async fn store_here(store: Option<&str>) -> Result<Arc<dyn Store>, SessionError> {
     let project_file = project(Path::new(".")).ok().and_then(|(path, _)| path);
     open_store(store, project_file.as_deref()).await
 }
@@ -127,12 +162,9 @@ pub async fn store_here(store: Option<&str>) -> Result<Arc<dyn Store>, String> {
 pub async fn audited_journal(
     store: &dyn Store,
     record: &RunRecord,
-) -> Result<(Vec<Event>, Audit), String> {
-    let events = store.events(&record.id).await.map_err(|e| e.to_string())?;
-    let answers = store
-        .run_answers(&record.id)
-        .await
-        .map_err(|e| e.to_string())?;
+) -> Result<(Vec<Event>, Audit), StoreError> {
+    let events = store.events(&record.id).await?;
+    let answers = store.run_answers(&record.id).await?;
     let audit = verify_run(record, &events, &answers);
     Ok((events, audit))
 }
@@ -140,13 +172,11 @@ pub async fn audited_journal(
 pub async fn find_run(
     store: Option<&str>,
     id: &str,
-) -> Result<(Arc<dyn Store>, RunRecord), String> {
+) -> Result<(Arc<dyn Store>, RunRecord), SessionError> {
     let store = store_here(store).await?;
     match store.run(id).await {
         Ok(Some(record)) => Ok((store, record)),
-        Ok(None) => Err(format!(
-            "there is no run `{id}` in this store (see `rbk runs`)"
-        )),
-        Err(error) => Err(error.to_string()),
+        Ok(None) => Err(SessionError::NoSuchRun { id: id.to_string() }),
+        Err(error) => Err(error.into()),
     }
 }

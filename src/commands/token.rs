@@ -36,7 +36,7 @@ pub fn create(args: TokenArgs) -> u8 {
     };
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
-        Err(error) => return usage_error(&format!("{}: {error}", path.display())),
+        Err(error) => return usage_error(format!("{}: {error}", path.display())),
     };
     let token = match new_token() {
         Ok(token) => token,
@@ -44,10 +44,10 @@ pub fn create(args: TokenArgs) -> u8 {
     };
     let (updated, person, created) = match add_token_hash(&text, &name, &token_hash(&token)) {
         Ok(done) => done,
-        Err(message) => return usage_error(&format!("{}: {message}", path.display())),
+        Err(message) => return usage_error(format!("{}: {message}", path.display())),
     };
     if let Err(error) = write_replacing(&path, &updated) {
-        return usage_error(&format!("cannot write {}: {error}", path.display()));
+        return usage_error(format!("cannot write {}: {error}", path.display()));
     }
     if created {
         println!(
@@ -64,10 +64,9 @@ pub fn create(args: TokenArgs) -> u8 {
 }
 
 /// `rbk_` and 32 random bytes as hex: long enough that guessing is hopeless.
-fn new_token() -> Result<String, String> {
+fn new_token() -> Result<String, TokenError> {
     let mut bytes = [0u8; 32];
-    getrandom::getrandom(&mut bytes)
-        .map_err(|e| format!("the system's random generator failed: {e}"))?;
+    getrandom::getrandom(&mut bytes).map_err(TokenError::Random)?;
     Ok(format!(
         "rbk_{}",
         bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
@@ -76,10 +75,12 @@ fn new_token() -> Result<String, String> {
 
 /// rbk.toml's text with `hash` added to the person's tokens; the person's key as written in
 /// the file (an existing spelling of the same person wins), and whether the entry was new.
-fn add_token_hash(text: &str, name: &str, hash: &str) -> Result<(String, String, bool), String> {
-    let mut document: DocumentMut = text
-        .parse()
-        .map_err(|e: toml_edit::TomlError| e.to_string().trim_end().to_string())?;
+fn add_token_hash(
+    text: &str,
+    name: &str,
+    hash: &str,
+) -> Result<(String, String, bool), TokenError> {
+    let mut document: DocumentMut = text.parse().map_err(TokenError::NotToml)?;
     if !document.contains_key("people") {
         let mut people = Table::new();
         people.set_implicit(true);
@@ -87,7 +88,7 @@ fn add_token_hash(text: &str, name: &str, hash: &str) -> Result<(String, String,
     }
     let people = document["people"]
         .as_table_like_mut()
-        .ok_or("`people` is not a table: write [people.NAME] entries")?;
+        .ok_or(TokenError::PeopleNotATable)?;
     let existing = people
         .iter()
         .map(|(key, _)| key.to_string())
@@ -100,20 +101,38 @@ fn add_token_hash(text: &str, name: &str, hash: &str) -> Result<(String, String,
     let person = people
         .get_mut(&key)
         .and_then(Item::as_table_like_mut)
-        .ok_or_else(|| format!("[people.{key}] is not a table"))?;
+        .ok_or_else(|| TokenError::PersonNotATable { key: key.clone() })?;
     if person.get("tokens").is_none() {
         person.insert("tokens", toml_edit::value(Array::new()));
     }
     let tokens = person
         .get_mut("tokens")
         .and_then(Item::as_array_mut)
-        .ok_or_else(|| format!("[people.{key}] tokens is not a list"))?;
+        .ok_or_else(|| TokenError::TokensNotAList { key: key.clone() })?;
     tokens.push(hash);
     let updated = document.to_string();
-    ProjectConfig::parse(&updated).map_err(|e| {
-        format!("the file would not be a valid rbk.toml after adding the token: {e}")
-    })?;
+    ProjectConfig::parse(&updated).map_err(TokenError::WouldBeInvalid)?;
     Ok((updated, key, created))
+}
+
+/// Why no token was added.
+#[derive(Debug, thiserror::Error)]
+enum TokenError {
+    // getrandom 0.2's error is a `std::error::Error` only with its `std` feature: kept, not
+    // chained as a source.
+    #[error("the system's random generator failed: {0}")]
+    Random(getrandom::Error),
+    /// rbk.toml is not TOML (the parser's report, without its trailing line break).
+    #[error("{}", .0.to_string().trim_end())]
+    NotToml(#[source] toml_edit::TomlError),
+    #[error("`people` is not a table: write [people.NAME] entries")]
+    PeopleNotATable,
+    #[error("[people.{key}] is not a table")]
+    PersonNotATable { key: String },
+    #[error("[people.{key}] tokens is not a list")]
+    TokensNotAList { key: String },
+    #[error("the file would not be a valid rbk.toml after adding the token: {0}")]
+    WouldBeInvalid(#[source] rbk_compiler::config::ConfigError),
 }
 
 /// Writes beside the file and renames over it, so that a crash leaves the old file or the new

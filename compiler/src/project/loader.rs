@@ -60,14 +60,18 @@ impl ModuleLoader for ProjectLoader {
         self.std.iter().map(|(name, _)| name.to_string()).collect()
     }
 
-    fn local_module(&self, from: &Path, relative: &str) -> Result<(PathBuf, String), String> {
+    fn local_module(
+        &self,
+        from: &Path,
+        relative: &str,
+    ) -> Result<(PathBuf, String), ModuleUnavailable> {
         let path = source_files::local_module_path(from, relative);
         if let Some(text) = self.open.get(&path) {
             return Ok((path, text.clone()));
         }
         match source_files::read(&path) {
             Ok(text) => Ok((path, text)),
-            Err(error) => Err(describe_io(&error)),
+            Err(error) => Err(ModuleUnavailable::Unreadable(error)),
         }
     }
 
@@ -77,6 +81,21 @@ impl ModuleLoader for ProjectLoader {
         }
         source_files::special_kind(path)
     }
+}
+
+/// Why a [`ModuleLoader`] cannot serve the file a `use "./x.rbk"` names; the check reports it
+/// as "cannot load module \"./x.rbk\": {this}".
+#[derive(Debug, thiserror::Error)]
+pub enum ModuleUnavailable {
+    /// Reading the file failed (worded by [`describe_io`]).
+    #[error("{}", describe_io(.0))]
+    Unreadable(#[source] io::Error),
+    /// A loader that serves files from memory has none at that path.
+    #[error("no such file")]
+    NotFound,
+    /// A loader that serves no local modules at all (the standard library's checks, tests).
+    #[error("{relative}: local modules are not served here")]
+    NotServed { relative: String },
 }
 
 /// Why a file cannot be read, in the words every message about it uses.
@@ -114,7 +133,10 @@ mod tests {
         );
         assert_eq!(editor.read(&dir.join("lib.rbk")).unwrap(), "unsaved");
         assert_eq!(
-            editor.local_module(&main, "./missing.rbk").unwrap_err(),
+            editor
+                .local_module(&main, "./missing.rbk")
+                .unwrap_err()
+                .to_string(),
             "no such file"
         );
         assert_eq!(editor.std_module("k8s").as_deref(), Some(STD[0].1));
@@ -131,7 +153,8 @@ mod tests {
         assert_eq!(
             loader
                 .local_module(&dir.join("main.rbk"), "latin1.rbk")
-                .unwrap_err(),
+                .unwrap_err()
+                .to_string(),
             "not valid UTF-8 text"
         );
         assert_eq!(

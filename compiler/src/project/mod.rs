@@ -13,10 +13,10 @@ pub mod loader;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::config::ProjectConfig;
+use crate::config::{ConfigError, ProjectConfig};
 
 pub use discovery::{collect_sources, find_config, find_config_for_buffer, group_by_config};
-pub use loader::{describe_io, ProjectLoader};
+pub use loader::{describe_io, ModuleUnavailable, ProjectLoader};
 
 /// Why the files of a project cannot be loaded: a usage or I/O problem, never a diagnostic
 /// about the program (those come from the check).
@@ -27,7 +27,7 @@ pub enum ProjectError {
     /// A path that is a FIFO, a device, a socket: reading it could block or never end.
     NotRegular { path: PathBuf, kind: &'static str },
     /// An `rbk.toml` that does not parse.
-    BadConfig { path: PathBuf, message: String },
+    BadConfig { path: PathBuf, source: ConfigError },
 }
 
 impl fmt::Display for ProjectError {
@@ -39,14 +39,21 @@ impl fmt::Display for ProjectError {
                 "{}: is {kind}, not a regular file; rbk reads only regular .rbk files",
                 path.display()
             ),
-            ProjectError::BadConfig { path, message } => {
-                write!(f, "{}: {message}", path.display())
+            ProjectError::BadConfig { path, source } => {
+                write!(f, "{}: {source}", path.display())
             }
         }
     }
 }
 
-impl std::error::Error for ProjectError {}
+impl std::error::Error for ProjectError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ProjectError::BadConfig { source, .. } => Some(source),
+            ProjectError::Unreadable { .. } | ProjectError::NotRegular { .. } => None,
+        }
+    }
+}
 
 impl ProjectError {
     pub(crate) fn unreadable(path: &Path, error: &std::io::Error) -> ProjectError {
@@ -60,9 +67,9 @@ impl ProjectError {
 /// Reads and parses an `rbk.toml`.
 pub fn load_config(path: &Path) -> Result<ProjectConfig, ProjectError> {
     let text = std::fs::read_to_string(path).map_err(|e| ProjectError::unreadable(path, &e))?;
-    ProjectConfig::parse(&text).map_err(|message| ProjectError::BadConfig {
+    ProjectConfig::parse(&text).map_err(|source| ProjectError::BadConfig {
         path: path.to_path_buf(),
-        message: message.to_string(),
+        source,
     })
 }
 

@@ -235,10 +235,25 @@ fn bind_arguments(
     (out.len() == before).then_some(given)
 }
 
+/// Why an argument or default is not a literal its template parameter accepts; shown after
+/// "must be a literal TYPE, not ".
+#[derive(Debug, thiserror::Error)]
+enum NotALiteral {
+    /// The parameter's type is not a plain named type (a list, a record, `mod.T`).
+    #[error("a value of this type (a template parameter is a string, int, float, bool, duration or percent)")]
+    UnsupportedShape,
+    /// The parameter's type is named but is none of the literal types.
+    #[error("a `{0}` (a template parameter is a string, int, float, bool, duration or percent)")]
+    UnsupportedType(String),
+    /// The value is of another kind (see [`describe`]).
+    #[error("{0}")]
+    Other(&'static str),
+}
+
 /// `Ok` when `value` is a literal the parameter type `ty` accepts; else what it is instead.
-fn literal_of_type(value: &Expr, ty: &TypeExpr) -> Result<(), String> {
+fn literal_of_type(value: &Expr, ty: &TypeExpr) -> Result<(), NotALiteral> {
     let TypeExprKind::Named { module: None, name } = &ty.kind else {
-        return Err("a value of this type (a template parameter is a string, int, float, bool, duration or percent)".into());
+        return Err(NotALiteral::UnsupportedShape);
     };
     let negative_number = matches!(&value.kind, ExprKind::Unary(UnaryOp::Neg, inner)
         if matches!(inner.kind, ExprKind::Int(_) | ExprKind::Float(_)));
@@ -251,17 +266,12 @@ fn literal_of_type(value: &Expr, ty: &TypeExpr) -> Result<(), String> {
         ("duration", ExprKind::Duration(_)) => true,
         ("percent", ExprKind::Percent(_)) => true,
         ("string" | "int" | "float" | "bool" | "duration" | "percent", _) => false,
-        _ => {
-            return Err(format!(
-                "a `{}` (a template parameter is a string, int, float, bool, duration or percent)",
-                name.name
-            ))
-        }
+        _ => return Err(NotALiteral::UnsupportedType(name.name.clone())),
     };
     if fits {
         Ok(())
     } else {
-        Err(describe(value).into())
+        Err(NotALiteral::Other(describe(value)))
     }
 }
 

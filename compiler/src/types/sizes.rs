@@ -55,6 +55,8 @@ impl std::fmt::Display for SizeError {
     }
 }
 
+impl std::error::Error for SizeError {}
+
 /// The number of bytes a Kubernetes quantity stands for.
 pub fn parse_size(text: &str) -> Result<i64, SizeError> {
     let text = text.trim();

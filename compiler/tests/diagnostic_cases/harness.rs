@@ -152,11 +152,15 @@ impl ModuleLoader for Case {
         rbk_std::module_names().map(str::to_string).collect()
     }
 
-    fn local_module(&self, _from: &Path, relative: &str) -> Result<(PathBuf, String), String> {
+    fn local_module(
+        &self,
+        _from: &Path,
+        relative: &str,
+    ) -> Result<(PathBuf, String), rbk_compiler::ModuleUnavailable> {
         let name = relative.trim_start_matches("./");
         match self.files.get(name) {
             Some(text) => Ok((PathBuf::from(name), text.clone())),
-            None => Err("no such file".to_string()),
+            None => Err(rbk_compiler::ModuleUnavailable::NotFound),
         }
     }
 

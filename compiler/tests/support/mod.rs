@@ -19,8 +19,14 @@ impl ModuleLoader for StdFromRepo {
         Vec::new()
     }
 
-    fn local_module(&self, _from: &Path, relative: &str) -> Result<(PathBuf, String), String> {
-        Err(format!("no local modules in these tests ({relative})"))
+    fn local_module(
+        &self,
+        _from: &Path,
+        relative: &str,
+    ) -> Result<(PathBuf, String), rbk_compiler::ModuleUnavailable> {
+        Err(rbk_compiler::ModuleUnavailable::NotServed {
+            relative: relative.to_string(),
+        })
     }
 }
 

@@ -213,8 +213,14 @@ impl ModuleLoader for NoModules {
     fn std_module_names(&self) -> Vec<String> {
         Vec::new()
     }
-    fn local_module(&self, _from: &Path, relative: &str) -> Result<(PathBuf, String), String> {
-        Err(format!("{relative}: no local modules here"))
+    fn local_module(
+        &self,
+        _from: &Path,
+        relative: &str,
+    ) -> Result<(PathBuf, String), rbk_compiler::ModuleUnavailable> {
+        Err(rbk_compiler::ModuleUnavailable::NotServed {
+            relative: relative.to_string(),
+        })
     }
 }
 
@@ -386,7 +392,10 @@ fn a_runbook_without_an_alert_trigger_is_an_error() {
         &NoActions,
     ))
     .unwrap_err();
-    assert!(error.contains("has no `trigger alert"), "{error}");
+    assert!(
+        error.to_string().contains("has no `trigger alert"),
+        "{error}"
+    );
 }
 
 #[test]

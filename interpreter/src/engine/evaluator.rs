@@ -14,7 +14,7 @@ use crate::journal::EventKind;
 use crate::secrets::{Learned, SecretMask};
 use crate::value::{format_duration, Secret, Value};
 
-use super::{fail, flow_message, Eval, Flow, Frame, Machine, Services, StepState, APPROVAL_VALUES};
+use super::{fail, Eval, Flow, Frame, Machine, Services, StepState, APPROVAL_VALUES};
 
 impl<'a> Machine<'a> {
     /// A step body runs in the runbook's scope, so its top-level `let`s reach later steps.
@@ -342,7 +342,8 @@ impl<'a> Machine<'a> {
                     }
                     let left = self.eval(lhs).await?;
                     let right = self.eval(rhs).await?;
-                    crate::operators::binary(*op, left, right).map_err(Flow::Failed)?
+                    crate::operators::binary(*op, left, right)
+                        .map_err(|e| Flow::Failed(e.to_string()))?
                 }
                 ExprKind::Lambda { .. } => return fail("a lambda is not a value"),
             })
@@ -612,10 +613,11 @@ impl<'a> Machine<'a> {
                                 }
                                 Ok(Value::Secret(Secret::new(name, value)))
                             }
-                            Err(message) => fail(message),
+                            Err(why) => fail(why.to_string()),
                         }
                     }
-                    _ => crate::operators::simple_builtin(builtin, values).map_err(Flow::Failed),
+                    _ => crate::operators::simple_builtin(builtin, values)
+                        .map_err(|e| Flow::Failed(e.to_string())),
                 }
             }
         }
@@ -637,7 +639,7 @@ pub async fn evaluate(
     module: ModuleId,
     bindings: HashMap<String, Value>,
     expr: &Expr,
-) -> Result<Value, String> {
+) -> Result<Value, EvalError> {
     let mut machine = Machine {
         program,
         services,
@@ -657,5 +659,23 @@ pub async fn evaluate(
         secrets: SecretMask::default(),
         outcomes: HashMap::new(),
     };
-    machine.eval(expr).await.map_err(flow_message)
+    machine.eval(expr).await.map_err(|flow| match flow {
+        Flow::Failed(message) => EvalError::Failed(message),
+        Flow::Fatal(message) => EvalError::Fatal(message),
+        Flow::Return(_) => EvalError::UnexpectedReturn,
+    })
+}
+
+/// Why [`evaluate`] has no value: the texts are the run-time failures a step would journal.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum EvalError {
+    /// The expression failed as a step fails (a failed action, a run-time error).
+    #[error("{0}")]
+    Failed(String),
+    /// The harness failed (e.g. an unmocked action in a test).
+    #[error("{0}")]
+    Fatal(String),
+    /// `return` outside a `fn` body.
+    #[error("unexpected return")]
+    UnexpectedReturn,
 }

@@ -21,7 +21,7 @@ mod orchestration;
 mod run_error;
 mod steps;
 
-pub use evaluator::evaluate;
+pub use evaluator::{evaluate, EvalError};
 pub use orchestration::{run, Resume};
 pub use run_error::RunError;
 
@@ -161,7 +161,8 @@ impl<'a> Machine<'a> {
         let kind = self
             .secrets
             .mask_event(kind)
-            .map_err(|e| RunError::Journal(JournalError::Refused(e)))?;
+            // The journal's errors are compared and cloned; the mask's keeps only its text.
+            .map_err(|e| RunError::Journal(JournalError::Refused(e.to_string())))?;
         self.services
             .journal
             .append(self.now(), kind)

@@ -38,7 +38,7 @@ impl Resume {
     pub fn from_journal(
         events: &[crate::journal::Event],
         environment: &dyn Environment,
-    ) -> Result<Resume, String> {
+    ) -> Result<Resume, crate::value::StoredValueError> {
         let mut resume = Resume::default();
         let mut started: Vec<String> = Vec::new();
         let mut bindings: HashMap<String, Value> = HashMap::new();
@@ -448,8 +448,8 @@ impl<'a> Machine<'a> {
                                     *failed_step = Some(step.name.name.clone());
                                     return RunStatus::Denied;
                                 }
-                                Err(message) => {
-                                    *fatal = Some(message);
+                                Err(abort) => {
+                                    *fatal = Some(abort.to_string());
                                     return RunStatus::Failed;
                                 }
                             }
@@ -458,8 +458,8 @@ impl<'a> Machine<'a> {
                         self.unbind_root(APPROVAL_VALUES);
                         let state = match ran {
                             Ok(state) => state,
-                            Err(message) => {
-                                *fatal = Some(message);
+                            Err(abort) => {
+                                *fatal = Some(abort.to_string());
                                 steps.push((step.name.name.clone(), StepState::Failed));
                                 *failed_step = Some(step.name.name.clone());
                                 return RunStatus::Failed;

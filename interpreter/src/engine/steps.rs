@@ -16,7 +16,7 @@ use crate::journal::EventKind;
 use crate::present::PlannedAction;
 use crate::value::{format_duration, Value};
 
-use super::{flow_message, Flow, Machine, StepState, APPROVAL_VALUES};
+use super::{flow_message, Flow, Machine, RunError, StepState, APPROVAL_VALUES};
 
 /// What a human answered for a step that was in flight when its process died.
 pub(super) enum InDoubtAnswer {
@@ -28,9 +28,21 @@ pub(super) enum InDoubtAnswer {
     Stop,
 }
 
+/// Why a step stops the whole run rather than failing on its own.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum RunAbort {
+    /// The journal could not be written.
+    #[error(transparent)]
+    Journal(#[from] RunError),
+    /// The harness failed (e.g. an unmocked action in a test); the text is its report, kept
+    /// as the run's `fatal`.
+    #[error("{0}")]
+    Fatal(String),
+}
+
 impl<'a> Machine<'a> {
     /// `Err` only when the harness failed and the run must stop.
-    pub(super) async fn run_step(&mut self, step: &'a Step) -> Result<StepState, String> {
+    pub(super) async fn run_step(&mut self, step: &'a Step) -> Result<StepState, RunAbort> {
         let name = step.name.name.clone();
         self.step = name.clone();
         if let Some(condition) = &step.when {
@@ -44,7 +56,7 @@ impl<'a> Machine<'a> {
                     .await?;
                     return Ok(StepState::Skipped);
                 }
-                Err(Flow::Fatal(message)) => return Err(message),
+                Err(Flow::Fatal(message)) => return Err(RunAbort::Fatal(message)),
                 Err(flow) => {
                     self.journal(EventKind::StepFailed {
                         step: name,
@@ -232,7 +244,7 @@ impl<'a> Machine<'a> {
                         .await?;
                     return Ok(StepState::Succeeded);
                 }
-                Err(Flow::Fatal(message)) => return Err(message),
+                Err(Flow::Fatal(message)) => return Err(RunAbort::Fatal(message)),
                 Err(Flow::Failed(message)) => {
                     if attempt <= retries {
                         self.journal(EventKind::StepRetrying {
@@ -268,7 +280,7 @@ impl<'a> Machine<'a> {
     pub(super) async fn answer_in_doubt(
         &mut self,
         step: &'a Step,
-    ) -> Result<InDoubtAnswer, String> {
+    ) -> Result<InDoubtAnswer, RunAbort> {
         let module = self.module();
         let effect = crate_effect(self.program, module.id, step);
         if effect <= Effect::Read {

@@ -101,10 +101,17 @@ pub(crate) fn check_transition(
     summary: &str,
 ) -> Result<String, StoreError> {
     match current {
-        None => Err(StoreError(format!("no run {run_id}"))),
-        Some((current, _)) if current.is_final() && current != state => Err(StoreError(format!(
-            "run {run_id} is already {current} and cannot become {state}"
-        ))),
+        None => Err(StoreError::NoSuchRun {
+            backend: None,
+            run_id: run_id.to_string(),
+        }),
+        Some((current, _)) if current.is_final() && current != state => {
+            Err(StoreError::AlreadyEnded {
+                run_id: run_id.to_string(),
+                current,
+                wanted: state,
+            })
+        }
         Some((current, kept)) if current.is_final() => Ok(kept),
         Some(_) => Ok(summary.to_string()),
     }
@@ -151,10 +158,10 @@ pub(crate) fn unique_prefix(
                     Err(_) => "?".into(),
                 })
                 .collect();
-            Err(StoreError(format!(
-                "run id prefix {prefix:?} is ambiguous: it matches more than one run ({}, ...); give more of the id",
-                ids.join(", ")
-            )))
+            Err(StoreError::AmbiguousPrefix {
+                prefix: prefix.to_string(),
+                matches: ids,
+            })
         }
     }
 }

@@ -11,7 +11,7 @@ use super::common::{
 };
 use super::queue::{self, cancel_events, expiry, now_ms, plan, StartFacts, RESOLVED_BEFORE_START};
 use super::{
-    ApprovalAnswer, ClaimRefusal, HoldDecision, Intake, IntakeReport, JournalHead, Lease,
+    ApprovalAnswer, Backend, ClaimRefusal, HoldDecision, Intake, IntakeReport, JournalHead, Lease,
     RunLimits, RunOwner, RunQuery, RunRecord, RunState, StartDecision, Store, StoreError,
     TriggerKind,
 };
@@ -77,7 +77,10 @@ fn set_state_in(
         new,
         summary,
     )
-    .map_err(|e| StoreError(format!("memory store: {}", e.0)))?;
+    .map_err(|refusal| StoreError::Refused {
+        backend: Backend::Memory,
+        refusal: Box::new(refusal),
+    })?;
     if let Some(run) = run {
         if run.state != new || run.ended_at.is_none() {
             run.ended_at = ended_at(new);
@@ -108,7 +111,10 @@ fn append_to(
     kind: &EventKind,
 ) -> Result<Event, StoreError> {
     let Some(run) = state.runs.iter_mut().find(|r| r.id == run_id) else {
-        return Err(StoreError(format!("memory store: no run {run_id}")));
+        return Err(StoreError::NoSuchRun {
+            backend: Some(Backend::Memory),
+            run_id: run_id.to_string(),
+        });
     };
     let events = state.events.entry(run_id.to_string()).or_default();
     let seq = events.len() as u64;
@@ -146,20 +152,21 @@ impl Store for MemoryStore {
         Box::pin(async move {
             let mut state = self.lock();
             if state.runs.iter().any(|r| r.id == run.id) {
-                return Err(StoreError(format!(
-                    "memory store: run {} exists already",
-                    run.id
-                )));
+                return Err(StoreError::RunExists {
+                    backend: Backend::Memory,
+                    run_id: run.id.clone(),
+                });
             }
             if state.runs.iter().any(|r| {
                 r.runbook == run.runbook
                     && !run.trigger.key.is_empty()
                     && r.trigger.key == run.trigger.key
             }) {
-                return Err(StoreError(format!(
-                    "memory store: runbook {} already has a run for {}",
-                    run.runbook, run.trigger.key
-                )));
+                return Err(StoreError::TriggerTaken {
+                    backend: Backend::Memory,
+                    runbook: run.runbook.clone(),
+                    key: run.trigger.key.clone(),
+                });
             }
             let same = |r: &&RunRecord| {
                 r.runbook == run.runbook && r.limit_key == run.limit_key && !r.dry_run
@@ -316,10 +323,10 @@ impl Store for MemoryStore {
         Box::pin(async move {
             let mut state = self.lock();
             if !state.runs.iter().any(|r| r.id == answer.run_id) {
-                return Err(StoreError(format!(
-                    "memory store: no run {}",
-                    answer.run_id
-                )));
+                return Err(StoreError::NoSuchRun {
+                    backend: Some(Backend::Memory),
+                    run_id: answer.run_id.clone(),
+                });
             }
             if answer.external_id.is_some()
                 && state
@@ -357,7 +364,10 @@ impl Store for MemoryStore {
         Box::pin(async move {
             let mut state = self.lock();
             if !state.runs.iter().any(|r| r.id == run_id) {
-                return Err(StoreError(format!("memory store: no run {run_id}")));
+                return Err(StoreError::NoSuchRun {
+                    backend: Some(Backend::Memory),
+                    run_id: run_id.to_string(),
+                });
             }
             state
                 .notices
@@ -443,10 +453,10 @@ impl Store for MemoryStore {
                 let planned = plan(start, &facts);
                 if let Some(record) = planned.record {
                     if state.runs.iter().any(|r| r.id == record.id) {
-                        return Err(StoreError(format!(
-                            "memory store: run {} exists already",
-                            record.id
-                        )));
+                        return Err(StoreError::RunExists {
+                            backend: Backend::Memory,
+                            run_id: record.id.clone(),
+                        });
                     }
                     let id = record.id.clone();
                     let mut record = record;

@@ -183,16 +183,186 @@ impl RunLimits {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct StoreError(pub String);
+/// Which store an error comes from: the first words of its messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Memory,
+    Sqlite,
+    Postgres,
+}
 
-impl std::fmt::Display for StoreError {
+impl std::fmt::Display for Backend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(match self {
+            Backend::Memory => "memory store",
+            Backend::Sqlite => "sqlite store",
+            Backend::Postgres => "postgres store",
+        })
     }
 }
 
-impl std::error::Error for StoreError {}
+/// Why a store could not do what it was asked, by kind: the database failing, a run that is not
+/// there or is there already, a state change the run's history forbids, a file that is no longer
+/// the one opened. The driver's report is kept as text (`detail`) because a journal error is
+/// masked for secrets before it is shown or stored, and the texts are the messages users read.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum StoreError {
+    /// The database (or encoding what goes into it) failed while doing `context`.
+    #[error("{backend}: {context}: {detail}")]
+    Database {
+        backend: Backend,
+        context: String,
+        detail: String,
+    },
+    /// No run has this id; `backend` is `None` when a check shared by the stores says it.
+    #[error("{}no run {run_id}", backend.map(|b| format!("{b}: ")).unwrap_or_default())]
+    NoSuchRun {
+        backend: Option<Backend>,
+        run_id: String,
+    },
+    /// A run with this id already exists.
+    #[error("{backend}: run {run_id} exists already")]
+    RunExists { backend: Backend, run_id: String },
+    /// The runbook already has a run for this trigger key.
+    #[error("{backend}: runbook {runbook} already has a run for {key}")]
+    TriggerTaken {
+        backend: Backend,
+        runbook: String,
+        key: String,
+    },
+    /// A database constraint refused the run: its id or its (runbook, trigger key) is taken.
+    #[error(
+        "{backend}: run {run_id} already exists (or runbook {runbook} already has a run for {key:?})"
+    )]
+    RunOrTriggerExists {
+        backend: Backend,
+        run_id: String,
+        runbook: String,
+        key: String,
+    },
+    /// A run that ended cannot change to another state.
+    #[error("run {run_id} is already {current} and cannot become {wanted}")]
+    AlreadyEnded {
+        run_id: String,
+        current: RunState,
+        wanted: RunState,
+    },
+    /// A check shared by the stores refused, told by the store that asked it.
+    #[error("{backend}: {refusal}")]
+    Refused {
+        backend: Backend,
+        refusal: Box<StoreError>,
+    },
+    /// A run id prefix that matches more than one run.
+    #[error(
+        "run id prefix {prefix:?} is ambiguous: it matches more than one run ({}, ...); give more of the id",
+        matches.join(", ")
+    )]
+    AmbiguousPrefix {
+        prefix: String,
+        matches: Vec<String>,
+    },
+    /// A journal sequence number the database cannot hold.
+    #[error("{backend}: seq {seq} out of range")]
+    SeqOutOfRange { backend: Backend, seq: u64 },
+    /// The SQLite file was deleted or replaced after it was opened.
+    #[error(
+        "sqlite store: {} was deleted or replaced while rbk was using it; what is written now would be lost",
+        path.display()
+    )]
+    FileReplaced { path: std::path::PathBuf },
+    /// The SQLite file was made read-only after it was opened.
+    #[error("sqlite store: {} was made read-only; rbk does not write to it", path.display())]
+    FileReadOnly { path: std::path::PathBuf },
+    /// The database was written by a newer rbk.
+    #[error(
+        "sqlite store: schema version {found} is newer than this rbk understands ({understood}); upgrade rbk"
+    )]
+    SchemaTooNew { found: i64, understood: i64 },
+}
+
+impl StoreError {
+    /// The failure of `context` in `backend`, with the driver's (or encoder's) report.
+    pub(crate) fn database(
+        backend: Backend,
+        context: &str,
+        detail: impl std::fmt::Display,
+    ) -> StoreError {
+        StoreError::Database {
+            backend,
+            context: context.to_string(),
+            detail: detail.to_string(),
+        }
+    }
+
+    /// The same error with every secret in its texts masked: it is shown and stored.
+    pub fn masked(self, secrets: &crate::secrets::SecretMask) -> StoreError {
+        let mask = |text: String| secrets.mask(&text);
+        match self {
+            StoreError::Database {
+                backend,
+                context,
+                detail,
+            } => StoreError::Database {
+                backend,
+                context: mask(context),
+                detail: mask(detail),
+            },
+            StoreError::NoSuchRun { backend, run_id } => StoreError::NoSuchRun {
+                backend,
+                run_id: mask(run_id),
+            },
+            StoreError::RunExists { backend, run_id } => StoreError::RunExists {
+                backend,
+                run_id: mask(run_id),
+            },
+            StoreError::TriggerTaken {
+                backend,
+                runbook,
+                key,
+            } => StoreError::TriggerTaken {
+                backend,
+                runbook: mask(runbook),
+                key: mask(key),
+            },
+            StoreError::RunOrTriggerExists {
+                backend,
+                run_id,
+                runbook,
+                key,
+            } => StoreError::RunOrTriggerExists {
+                backend,
+                run_id: mask(run_id),
+                runbook: mask(runbook),
+                key: mask(key),
+            },
+            StoreError::AlreadyEnded {
+                run_id,
+                current,
+                wanted,
+            } => StoreError::AlreadyEnded {
+                run_id: mask(run_id),
+                current,
+                wanted,
+            },
+            StoreError::Refused { backend, refusal } => StoreError::Refused {
+                backend,
+                refusal: Box::new(refusal.masked(secrets)),
+            },
+            StoreError::AmbiguousPrefix { prefix, matches } => StoreError::AmbiguousPrefix {
+                prefix: mask(prefix),
+                matches: matches.into_iter().map(mask).collect(),
+            },
+            StoreError::FileReplaced { path } => StoreError::FileReplaced {
+                path: mask(path.to_string_lossy().into_owned()).into(),
+            },
+            StoreError::FileReadOnly { path } => StoreError::FileReadOnly {
+                path: mask(path.to_string_lossy().into_owned()).into(),
+            },
+            error @ (StoreError::SeqOutOfRange { .. } | StoreError::SchemaTooNew { .. }) => error,
+        }
+    }
+}
 
 /// Which runs `Store::list_runs` returns, most recent first.
 #[derive(Clone, Debug, Default, PartialEq)]

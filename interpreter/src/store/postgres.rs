@@ -24,8 +24,9 @@ use super::queue::{
     cancel_events, expiry, now_ms, plan, QueuedStart, StartFacts, RESOLVED_BEFORE_START,
 };
 use super::{
-    ApprovalAnswer, ClaimRefusal, HoldDecision, Intake, IntakeReport, Lease, RunLimits, RunOwner,
-    RunQuery, RunRecord, RunState, RunTrigger, StartDecision, Store, StoreError, TriggerKind,
+    ApprovalAnswer, Backend, ClaimRefusal, HoldDecision, Intake, IntakeReport, Lease, RunLimits,
+    RunOwner, RunQuery, RunRecord, RunState, RunTrigger, StartDecision, Store, StoreError,
+    TriggerKind,
 };
 use crate::action::BoxFuture;
 use crate::journal::{event_hash, Event, EventKind};
@@ -151,7 +152,7 @@ pub struct PostgresStore {
 }
 
 fn err(context: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError(format!("postgres store: {context}: {e}"))
+    StoreError::database(Backend::Postgres, context, e)
 }
 
 /// A tokio-postgres error with the server's message, which `Display` alone leaves out.
@@ -461,10 +462,12 @@ async fn insert_run(tx: &Transaction<'_>, run: &RunRecord) -> Result<(), StoreEr
     .await
     .map_err(|e| {
         if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
-            StoreError(format!(
-                "postgres store: run {} already exists (or runbook {} already has a run for {:?})",
-                run.id, run.runbook, run.trigger.key
-            ))
+            StoreError::RunOrTriggerExists {
+                backend: Backend::Postgres,
+                run_id: run.id.clone(),
+                runbook: run.runbook.clone(),
+                key: run.trigger.key.clone(),
+            }
         } else {
             pg_err(&format!("cannot record run {}", run.id), e)
         }
@@ -503,7 +506,10 @@ async fn append_in(
         .await
         .map_err(|e| pg_err("cannot lock run", e))?;
     if locked.is_none() {
-        return Err(StoreError(format!("postgres store: no run {run_id}")));
+        return Err(StoreError::NoSuchRun {
+            backend: Some(Backend::Postgres),
+            run_id: run_id.to_string(),
+        });
     }
     let last = tx
         .query_opt(
@@ -521,8 +527,10 @@ async fn append_in(
         }
     };
     let hash = event_hash(&prev_hash, seq, at, kind);
-    let seq_sql = i64::try_from(seq)
-        .map_err(|_| StoreError(format!("postgres store: seq {seq} out of range")))?;
+    let seq_sql = i64::try_from(seq).map_err(|_| StoreError::SeqOutOfRange {
+        backend: Backend::Postgres,
+        seq,
+    })?;
     tx.execute(
         "INSERT INTO rbk_events (run_id, seq, at, kind, prev_hash, hash) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -598,7 +606,10 @@ async fn set_state_in(
         state,
         summary,
     )
-    .map_err(|e| StoreError(format!("postgres store: {}", e.0)))?;
+    .map_err(|refusal| StoreError::Refused {
+        backend: Backend::Postgres,
+        refusal: Box::new(refusal),
+    })?;
     // A final state holds no lease.
     let keeps_lease = !state.is_final();
     tx.execute(
@@ -1150,10 +1161,10 @@ impl Store for PostgresStore {
                     if e.code()
                         == Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION) =>
                 {
-                    return Err(StoreError(format!(
-                        "postgres store: no run {}",
-                        answer.run_id
-                    )))
+                    return Err(StoreError::NoSuchRun {
+                        backend: Some(Backend::Postgres),
+                        run_id: answer.run_id.clone(),
+                    })
                 }
                 Err(e) => return Err(pg_err("cannot record answer", e)),
             }
@@ -1174,7 +1185,7 @@ impl Store for PostgresStore {
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let text = serde_json::to_string(value)
-                .map_err(|e| StoreError(format!("postgres store: cannot encode notice: {e}")))?;
+                .map_err(|e| StoreError::database(Backend::Postgres, "cannot encode notice", e))?;
             let client = self.client().await?;
             client
                 .execute(
@@ -1185,7 +1196,10 @@ impl Store for PostgresStore {
                 .await
                 .map_err(|e| {
                     if e.code() == Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION) {
-                        StoreError(format!("postgres store: no run {run_id}"))
+                        StoreError::NoSuchRun {
+                            backend: Some(Backend::Postgres),
+                            run_id: run_id.to_string(),
+                        }
                     } else {
                         pg_err("cannot save notice", e)
                     }
@@ -1212,7 +1226,7 @@ impl Store for PostgresStore {
             let text: String = row.try_get(0).map_err(|e| pg_err("bad notice row", e))?;
             serde_json::from_str(&text)
                 .map(Some)
-                .map_err(|e| StoreError(format!("postgres store: notice {key}: {e}")))
+                .map_err(|e| StoreError::database(Backend::Postgres, &format!("notice {key}"), e))
         })
     }
 

@@ -20,8 +20,9 @@ use super::queue::{
     RESOLVED_BEFORE_START,
 };
 use super::{
-    ApprovalAnswer, ClaimRefusal, HoldDecision, Intake, IntakeReport, Lease, RunLimits, RunOwner,
-    RunQuery, RunRecord, RunState, RunTrigger, StartDecision, Store, StoreError, TriggerKind,
+    ApprovalAnswer, Backend, ClaimRefusal, HoldDecision, Intake, IntakeReport, Lease, RunLimits,
+    RunOwner, RunQuery, RunRecord, RunState, RunTrigger, StartDecision, Store, StoreError,
+    TriggerKind,
 };
 use crate::action::BoxFuture;
 use crate::journal::{event_hash, Event, EventKind};
@@ -167,21 +168,17 @@ impl StoreFile {
     }
 
     fn check(&self) -> Result<(), StoreError> {
-        let gone = || {
-            StoreError(format!(
-                "sqlite store: {} was deleted or replaced while rbk was using it; what is written now would be lost",
-                self.path.display()
-            ))
+        let gone = || StoreError::FileReplaced {
+            path: self.path.clone(),
         };
         let metadata = std::fs::metadata(&self.path).map_err(|_| gone())?;
         if file_identity(&metadata) != self.identity {
             return Err(gone());
         }
         if metadata.permissions().readonly() {
-            return Err(StoreError(format!(
-                "sqlite store: {} was made read-only; rbk does not write to it",
-                self.path.display()
-            )));
+            return Err(StoreError::FileReadOnly {
+                path: self.path.clone(),
+            });
         }
         Ok(())
     }
@@ -199,7 +196,7 @@ fn file_identity(_metadata: &std::fs::Metadata) -> (u64, u64) {
 }
 
 fn err(context: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError(format!("sqlite store: {context}: {e}"))
+    StoreError::database(Backend::Sqlite, context, e)
 }
 
 impl SqliteStore {
@@ -251,9 +248,10 @@ impl SqliteStore {
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .map_err(|e| err("user_version", e))?;
         if version > SCHEMA_VERSION {
-            return Err(StoreError(format!(
-                "sqlite store: schema version {version} is newer than this rbk understands ({SCHEMA_VERSION}); upgrade rbk"
-            )));
+            return Err(StoreError::SchemaTooNew {
+                found: version,
+                understood: SCHEMA_VERSION,
+            });
         }
         tx.execute_batch(SCHEMA)
             .map_err(|e| err("cannot create schema", e))?;
@@ -448,10 +446,12 @@ fn insert_run(tx: &rusqlite::Transaction<'_>, run: &RunRecord) -> Result<(), Sto
         rusqlite::Error::SqliteFailure(f, _)
             if f.code == rusqlite::ErrorCode::ConstraintViolation =>
         {
-            StoreError(format!(
-                "sqlite store: run {} already exists (or runbook {} already has a run for {:?})",
-                run.id, run.runbook, run.trigger.key
-            ))
+            StoreError::RunOrTriggerExists {
+                backend: Backend::Sqlite,
+                run_id: run.id.clone(),
+                runbook: run.runbook.clone(),
+                key: run.trigger.key.clone(),
+            }
         }
         e => err(&format!("cannot record run {}", run.id), e),
     })?;
@@ -489,7 +489,10 @@ fn active_owners(
 }
 
 fn seq_to_sql(seq: u64) -> Result<i64, StoreError> {
-    i64::try_from(seq).map_err(|_| StoreError(format!("sqlite store: seq {seq} out of range")))
+    i64::try_from(seq).map_err(|_| StoreError::SeqOutOfRange {
+        backend: Backend::Sqlite,
+        seq,
+    })
 }
 
 /// Appends `kind` to the run's journal inside `tx` and moves the run's anchored head with it.
@@ -507,7 +510,10 @@ fn append_in(
         .and_then(|mut statement| statement.query_row([run_id], |row| row.get(0)).optional())
         .map_err(|e| err("cannot read run", e))?;
     if exists.is_none() {
-        return Err(StoreError(format!("sqlite store: no run {run_id}")));
+        return Err(StoreError::NoSuchRun {
+            backend: Some(Backend::Sqlite),
+            run_id: run_id.to_string(),
+        });
     }
     let last: Option<(i64, String)> = tx
         .prepare_cached(
@@ -592,7 +598,10 @@ fn set_state_in(
         state,
         summary,
     )
-    .map_err(|e| StoreError(format!("sqlite store: {}", e.0)))?;
+    .map_err(|refusal| StoreError::Refused {
+        backend: Backend::Sqlite,
+        refusal: Box::new(refusal),
+    })?;
     // A final state holds no lease.
     let keeps_lease = !state.is_final();
     tx.execute(
@@ -1089,7 +1098,7 @@ impl Store for SqliteStore {
                 rusqlite::Error::SqliteFailure(f, _)
                     if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
                 {
-                    StoreError(format!("sqlite store: no run {}", answer.run_id))
+                    StoreError::NoSuchRun { backend: Some(Backend::Sqlite), run_id: answer.run_id.clone() }
                 }
                 e => err("cannot record answer", e),
             })?;
@@ -1113,7 +1122,7 @@ impl Store for SqliteStore {
         Box::pin(async move {
             self.writable()?;
             let text = serde_json::to_string(value)
-                .map_err(|e| StoreError(format!("sqlite store: cannot encode notice: {e}")))?;
+                .map_err(|e| StoreError::database(Backend::Sqlite, "cannot encode notice", e))?;
             self.lock()
                 .execute(
                     "INSERT INTO rbk_notices (run_id, key, value) VALUES (?1, ?2, ?3) \
@@ -1124,7 +1133,10 @@ impl Store for SqliteStore {
                     rusqlite::Error::SqliteFailure(f, _)
                         if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
                     {
-                        StoreError(format!("sqlite store: no run {run_id}"))
+                        StoreError::NoSuchRun {
+                            backend: Some(Backend::Sqlite),
+                            run_id: run_id.to_string(),
+                        }
                     }
                     e => err("cannot save notice", e),
                 })?;
@@ -1149,7 +1161,7 @@ impl Store for SqliteStore {
                 .map_err(|e| err("cannot read notice", e))?;
             text.map(|t| {
                 serde_json::from_str(&t)
-                    .map_err(|e| StoreError(format!("sqlite store: notice {key}: {e}")))
+                    .map_err(|e| StoreError::database(Backend::Sqlite, &format!("notice {key}"), e))
             })
             .transpose()
         })

@@ -121,7 +121,7 @@ impl<'p> CallMatcher<'p> {
         program: &Analysis,
         module: ModuleId,
         args: &[(String, Value)],
-    ) -> Result<bool, String> {
+    ) -> Result<bool, GuardError> {
         let mut bound = self.bindings.clone();
         // Arguments past the patterns were left to their defaults: they match anything.
         let shaped = self
@@ -143,13 +143,29 @@ impl<'p> CallMatcher<'p> {
         };
         match evaluate(program, services, module, bound, guard).await {
             Ok(Value::Bool(holds)) => Ok(holds),
-            Ok(other) => Err(format!(
-                "the `where` of `{}` gave {other}, not a bool",
-                self.written
-            )),
-            Err(e) => Err(format!("the `where` of `{}` failed: {e}", self.written)),
+            Ok(other) => Err(GuardError::NotABool {
+                mock: self.written.to_string(),
+                value: other,
+            }),
+            Err(error) => Err(GuardError::Failed {
+                mock: self.written.to_string(),
+                error,
+            }),
         }
     }
+}
+
+/// Why a mock's `where` could not decide; `mock` is the mock as written.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum GuardError {
+    #[error("the `where` of `{mock}` gave {value}, not a bool")]
+    NotABool { mock: String, value: Value },
+    #[error("the `where` of `{mock}` failed: {error}")]
+    Failed {
+        mock: String,
+        #[source]
+        error: crate::engine::EvalError,
+    },
 }
 
 /// A mock's `where` decides from the arguments alone: it reaches no action.
@@ -233,7 +249,7 @@ impl<'p> MockActions<'p> {
                 let matched = matcher
                     .matches(self.program, self.module, &call.args)
                     .await
-                    .map_err(ActionError::fatal)?;
+                    .map_err(|e| ActionError::fatal(e.to_string()))?;
                 if !matched {
                     continue;
                 }

@@ -15,8 +15,14 @@ impl ModuleLoader for NoModules {
     fn std_module_names(&self) -> Vec<String> {
         Vec::new()
     }
-    fn local_module(&self, _from: &Path, relative: &str) -> Result<(PathBuf, String), String> {
-        Err(format!("{relative}: no local modules in these tests"))
+    fn local_module(
+        &self,
+        _from: &Path,
+        relative: &str,
+    ) -> Result<(PathBuf, String), rbk_compiler::ModuleUnavailable> {
+        Err(rbk_compiler::ModuleUnavailable::NotServed {
+            relative: relative.to_string(),
+        })
     }
 }
 

@@ -14,6 +14,39 @@ pub struct Posted {
     pub ts: String,
 }
 
+/// Why a Web API call did not do what was asked; `method` is the API method (or
+/// `response_url`).
+#[derive(Debug, thiserror::Error)]
+pub enum SlackError {
+    #[error("{method}: Slack could not be reached: {source}")]
+    Unreachable {
+        method: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("{method}: Slack answered {status} with no JSON: {source}")]
+    NotJson {
+        method: String,
+        status: reqwest::StatusCode,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// Slack answered `ok: false` with this error code.
+    #[error("{method}: Slack refused it ({status}): {code}")]
+    Refused {
+        method: String,
+        status: reqwest::StatusCode,
+        code: String,
+    },
+    #[error("{method}: Slack's answer has no channel or ts")]
+    NoMessage { method: String },
+    #[error("{method}: Slack answered {status}")]
+    Status {
+        method: String,
+        status: reqwest::StatusCode,
+    },
+}
+
 pub trait SlackApi: Send + Sync {
     /// `chat.postMessage`; `thread_ts` posts a reply in that message's thread.
     fn post<'a>(
@@ -22,27 +55,27 @@ pub trait SlackApi: Send + Sync {
         text: &'a str,
         blocks: Option<&'a Value>,
         thread_ts: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<Posted, String>>;
+    ) -> BoxFuture<'a, Result<Posted, SlackError>>;
     /// `chat.update`: replaces the message's text and blocks.
     fn update<'a>(
         &'a self,
         at: &'a Posted,
         text: &'a str,
         blocks: &'a Value,
-    ) -> BoxFuture<'a, Result<(), String>>;
+    ) -> BoxFuture<'a, Result<(), SlackError>>;
     /// `chat.postEphemeral`: a message only `user` sees (a refused reaction).
     fn post_ephemeral<'a>(
         &'a self,
         channel: &'a str,
         user: &'a str,
         text: &'a str,
-    ) -> BoxFuture<'a, Result<(), String>>;
+    ) -> BoxFuture<'a, Result<(), SlackError>>;
     /// A private reply to the person who clicked, through the click's `response_url`.
     fn respond_privately<'a>(
         &'a self,
         response_url: &'a str,
         text: &'a str,
-    ) -> BoxFuture<'a, Result<(), String>>;
+    ) -> BoxFuture<'a, Result<(), SlackError>>;
 }
 
 /// The real Web API over HTTPS with the bot token.
@@ -64,7 +97,7 @@ impl WebApi {
         }
     }
 
-    async fn call(&self, method: &str, body: &Value) -> Result<Value, String> {
+    async fn call(&self, method: &str, body: &Value) -> Result<Value, SlackError> {
         let url = format!("{}/{method}", self.base);
         let answer = self
             .client
@@ -73,21 +106,29 @@ impl WebApi {
             .json(body)
             .send()
             .await
-            .map_err(|e| format!("{method}: Slack could not be reached: {e}"))?;
+            .map_err(|source| SlackError::Unreachable {
+                method: method.to_string(),
+                source,
+            })?;
         let status = answer.status();
-        let reply: Value = answer
-            .json()
-            .await
-            .map_err(|e| format!("{method}: Slack answered {status} with no JSON: {e}"))?;
+        let reply: Value = answer.json().await.map_err(|source| SlackError::NotJson {
+            method: method.to_string(),
+            status,
+            source,
+        })?;
         // Slack answers 200 with `ok: false` and an error code for most failures.
         if reply.get("ok") == Some(&Value::Bool(true)) {
             Ok(reply)
         } else {
-            let error = reply
+            let code = reply
                 .get("error")
                 .and_then(Value::as_str)
                 .unwrap_or("no error given");
-            Err(format!("{method}: Slack refused it ({status}): {error}"))
+            Err(SlackError::Refused {
+                method: method.to_string(),
+                status,
+                code: code.to_string(),
+            })
         }
     }
 }
@@ -99,7 +140,7 @@ impl SlackApi for WebApi {
         text: &'a str,
         blocks: Option<&'a Value>,
         thread_ts: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<Posted, String>> {
+    ) -> BoxFuture<'a, Result<Posted, SlackError>> {
         Box::pin(async move {
             let mut body = json!({"channel": channel, "text": text, "unfurl_links": false});
             if let Some(blocks) = blocks {
@@ -112,7 +153,9 @@ impl SlackApi for WebApi {
             let field = |name: &str| reply.get(name).and_then(Value::as_str).map(str::to_string);
             match (field("channel"), field("ts")) {
                 (Some(channel), Some(ts)) => Ok(Posted { channel, ts }),
-                _ => Err("chat.postMessage: Slack's answer has no channel or ts".to_string()),
+                _ => Err(SlackError::NoMessage {
+                    method: "chat.postMessage".to_string(),
+                }),
             }
         })
     }
@@ -122,7 +165,7 @@ impl SlackApi for WebApi {
         at: &'a Posted,
         text: &'a str,
         blocks: &'a Value,
-    ) -> BoxFuture<'a, Result<(), String>> {
+    ) -> BoxFuture<'a, Result<(), SlackError>> {
         Box::pin(async move {
             let body = json!({"channel": at.channel, "ts": at.ts, "text": text, "blocks": blocks});
             self.call("chat.update", &body).await.map(|_| ())
@@ -134,7 +177,7 @@ impl SlackApi for WebApi {
         channel: &'a str,
         user: &'a str,
         text: &'a str,
-    ) -> BoxFuture<'a, Result<(), String>> {
+    ) -> BoxFuture<'a, Result<(), SlackError>> {
         Box::pin(async move {
             let body = json!({"channel": channel, "user": user, "text": text});
             self.call("chat.postEphemeral", &body).await.map(|_| ())
@@ -145,7 +188,7 @@ impl SlackApi for WebApi {
         &'a self,
         response_url: &'a str,
         text: &'a str,
-    ) -> BoxFuture<'a, Result<(), String>> {
+    ) -> BoxFuture<'a, Result<(), SlackError>> {
         Box::pin(async move {
             let body =
                 json!({"response_type": "ephemeral", "replace_original": false, "text": text});
@@ -155,11 +198,17 @@ impl SlackApi for WebApi {
                 .json(&body)
                 .send()
                 .await
-                .map_err(|e| format!("response_url: Slack could not be reached: {e}"))?;
+                .map_err(|source| SlackError::Unreachable {
+                    method: "response_url".to_string(),
+                    source,
+                })?;
             if answer.status().is_success() {
                 Ok(())
             } else {
-                Err(format!("response_url: Slack answered {}", answer.status()))
+                Err(SlackError::Status {
+                    method: "response_url".to_string(),
+                    status: answer.status(),
+                })
             }
         })
     }

@@ -32,6 +32,7 @@ pub async fn receive(
     let click = match Click::parse(&body) {
         Ok(click) => click,
         Err(reason) => {
+            let reason = reason.to_string();
             log::warn(
                 "slack_refused",
                 json!({"endpoint": "interactivity", "reason": reason}),
@@ -134,35 +135,51 @@ struct Click {
     response_url: String,
 }
 
+/// Why an interactivity body is not a click rbk answers (400, with this text).
+#[derive(Debug, thiserror::Error)]
+enum NotAClick {
+    #[error("the body has no `payload` field (Slack sends payload=<JSON>)")]
+    NoPayload,
+    #[error("the payload is not JSON: {0}")]
+    NotJson(#[source] serde_json::Error),
+    #[error("the payload has no {0}")]
+    Missing(&'static str),
+    #[error("rbk answers only block_actions, not {0}")]
+    NotBlockActions(String),
+    #[error("the payload has no action")]
+    NoAction,
+    #[error("unknown action_id `{0}`")]
+    UnknownAction(String),
+    #[error("the button's value is not rbk's: {0}")]
+    ForeignButton(#[source] serde_json::Error),
+}
+
 impl Click {
-    fn parse(body: &[u8]) -> Result<Click, String> {
+    fn parse(body: &[u8]) -> Result<Click, NotAClick> {
         let payload = form_urlencoded::parse(body)
             .find(|(name, _)| name == "payload")
             .map(|(_, value)| value.into_owned())
-            .ok_or("the body has no `payload` field (Slack sends payload=<JSON>)")?;
-        let payload: Value =
-            serde_json::from_str(&payload).map_err(|e| format!("the payload is not JSON: {e}"))?;
-        let text = |value: &Value, pointer: &str| {
+            .ok_or(NotAClick::NoPayload)?;
+        let payload: Value = serde_json::from_str(&payload).map_err(NotAClick::NotJson)?;
+        let text = |value: &Value, pointer: &'static str| {
             value
                 .pointer(pointer)
                 .and_then(Value::as_str)
                 .map(str::to_string)
-                .ok_or(format!("the payload has no {pointer}"))
+                .ok_or(NotAClick::Missing(pointer))
         };
         let kind = text(&payload, "/type")?;
         if kind != "block_actions" {
-            return Err(format!("rbk answers only block_actions, not {kind}"));
+            return Err(NotAClick::NotBlockActions(kind));
         }
-        let action = payload
-            .pointer("/actions/0")
-            .ok_or("the payload has no action")?;
+        let action = payload.pointer("/actions/0").ok_or(NotAClick::NoAction)?;
         let approve = match text(action, "/action_id")?.as_str() {
             APPROVE => true,
             DENY => false,
-            other => return Err(format!("unknown action_id `{other}`")),
+            other => return Err(NotAClick::UnknownAction(other.to_string())),
         };
-        let button: ButtonValue = serde_json::from_str(&text(action, "/value")?)
-            .map_err(|e| format!("the button's value is not rbk's: {e}"))?;
+        let button: ButtonValue =
+            serde_json::from_str(&text(action, "/value")?).map_err(NotAClick::ForeignButton)?;
         Ok(Click {
             user_id: text(&payload, "/user/id")?,
             approve,
@@ -211,14 +228,19 @@ mod tests {
 
     #[test]
     fn anything_else_is_refused_with_the_reason() {
-        assert!(Click::parse(b"text=hi").unwrap_err().contains("payload"));
+        assert!(Click::parse(b"text=hi")
+            .unwrap_err()
+            .to_string()
+            .contains("payload"));
         assert!(Click::parse(&form(&payload("launch")))
             .unwrap_err()
+            .to_string()
             .contains("launch"));
         let mut other = payload("approve");
         other["type"] = json!("view_submission");
         assert!(Click::parse(&form(&other))
             .unwrap_err()
+            .to_string()
             .contains("view_submission"));
         let mut forged = payload("approve");
         forged["actions"][0]["value"] = json!("approve it");

@@ -62,7 +62,7 @@ impl SlackSettings {
         people: BTreeMap<String, String>,
         base_url: String,
         env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Option<SlackSettings>, String> {
+    ) -> Result<Option<SlackSettings>, MissingCredential> {
         let Some(config) = config else {
             return Ok(None);
         };
@@ -105,15 +105,27 @@ impl SlackSettings {
                 ),
             ] {
                 if value.is_none() {
-                    return Err(format!(
-                        "rbk.toml [integrations.slack] approvals_channel is set, but the Slack app's {what} is not: \
-                         set the environment variable {name} (rbk.toml names it), or remove approvals_channel"
-                    ));
+                    return Err(MissingCredential {
+                        what,
+                        variable: name.clone(),
+                    });
                 }
             }
         }
         Ok(Some(settings))
     }
+}
+
+/// Approval messages are asked for, but a credential they need is not in the environment.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "rbk.toml [integrations.slack] approvals_channel is set, but the Slack app's {what} is not: \
+     set the environment variable {variable} (rbk.toml names it), or remove approvals_channel"
+)]
+pub struct MissingCredential {
+    /// "bot token (xoxb-…)" or "signing secret".
+    pub what: &'static str,
+    pub variable: String,
 }
 
 /// What the server needs to talk to Slack: its settings and the Web API.
@@ -154,10 +166,10 @@ pub fn notice_key(step: &str) -> String {
 }
 
 /// Logs a failed Slack call: the decision stands whatever Slack says.
-fn call_failed(what: &str, run: &str, error: &str) {
+fn call_failed(what: &str, run: &str, error: &dyn std::fmt::Display) {
     log::warn(
         "slack_call_failed",
-        serde_json::json!({"what": what, "run": run, "error": error}),
+        serde_json::json!({"what": what, "run": run, "error": error.to_string()}),
     );
 }
 
@@ -188,7 +200,7 @@ mod tests {
             &env(&[("SLACK_BOT_TOKEN", "xoxb-1")]),
         )
         .unwrap_err();
-        assert!(error.contains("OPS_SLACK_SIGNING"), "{error}");
+        assert!(error.to_string().contains("OPS_SLACK_SIGNING"), "{error}");
     }
 
     #[test]

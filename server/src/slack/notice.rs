@@ -196,7 +196,7 @@ async fn post_once(slack: &Slack, store: &dyn Store, channel: &str, message: App
             "slack_posted",
             json!({"run": run, "step": saved.message.step, "channel": saved.channel, "ts": saved.ts}),
         ),
-        Err(error) => call_failed("saving where the message is", &run, &error.to_string()),
+        Err(error) => call_failed("saving where the message is", &run, &error),
     }
 }
 

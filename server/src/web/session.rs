@@ -25,10 +25,10 @@ impl SessionKey {
     }
 
     /// 32 random bytes: sessions signed with it end when the process does.
-    pub fn random() -> Result<SessionKey, String> {
+    pub fn random() -> Result<SessionKey, RandomError> {
         random_bytes::<32>()
             .map(|b| SessionKey(b.to_vec()))
-            .map_err(|e| format!("cannot make a session key: {e}"))
+            .map_err(RandomError::SessionKey)
     }
 
     /// Hex HMAC-SHA256 of `purpose` and `text`: the purpose keeps a CSRF token from ever being
@@ -43,6 +43,17 @@ impl SessionKey {
             .ct_eq(signature.as_bytes())
             .into()
     }
+}
+
+/// The system's random generator failed where a secret value was needed.
+#[derive(Debug, thiserror::Error)]
+pub enum RandomError {
+    // getrandom 0.2's error implements `std::error::Error` only with its `std` feature, which
+    // this crate does not ask for: it is kept, not chained as a source.
+    #[error("cannot make a session key: {0}")]
+    SessionKey(getrandom::Error),
+    #[error("cannot start a session: {0}")]
+    Session(getrandom::Error),
 }
 
 pub fn random_bytes<const N: usize>() -> Result<[u8; N], getrandom::Error> {
@@ -76,10 +87,10 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn start(person: &str, now_ms: i64) -> Result<Session, String> {
+    pub fn start(person: &str, now_ms: i64) -> Result<Session, RandomError> {
         let id = random_bytes::<16>()
             .map(|b| hex(&b))
-            .map_err(|e| format!("cannot start a session: {e}"))?;
+            .map_err(RandomError::Session)?;
         Ok(Session {
             person: person.to_string(),
             expires_at: now_ms + LIFETIME_MS,

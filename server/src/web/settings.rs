@@ -61,7 +61,7 @@ impl WebSettings {
                 )))
             }
             Some(text) => (SessionKey::new(text.into_bytes()), true),
-            None => (SessionKey::random().map_err(SettingsError)?, false),
+            None => (SessionKey::random().map_err(|e| SettingsError(e.to_string()))?, false),
         };
         let trusted_proxy = match &config.trusted_proxy {
             None => None,

@@ -152,28 +152,41 @@ impl Target {
 }
 
 /// Connects, shakes hands and returns the DER of the first certificate the server sent.
-async fn leaf_certificate(target: &Target) -> Result<CertificateDer<'static>, String> {
+async fn leaf_certificate(target: &Target) -> Result<CertificateDer<'static>, HandshakeError> {
     let tcp = TcpStream::connect((target.host.as_str(), target.port))
         .await
-        .map_err(|e| format!("cannot connect: {e}"))?;
+        .map_err(HandshakeError::Connect)?;
     let connector = TlsConnector::from(Arc::new(client_config()?));
     let tls = connector
         .connect(target.server_name.clone(), tcp)
         .await
-        .map_err(|e| format!("TLS handshake failed: {e}"))?;
+        .map_err(HandshakeError::Handshake)?;
     let (_, connection) = tls.get_ref();
     let leaf = connection
         .peer_certificates()
         .and_then(|certs| certs.first())
-        .ok_or_else(|| "the server sent no certificate".to_string())?;
+        .ok_or(HandshakeError::NoCertificate)?;
     Ok(leaf.clone().into_owned())
 }
 
-fn client_config() -> Result<ClientConfig, String> {
+/// Why no certificate came back from the server.
+#[derive(Debug, thiserror::Error)]
+enum HandshakeError {
+    #[error("cannot connect: {0}")]
+    Connect(#[source] std::io::Error),
+    #[error("cannot set up TLS: {0}")]
+    Setup(#[source] rustls::Error),
+    #[error("TLS handshake failed: {0}")]
+    Handshake(#[source] std::io::Error),
+    #[error("the server sent no certificate")]
+    NoCertificate,
+}
+
+fn client_config() -> Result<ClientConfig, HandshakeError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("cannot set up TLS: {e}"))?
+        .map_err(HandshakeError::Setup)?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
         .with_no_client_auth();
@@ -181,8 +194,8 @@ fn client_config() -> Result<ClientConfig, String> {
 }
 
 /// `notAfter` of a DER certificate, in seconds since the Unix epoch.
-fn not_after(der: &[u8]) -> Result<i64, String> {
-    let (_, certificate) = x509_parser::parse_x509_certificate(der).map_err(|e| e.to_string())?;
+fn not_after(der: &[u8]) -> Result<i64, x509_parser::nom::Err<x509_parser::error::X509Error>> {
+    let (_, certificate) = x509_parser::parse_x509_certificate(der)?;
     Ok(certificate.validity().not_after.timestamp())
 }
 

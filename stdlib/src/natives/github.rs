@@ -118,24 +118,21 @@ impl GitHub {
             Request::set(Method::PATCH, url, body)
         };
         self.api
-            .call(
+            .call_noting(
                 action,
                 &credential,
                 &request,
                 explain,
                 &self.credential_hint(),
-            )
-            .await
-            .map_err(|mut error| {
                 // GitHub answers 404, not 403, for a private repository the token cannot see.
-                if error.message.contains("answered HTTP 404") {
-                    error.message.push_str(
+                |status| {
+                    (status == reqwest::StatusCode::NOT_FOUND).then_some(
                         " (GitHub says 404 both for a repository or issue that does not exist \
                          and for one the token may not see)",
-                    );
-                }
-                error
-            })
+                    )
+                },
+            )
+            .await
     }
 
     /// `POST /repos/OWNER/REPO/issues`; returns the new issue's number.

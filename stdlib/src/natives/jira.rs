@@ -256,7 +256,7 @@ fn parse_transitions(body: &str) -> Option<Vec<Transition>> {
 
 /// The transition named `wanted` (case does not matter), else the one transition leading to a
 /// status of that name. An unknown or ambiguous name is an error listing what is available.
-fn choose<'a>(transitions: &'a [Transition], wanted: &str) -> Result<&'a Transition, String> {
+fn choose<'a>(transitions: &'a [Transition], wanted: &str) -> Result<&'a Transition, NoTransition> {
     let wanted = wanted.trim();
     let same = |a: &str| a.trim().eq_ignore_ascii_case(wanted);
     if let Some(by_name) = transitions.iter().find(|t| same(&t.name)) {
@@ -265,19 +265,33 @@ fn choose<'a>(transitions: &'a [Transition], wanted: &str) -> Result<&'a Transit
     let by_status: Vec<&Transition> = transitions.iter().filter(|t| same(&t.to)).collect();
     match by_status.as_slice() {
         [one] => Ok(one),
-        [] if transitions.is_empty() => Err(format!(
-            "offers no transitions to this account now (it may lack the Transition Issues \
-             permission), so it cannot move to `{wanted}`"
-        )),
-        [] => Err(format!(
-            "has no transition `{wanted}` from its current status; available: {}",
-            describe(transitions.iter())
-        )),
-        several => Err(format!(
-            "has several transitions to status `{wanted}`: {}; name the one to take",
-            describe(several.iter().copied())
-        )),
+        [] if transitions.is_empty() => Err(NoTransition::NoneOffered {
+            wanted: wanted.to_string(),
+        }),
+        [] => Err(NoTransition::Unknown {
+            wanted: wanted.to_string(),
+            available: describe(transitions.iter()),
+        }),
+        several => Err(NoTransition::Ambiguous {
+            wanted: wanted.to_string(),
+            candidates: describe(several.iter().copied()),
+        }),
     }
+}
+
+/// Why no one transition answers the name asked for; the texts follow "issue KEY ".
+#[derive(Debug, thiserror::Error)]
+enum NoTransition {
+    #[error(
+        "offers no transitions to this account now (it may lack the Transition Issues \
+         permission), so it cannot move to `{wanted}`"
+    )]
+    NoneOffered { wanted: String },
+    /// `available` lists the transitions as [`describe`] writes them.
+    #[error("has no transition `{wanted}` from its current status; available: {available}")]
+    Unknown { wanted: String, available: String },
+    #[error("has several transitions to status `{wanted}`: {candidates}; name the one to take")]
+    Ambiguous { wanted: String, candidates: String },
 }
 
 fn describe<'a>(transitions: impl Iterator<Item = &'a Transition>) -> String {

@@ -124,7 +124,7 @@ async fn open(conninfo: &str) -> Result<Client, ActionError> {
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
     }
-    let tls_config = tls::client_config(&mode).map_err(ActionError::new)?;
+    let tls_config = tls::client_config(&mode).map_err(|e| ActionError::new(e.to_string()))?;
     if tls_config.is_some() && mode != tls::TlsMode::Prefer {
         config.ssl_mode(tokio_postgres::config::SslMode::Require);
     }
@@ -585,28 +585,41 @@ struct Target {
     transaction_start_ms: Option<i64>,
 }
 
-fn target_from(value: &Value) -> Result<Target, String> {
+/// Why a value is not a session `pg.terminate`/`pg.cancel` can act on.
+#[derive(Debug, thiserror::Error)]
+enum NotASession {
+    #[error("expected a pg.Session, got {0}")]
+    NotARecord(&'static str),
+    #[error("pid {0} is not a valid pid")]
+    BadPid(i64),
+    #[error("a session has no pid")]
+    NoPid,
+    #[error("session {0} has no backend_start")]
+    NoBackendStart(i32),
+    #[error("session {pid} has a transaction_start that is a {found}, not a time")]
+    BadTransactionStart { pid: i32, found: &'static str },
+}
+
+fn target_from(value: &Value) -> Result<Target, NotASession> {
     let (Value::Record(fields) | Value::Map(fields)) = value else {
-        return Err(format!("expected a pg.Session, got {}", value.type_name()));
+        return Err(NotASession::NotARecord(value.type_name()));
     };
     let pid = match fields.get("pid") {
-        Some(Value::Int(pid)) => {
-            i32::try_from(*pid).map_err(|_| format!("pid {pid} is not a valid pid"))?
-        }
-        _ => return Err("a session has no pid".into()),
+        Some(Value::Int(pid)) => i32::try_from(*pid).map_err(|_| NotASession::BadPid(*pid))?,
+        _ => return Err(NotASession::NoPid),
     };
     let backend_start_ms = match fields.get("backend_start") {
         Some(Value::Time(ms)) => *ms,
-        _ => return Err(format!("session {pid} has no backend_start")),
+        _ => return Err(NotASession::NoBackendStart(pid)),
     };
     let transaction_start_ms = match fields.get("transaction_start") {
         None | Some(Value::None) => None,
         Some(Value::Time(ms)) => Some(*ms),
         Some(other) => {
-            return Err(format!(
-                "session {pid} has a transaction_start that is a {}, not a time",
-                other.type_name()
-            ))
+            return Err(NotASession::BadTransactionStart {
+                pid,
+                found: other.type_name(),
+            })
         }
     };
     let text = |name: &str| match fields.get(name) {

@@ -150,8 +150,8 @@ impl RestApi {
         &self,
         credential: &Credential,
         request: &Request<'_>,
-    ) -> Result<Reply, String> {
-        let client = self.client.get().map_err(|e| e.message)?;
+    ) -> Result<Reply, web::TransportError> {
+        let client = self.client.client()?;
         let mut attempt = 1;
         loop {
             let mut builder = client.request(request.method.clone(), request.url.clone());
@@ -180,7 +180,7 @@ impl RestApi {
                     }
                     let (bytes, _) = web::read_body(response, 64 * 1024)
                         .await
-                        .map_err(web::describe_error)?;
+                        .map_err(web::TransportError::body)?;
                     return Ok(Reply {
                         status,
                         body: String::from_utf8_lossy(&bytes).into_owned(),
@@ -193,12 +193,7 @@ impl RestApi {
                         attempt += 1;
                         continue;
                     }
-                    let tries = if attempt > 1 {
-                        format!(" (after {attempt} tries)")
-                    } else {
-                        String::new()
-                    };
-                    return Err(format!("{}{tries}", web::describe_error(error)));
+                    return Err(web::TransportError::send(error, attempt));
                 }
             }
         }
@@ -214,6 +209,28 @@ impl RestApi {
         request: &Request<'_>,
         explain: fn(&str) -> Option<String>,
         credential_hint: &str,
+    ) -> Result<Reply, ActionError> {
+        self.call_noting(
+            action,
+            credential,
+            request,
+            explain,
+            credential_hint,
+            |_| None,
+        )
+        .await
+    }
+
+    /// [`Rest::call`], with `note(status)` appended to the error of an answer with that status
+    /// (what the API means by it, when that is not what the status says).
+    pub async fn call_noting(
+        &self,
+        action: &str,
+        credential: &Credential,
+        request: &Request<'_>,
+        explain: fn(&str) -> Option<String>,
+        credential_hint: &str,
+        note: fn(StatusCode) -> Option<&'static str>,
     ) -> Result<Reply, ActionError> {
         let url = &request.url;
         let reply = self.send(credential, request).await.map_err(|e| {
@@ -246,13 +263,15 @@ impl RestApi {
             ),
             _ => String::new(),
         };
-        Err(ActionError::new(credential.redact(&format!(
+        let mut message = credential.redact(&format!(
             "{action}: {} answered HTTP {}{tries} to {} {}: {said}{hint}",
             self.system,
             reply.status.as_u16(),
             request.method,
             url.path()
-        ))))
+        ));
+        message.push_str(note(reply.status).unwrap_or_default());
+        Err(ActionError::new(message))
     }
 }
 

@@ -50,7 +50,7 @@ impl SecretValue {
 
 /// A client built once, on first use (building one can fail: no TLS roots, say).
 pub(crate) struct LazyClient {
-    client: OnceLock<Result<Client, String>>,
+    client: OnceLock<Result<Client, ClientSetupError>>,
     build: Box<dyn Fn() -> reqwest::ClientBuilder + Send + Sync>,
 }
 
@@ -63,14 +63,58 @@ impl LazyClient {
     }
 
     pub fn get(&self) -> Result<&Client, ActionError> {
+        self.client().map_err(|e| ActionError::new(e.to_string()))
+    }
+
+    /// The client, or why it could not be built (the same answer every time).
+    pub fn client(&self) -> Result<&Client, ClientSetupError> {
         self.client
             .get_or_init(|| {
-                (self.build)()
-                    .build()
-                    .map_err(|e| format!("cannot set up the HTTP client: {}", describe_error(e)))
+                (self.build)().build().map_err(|e| ClientSetupError {
+                    detail: describe_error(e),
+                })
             })
             .as_ref()
-            .map_err(|e| ActionError::new(e.clone()))
+            .map_err(Clone::clone)
+    }
+}
+
+/// The HTTP client could not be built (no TLS roots, say). Its reason is kept as text: the one
+/// failure is handed to every caller, and reqwest's errors cannot be copied.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("cannot set up the HTTP client: {detail}")]
+pub(crate) struct ClientSetupError {
+    detail: String,
+}
+
+/// Why a request got no answer: the transport failed (described without the URL, which may
+/// be a secret), possibly after retries.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum TransportError {
+    #[error(transparent)]
+    Client(#[from] ClientSetupError),
+    /// Sending failed on the last of `attempts` tries; `error` has no URL.
+    #[error("{}{}", describe(error), if *attempts > 1 { format!(" (after {attempts} tries)") } else { String::new() })]
+    Send {
+        #[source]
+        error: reqwest::Error,
+        attempts: u32,
+    },
+    /// The answer's body could not be read; `0` has no URL.
+    #[error("{}", describe(.0))]
+    Body(#[source] reqwest::Error),
+}
+
+impl TransportError {
+    pub(crate) fn send(error: reqwest::Error, attempts: u32) -> TransportError {
+        TransportError::Send {
+            error: error.without_url(),
+            attempts,
+        }
+    }
+
+    pub(crate) fn body(error: reqwest::Error) -> TransportError {
+        TransportError::Body(error.without_url())
     }
 }
 
@@ -86,9 +130,13 @@ pub(crate) fn client_builder() -> reqwest::ClientBuilder {
 /// A reqwest error as text, without the URL (which may be a secret, like a Slack webhook) but
 /// with its causes (`connection refused`, `timed out`).
 pub(crate) fn describe_error(error: reqwest::Error) -> String {
-    let error = error.without_url();
+    describe(&error.without_url())
+}
+
+/// An error and its causes as one line, each cause once.
+fn describe(error: &reqwest::Error) -> String {
     let mut text = error.to_string();
-    let mut source = std::error::Error::source(&error);
+    let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
         let cause_text = cause.to_string();
         if !text.contains(&cause_text) {
@@ -160,7 +208,7 @@ pub(crate) async fn post_json(
     body: &serde_json::Value,
     timeout: Duration,
     retry: &Retry,
-) -> Result<Answer, String> {
+) -> Result<Answer, TransportError> {
     let mut attempt = 1;
     loop {
         let sent = client.post(url).timeout(timeout).json(body).send().await;
@@ -177,7 +225,7 @@ pub(crate) async fn post_json(
                 }
                 let (bytes, _) = read_body(response, 64 * 1024)
                     .await
-                    .map_err(describe_error)?;
+                    .map_err(TransportError::body)?;
                 return Ok(Answer {
                     status,
                     body: String::from_utf8_lossy(&bytes).into_owned(),
@@ -190,12 +238,7 @@ pub(crate) async fn post_json(
                     attempt += 1;
                     continue;
                 }
-                let tries = if attempt > 1 {
-                    format!(" (after {attempt} tries)")
-                } else {
-                    String::new()
-                };
-                return Err(format!("{}{tries}", describe_error(error)));
+                return Err(TransportError::send(error, attempt));
             }
         }
     }

@@ -243,7 +243,7 @@ fn several_transitions_to_one_status_must_be_named() {
             to: "Done".into(),
         },
     ];
-    let error = choose(&transitions, "done").unwrap_err();
+    let error = choose(&transitions, "done").unwrap_err().to_string();
     assert_eq!(
         error,
         "has several transitions to status `done`: `Fixed` (to Done), `Won't Do` (to Done); \
@@ -252,6 +252,7 @@ fn several_transitions_to_one_status_must_be_named() {
     assert_eq!(choose(&transitions, "won't do").unwrap().id, "2");
     assert!(choose(&[], "Done")
         .unwrap_err()
+        .to_string()
         .contains("offers no transitions to this account"));
 }
 

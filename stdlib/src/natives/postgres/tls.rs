@@ -17,6 +17,42 @@ use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
 };
 
+/// Why a connection string's TLS options cannot be followed.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error(
+        "sslmode `{mode}` is not one of disable, allow, prefer, require, verify-ca, verify-full"
+    )]
+    UnknownSslMode { mode: String },
+    #[error("TLS setup failed: {0}")]
+    Setup(#[source] rustls::Error),
+    #[error("TLS setup failed: {0}")]
+    Verifier(#[source] rustls::client::VerifierBuilderError),
+    #[error("cannot read sslrootcert {}: {source}", path.display())]
+    RootCertUnreadable {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("sslrootcert {}: {source}", path.display())]
+    RootCertNotPem {
+        path: std::path::PathBuf,
+        #[source]
+        source: rustls::pki_types::pem::Error,
+    },
+    #[error("sslrootcert {}: {source}", path.display())]
+    RootCertRefused {
+        path: std::path::PathBuf,
+        #[source]
+        source: rustls::Error,
+    },
+    #[error(
+        "no trusted root certificates found for sslmode verify-ca/verify-full: \
+         set sslrootcert to a PEM file"
+    )]
+    NoRoots,
+}
+
 /// What the connection string asks for, libpq's way.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TlsMode {
@@ -35,7 +71,7 @@ pub enum TlsMode {
 
 /// Splits the libpq TLS options out of a `postgres://` URL or a `key=value` string. Returns
 /// the string tokio-postgres should parse and the mode.
-pub fn split_tls_options(conninfo: &str) -> Result<(String, TlsMode), String> {
+pub fn split_tls_options(conninfo: &str) -> Result<(String, TlsMode), TlsError> {
     let mut sslmode: Option<String> = None;
     let mut root_cert: Option<String> = None;
     let rest = if let Some((base, query)) = conninfo
@@ -83,9 +119,9 @@ pub fn split_tls_options(conninfo: &str) -> Result<(String, TlsMode), String> {
         Some("verify-ca") => TlsMode::VerifyCa { root_cert },
         Some("verify-full") => TlsMode::VerifyFull { root_cert },
         Some(other) => {
-            return Err(format!(
-                "sslmode `{other}` is not one of disable, allow, prefer, require, verify-ca, verify-full"
-            ))
+            return Err(TlsError::UnknownSslMode {
+                mode: other.to_string(),
+            })
         }
     };
     Ok((rest, mode))
@@ -117,10 +153,10 @@ fn provider() -> Arc<CryptoProvider> {
 }
 
 /// The rustls configuration for a mode that uses TLS (`None` for [`TlsMode::Plain`]).
-pub fn client_config(mode: &TlsMode) -> Result<Option<ClientConfig>, String> {
+pub fn client_config(mode: &TlsMode) -> Result<Option<ClientConfig>, TlsError> {
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS setup failed: {e}"))?;
+        .map_err(TlsError::Setup)?;
     let config = match mode {
         TlsMode::Plain => return Ok(None),
         TlsMode::Prefer | TlsMode::Require => builder
@@ -131,7 +167,7 @@ pub fn client_config(mode: &TlsMode) -> Result<Option<ClientConfig>, String> {
             let roots = Arc::new(roots(root_cert.as_deref())?);
             let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider())
                 .build()
-                .map_err(|e| format!("TLS setup failed: {e}"))?;
+                .map_err(TlsError::Verifier)?;
             let verifier: Arc<dyn ServerCertVerifier> = match mode {
                 TlsMode::VerifyCa { .. } => Arc::new(ChainOnly(webpki)),
                 _ => webpki,
@@ -147,7 +183,7 @@ pub fn client_config(mode: &TlsMode) -> Result<Option<ClientConfig>, String> {
 
 /// `sslrootcert=PATH` (PEM), `sslrootcert=system`, or by default `~/.postgresql/root.crt`
 /// when it exists and the system's trust store otherwise.
-fn roots(root_cert: Option<&str>) -> Result<RootCertStore, String> {
+fn roots(root_cert: Option<&str>) -> Result<RootCertStore, TlsError> {
     let default_file = std::env::var_os("HOME")
         .map(|home| std::path::Path::new(&home).join(".postgresql/root.crt"))
         .filter(|path| path.exists());
@@ -159,13 +195,21 @@ fn roots(root_cert: Option<&str>) -> Result<RootCertStore, String> {
     let mut store = RootCertStore::empty();
     match file {
         Some(path) => {
-            let pem = std::fs::read(&path)
-                .map_err(|e| format!("cannot read sslrootcert {}: {e}", path.display()))?;
+            let pem = std::fs::read(&path).map_err(|source| TlsError::RootCertUnreadable {
+                path: path.clone(),
+                source,
+            })?;
             for cert in CertificateDer::pem_slice_iter(&pem) {
-                let cert = cert.map_err(|e| format!("sslrootcert {}: {e}", path.display()))?;
+                let cert = cert.map_err(|source| TlsError::RootCertNotPem {
+                    path: path.clone(),
+                    source,
+                })?;
                 store
                     .add(cert)
-                    .map_err(|e| format!("sslrootcert {}: {e}", path.display()))?;
+                    .map_err(|source| TlsError::RootCertRefused {
+                        path: path.clone(),
+                        source,
+                    })?;
             }
         }
         None => {
@@ -174,11 +218,7 @@ fn roots(root_cert: Option<&str>) -> Result<RootCertStore, String> {
         }
     }
     if store.is_empty() {
-        return Err(
-            "no trusted root certificates found for sslmode verify-ca/verify-full: \
-             set sslrootcert to a PEM file"
-                .into(),
-        );
+        return Err(TlsError::NoRoots);
     }
     Ok(store)
 }
