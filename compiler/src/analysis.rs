@@ -397,8 +397,14 @@ mod tests {
         fn std_module_names(&self) -> Vec<String> {
             rbk_std::module_names().map(str::to_string).collect()
         }
-        fn local_module(&self, _: &Path, relative: &str) -> Result<(PathBuf, String), String> {
-            Err(format!("no local modules here ({relative})"))
+        fn local_module(
+            &self,
+            _: &Path,
+            relative: &str,
+        ) -> Result<(PathBuf, String), crate::ModuleUnavailable> {
+            Err(crate::ModuleUnavailable::NotServed {
+                relative: relative.to_string(),
+            })
         }
     }
 

@@ -90,7 +90,10 @@ pub(super) fn arguments_misfit(file_id: FileId, template: &Template, misfit: Mis
 /// Which value is not a literal of its parameter's type.
 pub(super) enum NotLiteral<'a> {
     /// An instance's argument for `param`; `found` says what it is instead.
-    Argument { param: &'a Param, found: &'a super::NotALiteral },
+    Argument {
+        param: &'a Param,
+        found: &'a super::NotALiteral,
+    },
     /// The default of `param`.
     Default { param: &'a Param },
 }
