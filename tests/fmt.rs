@@ -7,28 +7,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use rbk_compiler::format::format;
-use rbk_compiler::{check, CheckOptions, ModuleLoader};
+use rbk_compiler::project::StdOnly;
+use rbk_compiler::{check, CheckOptions};
 use support::{rbk, rbk_in, repo_root};
-
-struct StdLoader;
-
-impl ModuleLoader for StdLoader {
-    fn std_module(&self, name: &str) -> Option<String> {
-        rbk_stdlib::module_source(name).map(str::to_string)
-    }
-    fn std_module_names(&self) -> Vec<String> {
-        rbk_stdlib::module_names().map(str::to_string).collect()
-    }
-    fn local_module(
-        &self,
-        _from: &Path,
-        relative: &str,
-    ) -> Result<(PathBuf, String), rbk_compiler::ModuleUnavailable> {
-        Err(rbk_compiler::ModuleUnavailable::NotServed {
-            relative: relative.to_string(),
-        })
-    }
-}
 
 fn sources() -> Vec<PathBuf> {
     let mut files = Vec::new();
@@ -48,7 +29,7 @@ fn sources() -> Vec<PathBuf> {
 fn codes(path: &Path, text: &str) -> Vec<&'static str> {
     let analysis = check(
         vec![(path.to_path_buf(), text.to_string())],
-        &StdLoader,
+        &StdOnly(rbk_stdlib::MODULES),
         &CheckOptions::default(),
     );
     let mut codes: Vec<&'static str> = analysis

@@ -14,32 +14,12 @@ use miette::{GraphicalReportHandler, GraphicalTheme};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use rbk_compiler::diagnostics::{formats, MietteDiagnostic};
-use rbk_compiler::{check, plan, Analysis, CheckOptions, ModuleLoader};
+use rbk_compiler::project::StdOnly;
+use rbk_compiler::{check, plan, Analysis, CheckOptions};
 
 // ---------------------------------------------------------------------------------------------
 // Harness
 // ---------------------------------------------------------------------------------------------
-
-/// Serves the embedded standard library; local modules never load.
-struct StdOnly;
-
-impl ModuleLoader for StdOnly {
-    fn std_module(&self, name: &str) -> Option<String> {
-        rbk_stdlib::module_source(name).map(str::to_string)
-    }
-    fn std_module_names(&self) -> Vec<String> {
-        rbk_stdlib::module_names().map(str::to_string).collect()
-    }
-    fn local_module(
-        &self,
-        _from: &Path,
-        relative: &str,
-    ) -> Result<(PathBuf, String), rbk_compiler::ModuleUnavailable> {
-        Err(rbk_compiler::ModuleUnavailable::NotServed {
-            relative: relative.to_string(),
-        })
-    }
-}
 
 const STACK: usize = 256 * 1024 * 1024;
 
@@ -58,7 +38,7 @@ fn on_big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T 
 fn exercise(text: String) -> Analysis {
     let analysis = check(
         vec![(PathBuf::from("fuzz.rbk"), text)],
-        &StdOnly,
+        &StdOnly(rbk_stdlib::MODULES),
         &CheckOptions::default(),
     );
     for (n, diagnostic) in analysis.diagnostics.iter().enumerate() {

@@ -388,26 +388,6 @@ fn resolve_import(
 mod tests {
     use super::*;
 
-    struct StdSources;
-
-    impl ModuleLoader for StdSources {
-        fn std_module(&self, name: &str) -> Option<String> {
-            rbk_std::module_source(name).map(str::to_string)
-        }
-        fn std_module_names(&self) -> Vec<String> {
-            rbk_std::module_names().map(str::to_string).collect()
-        }
-        fn local_module(
-            &self,
-            _: &Path,
-            relative: &str,
-        ) -> Result<(PathBuf, String), crate::ModuleUnavailable> {
-            Err(crate::ModuleUnavailable::NotServed {
-                relative: relative.to_string(),
-            })
-        }
-    }
-
     /// A file with something for every pass to report: unknown names (more than one
     /// module's "did you mean" budget), a type mismatch, a destructive step without a gate,
     /// a duration out of range, and a test that runs a runbook of the file with a wrong input.
@@ -446,7 +426,8 @@ mod tests {
             .map(|n| (PathBuf::from(format!("f{n}.rbk")), file_with_problems(n)))
             .collect();
         let options = CheckOptions::default();
-        let one = check_on(files.clone(), &StdSources, &options, 1);
+        let std = crate::project::StdOnly(rbk_std::MODULES);
+        let one = check_on(files.clone(), &std, &options, 1);
         let codes: std::collections::BTreeSet<&str> =
             one.diagnostics.iter().map(|d| d.code.as_str()).collect();
         // The input reaches every pass that runs per module.
@@ -463,7 +444,7 @@ mod tests {
             "each module has its own budget ({suggested})"
         );
         for threads in [2, 3, 8] {
-            let many = check_on(files.clone(), &StdSources, &options, threads);
+            let many = check_on(files.clone(), &std, &options, threads);
             assert_eq!(
                 format!("{:#?}", many.diagnostics),
                 format!("{:#?}", one.diagnostics),

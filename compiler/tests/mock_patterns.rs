@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use rbk_compiler::diagnostics::{Code, Diagnostic};
 use rbk_compiler::lints::natives::{NativeCatalog, NativeSignature};
 use rbk_compiler::syntax::Effect;
-use rbk_compiler::{check, CheckOptions, ModuleLoader};
+use rbk_compiler::project::StdOnly;
+use rbk_compiler::{check, CheckOptions};
 use support::analyse;
 
 /// A runbook reading logs and deleting a pod, and a test with the given lines before `run`.
@@ -194,28 +195,6 @@ fn a_mock_after_one_that_takes_every_call_is_unreachable_w0109() {
 // E0309: user externs and the natives
 // ---------------------------------------------------------------------------------------------
 
-struct NoModules;
-
-impl ModuleLoader for NoModules {
-    fn std_module(&self, name: &str) -> Option<String> {
-        rbk_std::module_source(name).map(str::to_string)
-    }
-
-    fn std_module_names(&self) -> Vec<String> {
-        Vec::new()
-    }
-
-    fn local_module(
-        &self,
-        _from: &std::path::Path,
-        relative: &str,
-    ) -> Result<(PathBuf, String), rbk_compiler::ModuleUnavailable> {
-        Err(rbk_compiler::ModuleUnavailable::NotServed {
-            relative: relative.to_string(),
-        })
-    }
-}
-
 fn natives() -> NativeCatalog {
     let mut catalog = NativeCatalog::new();
     catalog.insert(
@@ -240,7 +219,7 @@ fn natives() -> NativeCatalog {
 fn extern_codes(file: &str, source: &str, options: &CheckOptions) -> Vec<Diagnostic> {
     check(
         vec![(PathBuf::from(file), source.to_string())],
-        &NoModules,
+        &StdOnly(rbk_std::MODULES),
         options,
     )
     .diagnostics

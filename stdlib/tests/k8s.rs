@@ -19,7 +19,8 @@ use hyper_util::rt::TokioIo;
 use rbk_compiler::config::{Integrations, KubernetesConfig};
 use rbk_compiler::syntax::Effect;
 use rbk_compiler::types::Ty;
-use rbk_compiler::{check, CheckOptions, ModuleLoader};
+use rbk_compiler::project::StdOnly;
+use rbk_compiler::{check, CheckOptions};
 use rbk_interpreter::{
     run, ActionCall, ActionError, ApprovalDecision, ApprovalRequest, Approver, BoxFuture,
     Environment, MemoryJournal, RunRequest, RunStatus, Services, StepState, Value,
@@ -1090,26 +1091,6 @@ fn natives_have_the_declared_effects() {
 // A runbook through the checker and the engine
 // ---------------------------------------------------------------------------------------------
 
-struct StdOnly;
-
-impl ModuleLoader for StdOnly {
-    fn std_module(&self, name: &str) -> Option<String> {
-        rbk_stdlib::module_source(name).map(str::to_string)
-    }
-    fn std_module_names(&self) -> Vec<String> {
-        rbk_stdlib::module_names().map(str::to_string).collect()
-    }
-    fn local_module(
-        &self,
-        _from: &Path,
-        relative: &str,
-    ) -> Result<(PathBuf, String), rbk_compiler::ModuleUnavailable> {
-        Err(rbk_compiler::ModuleUnavailable::NotServed {
-            relative: relative.to_string(),
-        })
-    }
-}
-
 struct Grant;
 
 impl Approver for Grant {
@@ -1154,7 +1135,7 @@ async fn a_runbook_deletes_the_oldest_pod_through_the_natives() {
     let fake = Fake::start().await;
     let analysis = check(
         vec![(PathBuf::from("restart_oldest.rbk"), RUNBOOK.to_string())],
-        &StdOnly,
+        &StdOnly(rbk_stdlib::MODULES),
         &CheckOptions::default(),
     );
     let errors: Vec<_> = analysis

@@ -50,14 +50,11 @@ impl ProjectLoader {
 
 impl ModuleLoader for ProjectLoader {
     fn std_module(&self, name: &str) -> Option<String> {
-        self.std
-            .iter()
-            .find(|(module, _)| *module == name)
-            .map(|(_, source)| source.to_string())
+        StdOnly(self.std).std_module(name)
     }
 
     fn std_module_names(&self) -> Vec<String> {
-        self.std.iter().map(|(name, _)| name.to_string()).collect()
+        StdOnly(self.std).std_module_names()
     }
 
     fn local_module(
@@ -80,6 +77,35 @@ impl ModuleLoader for ProjectLoader {
             return None;
         }
         source_files::special_kind(path)
+    }
+}
+
+/// Serves `std.NAME` from a table of (name, source), e.g. `rbk_std::MODULES`, and no local
+/// module: for checking a text on its own (tests, fuzzing). `StdOnly(&[])` serves nothing, for
+/// programs that declare their own externs.
+#[derive(Clone, Copy, Debug)]
+pub struct StdOnly(pub &'static [(&'static str, &'static str)]);
+
+impl ModuleLoader for StdOnly {
+    fn std_module(&self, name: &str) -> Option<String> {
+        self.0
+            .iter()
+            .find(|(module, _)| *module == name)
+            .map(|(_, source)| source.to_string())
+    }
+
+    fn std_module_names(&self) -> Vec<String> {
+        self.0.iter().map(|(name, _)| name.to_string()).collect()
+    }
+
+    fn local_module(
+        &self,
+        _from: &Path,
+        relative: &str,
+    ) -> Result<(PathBuf, String), ModuleUnavailable> {
+        Err(ModuleUnavailable::NotServed {
+            relative: relative.to_string(),
+        })
     }
 }
 

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use crate::config::{ConfigError, ProjectConfig};
 
 pub use discovery::{collect_sources, find_config, find_config_for_buffer, group_by_config};
-pub use loader::{describe_io, ModuleUnavailable, ProjectLoader};
+pub use loader::{describe_io, ModuleUnavailable, ProjectLoader, StdOnly};
 
 /// Why the files of a project cannot be loaded: a usage or I/O problem, never a diagnostic
 /// about the program (those come from the check).

@@ -6,29 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use rbk_compiler::diagnostics::{Code, Diagnostic};
-use rbk_compiler::{check, Analysis, CheckOptions, ModuleLoader};
-
-struct StdFromRepo;
-
-impl ModuleLoader for StdFromRepo {
-    fn std_module(&self, name: &str) -> Option<String> {
-        rbk_std::module_source(name).map(str::to_string)
-    }
-
-    fn std_module_names(&self) -> Vec<String> {
-        Vec::new()
-    }
-
-    fn local_module(
-        &self,
-        _from: &Path,
-        relative: &str,
-    ) -> Result<(PathBuf, String), rbk_compiler::ModuleUnavailable> {
-        Err(rbk_compiler::ModuleUnavailable::NotServed {
-            relative: relative.to_string(),
-        })
-    }
-}
+use rbk_compiler::project::StdOnly;
+use rbk_compiler::{check, Analysis, CheckOptions};
 
 pub fn analyse(source: &str) -> Analysis {
     analyse_with(source, &CheckOptions::default())
@@ -37,7 +16,7 @@ pub fn analyse(source: &str) -> Analysis {
 pub fn analyse_with(source: &str, options: &CheckOptions) -> Analysis {
     check(
         vec![(PathBuf::from("test.rbk"), source.to_string())],
-        &StdFromRepo,
+        &StdOnly(rbk_std::MODULES),
         options,
     )
 }

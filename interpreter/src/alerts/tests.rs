@@ -1,7 +1,8 @@
 use std::path::{Path, PathBuf};
 
 use rbk_compiler::syntax::ItemKind;
-use rbk_compiler::{check, Analysis, CheckOptions, ModuleLoader};
+use rbk_compiler::project::StdOnly;
+use rbk_compiler::{check, Analysis, CheckOptions};
 
 use super::*;
 use crate::action::{ActionCall, ActionError};
@@ -204,30 +205,10 @@ fn the_runbooks_alert_value_is_typed() {
 // Matching
 // ---------------------------------------------------------------------------------------------
 
-struct NoModules;
-
-impl ModuleLoader for NoModules {
-    fn std_module(&self, _name: &str) -> Option<String> {
-        None
-    }
-    fn std_module_names(&self) -> Vec<String> {
-        Vec::new()
-    }
-    fn local_module(
-        &self,
-        _from: &Path,
-        relative: &str,
-    ) -> Result<(PathBuf, String), rbk_compiler::ModuleUnavailable> {
-        Err(rbk_compiler::ModuleUnavailable::NotServed {
-            relative: relative.to_string(),
-        })
-    }
-}
-
 fn compile(source: &str) -> (Analysis, usize) {
     let analysis = check(
         vec![(PathBuf::from("rb.rbk"), source.to_string())],
-        &NoModules,
+        &StdOnly(&[]),
         &CheckOptions::default(),
     );
     let errors: Vec<_> = analysis
