@@ -8,8 +8,8 @@ use std::path::PathBuf;
 
 use rbk_compiler::diagnostics::{Code, Diagnostic};
 use rbk_compiler::lints::natives::{NativeCatalog, NativeSignature};
-use rbk_compiler::syntax::Effect;
 use rbk_compiler::project::StdOnly;
+use rbk_compiler::syntax::Effect;
 use rbk_compiler::{check, CheckOptions};
 use support::analyse;
 

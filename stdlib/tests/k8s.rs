@@ -17,9 +17,9 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use rbk_compiler::config::{Integrations, KubernetesConfig};
+use rbk_compiler::project::StdOnly;
 use rbk_compiler::syntax::Effect;
 use rbk_compiler::types::Ty;
-use rbk_compiler::project::StdOnly;
 use rbk_compiler::{check, CheckOptions};
 use rbk_interpreter::{
     run, ActionCall, ActionError, ApprovalDecision, ApprovalRequest, Approver, BoxFuture,

@@ -1,7 +1,7 @@
 use std::path::{Path, PathBuf};
 
-use rbk_compiler::syntax::ItemKind;
 use rbk_compiler::project::StdOnly;
+use rbk_compiler::syntax::ItemKind;
 use rbk_compiler::{check, Analysis, CheckOptions};
 
 use super::*;
