@@ -5,7 +5,7 @@
 //! Everything the library runs here runs on a thread with a 256 MB stack, as the CLI does.
 //! Case counts are bounded so the whole file runs in well under a minute in a debug build.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;

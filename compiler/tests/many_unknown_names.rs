@@ -1,6 +1,6 @@
 //! Issue 9, item 9: a file of very many unknown names among very many names in scope is
 //! diagnosed in linear time. Each "did you mean" compares one name with every name in scope, so
-//! only the first unknown names of a check get one; the rest get the plain help.
+//! only the first unknown names of a module get one; the rest get the plain help.
 
 mod support;
 

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use rbk_compiler::project::StdOnly;
 use rbk_compiler::syntax::TimeoutOutcome;
 use rbk_compiler::{check, Analysis, CheckOptions};
 use rbk_interpreter::journal::verify_chain;
@@ -22,7 +23,7 @@ use rbk_interpreter::{
     Environment, Event, EventKind, MemoryJournal, RunReport, RunRequest, RunStatus, Services,
     StepState, Value,
 };
-use support::{compile, NoModules};
+use support::compile;
 
 // ---------------------------------------------------------------------------------------------
 // Harness
@@ -1361,7 +1362,7 @@ runbook auto {{
 "#
             ),
         )],
-        &NoModules,
+        &StdOnly(&[]),
         &CheckOptions::default(),
     );
     assert!(analysis.has_errors(), "on timeout approve must be refused");
@@ -1863,7 +1864,7 @@ runbook leaky {{
 "#
             ),
         )],
-        &NoModules,
+        &StdOnly(&[]),
         &CheckOptions::default(),
     );
     assert!(analysis.has_errors(), "logging a secret must be refused");
@@ -2204,7 +2205,7 @@ runbook escalates_with_let {{
 "#
             ),
         )],
-        &NoModules,
+        &StdOnly(&[]),
         &CheckOptions::default(),
     );
     assert!(analysis

@@ -3,7 +3,7 @@
 // Each test binary uses a part of this module.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use rbk_compiler::diagnostics::{Code, Diagnostic};
 use rbk_compiler::project::StdOnly;

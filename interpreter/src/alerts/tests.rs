@@ -1,4 +1,4 @@
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use rbk_compiler::project::StdOnly;
 use rbk_compiler::syntax::ItemKind;

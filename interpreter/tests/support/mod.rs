@@ -1,7 +1,7 @@
 //! What the interpreter's integration tests share: checking a runbook that declares its own
 //! externs, with no standard library and no local modules.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use rbk_compiler::project::StdOnly;
 use rbk_compiler::{check, Analysis, CheckOptions};

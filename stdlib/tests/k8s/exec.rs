@@ -363,7 +363,7 @@ runbook exec_check {{
 async fn run_exec_runbook(fake: &Fake, pod: &str) -> rbk_interpreter::RunReport {
     let analysis = check(
         vec![(PathBuf::from("exec_check.rbk"), exec_runbook(pod))],
-        &StdOnly,
+        &StdOnly(rbk_stdlib::MODULES),
         &CheckOptions::default(),
     );
     let errors: Vec<_> = analysis
@@ -429,7 +429,7 @@ fn the_checker_demands_an_approval_for_exec() {
     );
     let analysis = check(
         vec![(PathBuf::from("exec_check.rbk"), source)],
-        &StdOnly,
+        &StdOnly(rbk_stdlib::MODULES),
         &CheckOptions::default(),
     );
     let codes: Vec<String> = analysis
