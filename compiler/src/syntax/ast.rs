@@ -184,6 +184,32 @@ impl fmt::Display for RunMode {
 }
 
 /// The runbook's `mode` clause (the first, if it has several), else `live`.
+/// `if a {} else if b {} else {}` is `if a {} else { if b {} else {} }`: the `else` body of
+/// an `if` whose `else if` branches (condition, body, span from its `else`) were read in
+/// order. Each nested `if` spans from its `else` to the end of what it holds. Both parsers
+/// build the tree through this, so their trees agree.
+pub fn nest_else_ifs(
+    branches: Vec<(Expr, Vec<Stmt>, Span)>,
+    mut else_body: Option<Vec<Stmt>>,
+) -> Option<Vec<Stmt>> {
+    for (cond, then_body, branch_span) in branches.into_iter().rev() {
+        let end = else_body
+            .as_ref()
+            .and_then(|body| body.last())
+            .map_or(branch_span.end, |last| last.span.end);
+        let nested = Stmt {
+            kind: StmtKind::If {
+                cond,
+                then_body,
+                else_body,
+            },
+            span: Span::new(branch_span.start, end.max(branch_span.end)),
+        };
+        else_body = Some(vec![nested]);
+    }
+    else_body
+}
+
 pub fn runbook_mode(runbook: &Runbook) -> RunMode {
     runbook
         .clauses

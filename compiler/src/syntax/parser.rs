@@ -41,7 +41,7 @@ pub fn parse(file: FileId, text: &str) -> ParseOutput {
 }
 
 /// [`parse`] by the pest grammar alone, for text whose nesting was already checked.
-pub(super) fn parse_with_grammar(file: FileId, text: &str) -> ParseOutput {
+pub fn parse_with_grammar(file: FileId, text: &str) -> ParseOutput {
     let mut builder = TreeBuilder {
         file,
         text,
@@ -662,22 +662,7 @@ impl<'a> TreeBuilder<'a> {
                         else_body = Some(self.block(part));
                     }
                 }
-                // `if a {} else if b {} else {}` is `if a {} else { if b {} else {} }`.
-                for (branch_cond, branch_body, branch_span) in branches.into_iter().rev() {
-                    let end = else_body
-                        .as_ref()
-                        .and_then(|b: &Vec<Stmt>| b.last())
-                        .map_or(branch_span.end, |s| s.span.end);
-                    let nested = Stmt {
-                        kind: StmtKind::If {
-                            cond: branch_cond,
-                            then_body: branch_body,
-                            else_body,
-                        },
-                        span: Span::new(branch_span.start, end.max(branch_span.end)),
-                    };
-                    else_body = Some(vec![nested]);
-                }
+                let else_body = nest_else_ifs(branches, else_body);
                 StmtKind::If {
                     cond,
                     then_body,

@@ -113,15 +113,7 @@ impl Descent<'_> {
                 self.skip();
             }
             let name = self.ident()?;
-            self.skip_expect(b':')?;
-            self.skip();
-            let ty = self.type_expr()?;
-            let default = if self.eat_after_trivia(b'=') {
-                self.skip();
-                Some(self.expr(true)?)
-            } else {
-                None
-            };
+            let (ty, default) = self.typed_with_default()?;
             fields.push(InputField {
                 doc,
                 name,

@@ -452,30 +452,3 @@ fn the_fast_parser_takes_the_benchmark_workspace_when_generated() {
         assert_eq!(compare(path, text), Verdict::Equal, "{path}");
     }
 }
-
-/// How much faster the fast path parses the benchmark workspace than the grammar does (run by
-/// hand: `cargo test -p rbk-compiler --lib --release parse_speed -- --ignored --nocapture`).
-#[test]
-#[ignore = "a measurement; needs the generated benchmark workspace"]
-fn parse_speed_on_the_benchmark_workspace() {
-    let mut sources = Vec::new();
-    rbk_files_under(&repository().join("bench/work/rbk"), &mut sources);
-    assert!(!sources.is_empty(), "generate bench/work first");
-    let bytes: usize = sources.iter().map(|(_, text)| text.len()).sum();
-    let time = |parse: &dyn Fn(&str)| {
-        let start = std::time::Instant::now();
-        for (_, text) in &sources {
-            parse(text);
-        }
-        start.elapsed()
-    };
-    let nesting = time(&|text| assert!(check_nesting(FileId(0), text).is_none()));
-    let fast = time(&|text| assert!(parse_clean(text).is_some()));
-    let grammar = time(&|text| assert!(parse_with_grammar(FileId(0), text).diagnostics.is_empty()));
-    println!(
-        "{} files, {bytes} bytes, one thread: nesting check {nesting:?}, fast parser {fast:?}, grammar {grammar:?} ({:.1}x)",
-        sources.len(),
-        grammar.as_secs_f64() / fast.as_secs_f64()
-    );
-    assert!(fast < grammar);
-}

@@ -211,15 +211,7 @@ impl Descent<'_> {
         }
         loop {
             let name = self.word()?;
-            self.skip_expect(b':')?;
-            self.skip();
-            let ty = self.type_expr()?;
-            let default = if self.eat_after_trivia(b'=') {
-                self.skip();
-                Some(self.expr(true)?)
-            } else {
-                None
-            };
+            let (ty, default) = self.typed_with_default()?;
             params.push(Param { name, ty, default });
             if self.list_closed(b')')? {
                 return Some(params);
@@ -251,6 +243,20 @@ impl Descent<'_> {
             None
         };
         Some(TypeItem { name, fields })
+    }
+
+    /// `: TYPE` and an optional `= DEFAULT` after the name of a parameter or an input.
+    pub(super) fn typed_with_default(&mut self) -> Sure<(TypeExpr, Option<Expr>)> {
+        self.skip_expect(b':')?;
+        self.skip();
+        let ty = self.type_expr()?;
+        let default = if self.eat_after_trivia(b'=') {
+            self.skip();
+            Some(self.expr(true)?)
+        } else {
+            None
+        };
+        Some((ty, default))
     }
 
     pub(super) fn extern_item(&mut self) -> Sure<ExternItem> {

@@ -23,7 +23,7 @@ use super::grammar::{MAX_EXPR_DEPTH, MAX_EXPR_HEIGHT};
 
 /// The tree of a file that parses without any diagnostic, and how many expression ids it uses;
 /// `None` when the pest path must decide.
-pub(super) fn parse_clean(text: &str) -> Option<(SourceFile, u32)> {
+pub fn parse_clean(text: &str) -> Option<(SourceFile, u32)> {
     let mut parser = Descent::new(text);
     let file = parser.file()?;
     Some((file, parser.next_id))

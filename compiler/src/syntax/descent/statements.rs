@@ -112,21 +112,7 @@ impl Descent<'_> {
             }
         }
         let span = self.span_from(start);
-        for (branch_cond, branch_body, branch_span) in branches.into_iter().rev() {
-            let end = else_body
-                .as_ref()
-                .and_then(|b: &Vec<Stmt>| b.last())
-                .map_or(branch_span.end, |s| s.span.end);
-            let nested = Stmt {
-                kind: StmtKind::If {
-                    cond: branch_cond,
-                    then_body: branch_body,
-                    else_body,
-                },
-                span: Span::new(branch_span.start, end.max(branch_span.end)),
-            };
-            else_body = Some(vec![nested]);
-        }
+        let else_body = nest_else_ifs(branches, else_body);
         Some(Stmt {
             kind: StmtKind::If {
                 cond,
